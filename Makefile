@@ -1,0 +1,146 @@
+# Berth: the one entry point.
+#
+#   make            build everything missing: out/berth.img, out/berth.qcow2, out/host/
+#   make run        ... and boot out/berth.img in QEMU on this terminal
+#   make check      ... and run every test (unit, lint, QEMU)
+#   make image CONFIG=dir   build the image with dir as its CONFIG partition
+#   make deps       install the Debian packages the build needs
+#   make clean      remove out/ (the download and build cache stays)
+#
+# Downloads and slow builds (kernel, third-party packages) are cached in
+# $(BERTH_CACHE), outside the checkout, keyed by their inputs.
+
+BERTH_CACHE ?= /var/cache/berth
+PYTHON := /usr/bin/python3
+OUT := $(CURDIR)/out
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1700000000)
+BERTH_VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD >/dev/null 2>&1 && echo "+g$$(git rev-parse --short HEAD)")
+export BERTH_CACHE SOURCE_DATE_EPOCH
+export BERTH_OUT := $(OUT)
+export BERTH_TOP := $(CURDIR)
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps run check unit lint qemu-test image clean format bench
+
+DEPS_STAMP := $(OUT)/.deps-$(shell cat rootfs/build-deps | sha256sum | cut -c1-12)
+$(DEPS_STAMP): rootfs/build-deps
+	rootfs/build-deps
+	@mkdir -p $(OUT) && touch $@
+deps: $(DEPS_STAMP)
+
+# ---- C code: lib/ (shared), init/ -------------------------------------------
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit
+TARGET_CC := $(OUT)/toolchain/cc
+TARGET_CFLAGS := $(CSTD) $(WARN) -Os -fPIE -fstack-protector-strong -fstack-clash-protection \
+	-fcf-protection -ffunction-sections -fdata-sections -include lib/fortify.h \
+	-DBERTH_VERSION='"$(BERTH_VERSION)"' -MMD -MP
+TARGET_LDFLAGS := -static-pie -Wl,-z,relro,-z,now -Wl,--gc-sections -Wl,--build-id=none -s
+HOST_CC := gcc
+HOST_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -DBERTH_VERSION='"$(BERTH_VERSION)"' -MMD -MP
+
+LIB_SRC := $(wildcard lib/*.c)
+INIT_SRC := $(wildcard init/*.c)
+
+$(OUT)/target/%.o: %.c $(TARGET_CC)
+	@mkdir -p $(dir $@)
+	$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
+
+$(OUT)/hostasan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(OUT)/target/libberth.a: $(LIB_SRC:%.c=$(OUT)/target/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/hostasan/libberth.a: $(LIB_SRC:%.c=$(OUT)/hostasan/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/target/bin/init: $(INIT_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a
+	@mkdir -p $(dir $@)
+	$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
+
+-include $(shell find $(OUT)/target $(OUT)/hostasan -name '*.d' 2>/dev/null)
+
+# ---- toolchain, kernel, third-party packages (cached) ------------------------
+
+$(TARGET_CC): rootfs/toolchain/setup rootfs/toolchain/musl.specs.in rootfs/sources.pins | $(DEPS_STAMP)
+	rootfs/toolchain/setup
+
+$(OUT)/kernel/bzImage: kernel-config/berth.config kernel-config/build rootfs/sources.pins rootfs/lib.sh | $(DEPS_STAMP)
+	kernel-config/build
+
+PKG_COMMON := rootfs/sources.pins rootfs/lib.sh rootfs/fetch $(TARGET_CC)
+$(OUT)/pkg/busybox/busybox: rootfs/pkg/busybox/build rootfs/pkg/busybox/busybox.config $(PKG_COMMON)
+	rootfs/pkg/busybox/build
+$(OUT)/pkg/dropbear/dropbearmulti: rootfs/pkg/dropbear/build rootfs/pkg/dropbear/localoptions.h $(PKG_COMMON)
+	rootfs/pkg/dropbear/build
+$(OUT)/pkg/e2fsprogs/e2fsck: rootfs/pkg/e2fsprogs/build $(PKG_COMMON)
+	rootfs/pkg/e2fsprogs/build
+
+PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/e2fsprogs/e2fsck
+
+# ---- root filesystem, disk image, host tools ---------------------------------
+
+SKEL := $(shell find rootfs/skel -type f)
+$(OUT)/rootfs.erofs: rootfs/mkrootfs $(SKEL) $(PKGS) $(OUT)/target/bin/init VERSION
+	rootfs/mkrootfs $@ $(BERTH_VERSION)
+
+IMAGE_INPUTS := $(OUT)/rootfs.erofs $(OUT)/kernel/bzImage $(wildcard image-build/*) $(OUT)/host/mke2fs
+$(OUT)/berth.img: $(IMAGE_INPUTS)
+	image-build/mkimage $@
+
+$(OUT)/berth.qcow2: $(OUT)/berth.img
+	qemu-img convert -c -O qcow2 $< $@.tmp && mv $@.tmp $@
+
+$(OUT)/host/mke2fs: $(OUT)/pkg/e2fsprogs/e2fsck
+	@mkdir -p $(dir $@)
+	cp $(OUT)/pkg/e2fsprogs/mke2fs $@
+$(OUT)/host/berth-image: image-build/berth-image
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+HOST_TOOLS := $(OUT)/host/mke2fs $(OUT)/host/berth-image
+
+all: $(OUT)/berth.img $(OUT)/berth.qcow2 $(HOST_TOOLS)
+
+# `make image CONFIG=dir`: always rebuilt, since dir's content is an input.
+image: $(IMAGE_INPUTS) $(HOST_TOOLS)
+	image-build/mkimage $(OUT)/berth.img $(if $(CONFIG),--config $(CONFIG))
+	qemu-img convert -c -O qcow2 $(OUT)/berth.img $(OUT)/berth.qcow2.tmp && mv $(OUT)/berth.qcow2.tmp $(OUT)/berth.qcow2
+
+run: all
+	qemu-tests/run-vm $(OUT)/berth.img
+
+# ---- tests --------------------------------------------------------------------
+
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRC:tests/%.c=$(OUT)/hostasan/tests/%)
+INIT_TESTABLE := $(filter-out init/main.c,$(INIT_SRC))
+
+$(OUT)/hostasan/tests/%: tests/%.c tests/check.h $(INIT_TESTABLE:%.c=$(OUT)/hostasan/%.o) $(OUT)/hostasan/libberth.a
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -Itests -o $@ $(filter %.c %.o %.a,$^)
+
+unit: $(TEST_BINS) | $(DEPS_STAMP)
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
+
+CLANG_FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find lib init runtime tests -name '*.[ch]')
+lint: | $(DEPS_STAMP)
+	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
+	sh -n rootfs/fetch rootfs/lib.sh rootfs/mkrootfs kernel-config/build image-build/berth-image
+
+format:
+	clang-format -i $(CLANG_FORMAT_FILES)
+
+qemu-test: all
+	$(PYTHON) -m pytest -c qemu-tests/pytest.ini qemu-tests $(PYTEST_ARGS)
+
+check: lint unit qemu-test
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,262 @@
+"""Boot Berth images in QEMU and drive them the way a user would: through
+the serial console (and, with QMP, the virtual power button).
+
+Each VM runs under TCG unless KVM really works on this machine (a probe
+boots the kernel once and caches the answer). Networking is QEMU's user
+mode with restrict=on: nothing leaves the machine.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
+CACHE = os.environ.get("BERTH_CACHE", "/var/cache/berth")
+QEMU = "qemu-system-x86_64"
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+def _qemu_version():
+    return subprocess.run([QEMU, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+
+
+def kvm_works():
+    """True when KVM can run a guest here. /dev/kvm may exist and accept
+    ioctls while vCPUs still fail (nested virtualisation), so the probe
+    boots the kernel and waits for its panic on the missing root."""
+    if os.environ.get("BERTH_ACCEL") in ("tcg", "kvm"):
+        return os.environ["BERTH_ACCEL"] == "kvm"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    kernel = os.path.join(OUT, "kernel", "bzImage")
+    key = hashlib.sha256((os.uname().release + _qemu_version()).encode()).hexdigest()[:16]
+    stamp = os.path.join(CACHE, "kvm-probe", key)
+    if os.path.exists(stamp):
+        return open(stamp).read().strip() == "yes"
+    ok = False
+    if os.path.exists(kernel):
+        try:
+            r = subprocess.run([QEMU, "-accel", "kvm", "-m", "128", "-nodefaults", "-display", "none",
+                                "-serial", "stdio", "-no-reboot", "-kernel", kernel,
+                                "-append", "console=ttyS0 panic=-1"],
+                               capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+            ok = b"Kernel panic" in r.stdout
+        except subprocess.TimeoutExpired:
+            ok = False
+    os.makedirs(os.path.dirname(stamp), exist_ok=True)
+    with open(stamp, "w") as f:
+        f.write("yes\n" if ok else "no\n")
+    return ok
+
+
+def copy_image(src, dst):
+    """A fresh, sparse copy of an image for one group of tests."""
+    subprocess.run(["cp", "--sparse=always", "--reflink=auto", src, dst], check=True)
+    return dst
+
+
+class Timeout(Exception):
+    pass
+
+
+class VM:
+    def __init__(self, disk, workdir, firmware="bios", memory=256, cpus=2, name="vm", hostfwd=(),
+                 disk_format="raw", extra=()):
+        self.disk = disk
+        self.workdir = workdir
+        self.firmware = firmware
+        self.memory = memory
+        self.cpus = cpus
+        self.name = name
+        self.hostfwd = list(hostfwd)
+        self.disk_format = disk_format
+        self.extra = list(extra)
+        self.proc = None
+        self.output = bytearray()
+        self.lock = threading.Condition()
+        self.log_path = os.path.join(workdir, f"{name}.console.log")
+        self.qmp_path = os.path.join(workdir, f"{name}.qmp")
+        self.started_at = None
+        self._qmp = None
+        self._qmp_file = None
+
+    def command(self):
+        accel = "kvm" if kvm_works() else "tcg"
+        cmd = [QEMU, "-machine", "q35", "-accel", accel, "-m", str(self.memory), "-smp", str(self.cpus),
+               "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
+               "-drive", f"file={self.disk},format={self.disk_format},if=virtio",
+               "-device", "virtio-rng-pci",
+               "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+        nic = "user,model=virtio-net-pci,restrict=on"
+        for fwd in self.hostfwd:
+            nic += f",hostfwd={fwd}"
+        cmd += ["-nic", nic]
+        if self.firmware == "uefi":
+            vars_copy = os.path.join(self.workdir, f"{self.name}.OVMF_VARS.fd")
+            if not os.path.exists(vars_copy):
+                shutil.copy(OVMF_VARS, vars_copy)
+            cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                    "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+        return cmd + self.extra
+
+    def start(self):
+        self.output = bytearray()
+        self.log = open(self.log_path, "ab")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        threading.Thread(target=self._reader, daemon=True).start()
+        return self
+
+    def _reader(self):
+        while True:
+            chunk = self.proc.stdout.read1(65536)
+            if not chunk:
+                break
+            self.log.write(chunk)
+            self.log.flush()
+            with self.lock:
+                self.output += chunk
+                self.lock.notify_all()
+        with self.lock:
+            self.lock.notify_all()
+
+    def text(self):
+        with self.lock:
+            return self.output.decode(errors="replace")
+
+    def wait_for(self, pattern, timeout=120, start=0):
+        """Waits until the console output (from byte offset start) matches
+        pattern; returns the match."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                m = rx.search(self.output, start)
+                if m:
+                    return m
+                if self.proc.poll() is not None and not self._reader_alive():
+                    raise Timeout(f"{self.name}: QEMU exited (status {self.proc.returncode}) "
+                                  f"before {pattern!r} appeared")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Timeout(f"{self.name}: {pattern!r} did not appear within {timeout} s")
+                self.lock.wait(min(left, 1.0))
+
+    def _reader_alive(self):
+        return self.proc.stdout and not self.proc.stdout.closed and self.proc.poll() is None
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait_boot(self, timeout=180):
+        """Waits for init's banner and the shell prompt; returns the wall
+        time from QEMU start to the prompt."""
+        m = self.wait_for(r"Berth \S+ - up in", timeout)
+        self.send("\n")
+        self.wait_for(r"[#$] $|[#$] \x1b", timeout, start=m.end())
+        self.boot_seconds = time.monotonic() - self.started_at
+        return self.boot_seconds
+
+    _counter = 0
+
+    def sh(self, command, timeout=60, check=True):
+        """Runs a shell command on the console; returns (status, output).
+        The markers are split in the typed line so that its echo never
+        matches them."""
+        VM._counter += 1
+        tag = f"{os.getpid()}x{VM._counter}"
+        with self.lock:
+            start = len(self.output)
+        self.send(f"echo '@@B''EGIN{tag}@@'; {command}; echo \"@@E\"\"ND{tag}@@$?@@\"\n")
+        m = self.wait_for(rf"@@END{tag}@@(\d+)@@", timeout, start=start)
+        b = self.wait_for(rf"@@BEGIN{tag}@@\r?\n", 1, start=start)
+        out = self.output[b.end():m.start()].decode(errors="replace").replace("\r\n", "\n")
+        status = int(m.group(1))
+        if check and status != 0:
+            raise AssertionError(f"{self.name}: `{command}` exited with {status}:\n{out}")
+        return status, out
+
+    def qmp(self, command, **arguments):
+        if self._qmp is None:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(self.qmp_path)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            self._qmp = s
+            self._qmp_file = s.makefile("rw")
+            json.loads(self._qmp_file.readline())  # greeting
+            self._qmp_send("qmp_capabilities")
+        return self._qmp_send(command, **arguments)
+
+    def _qmp_send(self, command, **arguments):
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self._qmp_file.write(json.dumps(msg) + "\n")
+        self._qmp_file.flush()
+        while True:
+            reply = json.loads(self._qmp_file.readline())
+            if "return" in reply or "error" in reply:
+                return reply
+
+    def wait_exit(self, timeout=120):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Timeout(f"{self.name}: QEMU still running after {timeout} s")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self._qmp:
+            self._qmp.close()
+            self._qmp = None
+
+    def __enter__(self):
+        return self if self.proc is not None else self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+        self.log.close()
+
+
+def partition_offset(image, name):
+    """(offset, size) in bytes of the partition called name in a raw image."""
+    dump = subprocess.run(["sfdisk", "--json", image], capture_output=True, text=True, check=True).stdout
+    table = json.loads(dump)["partitiontable"]
+    sector = table.get("sectorsize", 512)
+    for p in table["partitions"]:
+        if p.get("name") == name:
+            return p["start"] * sector, p["size"] * sector
+    raise KeyError(f"{image} has no partition {name}")
+
+
+def extract_partition(image, name, dest):
+    off, size = partition_offset(image, name)
+    subprocess.run(["dd", f"if={image}", f"of={dest}", "bs=1M", f"skip={off}", f"count={size}",
+                    "iflag=skip_bytes,count_bytes", "conv=sparse", "status=none"], check=True)
+    return dest
+
+
+def fsck_partition(image, name, workdir):
+    """e2fsck -fn of a partition of a raw image: (status, output)."""
+    part = extract_partition(image, name, os.path.join(workdir, f"{name}.ext4"))
+    r = subprocess.run(["e2fsck", "-fn", part], capture_output=True, text=True)
+    os.unlink(part)
+    return r.returncode, r.stdout + r.stderr
