@@ -22,7 +22,7 @@ export BERTH_TOP := $(CURDIR)
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run check unit lint qemu-test image clean format bench
+.PHONY: all deps run check unit lint qemu-test image clean format bench binaries
 
 DEPS_STAMP := $(OUT)/.deps-$(shell cat rootfs/build-deps | sha256sum | cut -c1-12)
 $(DEPS_STAMP): rootfs/build-deps
@@ -33,7 +33,7 @@ deps: $(DEPS_STAMP)
 # ---- C code: lib/ (shared), init/ -------------------------------------------
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit
+CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit -I$(OUT)/pkg/libyaml/include
 TARGET_CC := $(OUT)/toolchain/cc
 TARGET_CFLAGS := $(CSTD) $(WARN) -Os -fPIE -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -ffunction-sections -fdata-sections -include lib/fortify.h \
@@ -44,13 +44,16 @@ HOST_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=address
 	-fno-sanitize-recover=all -DBERTH_VERSION='"$(BERTH_VERSION)"' -MMD -MP
 
 LIB_SRC := $(wildcard lib/*.c)
-INIT_SRC := $(wildcard init/*.c)
+# init/ builds two programs: PID 1, and hostlog (the host log's writer and reader).
+INIT_SRC := $(filter-out init/hostlog.c,$(wildcard init/*.c))
 
-$(OUT)/target/%.o: %.c $(TARGET_CC)
+LIBYAML := $(OUT)/pkg/libyaml/include/yaml.h
+
+$(OUT)/target/%.o: %.c $(TARGET_CC) | $(LIBYAML)
 	@mkdir -p $(dir $@)
 	$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
 
-$(OUT)/hostasan/%.o: %.c
+$(OUT)/hostasan/%.o: %.c | $(LIBYAML)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
@@ -60,9 +63,16 @@ $(OUT)/target/libberth.a: $(LIB_SRC:%.c=$(OUT)/target/%.o)
 $(OUT)/hostasan/libberth.a: $(LIB_SRC:%.c=$(OUT)/hostasan/%.o)
 	rm -f $@ && ar rcs $@ $^
 
-$(OUT)/target/bin/init: $(INIT_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a
+$(OUT)/target/bin/init: $(INIT_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a $(OUT)/pkg/libyaml/musl/libyaml.a
 	@mkdir -p $(dir $@)
 	$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
+
+$(OUT)/target/bin/hostlog: $(OUT)/target/init/hostlog.o $(OUT)/target/libberth.a
+	@mkdir -p $(dir $@)
+	$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
+
+BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog
+binaries: $(BINARIES)
 
 -include $(shell find $(OUT)/target $(OUT)/hostasan -name '*.d' 2>/dev/null)
 
@@ -82,12 +92,15 @@ $(OUT)/pkg/dropbear/dropbearmulti: rootfs/pkg/dropbear/build rootfs/pkg/dropbear
 $(OUT)/pkg/e2fsprogs/e2fsck: rootfs/pkg/e2fsprogs/build $(PKG_COMMON)
 	rootfs/pkg/e2fsprogs/build
 
+$(OUT)/pkg/libyaml/include/yaml.h $(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/libyaml/asan/libyaml.a &: rootfs/pkg/libyaml/build $(PKG_COMMON)
+	rootfs/pkg/libyaml/build
+
 PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/e2fsprogs/e2fsck
 
 # ---- root filesystem, disk image, host tools ---------------------------------
 
 SKEL := $(shell find rootfs/skel -type f)
-$(OUT)/rootfs.erofs: rootfs/mkrootfs $(SKEL) $(PKGS) $(OUT)/target/bin/init VERSION
+$(OUT)/rootfs.erofs: rootfs/mkrootfs $(SKEL) $(PKGS) $(BINARIES) VERSION
 	rootfs/mkrootfs $@ $(BERTH_VERSION)
 
 IMAGE_INPUTS := $(OUT)/rootfs.erofs $(OUT)/kernel/bzImage $(wildcard image-build/*) $(OUT)/host/mke2fs
@@ -122,7 +135,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRC:tests/%.c=$(OUT)/hostasan/tests/%)
 INIT_TESTABLE := $(filter-out init/main.c,$(INIT_SRC))
 
-$(OUT)/hostasan/tests/%: tests/%.c tests/check.h $(INIT_TESTABLE:%.c=$(OUT)/hostasan/%.o) $(OUT)/hostasan/libberth.a
+$(OUT)/hostasan/tests/%: tests/%.c tests/check.h $(INIT_TESTABLE:%.c=$(OUT)/hostasan/%.o) $(OUT)/hostasan/libberth.a $(OUT)/pkg/libyaml/asan/libyaml.a
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) -Itests -o $@ $(filter %.c %.o %.a,$^)
 
@@ -132,7 +145,8 @@ unit: $(TEST_BINS) | $(DEPS_STAMP)
 CLANG_FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find lib init runtime tests -name '*.[ch]')
 lint: | $(DEPS_STAMP)
 	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
-	sh -n rootfs/fetch rootfs/lib.sh rootfs/mkrootfs kernel-config/build image-build/berth-image
+	sh -n rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image \
+		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd
 
 format:
 	clang-format -i $(CLANG_FORMAT_FILES)

@@ -1,19 +1,18 @@
-/* Berth's PID 1. Brings the host up (early mounts, console, CONFIG and
- * DATA), starts the services, then sits in one event loop on signalfd and
- * epoll: reaping children, restarting services, and shutting down on
- * request. After start-up nothing makes it exit.
+/* Berth's PID 1. Brings the host up (early mounts, CONFIG and DATA,
+ * host.yaml, network, entropy), starts the services, then sits in one
+ * event loop (loop.c) until asked to shut down. After start-up nothing
+ * makes it exit: failures are logged and the host degrades as host.yaml's
+ * on_failure says (an emergency shell on the console, or a reboot).
  *
  * Run as poweroff, reboot or halt (by symlink) when not PID 1, it asks PID 1
- * to do so, the same signals BusyBox uses: SIGUSR2, SIGTERM, SIGUSR1. */
+ * to do so with the signals BusyBox uses: SIGUSR2, SIGTERM, SIGUSR1. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/reboot.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,8 +21,13 @@
 #include "console.h"
 #include "disks.h"
 #include "early.h"
+#include "entropy.h"
+#include "host.h"
+#include "hostcfg.h"
 #include "log.h"
+#include "loop.h"
 #include "power.h"
+#include "services.h"
 #include "shutdown.h"
 #include "supervise.h"
 #include "timeutil.h"
@@ -31,8 +35,6 @@
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"
 #endif
-
-#define MAX_BUTTONS 4
 
 static int control_main(const char *name, int argc, char **argv)
 {
@@ -56,8 +58,7 @@ static int control_main(const char *name, int argc, char **argv)
 		if (strcmp(argv[i], "-f") == 0) {
 			force = 1;
 		} else {
-			fprintf(stderr, "usage: %s [-f]\n  -f  do it now, without stopping services or unmounting\n",
-				name);
+			fprintf(stderr, "usage: %s [-f]\n  -f  now, without stopping services or unmounting\n", name);
 			return 2;
 		}
 	}
@@ -74,78 +75,67 @@ static int control_main(const char *name, int argc, char **argv)
 	return 0;
 }
 
-static void print_banner(uint64_t init_start_ms)
+static void print_banner(uint64_t init_start_ms, const struct host_state *st)
 {
 	uint64_t up = clock_ms(CLOCK_BOOTTIME);
-	blog_notice("Berth %s up in %llu.%03llu s (init started at %llu.%03llu s)", BERTH_VERSION,
-		    (unsigned long long)(up / 1000), (unsigned long long)(up % 1000),
+	blog_notice("Berth %s on %s: all services started at %llu.%03llu s (init started at %llu.%03llu s)",
+		    BERTH_VERSION, st->hostname, (unsigned long long)(up / 1000), (unsigned long long)(up % 1000),
 		    (unsigned long long)(init_start_ms / 1000), (unsigned long long)(init_start_ms % 1000));
-	console_print("\nBerth %s - up in %llu.%03llu s\n", BERTH_VERSION, (unsigned long long)(up / 1000),
-		      (unsigned long long)(up % 1000));
+	console_print("\nBerth %s on %s - up in %llu.%03llu s\n", BERTH_VERSION, st->hostname,
+		      (unsigned long long)(up / 1000), (unsigned long long)(up % 1000));
 }
 
-/* Handles one signal; returns the shutdown it asks for, or -1. */
-static int handle_signal(const struct signalfd_siginfo *si)
+static struct watch power_watches[4];
+
+static void on_power_button(struct watch *w, uint32_t events)
 {
-	switch (si->ssi_signo) {
-	case SIGCHLD: {
+	(void)events;
+	if (power_button_pressed(w->fd)) {
+		blog_notice("power button pressed");
+		console_print("berth: power button pressed");
+		loop_request_shutdown(SHUTDOWN_POWEROFF);
+	}
+}
+
+/* Without an event loop init cannot supervise anything. What is left is
+ * what host.yaml chose: a reboot, or a shell on the console while init
+ * reaps children and still honours poweroff and reboot. */
+static __attribute__((noreturn)) void degraded(const char *why, const struct host_config *cfg, const char *console)
+{
+	blog_err("init cannot supervise services: %s", why);
+	console_print("\n*** init cannot supervise services (%s).", why);
+	if (cfg->on_failure == HOST_ON_FAILURE_REBOOT) {
+		console_print("*** Rebooting in 10 s (host.yaml on_failure: reboot).");
+		sleep(10);
+		shutdown_run(SHUTDOWN_REBOOT);
+	}
+	console_print("*** Emergency shell on %s (host.yaml on_failure: shell).", console);
+	struct svc_def shell = {.name = "emergency",
+				.path = "/bin/sh",
+				.argv = {"-sh", NULL},
+				.flags = SVC_CONSOLE,
+				.stop_signal = SIGHUP};
+	svc_add(&shell);
+	svc_start_all(monotonic_ms());
+	sigset_t all;
+	sigfillset(&all);
+	for (;;) {
+		siginfo_t si;
+		struct timespec ts = {1, 0};
+		int sig = sigtimedwait(&all, &si, &ts);
 		pid_t pid;
 		int status;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			svc_child_exited(pid, status, monotonic_ms());
 		}
-		return -1;
-	}
-	case SIGUSR2:
-	case SIGPWR:
-		return SHUTDOWN_POWEROFF;
-	case SIGTERM:
-	case SIGINT: /* Ctrl-Alt-Del, once RB_DISABLE_CAD is set */
-		return SHUTDOWN_REBOOT;
-	case SIGUSR1:
-		return SHUTDOWN_HALT;
-	default:
-		return -1;
-	}
-}
-
-static __attribute__((noreturn)) void event_loop(int sfd, int epfd, const int *buttons, int nbuttons)
-{
-	for (;;) {
-		struct epoll_event evs[8];
-		int timeout = svc_timeout_ms(monotonic_ms());
-		int n = epoll_wait(epfd, evs, 8, timeout);
-		if (n < 0 && errno != EINTR) {
-			blog_err("epoll_wait: %s", strerror(errno));
-			sleep(1);
-			continue;
-		}
-		int action = -1;
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			if (fd == sfd) {
-				struct signalfd_siginfo si;
-				while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					int a = handle_signal(&si);
-					if (a >= 0 && action < 0) {
-						action = a;
-						blog_notice("received %s from pid %u", strsignal((int)si.ssi_signo),
-							    si.ssi_pid);
-					}
-				}
-				continue;
-			}
-			for (int b = 0; b < nbuttons; b++) {
-				if (fd == buttons[b] && power_button_pressed(fd) && action < 0) {
-					blog_notice("power button pressed");
-					action = SHUTDOWN_POWEROFF;
-				}
-			}
-		}
-		if (action >= 0) {
-			shutdown_run((enum shutdown_action)action);
-		}
 		svc_tick(monotonic_ms());
+		if (sig == SIGUSR2 || sig == SIGPWR) {
+			shutdown_run(SHUTDOWN_POWEROFF);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			shutdown_run(SHUTDOWN_REBOOT);
+		} else if (sig == SIGUSR1) {
+			shutdown_run(SHUTDOWN_HALT);
+		}
 	}
 }
 
@@ -170,29 +160,48 @@ int main(int argc, char **argv)
 	int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	blog_init("init", kmsg);
 	early_settings();
-	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 
 	struct disks disks;
 	disks_setup(&disks);
+
+	static struct host_config cfg;
+	host_load_config(&cfg, disks.config_mounted);
+	struct host_state st;
+	host_apply(&cfg, &st);
+	entropy_seed(disks.data == DATA_ON_DISK);
 
 	char console[64];
 	console_device(console, sizeof(console));
 	blog_info("console is %s", console);
 
-	int sfd = signalfd(-1, &all, SFD_NONBLOCK | SFD_CLOEXEC);
-	int epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || epfd < 0) {
-		/* Without these there is no way to supervise; keep the host
-		 * reachable on the console and retry rather than exit. */
-		blog_err("signalfd/epoll: %s", strerror(errno));
+	static char *env[8];
+	size_t n = 0;
+	env[n++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	env[n++] = "HOME=/root";
+	env[n++] = "USER=root";
+	env[n++] = "LOGNAME=root";
+	env[n++] = "SHELL=/bin/sh";
+	env[n++] = "TERM=vt220";
+	if (st.tz[0] != '\0') {
+		env[n++] = st.tz;
 	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = sfd};
-	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-	int buttons[MAX_BUTTONS];
-	int nbuttons = power_buttons_watch(epfd, buttons, MAX_BUTTONS);
+	env[n] = NULL;
+	svc_setup(console, env);
 
-	svc_init(console);
+	int ret = loop_init();
+	if (ret < 0) {
+		degraded(strerror(-ret), &cfg, console);
+	}
+	int fds[4];
+	int nbuttons = power_buttons_watch(fds, 4);
+	for (int i = 0; i < nbuttons; i++) {
+		power_watches[i].fd = fds[i];
+		power_watches[i].ready = on_power_button;
+		loop_add(&power_watches[i]);
+	}
+
+	services_declare(&cfg, &st);
 	svc_start_all(monotonic_ms());
-	print_banner(init_start_ms);
-	event_loop(sfd, epfd, buttons, nbuttons);
+	print_banner(init_start_ms, &st);
+	shutdown_run((enum shutdown_action)loop_run());
 }

@@ -7,7 +7,6 @@
 #include <linux/input.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -26,7 +25,7 @@ static int has_power_key(int fd)
 	return (keys[KEY_POWER / BITS_PER_LONG_] >> (KEY_POWER % BITS_PER_LONG_)) & 1;
 }
 
-int power_buttons_watch(int epfd, int *fds, int max)
+int power_buttons_watch(int *fds, int max)
 {
 	auto_closedir DIR *d = opendir("/dev/input");
 	if (d == NULL) {
@@ -45,11 +44,6 @@ int power_buttons_watch(int epfd, int *fds, int max)
 			continue;
 		}
 		if (!has_power_key(fd)) {
-			close(fd);
-			continue;
-		}
-		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
 			continue;
 		}

@@ -3,9 +3,9 @@
 #ifndef BERTH_INIT_POWER_H
 #define BERTH_INIT_POWER_H
 
-/* Opens every input device that has a power key and adds it to epfd with
- * its fd as the event data. Returns how many were found. */
-int power_buttons_watch(int epfd, int *fds, int max);
+/* Opens every input device that has a power key; returns how many were
+ * found, their fds in fds. */
+int power_buttons_watch(int *fds, int max);
 
 /* Reads pending events from fd; returns 1 when the power key went down. */
 int power_button_pressed(int fd);

@@ -1,78 +1,148 @@
-/* Services (see supervise.h). Runs in PID 1: a service that cannot start
- * is logged and retried later; it never stops the others. */
+/* Services (see supervise.h). Runs in PID 1. */
 #include "supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "berr.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "loop.h"
 #include "proc.h"
 #include "restart.h"
 #include "timeutil.h"
 
-enum {
-	SVC_CONSOLE = 1, /* runs on the console with it as controlling tty */
-};
+#define LINE_MAX_BYTES 900
+#define DEFAULT_GRACE_MS 5000u
+#define KILL_WAIT_MS 2000u
 
 struct service {
-	const char *name;
-	const char *path;
-	char *argv[8];
+	char name[32];
+	char *path;
+	char *argv[SVC_MAX_ARGS];
 	unsigned flags;
 	int stop_signal;
+	uint32_t grace_ms;
 	pid_t pid;
 	uint64_t started_ms;
 	uint64_t restart_at_ms; /* 0: not scheduled */
 	struct restart_state restart;
+	/* Output: a pipe read by the loop, split into log lines. */
+	struct watch out;
+	char line[LINE_MAX_BYTES + 1];
+	size_t line_len;
 };
 
-static char *const service_env[] = {
-	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root",
-	"USER=root",
-	"LOGNAME=root",
-	"SHELL=/bin/sh",
-	"TERM=vt220",
-	NULL,
-};
-
-/* The table. Order is start order; shutdown goes the other way. */
-static struct service services[] = {
-	{
-		.name = "console",
-		.path = "/bin/sh",
-		.argv = {"-sh", NULL},
-		.flags = SVC_CONSOLE,
-		/* An interactive shell ignores SIGTERM; a hangup ends it. */
-		.stop_signal = SIGHUP,
-	},
-};
-
-#define NSERVICES (sizeof(services) / sizeof(services[0]))
-
+static struct service services[SVC_MAX];
+static size_t nservices;
 static char console_path[64] = "/dev/console";
+static char *const *service_env;
 static int stopping;
 
-void svc_init(const char *console)
+void svc_setup(const char *console, char *const *env)
 {
 	copy_string(console_path, sizeof(console_path), console);
-	for (size_t i = 0; i < NSERVICES; i++) {
-		restart_init(&services[i].restart);
+	service_env = env;
+}
+
+int svc_add(const struct svc_def *def)
+{
+	if (nservices == SVC_MAX) {
+		blog_err("too many services; %s not added", def->name);
+		return -ENOSPC;
 	}
+	struct service *s = &services[nservices];
+	memset(s, 0, sizeof(*s));
+	copy_string(s->name, sizeof(s->name), def->name);
+	s->path = strdup(def->path ? def->path : def->argv[0]);
+	for (size_t i = 0; i + 1 < SVC_MAX_ARGS && def->argv[i] != NULL; i++) {
+		s->argv[i] = strdup(def->argv[i]);
+		if (s->argv[i] == NULL) {
+			return -ENOMEM;
+		}
+	}
+	if (s->path == NULL) {
+		return -ENOMEM;
+	}
+	s->flags = def->flags;
+	s->stop_signal = def->stop_signal ? def->stop_signal : SIGTERM;
+	s->grace_ms = def->grace_ms ? def->grace_ms : DEFAULT_GRACE_MS;
+	s->out.fd = -1;
+	restart_init(&s->restart);
+	nservices++;
+	return 0;
+}
+
+static void flush_line(struct service *s)
+{
+	if (s->line_len > 0) {
+		s->line[s->line_len] = '\0';
+		blog_as(BLOG_INFO, s->name, "%s", s->line);
+		s->line_len = 0;
+	}
+}
+
+static void close_output(struct service *s)
+{
+	if (s->out.fd >= 0) {
+		loop_del(&s->out);
+		close(s->out.fd);
+		s->out.fd = -1;
+	}
+	flush_line(s);
+}
+
+static void on_output(struct watch *w, uint32_t events)
+{
+	struct service *s = (struct service *)((char *)w - offsetof(struct service, out));
+	char buf[4096];
+	(void)events;
+	for (;;) {
+		ssize_t n = read(w->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			return;
+		}
+		if (n <= 0) {
+			close_output(s);
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				flush_line(s);
+			} else if (buf[i] != '\r') {
+				s->line[s->line_len++] = buf[i];
+				if (s->line_len == LINE_MAX_BYTES) {
+					flush_line(s);
+				}
+			}
+		}
+	}
+}
+
+static void schedule_retry(struct service *s, uint64_t now_ms)
+{
+	uint32_t delay;
+	restart_on_exit(&s->restart, now_ms, 0, &delay);
+	s->restart_at_ms = now_ms + delay;
 }
 
 static void svc_start(struct service *s, uint64_t now_ms)
 {
 	struct berr err;
 	auto_close int tty = -1;
+	int pipefd[2] = {-1, -1};
 	struct spawn_opts o = {
 		.path = s->path,
 		.argv = s->argv,
@@ -87,20 +157,39 @@ static void svc_start(struct service *s, uint64_t now_ms)
 		tty = open(console_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (tty < 0) {
 			blog_err("%s: open %s: %s", s->name, console_path, strerror(errno));
-			s->restart_at_ms = now_ms + RESTART_MAX_MS;
+			schedule_retry(s, now_ms);
 			return;
 		}
 		o.stdin_fd = o.stdout_fd = o.stderr_fd = tty;
 		o.controlling_tty = 1;
 		o.cwd = "/root";
+	} else if (pipe2(pipefd, O_CLOEXEC) == 0) {
+		o.stdout_fd = o.stderr_fd = pipefd[1];
+	} else {
+		blog_warn("%s: no pipe for its output (%s); discarding it", s->name, strerror(errno));
 	}
-	if (proc_spawn(&o, &s->pid, &err) < 0) {
+	int ret = proc_spawn(&o, &s->pid, &err);
+	if (pipefd[1] >= 0) {
+		close(pipefd[1]);
+	}
+	if (ret < 0) {
+		if (pipefd[0] >= 0) {
+			close(pipefd[0]);
+		}
 		blog_err("%s: %s", s->name, err.msg);
-		uint32_t delay;
-		restart_on_exit(&s->restart, now_ms, 0, &delay);
 		s->pid = 0;
-		s->restart_at_ms = now_ms + delay;
+		schedule_retry(s, now_ms);
 		return;
+	}
+	if (pipefd[0] >= 0) {
+		close_output(s);
+		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+		s->out.fd = pipefd[0];
+		s->out.ready = on_output;
+		if (loop_add(&s->out) < 0) {
+			close(s->out.fd);
+			s->out.fd = -1;
+		}
 	}
 	s->started_ms = now_ms;
 	blog_info("started %s (pid %d)", s->name, (int)s->pid);
@@ -108,7 +197,7 @@ static void svc_start(struct service *s, uint64_t now_ms)
 
 void svc_start_all(uint64_t now_ms)
 {
-	for (size_t i = 0; i < NSERVICES; i++) {
+	for (size_t i = 0; i < nservices; i++) {
 		svc_start(&services[i], now_ms);
 	}
 }
@@ -118,7 +207,7 @@ static void describe_status(int status, char *buf, size_t size)
 	if (WIFEXITED(status)) {
 		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
 	} else if (WIFSIGNALED(status)) {
-		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
 	} else {
 		snprintf(buf, size, "ended (status 0x%x)", (unsigned)status);
 	}
@@ -126,7 +215,7 @@ static void describe_status(int status, char *buf, size_t size)
 
 int svc_child_exited(pid_t pid, int status, uint64_t now_ms)
 {
-	for (size_t i = 0; i < NSERVICES; i++) {
+	for (size_t i = 0; i < nservices; i++) {
 		struct service *s = &services[i];
 		if (s->pid != pid) {
 			continue;
@@ -141,16 +230,16 @@ int svc_child_exited(pid_t pid, int status, uint64_t now_ms)
 		uint64_t ran = now_ms - s->started_ms;
 		switch (restart_on_exit(&s->restart, now_ms, ran, &delay)) {
 		case RESTART_CRASH_LOOP:
-			blog_err("%s %s; crash loop (%u exits within %u s), restarting only every %u s", s->name, how,
-				 CRASH_LOOP_EXITS, CRASH_LOOP_WINDOW_MS / 1000, RESTART_MAX_MS / 1000);
+			blog_err("%s %s; it is crash looping (%u exits within %u s), restarting it only every %u s",
+				 s->name, how, CRASH_LOOP_EXITS, CRASH_LOOP_WINDOW_MS / 1000, RESTART_MAX_MS / 1000);
 			break;
 		case RESTART_RECOVERED:
-			blog_notice("%s %s after running %llu s; no longer crash looping", s->name, how,
+			blog_notice("%s %s after running %llu s; it is no longer crash looping", s->name, how,
 				    (unsigned long long)(ran / 1000));
 			break;
 		case RESTART_NORMAL:
-			blog(s->flags & SVC_CONSOLE ? BLOG_INFO : BLOG_WARN, "%s %s; restarting in %u ms", s->name, how,
-			     delay);
+			blog(s->flags & SVC_CONSOLE ? BLOG_INFO : BLOG_WARN, "%s %s; restarting it in %u ms", s->name,
+			     how, delay);
 			break;
 		}
 		s->restart_at_ms = now_ms + delay;
@@ -162,7 +251,7 @@ int svc_child_exited(pid_t pid, int status, uint64_t now_ms)
 int svc_timeout_ms(uint64_t now_ms)
 {
 	int64_t best = -1;
-	for (size_t i = 0; i < NSERVICES; i++) {
+	for (size_t i = 0; i < nservices; i++) {
 		const struct service *s = &services[i];
 		if (s->pid != 0 || s->restart_at_ms == 0) {
 			continue;
@@ -180,7 +269,7 @@ void svc_tick(uint64_t now_ms)
 	if (stopping) {
 		return;
 	}
-	for (size_t i = 0; i < NSERVICES; i++) {
+	for (size_t i = 0; i < nservices; i++) {
 		struct service *s = &services[i];
 		if (s->pid == 0 && s->restart_at_ms != 0 && s->restart_at_ms <= now_ms) {
 			svc_start(s, now_ms);
@@ -188,35 +277,30 @@ void svc_tick(uint64_t now_ms)
 	}
 }
 
-static int any_running(void)
+pid_t svc_pid(const char *name)
 {
-	for (size_t i = 0; i < NSERVICES; i++) {
-		if (services[i].pid != 0) {
-			return 1;
+	for (size_t i = 0; i < nservices; i++) {
+		if (strcmp(services[i].name, name) == 0) {
+			return services[i].pid;
 		}
 	}
 	return 0;
 }
 
-/* Reaps children without blocking, marking services that ended. */
-static void reap_services(void)
-{
-	pid_t pid;
-	int status;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		svc_child_exited(pid, status, monotonic_ms());
-	}
-}
-
-static void wait_services(uint64_t deadline_ms)
+/* Waits for one service to end, reaping whatever else ends meanwhile. */
+static void wait_service(struct service *s, uint64_t deadline_ms)
 {
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	for (;;) {
-		reap_services();
+		pid_t pid;
+		int status;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			svc_child_exited(pid, status, monotonic_ms());
+		}
 		uint64_t now = monotonic_ms();
-		if (!any_running() || now >= deadline_ms) {
+		if (s->pid == 0 || now >= deadline_ms) {
 			return;
 		}
 		uint64_t wait = deadline_ms - now < 100 ? deadline_ms - now : 100;
@@ -228,22 +312,26 @@ static void wait_services(uint64_t deadline_ms)
 void svc_stop_all(uint64_t deadline_ms)
 {
 	stopping = 1;
-	for (size_t i = NSERVICES; i-- > 0;) {
+	for (size_t i = nservices; i-- > 0;) {
 		struct service *s = &services[i];
 		s->restart_at_ms = 0;
-		if (s->pid > 0) {
-			/* The whole process group: the service's own children too. */
-			kill(-s->pid, s->stop_signal);
-			kill(-s->pid, SIGCONT);
+		if (s->pid <= 0) {
+			continue;
 		}
-	}
-	wait_services(deadline_ms);
-	for (size_t i = 0; i < NSERVICES; i++) {
-		struct service *s = &services[i];
+		/* The whole process group: the service's own children too. */
+		kill(-s->pid, s->stop_signal);
+		kill(-s->pid, SIGCONT);
+		uint64_t now = monotonic_ms();
+		uint64_t until = now + s->grace_ms < deadline_ms ? now + s->grace_ms : deadline_ms;
+		wait_service(s, until);
 		if (s->pid > 0) {
-			blog_warn("%s did not stop in time; killing it", s->name);
+			blog_warn("%s did not stop within %llu ms; killing it", s->name,
+				  (unsigned long long)(monotonic_ms() - now));
 			kill(-s->pid, SIGKILL);
+			wait_service(s, monotonic_ms() + KILL_WAIT_MS);
+		} else {
+			blog_info("stopped %s", s->name);
 		}
+		close_output(s);
 	}
-	wait_services(monotonic_ms() + 2000);
 }

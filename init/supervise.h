@@ -1,14 +1,35 @@
-/* Supervised services: a small declarative table, each service started
- * with a clean process state, restarted by the policy in restart.h when it
- * exits, and stopped in reverse order at shutdown. */
+/* Supervised services: started with a clean process state (see proc.h),
+ * their output captured into the host log under their name, restarted by
+ * the policy in restart.h when they exit, and stopped one by one in
+ * reverse order at shutdown. A service that cannot start is retried
+ * later; it never stops the others. */
 #ifndef BERTH_INIT_SUPERVISE_H
 #define BERTH_INIT_SUPERVISE_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Prepares the table; console is the terminal for console services. */
-void svc_init(const char *console);
+#define SVC_MAX 16
+#define SVC_MAX_ARGS 32
+
+enum svc_flags {
+	SVC_CONSOLE = 1, /* on the console, with it as controlling terminal */
+};
+
+struct svc_def {
+	const char *name;
+	const char *path;		/* program; NULL: argv[0] */
+	const char *argv[SVC_MAX_ARGS]; /* NULL-terminated */
+	unsigned flags;
+	int stop_signal;   /* 0: SIGTERM */
+	uint32_t grace_ms; /* before SIGKILL at shutdown; 0: 5 s */
+};
+
+/* The terminal for SVC_CONSOLE services and the environment of all. */
+void svc_setup(const char *console, char *const *env);
+
+/* Copies def into the table; returns 0 or -ENOSPC. */
+int svc_add(const struct svc_def *def);
 
 void svc_start_all(uint64_t now_ms);
 
@@ -21,8 +42,11 @@ int svc_timeout_ms(uint64_t now_ms);
 /* Starts the services whose restart time has come. */
 void svc_tick(uint64_t now_ms);
 
-/* Stops every service, last started first: its stop signal, then SIGKILL at
- * deadline_ms. No restarts afterwards. */
+/* Stops every service, last started first: its stop signal, its grace
+ * period (bounded by deadline_ms), then SIGKILL. No restarts afterwards. */
 void svc_stop_all(uint64_t deadline_ms);
+
+/* The pid of a running service, or 0. */
+pid_t svc_pid(const char *name);
 
 #endif

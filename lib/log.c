@@ -17,7 +17,7 @@ void blog_init(const char *ident, int kmsg_fd)
 	log_kmsg_fd = kmsg_fd;
 }
 
-void blog(enum blog_level level, const char *fmt, ...)
+static void blog_v(enum blog_level level, const char *ident, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	char line[1024];
@@ -25,9 +25,9 @@ void blog(enum blog_level level, const char *fmt, ...)
 	int r;
 
 	if (log_kmsg_fd >= 0) {
-		r = snprintf(line, sizeof(line), "<%d>%s: ", (int)level, log_ident);
+		r = snprintf(line, sizeof(line), "<%d>%s: ", (int)level, ident);
 	} else {
-		r = snprintf(line, sizeof(line), "%s: %s", log_ident,
+		r = snprintf(line, sizeof(line), "%s: %s", ident,
 			     level <= BLOG_ERR	  ? "error: "
 			     : level == BLOG_WARN ? "warning: "
 						  : "");
@@ -35,10 +35,7 @@ void blog(enum blog_level level, const char *fmt, ...)
 	if (r > 0) {
 		n = (size_t)r < sizeof(line) ? (size_t)r : sizeof(line) - 1;
 	}
-	va_list ap;
-	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	va_end(ap);
 	if (r > 0) {
 		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
 	}
@@ -54,4 +51,20 @@ void blog(enum blog_level level, const char *fmt, ...)
 	}
 	(void)!write(STDERR_FILENO, line, n);
 	errno = saved;
+}
+
+void blog(enum blog_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	blog_v(level, log_ident, fmt, ap);
+	va_end(ap);
+}
+
+void blog_as(enum blog_level level, const char *ident, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	blog_v(level, ident, fmt, ap);
+	va_end(ap);
 }

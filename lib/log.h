@@ -19,6 +19,10 @@ void blog_init(const char *ident, int kmsg_fd);
 
 void blog(enum blog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Like blog, with another name than the program's (init logs its services'
+ * output under the service's name). */
+void blog_as(enum blog_level level, const char *ident, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #define blog_err(...) blog(BLOG_ERR, __VA_ARGS__)
 #define blog_warn(...) blog(BLOG_WARN, __VA_ARGS__)
 #define blog_notice(...) blog(BLOG_NOTICE, __VA_ARGS__)

@@ -28,13 +28,25 @@ void close_fds_from(int lowest)
 	}
 }
 
+/* The kernel's struct sigaction, for signals the C library reserves for
+ * itself (32 and 33 with glibc and musl) and will not let sigaction(2)
+ * touch, though they can be ignored and inherited across exec. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	unsigned long mask;
+};
+
 void reset_signals(void)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++) {
-		sigaction(sig, &sa, NULL);
+	struct kernel_sigaction ksa;
+	memset(&ksa, 0, sizeof(ksa));
+	ksa.handler = SIG_DFL;
+	for (int sig = 1; sig <= 64; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP) {
+			syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+		}
 	}
 	sigset_t none;
 	sigemptyset(&none);

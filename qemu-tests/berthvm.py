@@ -62,6 +62,9 @@ def copy_image(src, dst):
     return dst
 
 
+KMSG_LINE = re.compile(r"^\[\s*\d+\.\d+\] ")
+
+
 class Timeout(Exception):
     pass
 
@@ -160,7 +163,7 @@ class VM:
     def wait_boot(self, timeout=180):
         """Waits for init's banner and the shell prompt; returns the wall
         time from QEMU start to the prompt."""
-        m = self.wait_for(r"Berth \S+ - up in", timeout)
+        m = self.wait_for(r"Berth \S+ on \S+ - up in", timeout)
         self.send("\n")
         self.wait_for(r"[#$] $|[#$] \x1b", timeout, start=m.end())
         self.boot_seconds = time.monotonic() - self.started_at
@@ -180,6 +183,8 @@ class VM:
         m = self.wait_for(rf"@@END{tag}@@(\d+)@@", timeout, start=start)
         b = self.wait_for(rf"@@BEGIN{tag}@@\r?\n", 1, start=start)
         out = self.output[b.end():m.start()].decode(errors="replace").replace("\r\n", "\n")
+        # Kernel and service messages share the console; they are not output.
+        out = "".join(line for line in out.splitlines(keepends=True) if not KMSG_LINE.match(line))
         status = int(m.group(1))
         if check and status != 0:
             raise AssertionError(f"{self.name}: `{command}` exited with {status}:\n{out}")

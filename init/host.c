@@ -1,0 +1,302 @@
+/* Host settings (see host.h). Runs in PID 1 during boot. */
+#include "host.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "console.h"
+#include "disks.h"
+#include "fsutil.h"
+#include "log.h"
+#include "netlink.h"
+
+#define HOST_YAML CONFIG_MOUNT "/host.yaml"
+
+void host_load_config(struct host_config *cfg, int config_mounted)
+{
+	hostcfg_defaults(cfg);
+	if (!config_mounted) {
+		return;
+	}
+	if (hostcfg_load(cfg, HOST_YAML, "host.yaml") == 0) {
+		return;
+	}
+	size_t shown = cfg->nerrors < HOST_MAX_ERRORS ? cfg->nerrors : HOST_MAX_ERRORS;
+	for (size_t i = 0; i < shown; i++) {
+		blog_err("%s", cfg->errors[i]);
+		console_print("berth: %s", cfg->errors[i]);
+	}
+	if (cfg->nerrors > shown) {
+		blog_err("host.yaml: %zu more problems", cfg->nerrors - shown);
+	}
+	console_print("berth: host.yaml has %zu problem%s; the sections concerned use their defaults", cfg->nerrors,
+		      cfg->nerrors == 1 ? "" : "s");
+}
+
+int host_first_ether(char *ifname, size_t size, unsigned char mac[6])
+{
+	auto_closedir DIR *d = opendir("/sys/class/net");
+	if (d == NULL) {
+		return -errno;
+	}
+	int best = -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char path[300];
+		char text[64];
+		if (de->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/sys/class/net/%s/type", de->d_name);
+		if (read_file(path, text, sizeof(text), NULL) < 0 || atoi(text) != 1) {
+			continue; /* not ARPHRD_ETHER */
+		}
+		/* Virtual links (bridges, veths) have no device behind them. */
+		snprintf(path, sizeof(path), "/sys/class/net/%s/device", de->d_name);
+		if (access(path, F_OK) != 0) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", de->d_name);
+		if (read_file(path, text, sizeof(text), NULL) < 0) {
+			continue;
+		}
+		int idx = atoi(text);
+		if (best >= 0 && idx >= best) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "/sys/class/net/%s/address", de->d_name);
+		unsigned m[6];
+		if (read_file(path, text, sizeof(text), NULL) < 0 ||
+		    sscanf(text, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) {
+			continue;
+		}
+		if (copy_string(ifname, size, de->d_name) < 0) {
+			continue;
+		}
+		for (int i = 0; i < 6; i++) {
+			mac[i] = (unsigned char)m[i];
+		}
+		best = idx;
+	}
+	return best >= 0 ? 0 : -ENODEV;
+}
+
+static void apply_hostname(const struct host_config *cfg, struct host_state *st)
+{
+	char ifname[16];
+	unsigned char mac[6];
+	if (cfg->hostname[0] != '\0') {
+		snprintf(st->hostname, sizeof(st->hostname), "%s", cfg->hostname);
+	} else if (host_first_ether(ifname, sizeof(ifname), mac) == 0) {
+		snprintf(st->hostname, sizeof(st->hostname), "berth-%02x%02x%02x", mac[3], mac[4], mac[5]);
+	} else {
+		snprintf(st->hostname, sizeof(st->hostname), "berth");
+	}
+	if (sethostname(st->hostname, strlen(st->hostname)) < 0) {
+		blog_err("set hostname %s: %s", st->hostname, strerror(errno));
+		return;
+	}
+	blog_info("hostname is %s", st->hostname);
+}
+
+static void apply_static(struct nl_sock *nl, const struct host_iface *iface)
+{
+	struct berr err;
+	if (iface->mtu > 0 && nl_link_set_mtu(nl, iface->name, iface->mtu, &err) < 0) {
+		blog_err("network: %s", err.msg);
+	}
+	if (nl_link_up(nl, iface->name, &err) < 0) {
+		blog_err("network: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < iface->naddrs; i++) {
+		const struct host_ip *a = &iface->addrs[i];
+		if (nl_addr_add(nl, iface->name, a->family, a->addr, a->prefix, &err) < 0) {
+			blog_err("network: %s", err.msg);
+		} else {
+			blog_info("network: %s has address %s", iface->name, a->text);
+		}
+	}
+	if (iface->gateway.family != 0) {
+		const struct host_ip *g = &iface->gateway;
+		if (nl_route_add(nl, iface->name, g->family, NULL, 0, g->addr, &err) < 0) {
+			blog_err("network: %s", err.msg);
+		} else {
+			blog_info("network: default route via %s on %s", g->text, iface->name);
+		}
+	}
+	for (size_t i = 0; i < iface->nroutes; i++) {
+		const struct host_route *r = &iface->routes[i];
+		if (nl_route_add(nl, iface->name, r->via.family, r->to.addr, r->to.prefix, r->via.addr, &err) < 0) {
+			blog_err("network: %s", err.msg);
+		}
+	}
+}
+
+static void apply_network(const struct host_config *cfg, struct host_state *st)
+{
+	struct nl_sock nl;
+	struct berr err;
+	if (nl_open(&nl, &err) < 0) {
+		blog_err("network: %s", err.msg);
+		return;
+	}
+	if (nl_link_up(&nl, "lo", &err) < 0) {
+		blog_err("network: %s", err.msg);
+	}
+	if (cfg->nifaces == 0) {
+		unsigned char mac[6];
+		if (host_first_ether(st->dhcp_ifaces[0], sizeof(st->dhcp_ifaces[0]), mac) == 0) {
+			st->ndhcp = 1;
+			blog_info("network: DHCP on %s (no interfaces in host.yaml)", st->dhcp_ifaces[0]);
+		} else {
+			blog_warn("network: no ethernet interface found");
+		}
+	}
+	for (size_t i = 0; i < cfg->nifaces; i++) {
+		const struct host_iface *iface = &cfg->ifaces[i];
+		if (nl_ifindex(iface->name, &err) < 0) {
+			blog_err("network: host.yaml names %s, which this machine does not have", iface->name);
+			continue;
+		}
+		apply_static(&nl, iface);
+		if (iface->dhcp && st->ndhcp < HOST_MAX_DHCP) {
+			snprintf(st->dhcp_ifaces[st->ndhcp++], sizeof(st->dhcp_ifaces[0]), "%s", iface->name);
+		}
+	}
+	nl_close(&nl);
+}
+
+/* Writes path atomically (temporary file, then rename). */
+static int write_atomic(const char *path, const char *text, mode_t mode)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		return -errno;
+	}
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) < 0) {
+		int e = errno ? errno : EIO;
+		unlink(tmp);
+		return -e;
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
+}
+
+static void apply_dns(const struct host_config *cfg, struct host_state *st)
+{
+	if (cfg->ndns == 0) {
+		return;
+	}
+	char text[1024] = "# from host.yaml (network.dns)\n";
+	for (size_t i = 0; i < cfg->ndns; i++) {
+		size_t len = strlen(text);
+		snprintf(text + len, sizeof(text) - len, "nameserver %s\n", cfg->dns[i].text);
+	}
+	int ret = write_atomic("/run/resolv.conf", text, 0644);
+	if (ret < 0) {
+		blog_err("write /run/resolv.conf: %s", strerror(-ret));
+		return;
+	}
+	st->static_dns = 1;
+	/* Tells the DHCP client's script to leave resolv.conf alone. */
+	write_atomic("/run/berth/static-dns", "host.yaml sets network.dns\n", 0644);
+}
+
+static void apply_sysctls(const struct host_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nsysctls; i++) {
+		char path[200] = "/proc/sys/";
+		size_t len = strlen(path);
+		for (const char *k = cfg->sysctls[i].key; *k && len < sizeof(path) - 1; k++) {
+			path[len++] = *k == '.' ? '/' : *k;
+		}
+		path[len] = '\0';
+		char value[300];
+		snprintf(value, sizeof(value), "%s\n", cfg->sysctls[i].value);
+		struct berr err;
+		if (write_file(path, value, &err) < 0) {
+			blog_err("sysctl %s = %s: %s", cfg->sysctls[i].key, cfg->sysctls[i].value, err.msg);
+		} else {
+			blog_info("sysctl %s = %s", cfg->sysctls[i].key, cfg->sysctls[i].value);
+		}
+	}
+}
+
+static void apply_ssh_keys(const struct host_config *cfg)
+{
+	if (mkdir("/run/root/.ssh", 0700) < 0 && errno != EEXIST) {
+		blog_err("mkdir /run/root/.ssh: %s", strerror(errno));
+		return;
+	}
+	size_t total = 64;
+	for (size_t i = 0; i < cfg->nkeys; i++) {
+		total += strlen(cfg->ssh_keys[i]) + 1;
+	}
+	auto_free char *text = malloc(total);
+	if (text == NULL) {
+		return;
+	}
+	snprintf(text, total, "# from host.yaml (ssh_authorized_keys)\n");
+	for (size_t i = 0; i < cfg->nkeys; i++) {
+		strcat(text, cfg->ssh_keys[i]);
+		strcat(text, "\n");
+	}
+	int ret = write_atomic("/run/root/.ssh/authorized_keys", text, 0600);
+	if (ret < 0) {
+		blog_err("write root's authorized_keys: %s", strerror(-ret));
+		return;
+	}
+	if (cfg->nkeys == 0) {
+		blog_warn("ssh: host.yaml has no ssh_authorized_keys; nobody can log in over ssh");
+	} else {
+		blog_info("ssh: %zu authorized key%s for root", cfg->nkeys, cfg->nkeys == 1 ? "" : "s");
+	}
+}
+
+static void apply_timezone(const struct host_config *cfg, struct host_state *st)
+{
+	const char *tz = cfg->timezone;
+	if (tz[0] == '\0' || strcmp(tz, "UTC") == 0) {
+		return;
+	}
+	if (strchr(tz, '/') != NULL) {
+		char path[200];
+		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+		if (access(path, R_OK) != 0) {
+			blog_err("timezone %s: the image has no zone data for it; using UTC (a POSIX TZ string such as "
+				 "CET-1CEST,M3.5.0,M10.5.0/3 works without zone data)",
+				 tz);
+			return;
+		}
+	}
+	snprintf(st->tz, sizeof(st->tz), "TZ=%s", tz);
+	blog_info("timezone is %s", tz);
+}
+
+void host_apply(const struct host_config *cfg, struct host_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	apply_hostname(cfg, st);
+	apply_network(cfg, st);
+	apply_dns(cfg, st);
+	apply_sysctls(cfg);
+	apply_ssh_keys(cfg);
+	apply_timezone(cfg, st);
+}

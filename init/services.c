@@ -1,0 +1,79 @@
+/* The service table (see services.h). Order is start order; shutdown
+ * stops them the other way round, so the log writer goes last. */
+#include "services.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervise.h"
+
+#define HOSTLOG "/usr/bin/hostlog"
+#define UDHCPC "/sbin/udhcpc"
+#define UDHCPC_SCRIPT "/usr/share/udhcpc/default.script"
+#define NTPD "/usr/sbin/ntpd"
+#define SSHD "/usr/libexec/berth/sshd"
+#define BERTHD "/usr/sbin/berthd"
+
+void services_declare(const struct host_config *cfg, const struct host_state *st)
+{
+	struct svc_def hostlog = {
+		.name = "hostlog",
+		.argv = {HOSTLOG, "--daemon", NULL},
+		/* Last to stop: it persists everyone else's shutdown messages. */
+		.grace_ms = 3000,
+	};
+	svc_add(&hostlog);
+
+	for (size_t i = 0; i < st->ndhcp; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "dhcp-%s", st->dhcp_ifaces[i]);
+		/* -f: foreground, supervised here; -R: release the lease on
+		 * stop; -x hostname: tell the DHCP server our name. */
+		char hostopt[80];
+		snprintf(hostopt, sizeof(hostopt), "hostname:%s", st->hostname);
+		struct svc_def dhcp = {
+			.name = name,
+			.argv = {UDHCPC, "-f", "-R", "-i", st->dhcp_ifaces[i], "-s", UDHCPC_SCRIPT, "-x", hostopt,
+				 NULL},
+		};
+		svc_add(&dhcp);
+	}
+
+	if (cfg->nntp > 0) {
+		/* -n: foreground; -N: run at high priority for accuracy. */
+		struct svc_def ntp = {.name = "ntpd", .argv = {NTPD, "-n", "-N", NULL}};
+		size_t argc = 3;
+		for (size_t i = 0; i < cfg->nntp && argc + 2 < SVC_MAX_ARGS; i++) {
+			ntp.argv[argc++] = "-p";
+			ntp.argv[argc++] = cfg->ntp[i];
+		}
+		ntp.argv[argc] = NULL;
+		svc_add(&ntp);
+	}
+
+	struct svc_def sshd = {.name = "sshd", .argv = {SSHD, NULL}};
+	svc_add(&sshd);
+
+	if (access(BERTHD, X_OK) == 0) {
+		struct svc_def berthd = {.name = "berthd", .argv = {BERTHD, NULL}, .grace_ms = 30000};
+		svc_add(&berthd);
+	}
+
+	if (cfg->console == HOST_CONSOLE_SHELL) {
+		struct svc_def console = {
+			.name = "console",
+			.path = "/bin/sh",
+			.argv = {"-sh", NULL},
+			.flags = SVC_CONSOLE,
+			/* An interactive shell ignores SIGTERM; a hangup ends it. */
+			.stop_signal = SIGHUP,
+			.grace_ms = 1000,
+		};
+		svc_add(&console);
+	} else {
+		blog_info("console: off (host.yaml)");
+	}
+}

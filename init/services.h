@@ -1,0 +1,12 @@
+/* Which services this host runs, from host.yaml and what the image
+ * contains: the host log writer, DHCP clients, NTP, sshd, the runtime
+ * daemon, the console shell. */
+#ifndef BERTH_INIT_SERVICES_H
+#define BERTH_INIT_SERVICES_H
+
+#include "host.h"
+#include "hostcfg.h"
+
+void services_declare(const struct host_config *cfg, const struct host_state *st);
+
+#endif

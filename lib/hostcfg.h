@@ -1,0 +1,102 @@
+/* host.yaml: what the user declares about the host itself (hostname,
+ * network, ssh keys, NTP, sysctls, timezone, console). Parsed by the same
+ * code in init and in `berth config check`. Each top-level section is read
+ * on its own: a section with an error is reported (file:line: field) and
+ * left at its default, so that a mistake in one part never takes away the
+ * others (a typo under ntp must not cost the operator their ssh keys). */
+#ifndef BERTH_HOSTCFG_H
+#define BERTH_HOSTCFG_H
+
+#include <stddef.h>
+
+#include "berr.h"
+
+#define HOST_MAX_IFACES 8
+#define HOST_MAX_ADDRS 8
+#define HOST_MAX_ROUTES 16
+#define HOST_MAX_DNS 4
+#define HOST_MAX_NTP 8
+#define HOST_MAX_KEYS 64
+#define HOST_MAX_SYSCTLS 64
+#define HOST_MAX_ERRORS 16
+#define HOST_KEY_MAX 16384
+
+/* An IPv4 or IPv6 address, with a prefix length where one belongs. */
+struct host_ip {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int prefix; /* -1 when none was given */
+	char text[64];
+};
+
+struct host_route {
+	struct host_ip to; /* prefix 0 for the default route */
+	struct host_ip via;
+};
+
+struct host_iface {
+	char name[16];
+	int dhcp;
+	struct host_ip addrs[HOST_MAX_ADDRS];
+	size_t naddrs;
+	struct host_ip gateway; /* family 0 when none */
+	struct host_route routes[HOST_MAX_ROUTES];
+	size_t nroutes;
+	int mtu; /* 0: leave as is */
+};
+
+enum host_console {
+	HOST_CONSOLE_SHELL,
+	HOST_CONSOLE_OFF,
+};
+
+enum host_on_failure {
+	HOST_ON_FAILURE_SHELL,  /* emergency shell on the console */
+	HOST_ON_FAILURE_REBOOT, /* reboot and try again */
+};
+
+struct host_sysctl {
+	char key[128];
+	char value[256];
+};
+
+struct host_config {
+	char hostname[64]; /* empty: derived from the MAC address */
+	/* No interfaces: DHCP on the first ethernet interface. */
+	struct host_iface ifaces[HOST_MAX_IFACES];
+	size_t nifaces;
+	struct host_ip dns[HOST_MAX_DNS];
+	size_t ndns;
+	char ntp[HOST_MAX_NTP][256];
+	size_t nntp;
+	int ntp_set; /* ntp given (an empty list turns NTP off) */
+	char *ssh_keys[HOST_MAX_KEYS];
+	size_t nkeys;
+	struct host_sysctl sysctls[HOST_MAX_SYSCTLS];
+	size_t nsysctls;
+	char timezone[128]; /* empty: UTC */
+	enum host_console console;
+	enum host_on_failure on_failure;
+
+	/* Problems found while reading, each "file:line: message". */
+	char errors[HOST_MAX_ERRORS][512];
+	size_t nerrors;
+};
+
+/* Defaults: everything a host needs to come up and be reachable. */
+void hostcfg_defaults(struct host_config *c);
+
+/* Parses YAML text; problems are collected in c->errors (the config stays
+ * usable). Returns the number of problems. */
+int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size_t len);
+
+/* Reads path; a missing file is not a problem (defaults), others are. */
+int hostcfg_load(struct host_config *c, const char *path, const char *display_name);
+
+void hostcfg_free(struct host_config *c);
+
+/* Parses "192.0.2.1", "2001:db8::1/64" and the like. want_prefix: 1 must
+ * have one, 0 must not, -1 either. */
+int hostcfg_parse_ip(const char *text, int want_prefix, struct host_ip *out);
+
+#endif
