@@ -5,6 +5,7 @@ Each VM runs under TCG unless KVM really works on this machine (a probe
 boots the kernel once and caches the answer). Networking is QEMU's user
 mode with restrict=on: nothing leaves the machine.
 """
+import atexit
 import hashlib
 import json
 import os
@@ -69,6 +70,16 @@ class Timeout(Exception):
     pass
 
 
+_running = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """No QEMU outlives the test run, whatever happened to it."""
+    for vm in list(_running):
+        vm.kill()
+
+
 class VM:
     def __init__(self, disk, workdir, firmware="bios", memory=256, cpus=2, name="vm", hostfwd=(),
                  disk_format="raw", extra=()):
@@ -115,6 +126,7 @@ class VM:
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
+        _running.append(self)
         threading.Thread(target=self._reader, daemon=True).start()
         return self
 
@@ -229,6 +241,8 @@ class VM:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self in _running:
+            _running.remove(self)
         if self._qmp:
             self._qmp.close()
             self._qmp = None

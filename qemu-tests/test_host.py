@@ -46,6 +46,8 @@ class Host:
         subprocess.run([TOOL, "set-config", self.disk, cfg], check=True)
 
     def boot(self):
+        if self.vm:
+            self.vm.kill()
         self.boots += 1
         self.vm = VM(self.disk, self.workdir, name=f"boot{self.boots}",
                      hostfwd=[f"tcp:127.0.0.1:{self.port}-:22"])
@@ -165,11 +167,24 @@ def test_previous_boot_log_is_readable(host):
     assert "(this boot)" in r.stdout
 
 
+def test_host_log_rotates_by_size(host):
+    flood = ("awk 'BEGIN { for (i = 0; i < 12000; i++) { printf \"<6>flood %d %s\\n\", i, "
+             "\"" + "x" * 80 + "\" > \"/dev/kmsg\"; fflush(\"/dev/kmsg\") } }'")
+    host.ssh(flood)
+    r = host.ssh("sleep 2; d=$(ls -d /data/log/host/0* | tail -1); ls -l $d; hostlog | grep -c ' flood '")
+    sizes = {line.split()[-1]: int(line.split()[4]) for line in r.stdout.splitlines()
+             if line.startswith("-") and "host.log" in line}
+    assert "host.log.1" in sizes, r.stdout
+    assert all(size <= 1024 * 1024 + 2048 for size in sizes.values()), sizes
+    # Every message made it, across the rotation.
+    assert r.stdout.splitlines()[-1] == "12000"
+
+
 def test_poweroff_with_process_ignoring_sigterm(host, workdir):
     # A process that ignores SIGTERM and keeps a file open on DATA.
-    host.ssh("setsid sh -c 'trap \"\" TERM; exec 3>/data/busy; while :; do sleep 1; done' "
-             "</dev/null >/dev/null 2>&1 &")
-    host.vm.sh("pidof sleep >/dev/null")
+    host.ssh("setsid sh -c 'trap \"\" TERM; exec 3>/data/busy; echo $$ > /run/stubborn; "
+             "while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &")
+    host.vm.sh("for i in $(seq 50); do [ -s /run/stubborn ] && break; sleep 0.2; done; kill -0 $(cat /run/stubborn)")
     start = time.monotonic()
     host.vm.send("poweroff\n")
     assert host.vm.wait_exit(60) == 0
