@@ -15,7 +15,7 @@ struct host_state {
 	char dhcp_ifaces[HOST_MAX_DHCP][16]; /* interfaces for the DHCP client */
 	size_t ndhcp;
 	int static_dns; /* resolv.conf written from host.yaml */
-	char tz[160];   /* TZ for services, empty for UTC */
+	char tz[160];	/* TZ for services, empty for UTC */
 };
 
 /* Reads host.yaml from the CONFIG mount (or defaults), reporting every

@@ -506,14 +506,13 @@ static void follow(const char *dir)
 
 static void usage(int status)
 {
-	fprintf(status ? stderr : stdout,
-		"usage: hostlog [-b BOOT] [-n LINES] [-f]\n"
-		"       hostlog --boots\n"
-		"  -b BOOT   0: this boot (default), -1: the boot before, ...;\n"
-		"            1, 2, ...: counted from the oldest on record (see --boots)\n"
-		"  -n LINES  only the last LINES lines\n"
-		"  -f        keep printing new messages (this boot only)\n"
-		"  --boots   list the boots on record\n");
+	fprintf(status ? stderr : stdout, "usage: hostlog [-b BOOT] [-n LINES] [-f]\n"
+					  "       hostlog --boots\n"
+					  "  -b BOOT   0: this boot (default), -1: the boot before, ...;\n"
+					  "            1, 2, ...: counted from the oldest on record (see --boots)\n"
+					  "  -n LINES  only the last LINES lines\n"
+					  "  -f        keep printing new messages (this boot only)\n"
+					  "  --boots   list the boots on record\n");
 	exit(status);
 }
 
@@ -542,7 +541,8 @@ static int list_main(void)
 			}
 			fclose(f);
 		}
-		printf("%4d %4d  %s  %s%s\n", i + 1, i - n + 1, first, id, strcmp(id, current) == 0 ? "  (this boot)" : "");
+		printf("%4d %4d  %s  %s%s\n", i + 1, i - n + 1, first, id,
+		       strcmp(id, current) == 0 ? "  (this boot)" : "");
 	}
 	return 0;
 }

@@ -348,8 +348,14 @@ static int b64_prefix(const char *s, size_t len, unsigned char *out, size_t want
 static int valid_ssh_key(const char *line, const char **why)
 {
 	static const char *const types[] = {
-		"ssh-ed25519",	       "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-		"sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
+		"ssh-ed25519",
+		"ssh-rsa",
+		"ecdsa-sha2-nistp256",
+		"ecdsa-sha2-nistp384",
+		"ecdsa-sha2-nistp521",
+		"sk-ssh-ed25519@openssh.com",
+		"sk-ecdsa-sha2-nistp256@openssh.com",
+		NULL,
 	};
 	if (strchr(line, '\n') != NULL || strchr(line, '\r') != NULL) {
 		*why = "contains a line break";
@@ -370,8 +376,8 @@ static int valid_ssh_key(const char *line, const char **why)
 					*why = "its key data is not valid base64";
 					return 0;
 				}
-				uint32_t nl = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 | (uint32_t)head[2] << 8 |
-					      head[3];
+				uint32_t nl = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
+					      (uint32_t)head[2] << 8 | head[3];
 				if (nl != tl || memcmp(head + 4, *t, tl) != 0) {
 					*why = "its key data does not match its type";
 					return 0;
@@ -403,8 +409,8 @@ static int parse_ssh_keys(struct ctx *x, const struct yt_node *n, struct host_co
 					HOST_KEY_MAX);
 		}
 		if (!valid_ssh_key(key, &why)) {
-			return yt_error(x->doc, n->items[i], &x->err, "ssh_authorized_keys: entry %zu is not a public key: %s",
-					i + 1, why);
+			return yt_error(x->doc, n->items[i], &x->err,
+					"ssh_authorized_keys: entry %zu is not a public key: %s", i + 1, why);
 		}
 		c->ssh_keys[c->nkeys] = strdup(key);
 		if (c->ssh_keys[c->nkeys] == NULL) {

@@ -51,7 +51,7 @@ enum host_console {
 };
 
 enum host_on_failure {
-	HOST_ON_FAILURE_SHELL,  /* emergency shell on the console */
+	HOST_ON_FAILURE_SHELL,	/* emergency shell on the console */
 	HOST_ON_FAILURE_REBOOT, /* reboot and try again */
 };
 

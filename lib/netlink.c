@@ -173,8 +173,8 @@ int nl_addr_add(struct nl_sock *nl, const char *ifname, int family, const void *
 	return 0;
 }
 
-int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void *dst, int prefix,
-		 const void *gateway, struct berr *err)
+int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void *dst, int prefix, const void *gateway,
+		 struct berr *err)
 {
 	int idx = nl_ifindex(ifname, err);
 	if (idx < 0) {

@@ -26,7 +26,7 @@ int nl_addr_add(struct nl_sock *nl, const char *ifname, int family, const void *
 
 /* A route to dst/prefix (prefix 0: default) through gateway (NULL: on-link)
  * on ifname. */
-int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void *dst, int prefix,
-		 const void *gateway, struct berr *err);
+int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void *dst, int prefix, const void *gateway,
+		 struct berr *err);
 
 #endif

@@ -368,8 +368,7 @@ int yt_parse(struct yt_doc *doc, const char *name, const char *buf, size_t len, 
 					     ev.data.sequence_start.tag);
 			break;
 		case YAML_MAPPING_START_EVENT:
-			ret = open_container(&b, YT_MAP, &ev, ev.data.mapping_start.anchor,
-					     ev.data.mapping_start.tag);
+			ret = open_container(&b, YT_MAP, &ev, ev.data.mapping_start.anchor, ev.data.mapping_start.tag);
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
@@ -490,8 +489,7 @@ static const char *kind_name(const struct yt_node *n)
 	return "?";
 }
 
-int yt_string(const struct yt_doc *doc, const struct yt_node *n, const char *field, const char **out,
-	      struct berr *err)
+int yt_string(const struct yt_doc *doc, const struct yt_node *n, const char *field, const char **out, struct berr *err)
 {
 	if (n == NULL || n->kind != YT_SCALAR || yt_is_null(n)) {
 		return yt_error(doc, n, err, "%s: expected a string, got %s", field, kind_name(n));

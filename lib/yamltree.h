@@ -23,8 +23,8 @@ enum yt_kind {
 
 struct yt_node {
 	enum yt_kind kind;
-	int line; /* 1-based */
-	int plain; /* scalar written without quotes (so `null`, `true`, `8080` keep their YAML meaning) */
+	int line;	 /* 1-based */
+	int plain;	 /* scalar written without quotes (so `null`, `true`, `8080` keep their YAML meaning) */
 	const char *tag; /* explicit tag (`!!str`), or NULL */
 	/* YT_SCALAR */
 	const char *value;
@@ -36,7 +36,7 @@ struct yt_node {
 };
 
 struct yt_doc {
-	char name[128]; /* the file name used in messages */
+	char name[128];	      /* the file name used in messages */
 	struct yt_node *root; /* NULL for an empty document */
 	void *arena;
 };
@@ -60,8 +60,7 @@ int yt_error(const struct yt_doc *doc, const struct yt_node *n, struct berr *err
 	__attribute__((format(printf, 4, 5)));
 
 /* Typed reads: each fails with "file:line: FIELD: expected ..." */
-int yt_string(const struct yt_doc *doc, const struct yt_node *n, const char *field, const char **out,
-	      struct berr *err);
+int yt_string(const struct yt_doc *doc, const struct yt_node *n, const char *field, const char **out, struct berr *err);
 int yt_bool(const struct yt_doc *doc, const struct yt_node *n, const char *field, int *out, struct berr *err);
 int yt_int(const struct yt_doc *doc, const struct yt_node *n, const char *field, long long min, long long max,
 	   long long *out, struct berr *err);

@@ -102,17 +102,17 @@ static void test_errors_name_file_line_and_field(void)
 {
 	check_error("hostname: [a, b]\n", "host.yaml:1: ", "hostname: expected a string");
 	check_error("hostname: -bad-\n", "host.yaml:1: ", "hostname: '-bad-' is not a valid host name");
-	check_error("\nnetwork:\n  interfaces:\n    eth0:\n      addresses: [300.1.1.1/24]\n", "host.yaml:5: ",
-		    "addresses: '300.1.1.1/24'");
-	check_error("network:\n  interfaces:\n    eth0:\n      addresses: [10.0.0.1]\n", "host.yaml:4: ",
-		    "prefix length");
+	check_error("\nnetwork:\n  interfaces:\n    eth0:\n      addresses: [300.1.1.1/24]\n",
+		    "host.yaml:5: ", "addresses: '300.1.1.1/24'");
+	check_error("network:\n  interfaces:\n    eth0:\n      addresses: [10.0.0.1]\n",
+		    "host.yaml:4: ", "prefix length");
 	check_error("network:\n  interfaces:\n    eth0:\n      gateway: 10.0.0.1/24\n", "host.yaml:4: ", "gateway:");
 	check_error("network:\n  interfacs: {}\n", "host.yaml:2: ", "unknown key 'interfacs' in network");
 	check_error("network:\n  interfaces:\n    eth0:\n      mtu: 9\n", "host.yaml:4: ", "mtu: 9 is out of range");
-	check_error("network:\n  interfaces:\n    eth0:\n      dhcp: maybe\n", "host.yaml:4: ",
-		    "dhcp: expected true or false");
-	check_error("network:\n  interfaces:\n    eth0:\n      routes:\n        - to: 10.0.0.0/8\n", "host.yaml:5: ",
-		    "needs both 'to' and 'via'");
+	check_error("network:\n  interfaces:\n    eth0:\n      dhcp: maybe\n",
+		    "host.yaml:4: ", "dhcp: expected true or false");
+	check_error("network:\n  interfaces:\n    eth0:\n      routes:\n        - to: 10.0.0.0/8\n",
+		    "host.yaml:5: ", "needs both 'to' and 'via'");
 	check_error("ssh_authorized_keys:\n  - hello world\n", "host.yaml:2: ", "entry 1 is not a public key");
 	check_error("ssh_authorized_keys:\n  - " RSA_TYPE_MISMATCH "\n", "host.yaml:2: ", "does not match its type");
 	check_error("ntp:\n  servers: [\"bad host!\"]\n", "host.yaml:2: ", "ntp.servers");

@@ -99,12 +99,12 @@ static void in_namespace(const char *name, int (*body)(void))
 	CHECK_EQ_INT(failed, 0);
 }
 
-#define NS_CHECK(cond)                                                               \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
+#define NS_CHECK(cond)                                                                           \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                  \
-		}                                                                    \
+			failures++;                                                              \
+		}                                                                                \
 	} while (0)
 
 static int reaps_orphans(void)
@@ -221,8 +221,8 @@ static int restarts_a_failing_service(void)
 	char cmd[512];
 	/* Fails twice, then asks for a poweroff: init must have started it
 	 * three times, honouring the backoff in between. */
-	snprintf(cmd, sizeof(cmd),
-		 "echo x >> %s/runs; [ $(wc -l < %s/runs) -ge 3 ] && kill -USR2 1; exit 1", tmpdir, tmpdir);
+	snprintf(cmd, sizeof(cmd), "echo x >> %s/runs; [ $(wc -l < %s/runs) -ge 3 ] && kill -USR2 1; exit 1", tmpdir,
+		 tmpdir);
 	struct svc_def flaky = {.name = "flaky", .argv = {"/bin/sh", "-c", cmd, NULL}};
 	svc_add(&flaky);
 	uint64_t start = monotonic_ms();
