@@ -33,7 +33,8 @@ deps: $(DEPS_STAMP)
 # ---- C code: lib/ (shared), init/ -------------------------------------------
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit -I$(OUT)/pkg/libyaml/include
+CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit -Iruntime -Iruntime/oci -I$(OUT)/pkg/libyaml/include \
+	-I$(OUT)/pkg/json-c/include -I$(OUT)/pkg/libseccomp/include
 TARGET_CC := $(OUT)/toolchain/cc
 TARGET_CFLAGS := $(CSTD) $(WARN) -Os -fPIE -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -ffunction-sections -fdata-sections -include lib/fortify.h \
@@ -48,30 +49,49 @@ LIB_SRC := $(wildcard lib/*.c)
 INIT_SRC := $(filter-out init/hostlog.c,$(wildcard init/*.c))
 
 LIBYAML := $(OUT)/pkg/libyaml/include/yaml.h
+THIRD_PARTY_HEADERS := $(LIBYAML) $(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/libseccomp/musl/libseccomp.a
 
-$(OUT)/target/%.o: %.c $(TARGET_CC) | $(LIBYAML)
-	@mkdir -p $(dir $@)
-	$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
+# V=1 shows the compiler command lines.
+Q := $(if $(V),,@)
 
-$(OUT)/hostasan/%.o: %.c | $(LIBYAML)
+$(OUT)/target/%.o: %.c $(TARGET_CC) | $(THIRD_PARTY_HEADERS)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
+
+$(OUT)/hostasan/%.o: %.c | $(THIRD_PARTY_HEADERS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC/asan $<")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
 $(OUT)/target/libberth.a: $(LIB_SRC:%.c=$(OUT)/target/%.o)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(OUT)/hostasan/libberth.a: $(LIB_SRC:%.c=$(OUT)/hostasan/%.o)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(OUT)/target/bin/init: $(INIT_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a $(OUT)/pkg/libyaml/musl/libyaml.a
 	@mkdir -p $(dir $@)
-	$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
 
 $(OUT)/target/bin/hostlog: $(OUT)/target/init/hostlog.o $(OUT)/target/libberth.a
 	@mkdir -p $(dir $@)
-	$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
 
-BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog
+# runtime/ builds one multi-call program: berth-oci (and later berthd, berth).
+RUNTIME_SRC := $(wildcard runtime/*.c runtime/*/*.c)
+RUNTIME_LIBS_TARGET := $(OUT)/pkg/libseccomp/musl/libseccomp.a $(OUT)/pkg/json-c/musl/libjson-c.a \
+	$(OUT)/pkg/libyaml/musl/libyaml.a
+RUNTIME_LIBS_HOST := $(OUT)/pkg/libseccomp/asan/libseccomp.a $(OUT)/pkg/json-c/asan/libjson-c.a \
+	$(OUT)/pkg/libyaml/asan/libyaml.a
+$(OUT)/target/bin/berth: $(RUNTIME_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a $(RUNTIME_LIBS_TARGET)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
+
+BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog $(OUT)/target/bin/berth
 binaries: $(BINARIES)
 
 -include $(shell find $(OUT)/target $(OUT)/hostasan -name '*.d' 2>/dev/null)
@@ -94,6 +114,10 @@ $(OUT)/pkg/e2fsprogs/e2fsck: rootfs/pkg/e2fsprogs/build $(PKG_COMMON)
 
 $(OUT)/pkg/libyaml/include/yaml.h $(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/libyaml/asan/libyaml.a &: rootfs/pkg/libyaml/build $(PKG_COMMON)
 	rootfs/pkg/libyaml/build
+$(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/json-c/asan/libjson-c.a &: rootfs/pkg/json-c/build $(PKG_COMMON)
+	rootfs/pkg/json-c/build
+$(OUT)/pkg/libseccomp/musl/libseccomp.a $(OUT)/pkg/libseccomp/asan/libseccomp.a &: rootfs/pkg/libseccomp/build $(PKG_COMMON)
+	rootfs/pkg/libseccomp/build
 
 PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/e2fsprogs/e2fsck
 
@@ -134,15 +158,20 @@ run: all
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRC:tests/%.c=$(OUT)/hostasan/tests/%)
 INIT_TESTABLE := $(filter-out init/main.c,$(INIT_SRC))
+RUNTIME_TESTABLE := $(filter-out runtime/main.c,$(RUNTIME_SRC))
 
-$(OUT)/hostasan/tests/%: tests/%.c tests/check.h $(INIT_TESTABLE:%.c=$(OUT)/hostasan/%.o) $(OUT)/hostasan/libberth.a $(OUT)/pkg/libyaml/asan/libyaml.a
+# Every unit test links init's and the runtime's modules (minus their main).
+$(OUT)/hostasan/tests/%: tests/%.c tests/check.h $(INIT_TESTABLE:%.c=$(OUT)/hostasan/%.o) \
+		$(RUNTIME_TESTABLE:%.c=$(OUT)/hostasan/%.o) $(OUT)/hostasan/libberth.a $(RUNTIME_LIBS_HOST)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -Itests -o $@ $(filter %.c %.o %.a,$^)
+	@$(if $(Q),echo "  LD/asan $@")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests -o $@ $(filter %.c %.o %.a,$^)
 
 unit: $(TEST_BINS) | $(DEPS_STAMP)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
 
-CLANG_FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find lib init runtime tests -name '*.[ch]')
+CLANG_FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || \
+	find lib init runtime tests -name '*.[ch]')
 lint: | $(DEPS_STAMP)
 	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
 	sh -n rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image \

@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+/* musl's sched.h declares memcpy again (for its CPU_SET macros). */
+#include <sched.h>
 
 #define BERTH_OBJSZ0(p) __builtin_dynamic_object_size((p), 0)
 #define BERTH_OBJSZ1(p) __builtin_dynamic_object_size((p), 1)

@@ -15,59 +15,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "arena.h"
 #include "cleanup.h"
-
-/* ---- arena ---------------------------------------------------------------- */
-
-struct chunk {
-	struct chunk *next;
-	size_t used;
-	size_t size;
-	max_align_t data[];
-};
-
-struct arena {
-	struct chunk *head;
-};
-
-static void *arena_alloc(struct arena *a, size_t size)
-{
-	size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-	if (a->head == NULL || a->head->size - a->head->used < size) {
-		size_t want = size > 65536 ? size : 65536;
-		struct chunk *c = malloc(sizeof(*c) + want);
-		if (c == NULL) {
-			return NULL;
-		}
-		c->next = a->head;
-		c->used = 0;
-		c->size = want;
-		a->head = c;
-	}
-	void *p = (char *)a->head->data + a->head->used;
-	a->head->used += size;
-	memset(p, 0, size);
-	return p;
-}
-
-static char *arena_strndup(struct arena *a, const char *s, size_t len)
-{
-	char *p = arena_alloc(a, len + 1);
-	if (p != NULL) {
-		memcpy(p, s, len);
-		p[len] = '\0';
-	}
-	return p;
-}
-
-static void arena_free(struct arena *a)
-{
-	while (a->head != NULL) {
-		struct chunk *next = a->head->next;
-		free(a->head);
-		a->head = next;
-	}
-}
 
 /* ---- building ------------------------------------------------------------- */
 
@@ -159,7 +108,7 @@ static struct yt_node *new_node(struct builder *b, enum yt_kind kind, const yaml
 static int set_tag(struct builder *b, struct yt_node *n, const yaml_char_t *tag)
 {
 	if (tag != NULL) {
-		n->tag = arena_strndup(b->arena, (const char *)tag, strlen((const char *)tag));
+		n->tag = arena_strdup(b->arena, (const char *)tag);
 		if (n->tag == NULL) {
 			return berr_set(b->err, ENOMEM, "%s", b->doc->name);
 		}
@@ -182,7 +131,7 @@ static int remember_anchor(struct builder *b, const yaml_char_t *anchor, struct 
 		b->cap_anchors = cap;
 	}
 	/* A redefined anchor replaces the old one for later aliases. */
-	b->anchors[b->nanchors].name = arena_strndup(b->arena, (const char *)anchor, strlen((const char *)anchor));
+	b->anchors[b->nanchors].name = arena_strdup(b->arena, (const char *)anchor);
 	b->anchors[b->nanchors].node = n;
 	if (b->anchors[b->nanchors].name == NULL) {
 		return berr_set(b->err, ENOMEM, "%s", b->doc->name);

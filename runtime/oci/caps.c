@@ -1,0 +1,86 @@
+/* Capabilities and user switching (see caps.h). Runs in the container's
+ * process just before exec. */
+#include "caps.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int caps_drop_bounding(uint64_t bounding, struct berr *err)
+{
+	int last = oci_cap_last();
+	for (int cap = 0; cap <= 63; cap++) {
+		if (bounding & (1ull << cap)) {
+			continue;
+		}
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			/* Capabilities past the kernel's last one do not exist. */
+			if (errno == EINVAL && cap > last) {
+				continue;
+			}
+			if (errno == EINVAL) {
+				continue;
+			}
+			return berr_set(err, errno, "drop %s from the bounding set",
+					oci_cap_name(cap) ? oci_cap_name(cap) : "capability");
+		}
+	}
+	return 0;
+}
+
+int caps_switch_user(const struct oci_user *u, struct berr *err)
+{
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		return berr_set(err, errno, "keep capabilities across the user change");
+	}
+	if (setgroups(u->nadditional_gids, u->additional_gids) < 0 && !(errno == EPERM && u->nadditional_gids == 0)) {
+		return berr_set(err, errno, "set supplementary groups");
+	}
+	/* Raw syscalls: libc's setres[ug]id broadcasts to threads, which a
+	 * single-threaded process does not need. */
+	if (syscall(SYS_setresgid, u->gid, u->gid, u->gid) < 0) {
+		return berr_set(err, errno, "set group id %u (is it mapped in the user namespace?)", u->gid);
+	}
+	if (syscall(SYS_setresuid, u->uid, u->uid, u->uid) < 0) {
+		return berr_set(err, errno, "set user id %u (is it mapped in the user namespace?)", u->uid);
+	}
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
+		return berr_set(err, errno, "reset keep-capabilities");
+	}
+	return 0;
+}
+
+int caps_apply(const struct oci_caps *c, struct berr *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	data[0].effective = (uint32_t)c->effective;
+	data[1].effective = (uint32_t)(c->effective >> 32);
+	data[0].permitted = (uint32_t)c->permitted;
+	data[1].permitted = (uint32_t)(c->permitted >> 32);
+	data[0].inheritable = (uint32_t)c->inheritable;
+	data[1].inheritable = (uint32_t)(c->inheritable >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0) {
+		return berr_set(err, errno, "set capabilities (effective %#llx, permitted %#llx, inheritable %#llx)",
+				(unsigned long long)c->effective, (unsigned long long)c->permitted,
+				(unsigned long long)c->inheritable);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+		return berr_set(err, errno, "clear ambient capabilities");
+	}
+	for (int cap = 0; cap <= 63; cap++) {
+		if (!(c->ambient & (1ull << cap))) {
+			continue;
+		}
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+			return berr_set(err, errno, "raise ambient %s (it must also be permitted and inheritable)",
+					oci_cap_name(cap) ? oci_cap_name(cap) : "capability");
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* Capabilities and identity of the container process: the bounding set
+ * dropped to what the config allows, user and groups switched, then the
+ * effective, permitted, inheritable and ambient sets set exactly as asked
+ * (inheritable stays empty unless the config lists it). */
+#ifndef BERTH_OCI_CAPS_H
+#define BERTH_OCI_CAPS_H
+
+#include "berr.h"
+#include "config.h"
+
+/* Drops every capability outside bounding from the bounding set. */
+int caps_drop_bounding(uint64_t bounding, struct berr *err);
+
+/* setgroups/setresgid/setresuid to the process's user, keeping the
+ * capabilities across the uid change so that caps_apply can set them. */
+int caps_switch_user(const struct oci_user *u, struct berr *err);
+
+/* Sets effective, permitted, inheritable and ambient. */
+int caps_apply(const struct oci_caps *c, struct berr *err);
+
+#endif

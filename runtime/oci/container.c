@@ -1,0 +1,830 @@
+/* Container lifecycle (see container.h). */
+#include "container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "config.h"
+#include "devfilter.h"
+#include "fsutil.h"
+#include "hooks.h"
+#include "launch.h"
+#include "log.h"
+#include "state.h"
+#include "terminal.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+static void now_rfc3339(char *out, size_t size)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	if (snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		     tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec) < 0) {
+		out[0] = '\0';
+	}
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct berr *err)
+{
+	char tmp[PATH_MAX];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		return berr_setx(err, ENAMETOOLONG, "pid file path too long");
+	}
+	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || dprintf(fd, "%d", (int)pid) < 0 || rename(tmp, path) < 0) {
+		return berr_set(err, errno, "write pid file %s", path);
+	}
+	return 0;
+}
+
+/* The devices a container may use: the config's cgroup rules, then what
+ * every container needs (the default nodes, its ptys, its console) and the
+ * nodes the config creates. */
+static int device_rules(const struct oci_config *cfg, struct oci_device_rule **out, size_t *n)
+{
+	static const struct oci_device_rule defaults[] = {
+		{1, 'c', 1, 3, "rwm"}, {1, 'c', 1, 5, "rwm"}, {1, 'c', 1, 7, "rwm"},
+		{1, 'c', 1, 8, "rwm"}, {1, 'c', 1, 9, "rwm"}, {1, 'c', 5, 0, "rwm"},
+		{1, 'c', 5, 1, "rwm"}, {1, 'c', 5, 2, "rwm"}, {1, 'c', 136, -1, "rwm"},
+	};
+	const struct oci_resources *r = &cfg->linux_.resources;
+	size_t nd = sizeof(defaults) / sizeof(defaults[0]);
+	size_t total = 1 + r->ndevices + nd + cfg->linux_.ndevices;
+	struct oci_device_rule *rules = calloc(total, sizeof(*rules));
+	if (rules == NULL) {
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	/* Start from nothing: least privilege when the config says nothing. */
+	rules[k++] = (struct oci_device_rule){0, 'a', -1, -1, "rwm"};
+	for (size_t i = 0; i < r->ndevices; i++) {
+		rules[k++] = r->devices[i];
+	}
+	for (size_t i = 0; i < nd; i++) {
+		rules[k++] = defaults[i];
+	}
+	for (size_t i = 0; i < cfg->linux_.ndevices; i++) {
+		const struct oci_device *d = &cfg->linux_.devices[i];
+		if (d->type == 'c' || d->type == 'b' || d->type == 'u') {
+			rules[k++] = (struct oci_device_rule){1, d->type == 'b' ? 'b' : 'c', d->major, d->minor, "rwm"};
+		}
+	}
+	*out = rules;
+	*n = k;
+	return 0;
+}
+
+/* ---- create ---------------------------------------------------------------------- */
+
+struct create_ctx {
+	const struct oci_opts *o;
+	struct oci_config *cfg;
+	char dir[PATH_MAX];
+};
+
+static int create_hooks(struct launch *l, struct berr *err)
+{
+	auto_free char *state = NULL;
+	int ret = launch_state_json(l, "creating", &state, err);
+	if (ret < 0) {
+		return ret;
+	}
+	ret = hooks_run(l->cfg, OCI_HOOK_PRESTART, state, err);
+	if (ret == 0) {
+		ret = hooks_run(l->cfg, OCI_HOOK_CREATE_RUNTIME, state, err);
+	}
+	return ret;
+}
+
+static void print_warnings(const struct oci_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nwarnings; i++) {
+		blog_warn("%s", cfg->warnings[i]);
+	}
+}
+
+/* Creates the container; with console_out, berth-oci keeps the terminal
+ * (a foreground run) and returns its master there. */
+static int create(const struct oci_opts *o, const char *id, struct oci_config *cfg, pid_t *pid_out, int *console_out,
+		  struct berr *err)
+{
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX];
+	char dir[PATH_MAX];
+	char fifo[PATH_MAX];
+	if (realpath(o->bundle ? o->bundle : ".", bundle) == NULL) {
+		return berr_set(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
+	}
+	int ret = oci_config_load(cfg, bundle, err);
+	if (ret < 0) {
+		return ret;
+	}
+	print_warnings(cfg);
+	if (!cfg->has_process) {
+		return berr_setx(err, EINVAL, "%s/config.json: process: required to create a container", bundle);
+	}
+	if (oci_config_namespace(cfg, OCI_NS_MOUNT) == NULL) {
+		return berr_setx(err, EINVAL, "%s/config.json: linux.namespaces: a mount namespace is required",
+				 bundle);
+	}
+	char root_in[PATH_MAX];
+	if (cfg->root_path[0] == '/') {
+		snprintf(root_in, sizeof(root_in), "%s", cfg->root_path);
+	} else if (path_join(root_in, sizeof(root_in), bundle, cfg->root_path) < 0) {
+		return berr_setx(err, ENAMETOOLONG, "root path too long");
+	}
+	if (realpath(root_in, rootfs) == NULL) {
+		return berr_set(err, errno, "%s/config.json: root.path %s", bundle, root_in);
+	}
+	if (cfg->process.terminal && o->console_socket == NULL && console_out == NULL) {
+		return berr_setx(err, EINVAL, "process.terminal is set: --console-socket is required");
+	}
+	ret = state_dir_create(o->root, id, dir, sizeof(dir), err);
+	if (ret < 0) {
+		return ret;
+	}
+	/* From here on, a failure removes what was made. */
+	struct cgroup cg = {.dirfd = -1};
+	int console_fd = -1;
+	int fifo_fd = -1;
+	int relay[2] = {-1, -1};
+	if (path_join(fifo, sizeof(fifo), dir, "exec.fifo") < 0 || mkfifo(fifo, 0600) < 0) {
+		ret = berr_set(err, errno, "make the exec fifo in %s", dir);
+		goto fail;
+	}
+	/* Opened here, for the container: non-blocking, it does not wait for
+	 * a writer; start will be that writer. */
+	fifo_fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo_fd < 0) {
+		ret = berr_set(err, errno, "open the exec fifo %s", fifo);
+		goto fail;
+	}
+	ret = cgroup_create(&cg, CGROUP_ROOT, cfg->linux_.cgroups_path, id, err);
+	if (ret == 0 && cfg->linux_.has_resources) {
+		ret = cgroup_apply(&cg, &cfg->linux_.resources, err);
+	}
+	if (ret == 0) {
+		struct oci_device_rule *rules = NULL;
+		size_t nrules = 0;
+		ret = device_rules(cfg, &rules, &nrules);
+		if (ret < 0) {
+			berr_set(err, -ret, "device rules");
+		} else {
+			ret = devfilter_attach(cg.dirfd, rules, nrules, err);
+			free(rules);
+		}
+	}
+	if (ret < 0) {
+		goto fail;
+	}
+	if (cfg->process.terminal) {
+		if (o->console_socket != NULL) {
+			console_fd = term_connect(o->console_socket, err);
+			if (console_fd < 0) {
+				ret = console_fd;
+				goto fail;
+			}
+		} else {
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, relay) < 0) {
+				ret = berr_set(err, errno, "socketpair");
+				goto fail;
+			}
+			console_fd = relay[1];
+		}
+	}
+	struct launch l = {
+		.cfg = cfg,
+		.proc = &cfg->process,
+		.id = id,
+		.bundle = bundle,
+		.rootfs = rootfs,
+		.fifo_fd = fifo_fd,
+		.cgroup_path = cg.path,
+		.cgroup_dirfd = cg.dirfd,
+		.console_fd = console_fd,
+		.no_pivot = o->no_pivot,
+		.hooks = create_hooks,
+	};
+	ret = launch_start(&l, err);
+	if (console_fd >= 0) {
+		close(console_fd);
+	}
+	close(fifo_fd);
+	fifo_fd = -1;
+	if (ret < 0) {
+		goto fail;
+	}
+	if (relay[0] >= 0) {
+		int master = term_recv_master(relay[0], err);
+		close(relay[0]);
+		relay[0] = -1;
+		if (master < 0) {
+			kill(l.pid, SIGKILL);
+			ret = master;
+			goto fail;
+		}
+		*console_out = master;
+	}
+	struct oci_state st;
+	memset(&st, 0, sizeof(st));
+	snprintf(st.id, sizeof(st.id), "%s", id);
+	st.pid = l.pid;
+	st.pid_start = state_pid_start(l.pid);
+	snprintf(st.bundle, sizeof(st.bundle), "%s", bundle);
+	snprintf(st.rootfs, sizeof(st.rootfs), "%s", rootfs);
+	snprintf(st.cgroup, sizeof(st.cgroup), "%s", cg.path);
+	now_rfc3339(st.created, sizeof(st.created));
+	state_set_annotations(&st, cfg);
+	ret = state_save(dir, &st, err);
+	if (ret == 0 && o->pid_file != NULL) {
+		ret = write_pid_file(o->pid_file, l.pid, err);
+	}
+	if (ret < 0) {
+		kill(l.pid, SIGKILL);
+		goto fail;
+	}
+	cgroup_close(&cg);
+	if (pid_out != NULL) {
+		*pid_out = l.pid;
+	}
+	return 0;
+fail:
+	if (relay[0] >= 0) {
+		close(relay[0]);
+	}
+	if (fifo_fd >= 0) {
+		close(fifo_fd);
+	}
+	if (cg.dirfd >= 0) {
+		struct berr e2;
+		cgroup_signal_all(&cg, SIGKILL, &e2);
+		cgroup_destroy(&cg, &e2);
+		cgroup_close(&cg);
+	}
+	unlink(fifo);
+	char statef[PATH_MAX];
+	if (path_join(statef, sizeof(statef), dir, "state.json") == 0) {
+		unlink(statef);
+	}
+	rmdir(dir);
+	return ret;
+}
+
+int container_create(const struct oci_opts *o, const char *id, struct berr *err)
+{
+	struct oci_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	int ret = create(o, id, &cfg, NULL, NULL, err);
+	oci_config_free(&cfg);
+	return ret;
+}
+
+/* ---- start -------------------------------------------------------------------------- */
+
+static int start(const struct oci_opts *o, const char *id, int run_poststart, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	enum oci_status s = state_status(o->root, &st);
+	if (s != OCI_CREATED) {
+		return berr_setx(err, EINVAL, "container %s is %s, not created: it cannot be started", id,
+				 state_status_name(s));
+	}
+	char dir[PATH_MAX];
+	char fifo[PATH_MAX];
+	state_dir(o->root, id, dir, sizeof(dir), err);
+	if (path_join(fifo, sizeof(fifo), dir, "exec.fifo") < 0) {
+		return berr_setx(err, ENAMETOOLONG, "state path too long");
+	}
+	auto_close int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		return berr_set(err, errno == ENXIO ? ESRCH : errno, "container %s is not waiting to start", id);
+	}
+	/* The fifo goes first: from now on the container is running, and a
+	 * second start must fail. */
+	unlink(fifo);
+	if (write(fd, "0", 1) != 1) {
+		return berr_set(err, errno, "start container %s", id);
+	}
+	if (run_poststart) {
+		struct oci_config cfg;
+		struct berr e2;
+		if (oci_config_load(&cfg, st.bundle, &e2) == 0) {
+			auto_free char *json = NULL;
+			if (state_to_json(&st, OCI_RUNNING, &json, &e2) == 0 &&
+			    hooks_run(&cfg, OCI_HOOK_POSTSTART, json, &e2) < 0) {
+				blog_warn("%s", e2.msg);
+			}
+			oci_config_free(&cfg);
+		}
+	}
+	return 0;
+}
+
+int container_start(const struct oci_opts *o, const char *id, struct berr *err)
+{
+	return start(o, id, 1, err);
+}
+
+/* ---- run ------------------------------------------------------------------------------ */
+
+static int forward_signals_until_exit(pid_t pid, int *status)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
+		sigaddset(&set, fwd[i]);
+	}
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		if (waitpid(pid, status, WNOHANG) == pid) {
+			return 0;
+		}
+		struct timespec ts = {0, 100000000};
+		siginfo_t si;
+		int sig = sigtimedwait(&set, &si, &ts);
+		if (sig > 0 && sig != SIGCHLD) {
+			kill(pid, sig);
+		}
+	}
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status)) {
+		return WEXITSTATUS(status);
+	}
+	if (WIFSIGNALED(status)) {
+		return 128 + WTERMSIG(status);
+	}
+	return 1;
+}
+
+int container_run(const struct oci_opts *o, const char *id, struct berr *err)
+{
+	struct oci_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	pid_t pid = 0;
+	int master = -1;
+	/* Foreground with a terminal and no console socket: relay it here. */
+	int relay = !o->detach && o->console_socket == NULL;
+	int ret = create(o, id, &cfg, &pid, relay ? &master : NULL, err);
+	if (ret < 0) {
+		oci_config_free(&cfg);
+		return ret;
+	}
+	ret = start(o, id, 1, err);
+	oci_config_free(&cfg);
+	if (ret < 0) {
+		struct oci_opts force = *o;
+		force.force = 1;
+		struct berr e2;
+		container_delete(&force, id, &e2);
+		return ret;
+	}
+	if (o->detach) {
+		return 0;
+	}
+	int status = 0;
+	if (master >= 0) {
+		term_relay(master, pid, &status);
+		close(master);
+	} else {
+		forward_signals_until_exit(pid, &status);
+	}
+	struct oci_opts force = *o;
+	force.force = 1;
+	struct berr e2;
+	if (container_delete(&force, id, &e2) < 0) {
+		blog_warn("%s", e2.msg);
+	}
+	return exit_code(status);
+}
+
+/* ---- state, kill, delete --------------------------------------------------------------- */
+
+static void fill_oom(struct oci_state *st)
+{
+	struct cgroup cg = {.dirfd = -1};
+	struct berr e2;
+	uint64_t count = 0;
+	if (st->cgroup[0] != '\0' && cgroup_open(&cg, CGROUP_ROOT, st->cgroup, &e2) == 0) {
+		if (cgroup_oom_kills(&cg, &count, &e2) == 0) {
+			st->oom_kills = (int)count;
+		}
+		cgroup_close(&cg);
+	}
+}
+
+int container_state(const struct oci_opts *o, const char *id, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	enum oci_status s = state_status(o->root, &st);
+	fill_oom(&st);
+	auto_free char *json = NULL;
+	ret = state_to_json(&st, s, &json, err);
+	if (ret == 0) {
+		printf("%s\n", json);
+	}
+	return ret;
+}
+
+int container_kill(const struct oci_opts *o, const char *id, int sig, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	enum oci_status s = state_status(o->root, &st);
+	if (s == OCI_STOPPED && !o->all) {
+		return berr_setx(err, ESRCH, "container %s is not running", id);
+	}
+	if (o->all) {
+		struct cgroup cg = {.dirfd = -1};
+		ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
+		if (ret == 0) {
+			ret = cgroup_signal_all(&cg, sig, err);
+			cgroup_close(&cg);
+		}
+		return ret;
+	}
+	if (kill(st.pid, sig) < 0) {
+		return berr_set(err, errno, "signal %d to container %s (pid %d)", sig, id, (int)st.pid);
+	}
+	return 0;
+}
+
+static int wait_stopped(const char *root, const struct oci_state *st, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 20) {
+		if (state_status(root, st) == OCI_STOPPED) {
+			return 0;
+		}
+		/* A child of ours (run) must be reaped to stop being a zombie. */
+		waitpid(st->pid, NULL, WNOHANG);
+		poll(NULL, 0, 20);
+	}
+	return state_status(root, st) == OCI_STOPPED ? 0 : -ETIMEDOUT;
+}
+
+int container_delete(const struct oci_opts *o, const char *id, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		if (o->force && err->code == ENOENT) {
+			return 0;
+		}
+		return ret;
+	}
+	enum oci_status s = state_status(o->root, &st);
+	struct cgroup cg = {.dirfd = -1};
+	int have_cg = st.cgroup[0] != '\0' && cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err) == 0;
+	if (s != OCI_STOPPED) {
+		if (!o->force) {
+			if (have_cg) {
+				cgroup_close(&cg);
+			}
+			return berr_setx(err, EBUSY, "container %s is %s: stop it first, or delete --force", id,
+					 state_status_name(s));
+		}
+		if (s == OCI_PAUSED && have_cg) {
+			cgroup_freeze(&cg, 0, err);
+		}
+		if (have_cg) {
+			cgroup_signal_all(&cg, SIGKILL, err);
+		}
+		kill(st.pid, SIGKILL);
+		if (wait_stopped(o->root, &st, 10000) < 0) {
+			if (have_cg) {
+				cgroup_close(&cg);
+			}
+			return berr_setx(err, ETIMEDOUT, "container %s did not die after SIGKILL", id);
+		}
+	}
+	if (have_cg) {
+		/* Processes the init left behind (no pid namespace) go too. */
+		struct berr e2;
+		cgroup_signal_all(&cg, SIGKILL, &e2);
+		if (cgroup_destroy(&cg, &e2) < 0) {
+			blog_warn("%s", e2.msg);
+		}
+		cgroup_close(&cg);
+	}
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	state_dir(o->root, id, dir, sizeof(dir), err);
+	struct oci_config cfg;
+	struct berr e2;
+	if (oci_config_load(&cfg, st.bundle, &e2) == 0) {
+		auto_free char *json = NULL;
+		if (state_to_json(&st, OCI_STOPPED, &json, &e2) == 0 &&
+		    hooks_run(&cfg, OCI_HOOK_POSTSTOP, json, &e2) < 0) {
+			blog_warn("%s", e2.msg);
+		}
+		oci_config_free(&cfg);
+	}
+	static const char *const files[] = {"exec.fifo", "state.json", ".state.json"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (path_join(path, sizeof(path), dir, files[i]) == 0) {
+			unlink(path);
+		}
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT) {
+		return berr_set(err, errno, "remove %s", dir);
+	}
+	return 0;
+}
+
+/* ---- exec ------------------------------------------------------------------------------------ */
+
+static int parse_user_spec(const char *spec, struct oci_user *u, struct berr *err)
+{
+	char *end;
+	unsigned long uid = strtoul(spec, &end, 10);
+	if (end == spec || (*end != '\0' && *end != ':')) {
+		return berr_setx(err, EINVAL, "--user %s: expected UID[:GID] (numbers)", spec);
+	}
+	u->uid = (uint32_t)uid;
+	if (*end == ':') {
+		const char *g = end + 1;
+		unsigned long gid = strtoul(g, &end, 10);
+		if (end == g || *end != '\0') {
+			return berr_setx(err, EINVAL, "--user %s: expected UID[:GID] (numbers)", spec);
+		}
+		u->gid = (uint32_t)gid;
+	}
+	u->additional_gids = NULL;
+	u->nadditional_gids = 0;
+	return 0;
+}
+
+int container_exec(const struct oci_opts *o, const char *id, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	enum oci_status s = state_status(o->root, &st);
+	if (s != OCI_RUNNING && s != OCI_CREATED) {
+		return berr_setx(err, EINVAL, "container %s is %s: cannot exec into it", id, state_status_name(s));
+	}
+	struct oci_config cfg;
+	ret = oci_config_load(&cfg, st.bundle, err);
+	if (ret < 0) {
+		return ret;
+	}
+	struct oci_process proc = cfg.process;
+	if (o->process_file != NULL) {
+		ret = oci_process_parse_file(&cfg, &proc, o->process_file, err);
+		if (ret < 0) {
+			goto out;
+		}
+	} else {
+		if (o->nargs == 0) {
+			ret = berr_setx(err, EINVAL, "exec: no command given");
+			goto out;
+		}
+		proc.args = arena_alloc(&cfg.arena, (o->nargs + 1) * sizeof(char *));
+		char **env = arena_alloc(&cfg.arena, (proc.nenv + o->nenv + 1) * sizeof(char *));
+		if (proc.args == NULL || env == NULL) {
+			ret = berr_set(err, ENOMEM, "exec");
+			goto out;
+		}
+		for (size_t i = 0; i < o->nargs; i++) {
+			proc.args[i] = o->args[i];
+		}
+		proc.nargs = o->nargs;
+		memcpy(env, proc.env, proc.nenv * sizeof(char *));
+		for (size_t i = 0; i < o->nenv; i++) {
+			if (strchr(o->env[i], '=') == NULL) {
+				ret = berr_setx(err, EINVAL, "--env %s: expected NAME=VALUE", o->env[i]);
+				goto out;
+			}
+			env[proc.nenv + i] = (char *)o->env[i];
+		}
+		proc.env = env;
+		proc.nenv += o->nenv;
+		proc.terminal = o->tty;
+		proc.has_console_size = 0;
+		if (o->cwd != NULL) {
+			proc.cwd = (char *)o->cwd;
+		}
+		if (o->user != NULL && parse_user_spec(o->user, &proc.user, err) < 0) {
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	if (proc.terminal && o->console_socket == NULL && o->detach) {
+		ret = berr_setx(err, EINVAL, "exec --tty --detach needs --console-socket");
+		goto out;
+	}
+	struct cgroup cg = {.dirfd = -1};
+	if (st.cgroup[0] != '\0' && cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err) < 0) {
+		ret = -err->code;
+		goto out;
+	}
+	int console_fd = -1;
+	int relay[2] = {-1, -1};
+	if (proc.terminal) {
+		if (o->console_socket != NULL) {
+			console_fd = term_connect(o->console_socket, err);
+		} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, relay) == 0) {
+			console_fd = relay[1];
+		} else {
+			berr_set(err, errno, "socketpair");
+		}
+		if (console_fd < 0) {
+			cgroup_close(&cg);
+			ret = -EIO;
+			goto out;
+		}
+	}
+	struct launch l = {
+		.cfg = &cfg,
+		.proc = &proc,
+		.id = id,
+		.bundle = st.bundle,
+		.rootfs = st.rootfs,
+		.cgroup_path = st.cgroup,
+		.cgroup_dirfd = cg.dirfd,
+		.console_fd = console_fd,
+		.fifo_fd = -1,
+		.join_pid = st.pid,
+	};
+	ret = launch_start(&l, err);
+	cgroup_close(&cg);
+	if (console_fd >= 0) {
+		close(console_fd);
+	}
+	int master = -1;
+	if (ret == 0 && relay[0] >= 0) {
+		master = term_recv_master(relay[0], err);
+		if (master < 0) {
+			ret = master;
+		}
+	}
+	if (relay[0] >= 0) {
+		close(relay[0]);
+	}
+	if (ret < 0) {
+		goto out;
+	}
+	if (o->pid_file != NULL) {
+		ret = write_pid_file(o->pid_file, l.pid, err);
+		if (ret < 0) {
+			goto out;
+		}
+	}
+	if (o->detach) {
+		ret = 0;
+		goto out;
+	}
+	int status = 0;
+	if (master >= 0) {
+		term_relay(master, l.pid, &status);
+		close(master);
+	} else {
+		forward_signals_until_exit(l.pid, &status);
+	}
+	ret = exit_code(status);
+out:
+	oci_config_free(&cfg);
+	return ret;
+}
+
+/* ---- list, ps, pause -------------------------------------------------------------------------- */
+
+int container_list(const struct oci_opts *o, struct berr *err)
+{
+	auto_closedir DIR *d = opendir(o->root);
+	json_object *arr = o->json ? json_object_new_array() : NULL;
+	if (!o->json) {
+		printf("%-24s %-8s %-8s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+	}
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.') {
+			continue;
+		}
+		struct oci_state st;
+		struct berr e2;
+		if (state_load(o->root, de->d_name, &st, &e2) < 0) {
+			continue;
+		}
+		enum oci_status s = state_status(o->root, &st);
+		pid_t pid = s == OCI_STOPPED ? 0 : st.pid;
+		if (o->json) {
+			json_object *c = json_object_new_object();
+			json_object_object_add(c, "id", json_object_new_string(st.id));
+			json_object_object_add(c, "pid", json_object_new_int(pid));
+			json_object_object_add(c, "status", json_object_new_string(state_status_name(s)));
+			json_object_object_add(c, "bundle", json_object_new_string(st.bundle));
+			json_object_object_add(c, "rootfs", json_object_new_string(st.rootfs));
+			json_object_object_add(c, "created", json_object_new_string(st.created));
+			json_object_array_add(arr, c);
+		} else {
+			printf("%-24s %-8d %-8s %-40s %s\n", st.id, (int)pid, state_status_name(s), st.bundle,
+			       st.created);
+		}
+	}
+	if (o->json) {
+		printf("%s\n",
+		       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(arr);
+	}
+	(void)err;
+	return 0;
+}
+
+int container_ps(const struct oci_opts *o, const char *id, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	struct cgroup cg = {.dirfd = -1};
+	ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
+	if (ret < 0) {
+		return ret;
+	}
+	pid_t *pids = NULL;
+	size_t n = 0;
+	ret = cgroup_pids(&cg, &pids, &n, err);
+	cgroup_close(&cg);
+	if (ret < 0) {
+		return ret;
+	}
+	if (o->json) {
+		printf("[");
+		for (size_t i = 0; i < n; i++) {
+			printf("%s%d", i ? "," : "", (int)pids[i]);
+		}
+		printf("]\n");
+	} else {
+		printf("%-8s %s\n", "PID", "CMD");
+		for (size_t i = 0; i < n; i++) {
+			char path[64];
+			char comm[64] = "?";
+			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pids[i]);
+			read_file(path, comm, sizeof(comm), NULL);
+			printf("%-8d %s\n", (int)pids[i], trim_end(comm));
+		}
+	}
+	free(pids);
+	return 0;
+}
+
+int container_pause(const struct oci_opts *o, const char *id, int pause, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	enum oci_status s = state_status(o->root, &st);
+	if (pause && s != OCI_RUNNING && s != OCI_CREATED) {
+		return berr_setx(err, EINVAL, "container %s is %s: only a running container can be paused", id,
+				 state_status_name(s));
+	}
+	if (!pause && s != OCI_PAUSED) {
+		return berr_setx(err, EINVAL, "container %s is %s, not paused", id, state_status_name(s));
+	}
+	struct cgroup cg = {.dirfd = -1};
+	ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
+	if (ret == 0) {
+		ret = cgroup_freeze(&cg, pause, err);
+		cgroup_close(&cg);
+	}
+	return ret;
+}

@@ -1,0 +1,142 @@
+/* Safe path resolution in a container root (see paths.h). */
+#include "paths.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+
+static int openat2_(int dirfd, const char *path, int flags, mode_t mode, unsigned long long resolve)
+{
+	struct open_how how = {
+		.flags = (unsigned long long)(flags | O_CLOEXEC),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = resolve,
+	};
+	long fd;
+	do {
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	} while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int root_open(int root_fd, const char *path, int flags, mode_t mode, struct berr *err)
+{
+	int fd = openat2_(root_fd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0) {
+		return berr_set(err, -fd, "open %s in the container root", path);
+	}
+	return fd;
+}
+
+void fd_path(int fd, char *out, size_t size)
+{
+	snprintf(out, size, "/proc/self/fd/%d", fd);
+}
+
+int root_mkdir_p(int root_fd, const char *path, mode_t mode, struct berr *err)
+{
+	char buf[4096];
+	char *comps[256];
+	size_t n = 0;
+	if (copy_string(buf, sizeof(buf), path) < 0) {
+		return berr_setx(err, ENAMETOOLONG, "path too long: %.100s", path);
+	}
+	char *save = NULL;
+	for (char *c = strtok_r(buf, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0) {
+			continue;
+		}
+		if (n == sizeof(comps) / sizeof(comps[0])) {
+			return berr_setx(err, ENAMETOOLONG, "too many components: %.100s", path);
+		}
+		comps[n++] = c;
+	}
+	/* The longest prefix that exists, resolved as a whole inside the root
+	 * (its symlinks, absolute or not, are followed within the root). */
+	int cur = -1;
+	size_t have = n;
+	for (;; have--) {
+		char prefix[4096] = "/";
+		for (size_t i = 0; i < have; i++) {
+			size_t len = strlen(prefix);
+			snprintf(prefix + len, sizeof(prefix) - len, "%s%s", i ? "/" : "", comps[i]);
+		}
+		cur = openat2_(root_fd, prefix, O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		if (cur >= 0) {
+			break;
+		}
+		if (cur != -ENOENT || have == 0) {
+			return berr_set(err, -cur, "%s in the container root", path);
+		}
+	}
+	/* The rest is new: made here, and never followed through a symlink. */
+	for (size_t i = have; i < n; i++) {
+		if (strcmp(comps[i], "..") == 0) {
+			close(cur);
+			return berr_setx(err, EINVAL, "%s: '..' after a missing directory", path);
+		}
+		if (mkdirat(cur, comps[i], mode) < 0 && errno != EEXIST) {
+			int e = errno;
+			close(cur);
+			return berr_set(err, e, "mkdir %s (in %s) in the container root", comps[i], path);
+		}
+		int next = openat2_(cur, comps[i], O_PATH | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+		close(cur);
+		if (next < 0) {
+			return berr_set(err, -next, "%s in the container root (at %s)", path, comps[i]);
+		}
+		cur = next;
+	}
+	return cur;
+}
+
+int root_mknode(int root_fd, const char *path, int is_dir, struct berr *err)
+{
+	if (is_dir) {
+		return root_mkdir_p(root_fd, path, 0755, err);
+	}
+	int fd = openat2_(root_fd, path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd >= 0) {
+		return fd;
+	}
+	if (fd != -ENOENT) {
+		return berr_set(err, -fd, "%s in the container root", path);
+	}
+	char dir[4096];
+	if (copy_string(dir, sizeof(dir), path) < 0) {
+		return berr_setx(err, ENAMETOOLONG, "path too long: %.100s", path);
+	}
+	char *slash = strrchr(dir, '/');
+	const char *base = path;
+	if (slash != NULL) {
+		*slash = '\0';
+		base = path + (slash - dir) + 1;
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		return berr_setx(err, EINVAL, "%s: not a file name", path);
+	}
+	auto_close int parent = root_mkdir_p(root_fd, slash ? (dir[0] ? dir : "/") : ".", 0755, err);
+	if (parent < 0) {
+		return parent;
+	}
+	int f = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (f < 0 && errno != EEXIST) {
+		return berr_set(err, errno, "create %s in the container root", path);
+	}
+	if (f >= 0) {
+		close(f);
+	}
+	fd = openat2_(parent, base, O_PATH, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+	if (fd < 0) {
+		return berr_set(err, -fd, "%s in the container root", path);
+	}
+	return fd;
+}

@@ -1,0 +1,42 @@
+/* The container's root filesystem: its mounts, device nodes, /dev links,
+ * pivot_root, masked and read-only paths, the read-only root, and
+ * namespaced sysctls. Runs in the container's mount namespace, as the
+ * container's init, before the process is executed. Every target is
+ * resolved inside the root (paths.h) and mounted by fd, so that no
+ * symlink in the rootfs, and no file swapped in meanwhile, can make a
+ * mount land outside the container. */
+#ifndef BERTH_OCI_ROOTFS_H
+#define BERTH_OCI_ROOTFS_H
+
+#include "berr.h"
+#include "config.h"
+
+struct rootfs_ctx {
+	const struct oci_config *cfg;
+	const char *rootfs;	 /* absolute path of the root on the host */
+	const char *cgroup_path; /* the container's cgroup, for /sys/fs/cgroup without a cgroup namespace */
+	int in_userns;		 /* a new user namespace: no mknod, devices are bound */
+	int new_netns;
+	int new_cgroupns;
+	int root_fd; /* O_PATH fd of the root, set by rootfs_prepare */
+};
+
+/* Before pivot_root: propagation, the root bound onto itself, the
+ * config's mounts in order, devices and /dev links. */
+int rootfs_prepare(struct rootfs_ctx *c, struct berr *err);
+
+/* pivot_root into the root (chroot with no_pivot, for roots on ramfs). */
+int rootfs_pivot(struct rootfs_ctx *c, int no_pivot, struct berr *err);
+
+/* After pivot_root: sysctls, masked and read-only paths, read-only root. */
+int rootfs_finish(struct rootfs_ctx *c, struct berr *err);
+
+/* Binds the pty slave (an open fd) over /dev/console, safely. */
+int rootfs_bind_console(int slave_fd, struct berr *err);
+
+/* Opens a file under /proc for writing and checks that it is on procfs
+ * (not something mounted over it by a container): rel is relative to
+ * /proc, like "self/oom_score_adj" or "sys/net/ipv4/ip_forward". */
+int proc_open_verified(const char *rel, int flags, struct berr *err);
+
+#endif
