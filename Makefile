@@ -91,6 +91,12 @@ $(OUT)/target/bin/berth: $(RUNTIME_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libb
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
 
+# Test tools: built like the image's programs, copied into test VMs only.
+$(OUT)/target/tests/%: tests/tools/%.c $(TARGET_CC)
+	@mkdir -p $(dir $@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $(TARGET_LDFLAGS) -o $@ $<
+TEST_TOOLS := $(OUT)/target/tests/recvtty
+
 BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog $(OUT)/target/bin/berth
 binaries: $(BINARIES)
 
@@ -180,7 +186,7 @@ lint: | $(DEPS_STAMP)
 format:
 	clang-format -i $(CLANG_FORMAT_FILES)
 
-qemu-test: all
+qemu-test: all $(TEST_TOOLS)
 	$(PYTHON) -m pytest -c qemu-tests/pytest.ini qemu-tests $(PYTEST_ARGS)
 
 check: lint unit qemu-test

@@ -141,10 +141,11 @@ static int keyed_value(const char *text, const char *key, uint64_t *out)
 
 /* ---- writing interface files ------------------------------------------------ */
 
-/* Fills err for a failed write of value to file. A missing file means that
- * its controller is not enabled for this cgroup (or not in the kernel), and
- * the message says so; EBUSY on subtree_control is the "no internal
- * processes" rule. */
+/* Fills err for a failed write of value to file, with a hint where the
+ * errno alone misleads: a missing file means that its controller is not
+ * enabled for this cgroup (or not in the kernel); io.weight refuses
+ * per-device weights where io.cost is off; EBUSY on subtree_control is the
+ * "no internal processes" rule. */
 static int write_error(const char *cgpath, const char *file, const char *value, int code, struct berr *err)
 {
 	int vlen = (int)strcspn(value, "\n");
@@ -155,6 +156,10 @@ static int write_error(const char *cgpath, const char *file, const char *value, 
 	if (code == ENOENT && dot != NULL && strncmp(file, "cgroup.", 7) != 0) {
 		return berr_setx(err, code, "cgroup %s: %s = %.*s: %s (is the %.*s controller enabled?)", cgpath, file,
 				 vlen, value, strerror(code), (int)(dot - file), file);
+	}
+	if (code == EOPNOTSUPP && strcmp(file, "io.weight") == 0 && strchr(value, ':') != NULL) {
+		return berr_setx(err, code, "cgroup %s: %s = %.*s: %s (io.cost is not enabled for this device)", cgpath,
+				 file, vlen, value, strerror(code));
 	}
 	if (code == EBUSY && strcmp(file, "cgroup.subtree_control") == 0) {
 		return berr_setx(err, code,
@@ -629,7 +634,14 @@ static int apply_memory(struct cgroup *cg, const struct oci_resources *r, struct
 		format_limit(v, sizeof(v), swap);
 		/* Without swap accounting (no swap in the kernel) there is no
 		 * memory.swap.max; "no limit" and "no swap" then hold anyway. */
-		if (has_file(cg->dirfd, "memory.swap.max") || (swap != -1 && swap != 0)) {
+		int has_swap_file = has_file(cg->dirfd, "memory.swap.max");
+		if (!has_swap_file && swap != -1 && swap != 0 && has_file(cg->dirfd, "memory.max")) {
+			return berr_setx(err, ENOENT,
+					 "cgroup %s: memory.swap.max = %s: the kernel does not account swap (a swap "
+					 "limit can only be -1 or equal to the memory limit)",
+					 cg->path, v);
+		}
+		if (has_swap_file || (swap != -1 && swap != 0)) {
 			if ((rc = cg_write(cg, "memory.swap.max", v, err)) < 0) {
 				return rc;
 			}
@@ -927,8 +939,9 @@ static DIR *open_dir_stream(int dirfd)
 	return d;
 }
 
-static int read_procs(int dirfd, const char *cgpath, struct pid_list *l, struct berr *err)
+static int read_procs(int dirfd, const char *cgpath, void *arg, struct berr *err)
 {
+	struct pid_list *l = arg;
 	auto_close int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0) {
 		return berr_set(err, errno, "cgroup %s: open cgroup.procs", cgpath);
@@ -960,11 +973,23 @@ static int read_procs(int dirfd, const char *cgpath, struct pid_list *l, struct 
 	return 0;
 }
 
-static int collect_pids(int dirfd, const char *cgpath, int depth, struct pid_list *l, struct berr *err)
+/* What visit_tree does at each cgroup: at_cgroup before its sub-cgroups,
+ * after_child once a sub-cgroup's own tree is done (either may be NULL). */
+struct tree_visit {
+	int (*at_cgroup)(int dirfd, const char *cgpath, void *arg, struct berr *err);
+	int (*after_child)(int dirfd, const char *name, const char *subpath, void *arg, struct berr *err);
+	void *arg;
+};
+
+/* Walks the cgroup at dirfd and its descendants, depth first, through
+ * openat of each directory entry (never following a symlink). */
+static int visit_tree(int dirfd, const char *cgpath, int depth, const struct tree_visit *v, struct berr *err)
 {
-	int rc = read_procs(dirfd, cgpath, l, err);
-	if (rc < 0) {
-		return rc;
+	if (v->at_cgroup != NULL) {
+		int rc = v->at_cgroup(dirfd, cgpath, v->arg, err);
+		if (rc < 0) {
+			return rc;
+		}
 	}
 	auto_closedir DIR *d = open_dir_stream(dirfd);
 	if (d == NULL) {
@@ -994,7 +1019,10 @@ static int collect_pids(int dirfd, const char *cgpath, int depth, struct pid_lis
 			}
 			return berr_set(err, errno, "cgroup %s: open", sub);
 		}
-		rc = collect_pids(subfd, sub, depth + 1, l, err);
+		int rc = visit_tree(subfd, sub, depth + 1, v, err);
+		if (rc == 0 && v->after_child != NULL) {
+			rc = v->after_child(dirfd, e->d_name, sub, v->arg, err);
+		}
 		if (rc < 0) {
 			return rc;
 		}
@@ -1006,7 +1034,8 @@ int cgroup_pids(struct cgroup *cg, pid_t **pids, size_t *n, struct berr *err)
 	struct pid_list l = {0};
 	*pids = NULL;
 	*n = 0;
-	int rc = collect_pids(cg->dirfd, cg->path, 0, &l, err);
+	const struct tree_visit v = {.at_cgroup = read_procs, .arg = &l};
+	int rc = visit_tree(cg->dirfd, cg->path, 0, &v, err);
 	if (rc < 0) {
 		free(l.v);
 		return rc;
@@ -1069,46 +1098,15 @@ int cgroup_oom_kills(struct cgroup *cg, uint64_t *count, struct berr *err)
 
 /* ---- removal ---------------------------------------------------------------- */
 
-/* Removes the sub-cgroups of dirfd, deepest first. cgroupfs removes a
- * cgroup's interface files with it; only directories are unlinked. */
-static int remove_children(int dirfd, const char *cgpath, int depth, struct berr *err)
+/* Sub-cgroups go deepest first. cgroupfs removes a cgroup's interface
+ * files with it: only directories are ever unlinked. */
+static int remove_child(int dirfd, const char *name, const char *subpath, void *arg, struct berr *err)
 {
-	auto_closedir DIR *d = open_dir_stream(dirfd);
-	if (d == NULL) {
-		return berr_set(err, errno, "cgroup %s: open directory", cgpath);
+	(void)arg;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+		return berr_set(err, errno, "cgroup %s: rmdir", subpath);
 	}
-	for (;;) {
-		errno = 0;
-		struct dirent *e = readdir(d);
-		if (e == NULL) {
-			if (errno != 0) {
-				return berr_set(err, errno, "cgroup %s: read directory", cgpath);
-			}
-			return 0;
-		}
-		if (!is_subdir(dirfd, e)) {
-			continue;
-		}
-		char sub[PATH_MAX];
-		snprintf(sub, sizeof(sub), "%s/%s", cgpath, e->d_name);
-		if (depth >= MAX_DEPTH) {
-			return berr_setx(err, ELOOP, "cgroup %s: nested deeper than %d", sub, MAX_DEPTH);
-		}
-		auto_close int subfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (subfd < 0) {
-			if (errno == ENOENT) {
-				continue;
-			}
-			return berr_set(err, errno, "cgroup %s: open", sub);
-		}
-		int rc = remove_children(subfd, sub, depth + 1, err);
-		if (rc < 0) {
-			return rc;
-		}
-		if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-			return berr_set(err, errno, "cgroup %s: rmdir", sub);
-		}
-	}
+	return 0;
 }
 
 int cgroup_destroy(struct cgroup *cg, struct berr *err)
@@ -1150,7 +1148,8 @@ int cgroup_destroy(struct cgroup *cg, struct berr *err)
 	unsigned waited = 0;
 	unsigned delay = 10;
 	for (;;) {
-		int rc = remove_children(cg->dirfd, cg->path, 0, err);
+		const struct tree_visit v = {.after_child = remove_child};
+		int rc = visit_tree(cg->dirfd, cg->path, 0, &v, err);
 		if (rc == 0) {
 			if (unlinkat(parent, base, AT_REMOVEDIR) == 0 || errno == ENOENT) {
 				return 0;

@@ -327,6 +327,14 @@ static int start(const struct oci_opts *o, const char *id, int run_poststart, st
 	if (write(fd, "0", 1) != 1) {
 		return berr_set(err, errno, "start container %s", id);
 	}
+	/* The container holds the fifo's read end until it executes its
+	 * process (close-on-exec): then the write end reports an error. */
+	struct pollfd pfd = {.fd = fd, .events = 0};
+	for (int waited = 0; waited < 30000; waited += 100) {
+		if (poll(&pfd, 1, 100) > 0 && (pfd.revents & (POLLERR | POLLHUP))) {
+			break;
+		}
+	}
 	if (run_poststart) {
 		struct oci_config cfg;
 		struct berr e2;

@@ -389,7 +389,8 @@ static __attribute__((noreturn)) void container_init(struct launch *l, int sock,
 	if (ret < 0) {
 		_exit(1);
 	}
-	close(fifo);
+	/* The fifo stays open until execve closes it: `start` waits for that
+	 * to run poststart hooks after the process is executed. */
 	if (hooks_run(cfg, OCI_HOOK_START_CONTAINER, state, &err) < 0) {
 		(void)!write(STDERR_FILENO, err.msg, strlen(err.msg));
 		_exit(1);

@@ -96,13 +96,13 @@ static const struct {
 	{"dirsync", MS_DIRSYNC, 0, 0, 0},
 	{"mand", MS_MANDLOCK, 0, 0, 0},
 	{"nomand", 0, MS_MANDLOCK, 0, 0},
-	{"noatime", MS_NOATIME, 0, MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME},
-	{"atime", 0, MS_NOATIME, 0, MOUNT_ATTR_NOATIME},
+	{"noatime", MS_NOATIME, 0, 0, 0},
+	{"atime", 0, MS_NOATIME, 0, 0},
 	{"nodiratime", MS_NODIRATIME, 0, MOUNT_ATTR_NODIRATIME, 0},
 	{"diratime", 0, MS_NODIRATIME, 0, MOUNT_ATTR_NODIRATIME},
-	{"relatime", MS_RELATIME, 0, MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME},
+	{"relatime", MS_RELATIME, 0, 0, 0},
 	{"norelatime", 0, MS_RELATIME, 0, 0},
-	{"strictatime", MS_STRICTATIME, 0, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME},
+	{"strictatime", MS_STRICTATIME, 0, 0, 0},
 	{"nostrictatime", 0, MS_STRICTATIME, 0, 0},
 	{"remount", MS_REMOUNT, 0, 0, 0},
 	{"silent", MS_SILENT, 0, 0, 0},
@@ -119,12 +119,37 @@ static const struct {
 	{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
+/* The atime options choose one mode, not independent bits. */
+static int atime_mode(const char *opt, uint64_t *mode)
+{
+	static const struct {
+		const char *name;
+		uint64_t mode;
+	} modes[] = {
+		{"noatime", MOUNT_ATTR_NOATIME},	 {"atime", MOUNT_ATTR_RELATIME},
+		{"relatime", MOUNT_ATTR_RELATIME},	 {"norelatime", MOUNT_ATTR_STRICTATIME},
+		{"strictatime", MOUNT_ATTR_STRICTATIME}, {"nostrictatime", MOUNT_ATTR_RELATIME},
+	};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(opt, modes[i].name) == 0) {
+			*mode = modes[i].mode;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int parse_options(const struct oci_mount *m, size_t index, struct mount_opts *o, struct berr *err)
 {
 	memset(o, 0, sizeof(*o));
 	for (size_t i = 0; i < m->noptions; i++) {
 		const char *opt = m->options[i];
 		int done = 0;
+		uint64_t mode;
+		if (atime_mode(opt, &mode)) {
+			o->attr_set = (o->attr_set & ~(uint64_t)MOUNT_ATTR__ATIME) | mode;
+			o->attr_clr |= MOUNT_ATTR__ATIME;
+		}
 		for (size_t k = 0; !done && k < sizeof(flag_options) / sizeof(flag_options[0]); k++) {
 			if (strcmp(opt, flag_options[k].name) == 0) {
 				o->flags = (o->flags | flag_options[k].set) & ~flag_options[k].clear;
@@ -176,13 +201,6 @@ static int parse_options(const struct oci_mount *m, size_t index, struct mount_o
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static int mount_on_fd(const char *source, int target_fd, const char *type, unsigned long flags, const char *data)
-{
-	char target[64];
-	fd_path(target_fd, target, sizeof(target));
-	return mount(source, target, type, flags, data) < 0 ? -errno : 0;
-}
 
 /* A user namespace holding a mount's id mapping, for MOUNT_ATTR_IDMAP:
  * a child process parks in a new user namespace while we write its maps
@@ -238,6 +256,21 @@ static int idmap_userns(const struct oci_mount *m, struct berr *err)
 	return ret < 0 ? ret : fd;
 }
 
+/* Propagation of an attached mount, through its fd (MS_REC applies it to
+ * the whole tree). */
+static int set_propagation(int mnt_fd, unsigned long propagation, const char *what, struct berr *err)
+{
+	if (propagation == 0) {
+		return 0;
+	}
+	struct mount_attr attr = {.propagation = propagation & ~(unsigned long)MS_REC};
+	unsigned flags = AT_EMPTY_PATH | ((propagation & MS_REC) ? AT_RECURSIVE : 0);
+	if (sys_mount_setattr(mnt_fd, "", flags, &attr) < 0) {
+		return berr_set(err, errno, "propagation of %s", what);
+	}
+	return 0;
+}
+
 static int bind_mount(const struct rootfs_ctx *c, const struct oci_mount *m, size_t index, const struct mount_opts *o,
 		      int target_fd, struct berr *err)
 {
@@ -270,26 +303,64 @@ static int bind_mount(const struct rootfs_ctx *c, const struct oci_mount *m, siz
 		return berr_set(err, errno, "mounts[%zu]: bind %s on %s", index, m->source, m->destination);
 	}
 	(void)c;
-	return 0;
+	return set_propagation(tree, o->propagation, m->destination, err);
 }
 
-/* The mounted tree at target (after a mount on it), for propagation. */
-static int set_propagation(int parent_target_fd, unsigned long propagation, const char *what, struct berr *err)
+/* A filesystem mount through fsopen/fsconfig/fsmount: each option of the
+ * config's data string becomes an fsconfig call, so a bad option is
+ * reported by name. */
+static int fs_mount(const char *type, const char *source, const struct mount_opts *o, const struct oci_mount *m,
+		    size_t index, int target_fd, struct berr *err)
 {
-	char path[64];
-	fd_path(parent_target_fd, path, sizeof(path));
-	/* Re-resolve: the fd still names the covered directory, the path
-	 * through /proc/self/fd names what is mounted on it now. */
-	auto_close int fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0) {
-		return berr_set(err, errno, "%s", what);
+	auto_close int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+	if (fs < 0) {
+		return berr_set(err, errno, "mounts[%zu]: filesystem type %s", index, type);
 	}
-	char now[64];
-	fd_path(fd, now, sizeof(now));
-	if (mount(NULL, now, NULL, propagation, NULL) < 0) {
-		return berr_set(err, errno, "propagation of %s", what);
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", source, 0) < 0) {
+		return berr_set(err, errno, "mounts[%zu]: source %s", index, source);
 	}
-	return 0;
+	static const struct {
+		unsigned long flag;
+		const char *name;
+	} sb_flags[] = {{MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"}, {MS_MANDLOCK, "mand"}};
+	for (size_t i = 0; i < sizeof(sb_flags) / sizeof(sb_flags[0]); i++) {
+		if ((o->flags & sb_flags[i].flag) &&
+		    syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, sb_flags[i].name, NULL, 0) < 0) {
+			return berr_set(err, errno, "mounts[%zu]: option %s", index, sb_flags[i].name);
+		}
+	}
+	char data[sizeof(o->data)];
+	memcpy(data, o->data, sizeof(data));
+	char *save = NULL;
+	for (char *opt = strtok_r(data, ",", &save); opt != NULL; opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		long r;
+		if (eq != NULL) {
+			*eq = '\0';
+			r = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, opt, eq + 1, 0);
+		} else {
+			r = syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, opt, NULL, 0);
+		}
+		if (r < 0) {
+			if (eq != NULL) {
+				*eq = '=';
+			}
+			return berr_set(err, errno, "mounts[%zu] (%s on %s): option %s", index, type, m->destination,
+					opt);
+		}
+	}
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		return berr_set(err, errno, "mounts[%zu]: mount %s (%s) on %s", index, source, type, m->destination);
+	}
+	unsigned attrs = (unsigned)o->attr_set;
+	auto_close int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+	if (mnt < 0) {
+		return berr_set(err, errno, "mounts[%zu]: mount %s on %s", index, type, m->destination);
+	}
+	if (sys_move_mount(mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		return berr_set(err, errno, "mounts[%zu]: attach %s on %s", index, type, m->destination);
+	}
+	return set_propagation(mnt, o->propagation, m->destination, err);
 }
 
 static int do_mount(struct rootfs_ctx *c, const struct oci_mount *m, size_t index, struct berr *err)
@@ -327,11 +398,7 @@ static int do_mount(struct rootfs_ctx *c, const struct oci_mount *m, size_t inde
 		return berr_prefix(err, "mounts[%zu] (%s)", index, m->destination);
 	}
 	if (o.bind) {
-		ret = bind_mount(c, m, index, &o, target, err);
-		if (ret == 0 && o.propagation) {
-			ret = set_propagation(target, o.propagation, m->destination, err);
-		}
-		return ret;
+		return bind_mount(c, m, index, &o, target, err);
 	}
 	if (type == NULL) {
 		return berr_setx(err, EINVAL, "mounts[%zu] (%s): no type and not a bind mount", index, m->destination);
@@ -355,7 +422,7 @@ static int do_mount(struct rootfs_ctx *c, const struct oci_mount *m, size_t inde
 		}
 		type = "cgroup2";
 	}
-	ret = mount_on_fd(source, target, type, o.flags, o.data[0] ? o.data : NULL);
+	ret = fs_mount(type, source, &o, m, index, target, err);
 	if (ret == -EPERM && strcmp(type, "sysfs") == 0 && c->in_userns && !c->new_netns) {
 		/* sysfs cannot be mounted in a user namespace that does not own
 		 * a network namespace; bind the host's, read-only, instead. */
@@ -367,14 +434,7 @@ static int do_mount(struct rootfs_ctx *c, const struct oci_mount *m, size_t inde
 		bo.attr_set |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 		return bind_mount(c, &bm, index, &bo, target, err);
 	}
-	if (ret < 0) {
-		return berr_set(err, -ret, "mounts[%zu]: mount %s (%s) on %s%s%s", index, source, type, m->destination,
-				o.data[0] ? " with " : "", o.data);
-	}
-	if (o.propagation) {
-		return set_propagation(target, o.propagation, m->destination, err);
-	}
-	return 0;
+	return ret;
 }
 
 /* ---- devices ------------------------------------------------------------------------ */

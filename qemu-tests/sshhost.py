@@ -1,0 +1,82 @@
+"""A Berth VM reached over ssh with a real OpenSSH client: the channel the
+runtime tests use (the serial console mixes kernel messages into output,
+ssh does not)."""
+import os
+import shlex
+import socket
+import subprocess
+import time
+
+from berthvm import VM, copy_image
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOL = os.path.join(TOP, "image-build", "berth-image")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SshHost:
+    def __init__(self, workdir, image, host_yaml_extra="", memory=512):
+        self.workdir = workdir
+        self.disk = copy_image(image, os.path.join(workdir, "disk.img"))
+        self.key = os.path.join(workdir, "id_ed25519")
+        if not os.path.exists(self.key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", self.key],
+                           check=True)
+        self.port = free_port()
+        self.memory = memory
+        cfg = os.path.join(workdir, "config")
+        os.makedirs(cfg, exist_ok=True)
+        with open(os.path.join(cfg, "host.yaml"), "w") as f:
+            f.write("ssh_authorized_keys:\n  - %s\nntp:\n  servers: []\n%s" %
+                    (open(self.key + ".pub").read().strip(), host_yaml_extra))
+        subprocess.run([TOOL, "set-config", self.disk, cfg], check=True)
+        self.vm = None
+
+    def boot(self, name="vm"):
+        if self.vm:
+            self.vm.kill()
+        self.vm = VM(self.disk, self.workdir, name=name, memory=self.memory,
+                     hostfwd=[f"tcp:127.0.0.1:{self.port}-:22"])
+        self.vm.start()
+        self.vm.wait_boot()
+        self.run("true", timeout=60)
+        return self
+
+    def _args(self, tty=False):
+        return ["ssh", "-p", str(self.port), "-i", self.key, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                *(["-tt"] if tty else []), "root@127.0.0.1"]
+
+    def run(self, command, input=None, timeout=120, tty=False, check=False):
+        """Runs a shell command on the host; returns CompletedProcess
+        (retries the connection while sshd starts)."""
+        deadline = time.monotonic() + 60
+        while True:
+            r = subprocess.run(self._args(tty) + [command], capture_output=True, text=True, input=input,
+                               timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+            if r.returncode == 255 and ("refused" in r.stderr or "reset" in r.stderr or
+                                        "kex_exchange" in r.stderr) and time.monotonic() < deadline:
+                time.sleep(1)
+                continue
+            break
+        if check and r.returncode != 0:
+            raise AssertionError(f"`{command}` exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def put(self, path, data, mode=None):
+        if isinstance(data, str):
+            data = data.encode()
+        cmd = f"cat > {shlex.quote(path)}"
+        if mode:
+            cmd += f" && chmod {mode} {shlex.quote(path)}"
+        r = subprocess.run(self._args() + [cmd], input=data, capture_output=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+
+    def kill(self):
+        if self.vm:
+            self.vm.kill()
