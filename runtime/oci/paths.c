@@ -41,16 +41,22 @@ void fd_path(int fd, char *out, size_t size)
 	snprintf(out, size, "/proc/self/fd/%d", fd);
 }
 
+#define MAX_LINKS 40
+
 int root_mkdir_p(int root_fd, const char *path, mode_t mode, struct berr *err)
 {
 	char buf[4096];
 	char *comps[256];
-	size_t n = 0;
+	int links = 0;
 	if (copy_string(buf, sizeof(buf), path) < 0) {
 		return berr_setx(err, ENAMETOOLONG, "path too long: %.100s", path);
 	}
+restart:;
+	size_t n = 0;
+	char work[4096];
+	memcpy(work, buf, sizeof(work));
 	char *save = NULL;
-	for (char *c = strtok_r(buf, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
+	for (char *c = strtok_r(work, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
 		if (strcmp(c, ".") == 0) {
 			continue;
 		}
@@ -63,8 +69,9 @@ int root_mkdir_p(int root_fd, const char *path, mode_t mode, struct berr *err)
 	 * (its symlinks, absolute or not, are followed within the root). */
 	int cur = -1;
 	size_t have = n;
+	char prefix[4096];
 	for (;; have--) {
-		char prefix[4096] = "/";
+		snprintf(prefix, sizeof(prefix), "/");
 		for (size_t i = 0; i < have; i++) {
 			size_t len = strlen(prefix);
 			snprintf(prefix + len, sizeof(prefix) - len, "%s%s", i ? "/" : "", comps[i]);
@@ -77,7 +84,9 @@ int root_mkdir_p(int root_fd, const char *path, mode_t mode, struct berr *err)
 			return berr_set(err, -cur, "%s in the container root", path);
 		}
 	}
-	/* The rest is new: made here, and never followed through a symlink. */
+	/* The rest is made here, one directory at a time, never following a
+	 * symlink by itself: a dangling one is read and its target resolved
+	 * again from the root, so it too stays inside. */
 	for (size_t i = have; i < n; i++) {
 		if (strcmp(comps[i], "..") == 0) {
 			close(cur);
@@ -89,11 +98,33 @@ int root_mkdir_p(int root_fd, const char *path, mode_t mode, struct berr *err)
 			return berr_set(err, e, "mkdir %s (in %s) in the container root", comps[i], path);
 		}
 		int next = openat2_(cur, comps[i], O_PATH | O_DIRECTORY, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+		if (next == -ELOOP) {
+			char target[4096];
+			ssize_t tl = readlinkat(cur, comps[i], target, sizeof(target) - 1);
+			close(cur);
+			if (tl < 0 || ++links > MAX_LINKS) {
+				return berr_setx(err, ELOOP, "%s: too many symbolic links in the container root", path);
+			}
+			target[tl] = '\0';
+			char next_path[4096];
+			int w = target[0] == '/' ? snprintf(next_path, sizeof(next_path), "%s", target)
+						 : snprintf(next_path, sizeof(next_path), "%s/%s", prefix, target);
+			for (size_t j = i + 1; w >= 0 && j < n; j++) {
+				size_t len = strlen(next_path);
+				w = snprintf(next_path + len, sizeof(next_path) - len, "/%s", comps[j]);
+			}
+			if (w < 0 || copy_string(buf, sizeof(buf), next_path) < 0) {
+				return berr_setx(err, ENAMETOOLONG, "path too long: %.100s", path);
+			}
+			goto restart;
+		}
 		close(cur);
 		if (next < 0) {
 			return berr_set(err, -next, "%s in the container root (at %s)", path, comps[i]);
 		}
 		cur = next;
+		size_t len = strlen(prefix);
+		snprintf(prefix + len, sizeof(prefix) - len, "%s%s", strcmp(prefix, "/") ? "/" : "", comps[i]);
 	}
 	return cur;
 }
