@@ -92,10 +92,13 @@ $(OUT)/target/bin/berth: $(RUNTIME_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libb
 	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
 
 # Test tools: built like the image's programs, copied into test VMs only.
-$(OUT)/target/tests/%: tests/tools/%.c $(TARGET_CC)
+$(OUT)/target/tests/%: tests/tools/%.c $(OUT)/target/libberth.a
 	@mkdir -p $(dir $@)
-	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $(TARGET_LDFLAGS) -o $@ $<
-TEST_TOOLS := $(OUT)/target/tests/recvtty
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $(TARGET_LDFLAGS) -o $@ $^
+$(OUT)/target/tests/%: bench/tools/%.c $(OUT)/target/libberth.a
+	@mkdir -p $(dir $@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $(TARGET_LDFLAGS) -o $@ $^
+TEST_TOOLS := $(OUT)/target/tests/recvtty $(OUT)/target/tests/timeit
 
 BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog $(OUT)/target/bin/berth
 binaries: $(BINARIES)

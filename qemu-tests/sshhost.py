@@ -36,12 +36,14 @@ class SshHost:
                     (open(self.key + ".pub").read().strip(), host_yaml_extra))
         subprocess.run([TOOL, "set-config", self.disk, cfg], check=True)
         self.vm = None
+        self.vm_extra = []
+        self.cpus = 2
 
     def boot(self, name="vm"):
         if self.vm:
             self.vm.kill()
-        self.vm = VM(self.disk, self.workdir, name=name, memory=self.memory,
-                     hostfwd=[f"tcp:127.0.0.1:{self.port}-:22"])
+        self.vm = VM(self.disk, self.workdir, name=name, memory=self.memory, cpus=self.cpus,
+                     hostfwd=[f"tcp:127.0.0.1:{self.port}-:22"], extra=self.vm_extra)
         self.vm.start()
         self.vm.wait_boot()
         self.run("true", timeout=60)

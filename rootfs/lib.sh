@@ -18,7 +18,8 @@ fi
 : "${BERTH_OUT:=$BERTH_TOP/out}"
 : "${SOURCE_DATE_EPOCH:=1700000000}"
 export BERTH_CACHE BERTH_OUT SOURCE_DATE_EPOCH
-PINS=$BERTH_TOP/rootfs/sources.pins
+# BERTH_PINS: another pins file (the benchmarks pin what they compare against).
+PINS=${BERTH_PINS:-$BERTH_TOP/rootfs/sources.pins}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 log() {

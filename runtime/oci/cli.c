@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "state.h"
+#include "trace.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"
@@ -570,6 +571,7 @@ int cli_main(int argc, char **argv)
 	struct oci_opts o;
 	memset(&o, 0, sizeof(o));
 	o.root = OCI_DEFAULT_ROOT;
+	oci_trace_start();
 	blog_init("berth-oci", -1);
 	struct args a = {.argc = argc, .argv = argv, .i = 1};
 	for (; a.i < argc && is_option(argv[a.i]); a.i++) {
@@ -591,7 +593,8 @@ int cli_main(int argc, char **argv)
 			}
 			log_json = strcmp(v, "json") == 0;
 		} else if (opt(&a, "debug", NULL, 0, &v)) {
-			/* Nothing is hidden without it: errors are always complete. */
+			/* Errors are complete without it; it adds timing marks. */
+			oci_trace_on = v == NULL;
 		} else if (opt(&a, "version", "v", 0, &v)) {
 			printf("berth-oci version %s\nspec: 1.2.0\n", BERTH_VERSION);
 			return 0;

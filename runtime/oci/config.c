@@ -22,6 +22,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "trace.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
 
@@ -1620,7 +1621,9 @@ int oci_config_parse(struct oci_config *cfg, const char *name, const char *json,
 		"annotations", "linux", "solaris", "windows",  "vm",	     "zos",    NULL,
 	};
 	memset(cfg, 0, sizeof(*cfg));
+	oci_trace("config: read");
 	json_object *root = parse_json(name, json, len, err);
+	oci_trace("config: parsed");
 	if (root == NULL) {
 		return -EINVAL;
 	}

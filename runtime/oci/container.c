@@ -27,8 +27,11 @@
 #include "log.h"
 #include "state.h"
 #include "terminal.h"
+#include "trace.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
+
+static int delete(const struct oci_opts *o, const char *id, const struct oci_config *cfg, struct berr *err);
 
 static void now_rfc3339(char *out, size_t size)
 {
@@ -130,6 +133,7 @@ static int create(const struct oci_opts *o, const char *id, struct oci_config *c
 	char rootfs[PATH_MAX];
 	char dir[PATH_MAX];
 	char fifo[PATH_MAX];
+	oci_trace("create");
 	if (realpath(o->bundle ? o->bundle : ".", bundle) == NULL) {
 		return berr_set(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
 	}
@@ -137,6 +141,7 @@ static int create(const struct oci_opts *o, const char *id, struct oci_config *c
 	if (ret < 0) {
 		return ret;
 	}
+	oci_trace("config loaded");
 	print_warnings(cfg);
 	if (!cfg->has_process) {
 		return berr_setx(err, EINVAL, "%s/config.json: process: required to create a container", bundle);
@@ -161,6 +166,7 @@ static int create(const struct oci_opts *o, const char *id, struct oci_config *c
 	if (ret < 0) {
 		return ret;
 	}
+	oci_trace("state directory made");
 	/* From here on, a failure removes what was made. */
 	struct cgroup cg = {.dirfd = -1};
 	int console_fd = -1;
@@ -195,6 +201,7 @@ static int create(const struct oci_opts *o, const char *id, struct oci_config *c
 	if (ret < 0) {
 		goto fail;
 	}
+	oci_trace("cgroup ready");
 	if (cfg->process.terminal) {
 		if (o->console_socket != NULL) {
 			console_fd = term_connect(o->console_socket, err);
@@ -224,6 +231,7 @@ static int create(const struct oci_opts *o, const char *id, struct oci_config *c
 		.hooks = create_hooks,
 	};
 	ret = launch_start(&l, err);
+	oci_trace("container created");
 	if (console_fd >= 0) {
 		close(console_fd);
 	}
@@ -253,6 +261,8 @@ static int create(const struct oci_opts *o, const char *id, struct oci_config *c
 	snprintf(st.cgroup, sizeof(st.cgroup), "%s", cg.path);
 	now_rfc3339(st.created, sizeof(st.created));
 	state_set_annotations(&st, cfg);
+	st.poststart_hooks = (int)cfg->hooks.count[OCI_HOOK_POSTSTART];
+	st.poststop_hooks = (int)cfg->hooks.count[OCI_HOOK_POSTSTOP];
 	ret = state_save(dir, &st, err);
 	if (ret == 0 && o->pid_file != NULL) {
 		ret = write_pid_file(o->pid_file, l.pid, err);
@@ -265,6 +275,7 @@ static int create(const struct oci_opts *o, const char *id, struct oci_config *c
 	if (pid_out != NULL) {
 		*pid_out = l.pid;
 	}
+	oci_trace("state saved");
 	return 0;
 fail:
 	if (relay[0] >= 0) {
@@ -299,7 +310,31 @@ int container_create(const struct oci_opts *o, const char *id, struct berr *err)
 
 /* ---- start -------------------------------------------------------------------------- */
 
-static int start(const struct oci_opts *o, const char *id, int run_poststart, struct berr *err)
+/* Runs hooks of a kind with the container's state; cfg is the config
+ * already in memory, or NULL to read it from the bundle. A failure is a
+ * warning: the spec has poststart and poststop hooks not stop anything. */
+static void late_hooks(const struct oci_config *cfg, const struct oci_state *st, enum oci_status status,
+		       enum oci_hook_kind kind)
+{
+	struct oci_config loaded;
+	struct berr e2;
+	if (cfg == NULL) {
+		if (oci_config_load(&loaded, st->bundle, &e2) < 0) {
+			blog_warn("%s hooks not run: %s", hooks_kind_name(kind), e2.msg);
+			return;
+		}
+		cfg = &loaded;
+	}
+	auto_free char *json = NULL;
+	if (state_to_json(st, status, &json, &e2) < 0 || hooks_run(cfg, kind, json, &e2) < 0) {
+		blog_warn("%s", e2.msg);
+	}
+	if (cfg == &loaded) {
+		oci_config_free(&loaded);
+	}
+}
+
+static int start(const struct oci_opts *o, const char *id, const struct oci_config *cfg, struct berr *err)
 {
 	struct oci_state st;
 	int ret = state_load(o->root, id, &st, err);
@@ -329,30 +364,23 @@ static int start(const struct oci_opts *o, const char *id, int run_poststart, st
 	}
 	/* The container holds the fifo's read end until it executes its
 	 * process (close-on-exec): then the write end reports an error. */
+	oci_trace("start signalled");
 	struct pollfd pfd = {.fd = fd, .events = 0};
 	for (int waited = 0; waited < 30000; waited += 100) {
 		if (poll(&pfd, 1, 100) > 0 && (pfd.revents & (POLLERR | POLLHUP))) {
 			break;
 		}
 	}
-	if (run_poststart) {
-		struct oci_config cfg;
-		struct berr e2;
-		if (oci_config_load(&cfg, st.bundle, &e2) == 0) {
-			auto_free char *json = NULL;
-			if (state_to_json(&st, OCI_RUNNING, &json, &e2) == 0 &&
-			    hooks_run(&cfg, OCI_HOOK_POSTSTART, json, &e2) < 0) {
-				blog_warn("%s", e2.msg);
-			}
-			oci_config_free(&cfg);
-		}
+	oci_trace("process executed");
+	if (st.poststart_hooks > 0) {
+		late_hooks(cfg, &st, OCI_RUNNING, OCI_HOOK_POSTSTART);
 	}
 	return 0;
 }
 
 int container_start(const struct oci_opts *o, const char *id, struct berr *err)
 {
-	return start(o, id, 1, err);
+	return start(o, id, NULL, err);
 }
 
 /* ---- run ------------------------------------------------------------------------------ */
@@ -404,16 +432,17 @@ int container_run(const struct oci_opts *o, const char *id, struct berr *err)
 		oci_config_free(&cfg);
 		return ret;
 	}
-	ret = start(o, id, 1, err);
-	oci_config_free(&cfg);
+	ret = start(o, id, &cfg, err);
 	if (ret < 0) {
 		struct oci_opts force = *o;
 		force.force = 1;
 		struct berr e2;
-		container_delete(&force, id, &e2);
+		delete(&force, id, &cfg, &e2);
+		oci_config_free(&cfg);
 		return ret;
 	}
 	if (o->detach) {
+		oci_config_free(&cfg);
 		return 0;
 	}
 	int status = 0;
@@ -423,12 +452,14 @@ int container_run(const struct oci_opts *o, const char *id, struct berr *err)
 	} else {
 		forward_signals_until_exit(pid, &status);
 	}
+	oci_trace("process exited");
 	struct oci_opts force = *o;
 	force.force = 1;
 	struct berr e2;
-	if (container_delete(&force, id, &e2) < 0) {
+	if (delete(&force, id, &cfg, &e2) < 0) {
 		blog_warn("%s", e2.msg);
 	}
+	oci_config_free(&cfg);
 	return exit_code(status);
 }
 
@@ -505,6 +536,11 @@ static int wait_stopped(const char *root, const struct oci_state *st, int ms)
 
 int container_delete(const struct oci_opts *o, const char *id, struct berr *err)
 {
+	return delete(o, id, NULL, err);
+}
+
+static int delete(const struct oci_opts *o, const char *id, const struct oci_config *cfg, struct berr *err)
+{
 	struct oci_state st;
 	int ret = state_load(o->root, id, &st, err);
 	if (ret < 0) {
@@ -538,6 +574,7 @@ int container_delete(const struct oci_opts *o, const char *id, struct berr *err)
 			return berr_setx(err, ETIMEDOUT, "container %s did not die after SIGKILL", id);
 		}
 	}
+	oci_trace("delete: stopped");
 	if (have_cg) {
 		/* Processes the init left behind (no pid namespace) go too. */
 		struct berr e2;
@@ -550,16 +587,10 @@ int container_delete(const struct oci_opts *o, const char *id, struct berr *err)
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
 	state_dir(o->root, id, dir, sizeof(dir), err);
-	struct oci_config cfg;
-	struct berr e2;
-	if (oci_config_load(&cfg, st.bundle, &e2) == 0) {
-		auto_free char *json = NULL;
-		if (state_to_json(&st, OCI_STOPPED, &json, &e2) == 0 &&
-		    hooks_run(&cfg, OCI_HOOK_POSTSTOP, json, &e2) < 0) {
-			blog_warn("%s", e2.msg);
-		}
-		oci_config_free(&cfg);
+	if (st.poststop_hooks > 0) {
+		late_hooks(cfg, &st, OCI_STOPPED, OCI_HOOK_POSTSTOP);
 	}
+	oci_trace("delete: cgroup removed, hooks run");
 	static const char *const files[] = {"exec.fifo", "state.json", ".state.json"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (path_join(path, sizeof(path), dir, files[i]) == 0) {

@@ -115,6 +115,8 @@ int state_save(const char *dir, const struct oci_state *st, struct berr *err)
 	ret |= add_str(o, "cgroup", st->cgroup);
 	ret |= add_str(o, "created", st->created);
 	ret |= add_str(o, "annotations", st->annotations);
+	ret |= json_object_object_add(o, "poststartHooks", json_object_new_int(st->poststart_hooks));
+	ret |= json_object_object_add(o, "poststopHooks", json_object_new_int(st->poststop_hooks));
 	if (ret != 0) {
 		json_object_put(o);
 		return berr_set(err, ENOMEM, "state");
@@ -182,6 +184,12 @@ int state_load(const char *root, const char *id, struct oci_state *st, struct be
 	}
 	if (json_object_object_get_ex(o, "pidStart", &v)) {
 		st->pid_start = json_object_get_uint64(v);
+	}
+	if (json_object_object_get_ex(o, "poststartHooks", &v)) {
+		st->poststart_hooks = json_object_get_int(v);
+	}
+	if (json_object_object_get_ex(o, "poststopHooks", &v)) {
+		st->poststop_hooks = json_object_get_int(v);
 	}
 	copy_field(o, "bundle", st->bundle, sizeof(st->bundle));
 	copy_field(o, "rootfs", st->rootfs, sizeof(st->rootfs));
