@@ -37,7 +37,8 @@ static const char *full_config =
 	"\"mount\"}, {\"type\": \"user\"}],\n"
 	"    \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],\n"
 	"    \"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],\n"
-	"    \"devices\": [{\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": 10, \"minor\": 229, \"fileMode\": 438}],\n"
+	"    \"devices\": [{\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": 10, \"minor\": 229, \"fileMode\": "
+	"438}],\n"
 	"    \"cgroupsPath\": \"/berth/box\",\n"
 	"    \"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", "
 	"\"major\": 10, \"minor\": 229, \"access\": \"rw\"}],\n"
@@ -134,9 +135,11 @@ static void check_error(const char *from, const char *to, const char *want)
 
 static void test_errors_name_the_field(void)
 {
-	check_error("\"uid\": 1000", "\"uid\": \"root\"", "config.json: process.user.uid: expected an integer, got a string");
+	check_error("\"uid\": 1000", "\"uid\": \"root\"",
+		    "config.json: process.user.uid: expected an integer, got a string");
 	check_error("\"uid\": 1000", "\"uid\": -1", "process.user.uid: -1 is out of range");
-	check_error("\"CAP_CHOWN\"", "\"CAP_CHOWNN\"", "process.capabilities.bounding[1]: unknown capability 'CAP_CHOWNN'");
+	check_error("\"CAP_CHOWN\"", "\"CAP_CHOWNN\"",
+		    "process.capabilities.bounding[1]: unknown capability 'CAP_CHOWNN'");
 	check_error("RLIMIT_NOFILE", "RLIMIT_FILES", "process.rlimits[0].type: unknown resource 'RLIMIT_FILES'");
 	check_error("\"soft\": 1024", "\"soft\": 9999", "soft limit 9999 is above the hard limit 4096");
 	check_error("\"cwd\": \"/\"", "\"cwd\": \"relative\"", "process.cwd: required, and must be an absolute path");
@@ -152,8 +155,10 @@ static void test_errors_name_the_field(void)
 	check_error("\"access\": \"rw\"", "\"access\": \"rwx\"", "linux.resources.devices[1].access");
 	check_error("\"fileMode\": 438", "\"fileMode\": 99999", "linux.devices[0].fileMode");
 	check_error("\"1.2.0\"", "\"2.0.0\"", "ociVersion: version 2.0.0 is not supported");
-	check_error("\"noNewPrivileges\": true", "\"noNewPrivileges\": \"yes\"", "process.noNewPrivileges: expected true or false");
-	check_error("\"limit\": 67108864", "\"limit\": 1.5", "linux.resources.memory.limit: expected an integer, got a fractional number");
+	check_error("\"noNewPrivileges\": true", "\"noNewPrivileges\": \"yes\"",
+		    "process.noNewPrivileges: expected true or false");
+	check_error("\"limit\": 67108864", "\"limit\": 1.5",
+		    "linux.resources.memory.limit: expected an integer, got a fractional number");
 	check_error("\"nanosecs\": 5", "\"nanosecs\": 1000000000", "nanosecs must be below one second");
 	/* JSON syntax: the line is named. */
 	check_error("\"hostname\": \"box\",\n", "\"hostname\": \"box\",,\n", "config.json:4: invalid JSON");
@@ -163,8 +168,10 @@ static void test_unsupported_fields_are_refused(void)
 {
 	check_error("\"noNewPrivileges\": true,", "\"noNewPrivileges\": true, \"apparmorProfile\": \"x\",",
 		    "process.apparmorProfile: not supported by berth-oci");
-	check_error("\"pids\": {\"limit\": 64},", "\"pids\": {\"limit\": 64}, \"hugepageLimits\": [{\"pageSize\": \"2MB\", "
-		    "\"limit\": 1}],", "linux.resources.hugepageLimits: not supported");
+	check_error("\"pids\": {\"limit\": 64},",
+		    "\"pids\": {\"limit\": 64}, \"hugepageLimits\": [{\"pageSize\": \"2MB\", "
+		    "\"limit\": 1}],",
+		    "linux.resources.hugepageLimits: not supported");
 	check_error("\"memory\": {", "\"memory\": {\"kernel\": 1, ", "linux.resources.memory.kernel: not supported");
 	check_error("\"cpus\": \"0-1\"", "\"cpus\": \"0-1\", \"realtimeRuntime\": 5", "realtimeRuntime: not supported");
 	check_error("\"architectures\"", "\"listenerPath\": \"/x\", \"architectures\"", "listenerPath: not supported");
@@ -179,8 +186,8 @@ static void test_empty_unsupported_fields_are_accepted(void)
 	char text[8192];
 	size_t head = (size_t)(at - full_config);
 	memcpy(text, full_config, head);
-	snprintf(text + head, sizeof(text) - head, "\"pids\": {\"limit\": 64}, \"hugepageLimits\": [], \"network\": {},%s",
-		 at + strlen(from));
+	snprintf(text + head, sizeof(text) - head,
+		 "\"pids\": {\"limit\": 64}, \"hugepageLimits\": [], \"network\": {},%s", at + strlen(from));
 	struct oci_config c;
 	struct berr err;
 	CHECK_EQ_INT(oci_config_parse(&c, "config.json", text, strlen(text), &err), 0);

@@ -31,7 +31,7 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
-static int delete(const struct oci_opts *o, const char *id, const struct oci_config *cfg, struct berr *err);
+static int delete (const struct oci_opts *o, const char *id, const struct oci_config *cfg, struct berr *err);
 
 static void now_rfc3339(char *out, size_t size)
 {
@@ -437,7 +437,7 @@ int container_run(const struct oci_opts *o, const char *id, struct berr *err)
 		struct oci_opts force = *o;
 		force.force = 1;
 		struct berr e2;
-		delete(&force, id, &cfg, &e2);
+		delete (&force, id, &cfg, &e2);
 		oci_config_free(&cfg);
 		return ret;
 	}
@@ -456,7 +456,7 @@ int container_run(const struct oci_opts *o, const char *id, struct berr *err)
 	struct oci_opts force = *o;
 	force.force = 1;
 	struct berr e2;
-	if (delete(&force, id, &cfg, &e2) < 0) {
+	if (delete (&force, id, &cfg, &e2) < 0) {
 		blog_warn("%s", e2.msg);
 	}
 	oci_config_free(&cfg);
@@ -536,10 +536,10 @@ static int wait_stopped(const char *root, const struct oci_state *st, int ms)
 
 int container_delete(const struct oci_opts *o, const char *id, struct berr *err)
 {
-	return delete(o, id, NULL, err);
+	return delete (o, id, NULL, err);
 }
 
-static int delete(const struct oci_opts *o, const char *id, const struct oci_config *cfg, struct berr *err)
+static int delete (const struct oci_opts *o, const char *id, const struct oci_config *cfg, struct berr *err)
 {
 	struct oci_state st;
 	int ret = state_load(o->root, id, &st, err);

@@ -31,7 +31,7 @@ struct oci_state {
 	char rootfs[4096];
 	char cgroup[4096]; /* relative to the cgroup root */
 	char created[40];  /* RFC 3339, UTC */
-	int oom_kills; /* filled in by callers that read the cgroup */
+	int oom_kills;	   /* filled in by callers that read the cgroup */
 	/* How many hooks of these kinds: start and delete read config.json only
 	 * when there are some. */
 	int poststart_hooks;
