@@ -33,8 +33,9 @@ deps: $(DEPS_STAMP)
 # ---- C code: lib/ (shared), init/ -------------------------------------------
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit -Iruntime -Iruntime/oci -I$(OUT)/pkg/libyaml/include \
-	-I$(OUT)/pkg/json-c/include -I$(OUT)/pkg/libseccomp/include
+CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit -Iruntime -Iruntime/oci -Iruntime/image -Iruntime/compose -Iruntime/daemon \
+	-I$(OUT)/pkg/libyaml/include -I$(OUT)/pkg/json-c/include -I$(OUT)/pkg/libseccomp/include \
+	-I$(OUT)/pkg/zlib/include -I$(OUT)/pkg/zstd/include
 TARGET_CC := $(OUT)/toolchain/cc
 TARGET_CFLAGS := $(CSTD) $(WARN) -Os -fPIE -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -ffunction-sections -fdata-sections -include lib/fortify.h \
@@ -49,7 +50,8 @@ LIB_SRC := $(wildcard lib/*.c)
 INIT_SRC := $(filter-out init/hostlog.c,$(wildcard init/*.c))
 
 LIBYAML := $(OUT)/pkg/libyaml/include/yaml.h
-THIRD_PARTY_HEADERS := $(LIBYAML) $(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/libseccomp/musl/libseccomp.a
+THIRD_PARTY_HEADERS := $(LIBYAML) $(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/libseccomp/musl/libseccomp.a \
+	$(OUT)/pkg/zlib/musl/libz.a $(OUT)/pkg/zstd/musl/libzstd.a
 
 # V=1 shows the compiler command lines.
 Q := $(if $(V),,@)
@@ -81,11 +83,13 @@ $(OUT)/target/bin/hostlog: $(OUT)/target/init/hostlog.o $(OUT)/target/libberth.a
 	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
 
 # runtime/ builds one multi-call program: berth-oci (and later berthd, berth).
-RUNTIME_SRC := $(wildcard runtime/*.c runtime/*/*.c)
+# Modules join the list once they build (helpers work on new ones in place).
+RUNTIME_DIRS := runtime runtime/oci
+RUNTIME_SRC := $(wildcard $(RUNTIME_DIRS:%=%/*.c))
 RUNTIME_LIBS_TARGET := $(OUT)/pkg/libseccomp/musl/libseccomp.a $(OUT)/pkg/json-c/musl/libjson-c.a \
-	$(OUT)/pkg/libyaml/musl/libyaml.a
+	$(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/zlib/musl/libz.a
 RUNTIME_LIBS_HOST := $(OUT)/pkg/libseccomp/asan/libseccomp.a $(OUT)/pkg/json-c/asan/libjson-c.a \
-	$(OUT)/pkg/libyaml/asan/libyaml.a
+	$(OUT)/pkg/libyaml/asan/libyaml.a $(OUT)/pkg/zstd/asan/libzstd.a $(OUT)/pkg/zlib/asan/libz.a
 $(OUT)/target/bin/berth: $(RUNTIME_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a $(RUNTIME_LIBS_TARGET)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -127,6 +131,10 @@ $(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/json-c/asan/libjson-c.a &: rootfs/
 	rootfs/pkg/json-c/build
 $(OUT)/pkg/libseccomp/musl/libseccomp.a $(OUT)/pkg/libseccomp/asan/libseccomp.a &: rootfs/pkg/libseccomp/build $(PKG_COMMON)
 	rootfs/pkg/libseccomp/build
+$(OUT)/pkg/zlib/musl/libz.a $(OUT)/pkg/zlib/asan/libz.a &: rootfs/pkg/zlib/build $(PKG_COMMON)
+	rootfs/pkg/zlib/build
+$(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/zstd/asan/libzstd.a &: rootfs/pkg/zstd/build $(PKG_COMMON)
+	rootfs/pkg/zstd/build
 
 PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/e2fsprogs/e2fsck
 
@@ -164,7 +172,10 @@ run: all
 
 # ---- tests --------------------------------------------------------------------
 
-TEST_SRC := $(wildcard tests/test_*.c)
+# Tests of modules still being written join once their module does.
+TEST_WIP := tests/test_tar.c tests/test_store.c tests/test_compose.c tests/test_logfile.c tests/test_proto.c \
+	tests/test_monitor.c
+TEST_SRC := $(filter-out $(TEST_WIP),$(wildcard tests/test_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(OUT)/hostasan/tests/%)
 INIT_TESTABLE := $(filter-out init/main.c,$(INIT_SRC))
 RUNTIME_TESTABLE := $(filter-out runtime/main.c,$(RUNTIME_SRC))
