@@ -23,7 +23,8 @@ static void msg_append(char *msg, size_t size, size_t *len, const char *src)
 	msg[*len] = '\0';
 }
 
-static int berr_vset(struct berr *err, int code, int with_strerror, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int berr_vset(struct berr *err, int code, int with_strerror,
+							   const char *fmt, va_list ap)
 {
 	if (code <= 0) {
 		code = EIO;

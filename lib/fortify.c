@@ -108,7 +108,8 @@ char *__strncat_chk(char *d, const char *s, size_t n, size_t dn)
 	return strncat(d, s, n);
 }
 
-int __vsnprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt, va_list ap);
+__attribute__((format(printf, 5, 0))) int __vsnprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt,
+							  va_list ap);
 int __vsnprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt, va_list ap)
 {
 	(void)flag;
@@ -118,7 +119,7 @@ int __vsnprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt, va_
 	return vsnprintf(d, n, fmt, ap);
 }
 
-int __snprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt, ...);
+__attribute__((format(printf, 5, 6))) int __snprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt, ...);
 int __snprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt, ...)
 {
 	va_list ap;
@@ -128,7 +129,7 @@ int __snprintf_chk(char *d, size_t n, int flag, size_t dn, const char *fmt, ...)
 	return ret;
 }
 
-int __sprintf_chk(char *d, int flag, size_t dn, const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) int __sprintf_chk(char *d, int flag, size_t dn, const char *fmt, ...);
 int __sprintf_chk(char *d, int flag, size_t dn, const char *fmt, ...)
 {
 	(void)flag;

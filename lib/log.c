@@ -17,7 +17,8 @@ void blog_init(const char *ident, int kmsg_fd)
 	log_kmsg_fd = kmsg_fd;
 }
 
-static void blog_v(enum blog_level level, const char *ident, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void blog_v(enum blog_level level, const char *ident, const char *fmt,
+							 va_list ap)
 {
 	int saved = errno;
 	char line[1024];
@@ -27,7 +28,7 @@ static void blog_v(enum blog_level level, const char *ident, const char *fmt, va
 	if (log_kmsg_fd >= 0) {
 		r = snprintf(line, sizeof(line), "<%d>%s: ", (int)level, ident);
 	} else {
-		r = snprintf(line, sizeof(line), "%s: %s", ident,
+		r = snprintf(line, sizeof(line), "%s%s%s", ident, ident[0] != '\0' ? ": " : "",
 			     level <= BLOG_ERR	  ? "error: "
 			     : level == BLOG_WARN ? "warning: "
 						  : "");

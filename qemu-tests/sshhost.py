@@ -20,7 +20,7 @@ def free_port():
 
 
 class SshHost:
-    def __init__(self, workdir, image, host_yaml_extra="", memory=512):
+    def __init__(self, workdir, image, host_yaml_extra="", memory=512, config_files=None):
         self.workdir = workdir
         self.disk = copy_image(image, os.path.join(workdir, "disk.img"))
         self.key = os.path.join(workdir, "id_ed25519")
@@ -34,6 +34,11 @@ class SshHost:
         with open(os.path.join(cfg, "host.yaml"), "w") as f:
             f.write("ssh_authorized_keys:\n  - %s\nntp:\n  servers: []\n%s" %
                     (open(self.key + ".pub").read().strip(), host_yaml_extra))
+        for name, data in (config_files or {}).items():
+            path = os.path.join(cfg, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data.encode() if isinstance(data, str) else data)
         subprocess.run([TOOL, "set-config", self.disk, cfg], check=True)
         self.vm = None
         self.vm_extra = []
@@ -78,6 +83,12 @@ class SshHost:
             cmd += f" && chmod {mode} {shlex.quote(path)}"
         r = subprocess.run(self._args() + [cmd], input=data, capture_output=True, timeout=120)
         assert r.returncode == 0, r.stderr
+
+    def reboot(self, name="vm-reboot"):
+        """A clean reboot from inside; waits for ssh to come back."""
+        self.run("reboot", timeout=30)
+        self.vm.wait_exit(timeout=120)
+        return self.boot(name)
 
     def kill(self):
         if self.vm:

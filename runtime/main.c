@@ -1,9 +1,18 @@
-/* The runtime's one binary, by the name it is called with: berth-oci (the
- * OCI runtime; berthd and berth, the daemon and its CLI, come next). */
+/* The runtime's one binary, by the name it is called with:
+ *   berth-oci (or runc)  the OCI runtime (runtime/oci)
+ *   berthd               the daemon (runtime/daemon)
+ *   berth-init           a container's PID 1 with `init: true`
+ *   berth                the CLI (runtime/cli); `berth oci ...` is berth-oci,
+ *                        `berth monitor ...` a container's monitor (berthd
+ *                        starts those) */
 #include <stdio.h>
 #include <string.h>
 
+#include "berth.h"
+#include "berthd.h"
+#include "cinit.h"
 #include "cli.h"
+#include "monitor.h"
 
 int main(int argc, char **argv)
 {
@@ -12,12 +21,18 @@ int main(int argc, char **argv)
 	if (strcmp(name, "berth-oci") == 0 || strcmp(name, "runc") == 0) {
 		return cli_main(argc, argv);
 	}
-	/* Called by another name (or as berth): the OCI runtime's commands
-	 * are also reachable as `berth oci ...`. */
+	if (strcmp(name, "berth-init") == 0) {
+		return cinit_main(argc, argv);
+	}
+	if (strcmp(name, "berthd") == 0) {
+		return berthd_main(argc, argv);
+	}
 	if (argc > 1 && strcmp(argv[1], "oci") == 0) {
 		argv[1] = "berth-oci";
 		return cli_main(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "%s: unknown name; call this program as berth-oci\n", name);
-	return 2;
+	if (argc > 1 && strcmp(argv[1], "monitor") == 0) {
+		return monitor_main(argc - 1, argv + 1);
+	}
+	return berth_main(argc, argv);
 }

@@ -1,0 +1,181 @@
+/* Attaching to a container (see attach.h). */
+#include "attach.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proto.h"
+
+static struct termios saved_termios;
+static int termios_saved;
+
+static void restore_terminal(void)
+{
+	if (termios_saved) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+		termios_saved = 0;
+	}
+}
+
+static void raw_terminal(void)
+{
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) < 0) {
+		return;
+	}
+	struct termios raw = saved_termios;
+	cfmakeraw(&raw);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
+		termios_saved = 1;
+		atexit(restore_terminal);
+	}
+}
+
+static int connect_retry(const char *path)
+{
+	/* berthd answers before the monitor has made its socket. */
+	struct berr err = {0};
+	for (int i = 0; i < 100; i++) {
+		int fd = proto_connect(path, &err);
+		if (fd >= 0) {
+			return fd;
+		}
+		struct timespec ts = {0, 50000000};
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "berth: attach: %s\n", err.msg);
+	return -1;
+}
+
+static void send_size(int sock)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%u %u", ws.ws_row, ws.ws_col);
+		struct berr err = {0};
+		proto_send_str(sock, PROTO_RESIZE, buf, &err);
+	}
+}
+
+static void pass_signal(const char *name, int sig)
+{
+	json_object *req = client_req("kill");
+	json_object_object_add(req, "name", json_object_new_string(name));
+	json_object_object_add(req, "signal", json_object_new_int(sig));
+	json_object *resp = NULL;
+	client_call("kill", req, NULL, 0, &resp);
+	json_object_put(resp);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int attach_run(const struct attach_opts *o)
+{
+	int sock = connect_retry(o->socket);
+	if (sock < 0) {
+		return -1;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (o->tty) {
+		raw_terminal();
+		send_size(sock);
+	}
+	int stdin_live = o->stdin_open;
+	int code = -1;
+	for (;;) {
+		struct pollfd fds[3] = {
+			{.fd = sock, .events = POLLIN},
+			{.fd = sigfd, .events = POLLIN},
+			{.fd = stdin_live ? STDIN_FILENO : -1, .events = POLLIN},
+		};
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			break;
+		}
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGWINCH) {
+					send_size(sock);
+				} else if (o->kill_name != NULL) {
+					pass_signal(o->kill_name, (int)si.ssi_signo);
+				} else {
+					restore_terminal();
+					close(sock);
+					return 128 + (int)si.ssi_signo;
+				}
+			}
+		}
+		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			char buf[4096];
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			struct berr err = {0};
+			if (n > 0) {
+				proto_send(sock, PROTO_STDIN, buf, (size_t)n, NULL, 0, &err);
+			} else if (n == 0 || errno != EINTR) {
+				proto_send(sock, PROTO_STDIN_EOF, "", 0, NULL, 0, &err);
+				stdin_live = 0;
+			}
+		}
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			struct proto_frame f = {0};
+			struct berr err = {0};
+			int n = proto_recv(sock, &f, &err);
+			if (n <= 0) {
+				proto_frame_release(&f);
+				break;
+			}
+			if (f.type == PROTO_STDOUT || f.type == PROTO_STDERR) {
+				write_all(f.type == PROTO_STDERR ? STDERR_FILENO : STDOUT_FILENO, f.data, f.len);
+			} else if (f.type == PROTO_EXIT) {
+				json_object *x = json_tokener_parse(f.data);
+				code = x != NULL ? (int)json_int(x, "exit_code") : 0;
+				json_object_put(x);
+				proto_frame_release(&f);
+				break;
+			}
+			proto_frame_release(&f);
+		}
+	}
+	restore_terminal();
+	close(sock);
+	close(sigfd);
+	if (code < 0) {
+		fprintf(stderr, "berth: attach: the connection to the container's monitor was lost\n");
+	}
+	return code;
+}

@@ -1,0 +1,845 @@
+/* The berth command line: docker's verbs for Berth's system containers,
+ * talking to berthd (client.h). `berth config check` needs no daemon: it
+ * runs the host's own parsers on a config directory, on the build machine
+ * as well. Exit codes follow docker: 0 fine, 1 an error, 125 a run that
+ * could not start, else the container's own exit code. */
+#include "berth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "configcheck.h"
+#include "proto.h"
+#include "client.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "unknown"
+#endif
+
+static int usage(FILE *out)
+{
+	fprintf(out, "usage: berth COMMAND [OPTIONS]\n"
+		     "\n"
+		     "Containers:\n"
+		     "  ps [-a] [-q]                      list containers (-a: also stopped ones)\n"
+		     "  logs [-f] [-t] [--tail N] [--since T] NAME\n"
+		     "  exec [-i] [-t] [-d] [-u USER] [-w DIR] [-e VAR=V] NAME CMD [ARG...]\n"
+		     "  attach NAME                       the container's output (and input)\n"
+		     "  run [OPTIONS] IMAGE [CMD...]      an ad hoc container (see berth run --help)\n"
+		     "  start NAME...  stop [-t SECS] NAME...  restart [-t SECS] NAME...\n"
+		     "  kill [-s SIGNAL] NAME...  rm [-f] NAME...  inspect NAME...\n"
+		     "Images:\n"
+		     "  images  load [-i FILE]  rmi [-f] IMAGE...\n"
+		     "Configuration:\n"
+		     "  up                                apply /config/compose.yaml now\n"
+		     "  config check [DIR]                check a config directory (default /config)\n"
+		     "  version\n");
+	return out == stderr ? 1 : 0;
+}
+
+/* ---- formatting ---------------------------------------------------------------- */
+
+static void ago(int64_t when_ms, char *out, size_t size)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t s = ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - when_ms) / 1000;
+	if (when_ms <= 0) {
+		snprintf(out, size, "-");
+	} else if (s < 60) {
+		snprintf(out, size, "%lld seconds ago", (long long)(s < 0 ? 0 : s));
+	} else if (s < 3600) {
+		snprintf(out, size, "%lld minutes ago", (long long)(s / 60));
+	} else if (s < 172800) {
+		snprintf(out, size, "%lld hours ago", (long long)(s / 3600));
+	} else {
+		snprintf(out, size, "%lld days ago", (long long)(s / 86400));
+	}
+}
+
+static void human_size(int64_t bytes, char *out, size_t size)
+{
+	if (bytes < 1000) {
+		snprintf(out, size, "%lldB", (long long)bytes);
+	} else if (bytes < 1000 * 1000) {
+		snprintf(out, size, "%.1fkB", (double)bytes / 1000);
+	} else if (bytes < 1000LL * 1000 * 1000) {
+		snprintf(out, size, "%.1fMB", (double)bytes / 1e6);
+	} else {
+		snprintf(out, size, "%.2fGB", (double)bytes / 1e9);
+	}
+}
+
+/* ---- simple requests ---------------------------------------------------------------- */
+
+static int cmd_ps(int argc, char **argv)
+{
+	int all = 0;
+	int quiet = 0;
+	int opt;
+	while ((opt = getopt(argc, argv, "+aq")) != -1) {
+		if (opt == 'a') {
+			all = 1;
+		} else if (opt == 'q') {
+			quiet = 1;
+		} else {
+			return 1;
+		}
+	}
+	json_object *req = client_req("ps");
+	json_object_object_add(req, "all", json_object_new_boolean(all));
+	json_object *resp = NULL;
+	if (client_call("ps", req, NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return 1;
+	}
+	json_object *list = NULL;
+	json_object_object_get_ex(resp, "containers", &list);
+	size_t n = list != NULL ? json_object_array_length(list) : 0;
+	if (!quiet) {
+		printf("%-20s %-24s %-16s %s\n", "NAME", "IMAGE", "CREATED", "STATUS");
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(list, i);
+		if (quiet) {
+			printf("%s\n", json_str(c, "name"));
+			continue;
+		}
+		char created[32];
+		ago(json_int(c, "created_ms"), created, sizeof(created));
+		printf("%-20s %-24s %-16s %s\n", json_str(c, "name"), json_str(c, "image"), created,
+		       json_str(c, "status"));
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int for_each_name(const char *cmd, int argc, char **argv, int first, json_object *extra)
+{
+	if (first >= argc) {
+		fprintf(stderr, "berth %s: give at least one container name\n", cmd);
+		json_object_put(extra);
+		return 1;
+	}
+	int failed = 0;
+	for (int i = first; i < argc; i++) {
+		json_object *req = client_req(cmd);
+		json_object_object_add(req, "name", json_object_new_string(argv[i]));
+		if (extra != NULL) {
+			json_object_object_foreach(extra, key, val)
+			{
+				json_object_object_add(req, key, json_object_get(val));
+			}
+		}
+		json_object *resp = NULL;
+		if (client_call(cmd, req, NULL, 0, &resp) < 0) {
+			failed = 1;
+		} else {
+			const char *waiting = json_str(resp, "waiting_for");
+			if (waiting != NULL) {
+				printf("%s (%s)\n", argv[i], waiting);
+			} else {
+				printf("%s\n", argv[i]);
+			}
+		}
+		json_object_put(resp);
+	}
+	json_object_put(extra);
+	return failed;
+}
+
+static int parse_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},	  {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+		    {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"WINCH", SIGWINCH}};
+	if (strncasecmp(s, "SIG", 3) == 0) {
+		s += 3;
+	}
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (strcasecmp(s, sigs[i].name) == 0) {
+			return sigs[i].sig;
+		}
+	}
+	char *end = NULL;
+	long n = strtol(s, &end, 10);
+	return end != s && *end == '\0' && n > 0 && n < NSIG ? (int)n : -1;
+}
+
+static int cmd_lifecycle(const char *cmd, int argc, char **argv)
+{
+	json_object *extra = json_object_new_object();
+	int opt;
+	const char *opts = strcmp(cmd, "kill") == 0 ? "+s:" : strcmp(cmd, "rm") == 0 ? "+f" : "+t:";
+	while ((opt = getopt(argc, argv, opts)) != -1) {
+		if (opt == 't') {
+			char *end = NULL;
+			long t = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || t < 0) {
+				fprintf(stderr, "berth %s: -t %s: expected seconds\n", cmd, optarg);
+				json_object_put(extra);
+				return 1;
+			}
+			json_object_object_add(extra, "timeout", json_object_new_int64(t));
+		} else if (opt == 's') {
+			int sig = parse_signal(optarg);
+			if (sig < 0) {
+				fprintf(stderr, "berth kill: -s %s: unknown signal\n", optarg);
+				json_object_put(extra);
+				return 1;
+			}
+			json_object_object_add(extra, "signal", json_object_new_int(sig));
+		} else if (opt == 'f') {
+			json_object_object_add(extra, "force", json_object_new_boolean(1));
+		} else {
+			json_object_put(extra);
+			return 1;
+		}
+	}
+	return for_each_name(cmd, argc, argv, optind, extra);
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "berth inspect: give at least one container name\n");
+		return 1;
+	}
+	json_object *all = json_object_new_array();
+	int failed = 0;
+	for (int i = 1; i < argc; i++) {
+		json_object *req = client_req("inspect");
+		json_object_object_add(req, "name", json_object_new_string(argv[i]));
+		json_object *resp = NULL;
+		json_object *c = NULL;
+		if (client_call("inspect", req, NULL, 0, &resp) < 0 ||
+		    !json_object_object_get_ex(resp, "container", &c)) {
+			failed = 1;
+		} else {
+			json_object_array_add(all, json_object_get(c));
+		}
+		json_object_put(resp);
+	}
+	printf("%s\n", json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(all);
+	return failed;
+}
+
+static int cmd_logs(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"follow", no_argument, NULL, 'f'},
+		{"timestamps", no_argument, NULL, 't'},
+		{"tail", required_argument, NULL, 'n'},
+		{"since", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	json_object *req = client_req("logs");
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+ftn:", longopts, NULL)) != -1) {
+		if (opt == 'f') {
+			json_object_object_add(req, "follow", json_object_new_boolean(1));
+		} else if (opt == 't') {
+			json_object_object_add(req, "timestamps", json_object_new_boolean(1));
+		} else if (opt == 'n') {
+			char *end = NULL;
+			long n = strtol(optarg, &end, 10);
+			if (strcmp(optarg, "all") == 0) {
+				n = -1;
+			} else if (end == optarg || *end != '\0' || n < 0) {
+				fprintf(stderr, "berth logs: --tail %s: expected a number of lines or \"all\"\n",
+					optarg);
+				json_object_put(req);
+				return 1;
+			}
+			json_object_object_add(req, "tail", json_object_new_int64(n));
+		} else if (opt == 's') {
+			json_object_object_add(req, "since", json_object_new_string(optarg));
+		} else {
+			json_object_put(req);
+			return 1;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "berth logs: give one container name\n");
+		json_object_put(req);
+		return 1;
+	}
+	json_object_object_add(req, "name", json_object_new_string(argv[optind]));
+	int fds[2] = {STDOUT_FILENO, STDERR_FILENO};
+	json_object *resp = NULL;
+	/* Ctrl-C ends `logs -f` here; berthd notices the closed connection. */
+	int ret = client_call("logs", req, fds, 2, &resp);
+	json_object_put(resp);
+	return ret < 0 ? 1 : 0;
+}
+
+/* ---- exec: berthd says where the container is; berth-oci does the rest -- */
+
+static int cmd_exec(int argc, char **argv)
+{
+	int interactive = 0;
+	int tty = 0;
+	int detach = 0;
+	const char *user = NULL;
+	const char *workdir = NULL;
+	const char *envs[64];
+	size_t nenv = 0;
+	static const struct option longopts[] = {
+		{"interactive", no_argument, NULL, 'i'},
+		{"tty", no_argument, NULL, 't'},
+		{"detach", no_argument, NULL, 'd'},
+		{"user", required_argument, NULL, 'u'},
+		{"workdir", required_argument, NULL, 'w'},
+		{"env", required_argument, NULL, 'e'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+itdu:w:e:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			interactive = 1;
+			break;
+		case 't':
+			tty = 1;
+			break;
+		case 'd':
+			detach = 1;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'w':
+			workdir = optarg;
+			break;
+		case 'e':
+			if (nenv == sizeof(envs) / sizeof(envs[0])) {
+				fprintf(stderr, "berth exec: too many -e options\n");
+				return 1;
+			}
+			envs[nenv++] = optarg;
+			break;
+		default:
+			return 1;
+		}
+	}
+	if (argc - optind < 2) {
+		fprintf(stderr, "berth exec: give a container name and a command\n");
+		return 1;
+	}
+	if (tty && !isatty(STDIN_FILENO)) {
+		fprintf(stderr, "berth exec: -t: the input device is not a terminal\n");
+		return 1;
+	}
+	const char *name = argv[optind];
+	json_object *req = client_req("exec");
+	json_object_object_add(req, "name", json_object_new_string(name));
+	json_object *resp = NULL;
+	if (client_call("exec", req, NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return 1;
+	}
+	const char *root = json_str(resp, "oci_root");
+	const char *id = json_str(resp, "id");
+	if (root == NULL || id == NULL) {
+		fprintf(stderr, "berth exec: berthd's answer lacks the container's location\n");
+		return 1;
+	}
+	size_t max = 16 + 2 * nenv + (size_t)(argc - optind);
+	const char **av = calloc(max, sizeof(*av));
+	if (av == NULL) {
+		return 1;
+	}
+	size_t n = 0;
+	av[n++] = "berth-oci";
+	av[n++] = "--root";
+	av[n++] = root;
+	av[n++] = "exec";
+	if (tty) {
+		av[n++] = "--tty";
+	}
+	if (detach) {
+		av[n++] = "--detach";
+	}
+	if (user != NULL) {
+		av[n++] = "--user";
+		av[n++] = user;
+	}
+	if (workdir != NULL) {
+		av[n++] = "--cwd";
+		av[n++] = workdir;
+	}
+	for (size_t i = 0; i < nenv; i++) {
+		av[n++] = "--env";
+		av[n++] = envs[i];
+	}
+	av[n++] = id;
+	for (int i = optind + 1; i < argc; i++) {
+		av[n++] = argv[i];
+	}
+	av[n] = NULL;
+	if (!interactive && !tty) {
+		/* Without -i the command gets no input, as with docker. */
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			close(null);
+		}
+	}
+	execv("/proc/self/exe", (char *const *)av);
+	fprintf(stderr, "berth exec: execute the runtime: %s\n", strerror(errno));
+	return 126;
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "berth attach: give one container name\n");
+		return 1;
+	}
+	json_object *req = client_req("attach");
+	json_object_object_add(req, "name", json_object_new_string(argv[1]));
+	json_object *resp = NULL;
+	if (client_call("attach", req, NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return 1;
+	}
+	json_object *v = NULL;
+	struct attach_opts o = {
+		.socket = json_str(resp, "attach"),
+		.tty = json_object_object_get_ex(resp, "tty", &v) && json_object_get_boolean(v),
+		.stdin_open = json_object_object_get_ex(resp, "stdin", &v) && json_object_get_boolean(v),
+	};
+	int code = attach_run(&o);
+	json_object_put(resp);
+	return code < 0 ? 1 : code;
+}
+
+/* ---- run ---------------------------------------------------------------------------- */
+
+static int run_usage(void)
+{
+	fprintf(stderr, "usage: berth run [OPTIONS] IMAGE [CMD [ARG...]]\n"
+			"  -d, --detach            run in the background and print its name\n"
+			"  -i, --interactive       keep stdin open\n"
+			"  -t, --tty               give it a terminal\n"
+			"      --rm                remove it when it ends\n"
+			"      --name NAME         its name (default: made up)\n"
+			"  -e, --env VAR=VALUE     set a variable (VAR alone: take it from here)\n"
+			"  -v, --volume SRC:DST[:ro]  a named volume or a bind mount\n"
+			"  -w, --workdir DIR       working directory\n"
+			"  -u, --user UID[:GID]    user (or a name in the image)\n"
+			"      --entrypoint CMD    replace the image's entrypoint\n"
+			"      --restart POLICY    no, always, on-failure[:N], unless-stopped\n"
+			"      --hostname NAME     --network host|none   --read-only   --init\n");
+	return 125;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	enum {
+		OPT_RM = 256,
+		OPT_NAME,
+		OPT_ENTRYPOINT,
+		OPT_RESTART,
+		OPT_HOSTNAME,
+		OPT_NETWORK,
+		OPT_READ_ONLY,
+		OPT_INIT
+	};
+	static const struct option longopts[] = {
+		{"detach", no_argument, NULL, 'd'},
+		{"interactive", no_argument, NULL, 'i'},
+		{"tty", no_argument, NULL, 't'},
+		{"rm", no_argument, NULL, OPT_RM},
+		{"name", required_argument, NULL, OPT_NAME},
+		{"env", required_argument, NULL, 'e'},
+		{"volume", required_argument, NULL, 'v'},
+		{"workdir", required_argument, NULL, 'w'},
+		{"user", required_argument, NULL, 'u'},
+		{"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+		{"restart", required_argument, NULL, OPT_RESTART},
+		{"hostname", required_argument, NULL, OPT_HOSTNAME},
+		{"network", required_argument, NULL, OPT_NETWORK},
+		{"net", required_argument, NULL, OPT_NETWORK},
+		{"read-only", no_argument, NULL, OPT_READ_ONLY},
+		{"init", no_argument, NULL, OPT_INIT},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	json_object *req = client_req("run");
+	json_object *env = json_object_new_array();
+	json_object *volumes = json_object_new_array();
+	json_object_object_add(req, "env", env);
+	json_object_object_add(req, "volumes", volumes);
+	int detach = 0;
+	int interactive = 0;
+	int tty = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+dite:v:w:u:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			detach = 1;
+			break;
+		case 'i':
+			interactive = 1;
+			break;
+		case 't':
+			tty = 1;
+			break;
+		case OPT_RM:
+			json_object_object_add(req, "rm", json_object_new_boolean(1));
+			break;
+		case OPT_NAME:
+			json_object_object_add(req, "name", json_object_new_string(optarg));
+			break;
+		case 'e':
+			if (strchr(optarg, '=') == NULL) {
+				/* docker: VAR alone passes this shell's value, if any. */
+				const char *val = getenv(optarg);
+				if (val == NULL) {
+					break;
+				}
+				char *kv = NULL;
+				if (asprintf(&kv, "%s=%s", optarg, val) < 0) {
+					json_object_put(req);
+					return 125;
+				}
+				json_object_array_add(env, json_object_new_string(kv));
+				free(kv);
+			} else {
+				json_object_array_add(env, json_object_new_string(optarg));
+			}
+			break;
+		case 'v':
+			json_object_array_add(volumes, json_object_new_string(optarg));
+			break;
+		case 'w':
+			json_object_object_add(req, "workdir", json_object_new_string(optarg));
+			break;
+		case 'u':
+			json_object_object_add(req, "user", json_object_new_string(optarg));
+			break;
+		case OPT_ENTRYPOINT:
+			json_object_object_add(req, "entrypoint", json_object_new_string(optarg));
+			break;
+		case OPT_RESTART:
+			json_object_object_add(req, "restart", json_object_new_string(optarg));
+			break;
+		case OPT_HOSTNAME:
+			json_object_object_add(req, "hostname", json_object_new_string(optarg));
+			break;
+		case OPT_NETWORK:
+			json_object_object_add(req, "network", json_object_new_string(optarg));
+			break;
+		case OPT_READ_ONLY:
+			json_object_object_add(req, "read_only", json_object_new_boolean(1));
+			break;
+		case OPT_INIT:
+			json_object_object_add(req, "init", json_object_new_boolean(1));
+			break;
+		case 'h':
+			json_object_put(req);
+			run_usage();
+			return 0;
+		default:
+			json_object_put(req);
+			return run_usage();
+		}
+	}
+	if (optind >= argc) {
+		json_object_put(req);
+		fprintf(stderr, "berth run: give an image\n");
+		return run_usage();
+	}
+	if (tty && !isatty(STDIN_FILENO)) {
+		json_object_put(req);
+		fprintf(stderr, "berth run: -t: the input device is not a terminal\n");
+		return 125;
+	}
+	json_object_object_add(req, "image", json_object_new_string(argv[optind]));
+	if (optind + 1 < argc) {
+		json_object *args = json_object_new_array();
+		for (int i = optind + 1; i < argc; i++) {
+			json_object_array_add(args, json_object_new_string(argv[i]));
+		}
+		json_object_object_add(req, "args", args);
+	}
+	json_object_object_add(req, "detach", json_object_new_boolean(detach));
+	json_object_object_add(req, "tty", json_object_new_boolean(tty));
+	json_object_object_add(req, "stdin", json_object_new_boolean(interactive));
+	json_object *resp = NULL;
+	if (client_call("run", req, NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return 125;
+	}
+	const char *name = json_str(resp, "name");
+	if (detach) {
+		printf("%s\n", name != NULL ? name : "");
+		json_object_put(resp);
+		return 0;
+	}
+	struct attach_opts o = {
+		.socket = json_str(resp, "attach"),
+		.tty = tty,
+		.stdin_open = interactive,
+		.kill_name = tty ? NULL : name,
+	};
+	int code = attach_run(&o);
+	json_object_put(resp);
+	return code < 0 ? 125 : code;
+}
+
+/* ---- images ----------------------------------------------------------------------------- */
+
+static int cmd_images(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "berth images: takes no arguments\n");
+		return 1;
+	}
+	json_object *resp = NULL;
+	if (client_call("images", client_req("images"), NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return 1;
+	}
+	json_object *list = NULL;
+	json_object_object_get_ex(resp, "images", &list);
+	size_t n = list != NULL ? json_object_array_length(list) : 0;
+	printf("%-40s %-14s %-16s %s\n", "REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE");
+	for (size_t i = 0; i < n; i++) {
+		json_object *img = json_object_array_get_idx(list, i);
+		const char *id = json_str(img, "id");
+		char shortid[16] = "";
+		if (id != NULL) {
+			const char *hex = strchr(id, ':') != NULL ? strchr(id, ':') + 1 : id;
+			snprintf(shortid, sizeof(shortid), "%.12s", hex);
+		}
+		char size[32];
+		human_size(json_int(img, "size"), size, sizeof(size));
+		const char *created = json_str(img, "created");
+		json_object *tags = NULL;
+		size_t ntags = json_object_object_get_ex(img, "tags", &tags) ? json_object_array_length(tags) : 0;
+		if (ntags == 0) {
+			printf("%-40s %-14s %-16.16s %s\n", "<none>", shortid, created ? created : "-", size);
+		}
+		for (size_t t = 0; t < ntags; t++) {
+			printf("%-40s %-14s %-16.16s %s\n", json_object_get_string(json_object_array_get_idx(tags, t)),
+			       shortid, created ? created : "-", size);
+		}
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int cmd_load(int argc, char **argv)
+{
+	const char *input = NULL;
+	int opt;
+	static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
+	while ((opt = getopt_long(argc, argv, "+i:", longopts, NULL)) != -1) {
+		if (opt != 'i') {
+			return 1;
+		}
+		input = optarg;
+	}
+	if (optind < argc) {
+		input = argv[optind];
+	}
+	int fd = STDIN_FILENO;
+	if (input != NULL && strcmp(input, "-") != 0) {
+		fd = open(input, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "berth load: open %s: %s\n", input, strerror(errno));
+			return 1;
+		}
+	} else if (isatty(STDIN_FILENO)) {
+		fprintf(stderr, "berth load: give -i FILE, or pipe an archive in\n");
+		return 1;
+	}
+	json_object *resp = NULL;
+	int ret = client_call("load", client_req("load"), &fd, 1, &resp);
+	if (ret == 0) {
+		json_object *loaded = NULL;
+		if (json_object_object_get_ex(resp, "loaded", &loaded)) {
+			for (size_t i = 0; i < json_object_array_length(loaded); i++) {
+				printf("Loaded image: %s\n",
+				       json_object_get_string(json_object_array_get_idx(loaded, i)));
+			}
+		}
+	}
+	json_object_put(resp);
+	return ret < 0 ? 1 : 0;
+}
+
+static int cmd_rmi(int argc, char **argv)
+{
+	int force = 0;
+	int opt;
+	while ((opt = getopt(argc, argv, "+f")) != -1) {
+		if (opt != 'f') {
+			return 1;
+		}
+		force = 1;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "berth rmi: give at least one image\n");
+		return 1;
+	}
+	int failed = 0;
+	for (int i = optind; i < argc; i++) {
+		json_object *req = client_req("rmi");
+		json_object_object_add(req, "image", json_object_new_string(argv[i]));
+		json_object_object_add(req, "force", json_object_new_boolean(force));
+		json_object *resp = NULL;
+		if (client_call("rmi", req, NULL, 0, &resp) < 0) {
+			failed = 1;
+		} else {
+			json_object *removed = NULL;
+			if (json_object_object_get_ex(resp, "removed", &removed)) {
+				for (size_t k = 0; k < json_object_array_length(removed); k++) {
+					printf("Deleted: %s\n",
+					       json_object_get_string(json_object_array_get_idx(removed, k)));
+				}
+			}
+		}
+		json_object_put(resp);
+	}
+	return failed;
+}
+
+/* ---- up, config, version ---------------------------------------------------------------- */
+
+static void print_list(json_object *o, const char *key, const char *label)
+{
+	json_object *a = NULL;
+	if (!json_object_object_get_ex(o, key, &a)) {
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		printf("%s %s\n", label, json_object_get_string(json_object_array_get_idx(a, i)));
+	}
+}
+
+static int cmd_up(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "berth up: takes no arguments (it applies /config/compose.yaml)\n");
+		return 1;
+	}
+	json_object *resp = NULL;
+	int ret = client_call("up", client_req("up"), NULL, 0, &resp);
+	if (resp != NULL) {
+		print_list(resp, "created", "created:");
+		print_list(resp, "recreated", "recreated:");
+		print_list(resp, "started", "started:");
+		print_list(resp, "unchanged", "unchanged:");
+		print_list(resp, "removed", "removed:");
+		json_object *a = NULL;
+		if (json_object_object_get_ex(resp, "warnings", &a)) {
+			for (size_t i = 0; i < json_object_array_length(a); i++) {
+				fprintf(stderr, "warning: %s\n",
+					json_object_get_string(json_object_array_get_idx(a, i)));
+			}
+		}
+		if (json_object_object_get_ex(resp, "errors", &a)) {
+			for (size_t i = 0; i < json_object_array_length(a); i++) {
+				fprintf(stderr, "error: %s\n", json_object_get_string(json_object_array_get_idx(a, i)));
+			}
+		}
+	}
+	json_object_put(resp);
+	return ret < 0 ? 1 : 0;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "check") != 0 || argc > 3) {
+		fprintf(stderr, "usage: berth config check [DIR]\n");
+		return 1;
+	}
+	return config_check(argc == 3 ? argv[2] : "/config");
+}
+
+static int cmd_version(void)
+{
+	printf("berth %s\n", BERTH_VERSION);
+	json_object *resp = NULL;
+	if (access(BERTH_SOCKET, F_OK) == 0 && client_call("version", client_req("version"), NULL, 0, &resp) == 0) {
+		printf("berthd %s\n", json_str(resp, "version"));
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+int berth_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		return usage(stderr);
+	}
+	const char *cmd = argv[1];
+	argc--;
+	argv++;
+	optind = 1;
+	if (strcmp(cmd, "ps") == 0) {
+		return cmd_ps(argc, argv);
+	}
+	if (strcmp(cmd, "logs") == 0) {
+		return cmd_logs(argc, argv);
+	}
+	if (strcmp(cmd, "exec") == 0) {
+		return cmd_exec(argc, argv);
+	}
+	if (strcmp(cmd, "attach") == 0) {
+		return cmd_attach(argc, argv);
+	}
+	if (strcmp(cmd, "run") == 0) {
+		return cmd_run(argc, argv);
+	}
+	if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 || strcmp(cmd, "restart") == 0 ||
+	    strcmp(cmd, "kill") == 0 || strcmp(cmd, "rm") == 0) {
+		return cmd_lifecycle(cmd, argc, argv);
+	}
+	if (strcmp(cmd, "inspect") == 0) {
+		return cmd_inspect(argc, argv);
+	}
+	if (strcmp(cmd, "images") == 0) {
+		return cmd_images(argc, argv);
+	}
+	if (strcmp(cmd, "load") == 0) {
+		return cmd_load(argc, argv);
+	}
+	if (strcmp(cmd, "rmi") == 0) {
+		return cmd_rmi(argc, argv);
+	}
+	if (strcmp(cmd, "up") == 0) {
+		return cmd_up(argc, argv);
+	}
+	if (strcmp(cmd, "config") == 0) {
+		return cmd_config(argc, argv);
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		return cmd_version();
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		return usage(stdout);
+	}
+	fprintf(stderr, "berth: unknown command '%s'\n", cmd);
+	return usage(stderr);
+}

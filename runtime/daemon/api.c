@@ -1,0 +1,789 @@
+/* berthd's API server (see api.h). Requests are JSON objects with a "cmd";
+ * answers are JSON objects with "ok" and, on failure, "error". */
+#include "api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "images.h"
+#include "log.h"
+#include "logfile.h"
+#include "proc.h"
+#include "proto.h"
+#include "sup.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "unknown"
+#endif
+
+enum wait_for {
+	WAIT_NONE,
+	WAIT_STOPPED, /* not running any more */
+	WAIT_STARTED, /* running, or failed to */
+	WAIT_REMOVED,
+};
+
+struct client {
+	struct client *next;
+	struct watch w;
+	char name[CTR_NAME_MAX]; /* the container waited for */
+	enum wait_for wait;
+	int restarting; /* restart: first the stop, then the start */
+};
+
+static struct client *clients;
+static struct watch listen_watch;
+
+static void client_close(struct client *cl)
+{
+	for (struct client **p = &clients; *p != NULL; p = &(*p)->next) {
+		if (*p == cl) {
+			*p = cl->next;
+			break;
+		}
+	}
+	watch_del(&cl->w);
+	close(cl->w.fd);
+	free(cl);
+}
+
+static void reply(struct client *cl, json_object *o)
+{
+	struct berr err = {0};
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (proto_send_str(cl->w.fd, PROTO_RESPONSE, text, &err) < 0) {
+		blog_debug("reply: %s", err.msg);
+	}
+	json_object_put(o);
+	client_close(cl);
+}
+
+static json_object *ok_obj(void)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	return o;
+}
+
+static void reply_ok(struct client *cl)
+{
+	reply(cl, ok_obj());
+}
+
+static void reply_error(struct client *cl, int code, const char *msg)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "code", json_object_new_int(code));
+	reply(cl, o);
+}
+
+static const char *req_str(json_object *req, const char *key)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_string)) {
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+static int64_t req_int(json_object *req, const char *key, int64_t dflt)
+{
+	json_object *v = NULL;
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null)) {
+		return dflt;
+	}
+	return json_object_get_int64(v);
+}
+
+static int req_bool(json_object *req, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(req, key, &v) && json_object_get_boolean(v);
+}
+
+static struct ctr *need_ctr(struct client *cl, json_object *req)
+{
+	const char *name = req_str(req, "name");
+	if (name == NULL) {
+		reply_error(cl, EINVAL, "no container name given");
+		return NULL;
+	}
+	struct ctr *c = ctr_find(name);
+	if (c == NULL) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "no such container: %s", name);
+		reply_error(cl, ENOENT, msg);
+		return NULL;
+	}
+	return c;
+}
+
+static void wait_for(struct client *cl, struct ctr *c, enum wait_for what)
+{
+	copy_string(cl->name, sizeof(cl->name), c->def.name);
+	cl->wait = what;
+	api_ctr_changed(c);
+}
+
+/* ---- container listings ------------------------------------------------------ */
+
+static json_object *ctr_summary(const struct ctr *c)
+{
+	json_object *o = json_object_new_object();
+	char status[1400];
+	sup_status_text(c, status, sizeof(status));
+	json_object_object_add(o, "name", json_object_new_string(c->def.name));
+	if (c->def.service != NULL) {
+		json_object_object_add(o, "service", json_object_new_string(c->def.service));
+	}
+	json_object_object_add(o, "image", json_object_new_string(c->def.image != NULL ? c->def.image : ""));
+	json_object_object_add(o, "state", json_object_new_string(ctr_state_name(c->state)));
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "health", json_object_new_string(health_status_name(c->health)));
+	json_object_object_add(o, "created_ms", json_object_new_int64(c->created_ms));
+	json_object_object_add(o, "started_ms", json_object_new_int64(c->started_ms));
+	json_object_object_add(o, "finished_ms", json_object_new_int64(c->finished_ms));
+	json_object_object_add(o, "exit_code", json_object_new_int(c->exit_code));
+	json_object_object_add(o, "restart_count", json_object_new_int(c->restart_count));
+	json_object_object_add(o, "pid", json_object_new_int(c->pid));
+	if (c->error[0] != '\0') {
+		json_object_object_add(o, "error", json_object_new_string(c->error));
+	}
+	if (c->waiting_for[0] != '\0') {
+		json_object_object_add(o, "waiting_for", json_object_new_string(c->waiting_for));
+	}
+	return o;
+}
+
+static void cmd_ps(struct client *cl, json_object *req)
+{
+	int all = req_bool(req, "all");
+	json_object *list = json_object_new_array();
+	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+		if (all || c->state == CS_RUNNING || c->state == CS_STARTING || c->state == CS_STOPPING ||
+		    c->state == CS_RESTARTING) {
+			json_object_array_add(list, ctr_summary(c));
+		}
+	}
+	json_object *o = ok_obj();
+	json_object_object_add(o, "containers", list);
+	reply(cl, o);
+}
+
+static json_object *strv_json(char *const *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object_array_add(a, json_object_new_string(v[i]));
+	}
+	return a;
+}
+
+static void cmd_inspect(struct client *cl, json_object *req)
+{
+	struct ctr *c = need_ctr(cl, req);
+	if (c == NULL) {
+		return;
+	}
+	json_object *o = ctr_summary(c);
+	char dir[PATH_MAX];
+	char rundir[PATH_MAX];
+	ctr_dir(c->def.name, dir, sizeof(dir));
+	ctr_run_dir(c->def.name, rundir, sizeof(rundir));
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/log", dir);
+	json_object_object_add(o, "log_path", json_object_new_string(path));
+	snprintf(path, sizeof(path), "%s/rootfs", rundir);
+	json_object_object_add(o, "rootfs", json_object_new_string(path));
+	if (c->has_def) {
+		json_object_object_add(o, "image_id", json_object_new_string(c->def.image_id ? c->def.image_id : ""));
+		json_object_object_add(o, "restart_policy",
+				       json_object_new_string(restart_policy_name(c->def.restart)));
+		json_object_object_add(o, "definition_hash", json_object_new_string(c->def.hash));
+		json_object_object_add(o, "volumes", strv_json(c->def.volumes, c->def.nvolumes));
+		json_object *deps = json_object_new_array();
+		for (size_t i = 0; i < c->def.ndeps; i++) {
+			json_object_array_add(deps, json_object_new_string(c->def.deps[i].name));
+		}
+		json_object_object_add(o, "depends_on", deps);
+		json_object *cfg = c->def.config_json != NULL ? json_tokener_parse(c->def.config_json) : NULL;
+		if (cfg != NULL) {
+			json_object_object_add(o, "config", cfg);
+		}
+	}
+	if (c->def.health.ntest > 0) {
+		json_object *h = json_object_new_object();
+		json_object_object_add(h, "status", json_object_new_string(health_status_name(c->health)));
+		json_object_object_add(h, "failing_streak", json_object_new_int(c->health_failing_streak));
+		json_object *log = json_object_new_array();
+		for (size_t i = 0; i < c->health_nlog; i++) {
+			const struct health_result *r = &c->health_log[i];
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "start_ms", json_object_new_int64(r->start_ms));
+			json_object_object_add(e, "end_ms", json_object_new_int64(r->end_ms));
+			json_object_object_add(e, "exit_code", json_object_new_int(r->exit_code));
+			json_object_object_add(e, "output", json_object_new_string(r->output));
+			json_object_array_add(log, e);
+		}
+		json_object_object_add(h, "log", log);
+		json_object_object_add(o, "health_check", h);
+	}
+	json_object *r = ok_obj();
+	json_object_object_add(r, "container", o);
+	reply(cl, r);
+}
+
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+static void cmd_start(struct client *cl, json_object *req)
+{
+	struct ctr *c = need_ctr(cl, req);
+	struct berr err = {0};
+	if (c == NULL) {
+		return;
+	}
+	if (sup_start(c, &err) < 0) {
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	wait_for(cl, c, WAIT_STARTED);
+}
+
+static void cmd_stop(struct client *cl, json_object *req, int restart)
+{
+	struct ctr *c = need_ctr(cl, req);
+	struct berr err = {0};
+	if (c == NULL) {
+		return;
+	}
+	int64_t timeout = req_int(req, "timeout", -1);
+	int64_t grace = timeout >= 0 ? timeout * 1000 : -1;
+	int running = c->state == CS_RUNNING || c->state == CS_STARTING || c->state == CS_STOPPING;
+	if (!restart) {
+		c->user_stopped = 1;
+	}
+	if (restart && !running) {
+		if (sup_start(c, &err) < 0) {
+			reply_error(cl, err.code, err.msg);
+			return;
+		}
+		wait_for(cl, c, WAIT_STARTED);
+		return;
+	}
+	if (sup_stop(c, 0, grace, restart ? AFTER_START : AFTER_NOTHING, &err) < 0) {
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	cl->restarting = restart;
+	wait_for(cl, c, restart ? WAIT_STARTED : WAIT_STOPPED);
+}
+
+static void cmd_kill(struct client *cl, json_object *req)
+{
+	struct ctr *c = need_ctr(cl, req);
+	struct berr err = {0};
+	if (c == NULL) {
+		return;
+	}
+	int sig = (int)req_int(req, "signal", SIGKILL);
+	if (sig <= 0 || sig >= NSIG) {
+		reply_error(cl, EINVAL, "invalid signal");
+		return;
+	}
+	if (sup_kill(c, sig, &err) < 0) {
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	reply_ok(cl);
+}
+
+static void cmd_rm(struct client *cl, json_object *req)
+{
+	struct ctr *c = need_ctr(cl, req);
+	struct berr err = {0};
+	if (c == NULL) {
+		return;
+	}
+	if (c->def.service != NULL && c->has_def && !req_bool(req, "force")) {
+		char msg[400];
+		snprintf(msg, sizeof(msg),
+			 "%s is service %s of compose.yaml: remove it there and run `berth up`, or use -f (it comes "
+			 "back at the next `berth up` or boot)",
+			 c->def.name, c->def.service);
+		reply_error(cl, EBUSY, msg);
+		return;
+	}
+	int running = c->state == CS_RUNNING || c->state == CS_STARTING || c->state == CS_STOPPING;
+	if (running && !req_bool(req, "force")) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "container %s is running: stop it first, or use -f", c->def.name);
+		reply_error(cl, EBUSY, msg);
+		return;
+	}
+	if (running) {
+		char name[CTR_NAME_MAX];
+		copy_string(name, sizeof(name), c->def.name);
+		copy_string(cl->name, sizeof(cl->name), name);
+		cl->wait = WAIT_REMOVED;
+		if (sup_stop(c, SIGKILL, 0, AFTER_REMOVE, &err) < 0) {
+			cl->wait = WAIT_NONE;
+			reply_error(cl, err.code, err.msg);
+		}
+		return;
+	}
+	if (sup_remove(c, &err) < 0) {
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	reply_ok(cl);
+}
+
+static void cmd_attach(struct client *cl, json_object *req)
+{
+	struct ctr *c = need_ctr(cl, req);
+	if (c == NULL) {
+		return;
+	}
+	if (c->state != CS_RUNNING && c->state != CS_STARTING) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "container %s is not running", c->def.name);
+		reply_error(cl, EINVAL, msg);
+		return;
+	}
+	char rundir[PATH_MAX];
+	char path[PATH_MAX + 16];
+	ctr_run_dir(c->def.name, rundir, sizeof(rundir));
+	snprintf(path, sizeof(path), "%s/attach.sock", rundir);
+	json_object *o = ok_obj();
+	json_object_object_add(o, "attach", json_object_new_string(path));
+	json_object_object_add(o, "tty", json_object_new_boolean(c->def.tty));
+	json_object_object_add(o, "stdin", json_object_new_boolean(c->def.stdin_open));
+	reply(cl, o);
+}
+
+static void cmd_exec(struct client *cl, json_object *req)
+{
+	struct ctr *c = need_ctr(cl, req);
+	if (c == NULL) {
+		return;
+	}
+	if (c->state != CS_RUNNING) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "container %s is not running", c->def.name);
+		reply_error(cl, EINVAL, msg);
+		return;
+	}
+	json_object *o = ok_obj();
+	json_object_object_add(o, "oci_root", json_object_new_string(OCI_ROOT));
+	json_object_object_add(o, "id", json_object_new_string(c->def.name));
+	reply(cl, o);
+}
+
+/* ---- logs: read in a child, straight to the client's own stdout/stderr ---- */
+
+struct logs_ctx {
+	int conn;
+	int monitor_pidfd;
+};
+
+static int logs_stop(void *p)
+{
+	struct logs_ctx *x = p;
+	struct pollfd fds[2] = {{.fd = x->conn, .events = POLLIN}, {.fd = x->monitor_pidfd, .events = POLLIN}};
+	int n = poll(fds, x->monitor_pidfd >= 0 ? 2 : 1, 0);
+	/* The client went away, or the container ended (the monitor's
+	 * pidfd becomes readable when it exits, after the last output). */
+	return n > 0 && (fds[0].revents != 0 || fds[1].revents != 0);
+}
+
+static void logs_done(struct child *ch, int status)
+{
+	struct client *cl = ch->ctx;
+	json_object *o = json_object_new_object();
+	int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	if (!ok) {
+		json_object_object_add(o, "error", json_object_new_string("reading the log failed"));
+	}
+	reply(cl, o);
+}
+
+static void cmd_logs(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	struct ctr *c = need_ctr(cl, req);
+	if (c == NULL) {
+		return;
+	}
+	if (f->nfds < 2) {
+		reply_error(cl, EINVAL, "logs: the request carries no output descriptors");
+		return;
+	}
+	struct logfile_read_opts o = {.tail = req_int(req, "tail", -1), .timestamps = req_bool(req, "timestamps")};
+	const char *since = req_str(req, "since");
+	if (since != NULL) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (logfile_parse_time(since, &now, &o.since) < 0) {
+			char msg[300];
+			snprintf(msg, sizeof(msg),
+				 "--since %s: expected a time (2026-11-28T07:00:00Z, a Unix time) or "
+				 "a duration (10m, 1h30m)",
+				 since);
+			reply_error(cl, EINVAL, msg);
+			return;
+		}
+		o.have_since = 1;
+	}
+	int follow = req_bool(req, "follow") && (c->state == CS_RUNNING || c->state == CS_STOPPING);
+	o.follow = follow;
+	char dir[PATH_MAX];
+	char path[PATH_MAX + 8];
+	ctr_dir(c->def.name, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/log", dir);
+	unsigned max_files = c->def.log_max_files > 0 ? c->def.log_max_files : LOGFILE_DEFAULT_MAX_FILES;
+	struct logs_ctx x = {.conn = cl->w.fd, .monitor_pidfd = follow ? c->monitor_pidfd : -1};
+	o.stop = logs_stop;
+	o.stop_ctx = &x;
+	watch_del(&cl->w);
+	pid_t pid = fork();
+	if (pid < 0) {
+		reply_error(cl, errno, "logs: fork failed");
+		return;
+	}
+	if (pid == 0) {
+		/* Keep only what the read needs: berthd's other fds (clients,
+		 * the listening socket) must not live on in this child. */
+		int keep[4] = {f->fds[0], f->fds[1], x.conn, x.monitor_pidfd};
+		for (int i = 0; i < 4; i++) {
+			if (keep[i] >= 0 && dup3(keep[i], 3 + i, 0) < 0) {
+				_exit(1);
+			}
+		}
+		close_fds_from(7);
+		x.conn = 5;
+		x.monitor_pidfd = x.monitor_pidfd >= 0 ? 6 : -1;
+		struct berr err = {0};
+		signal(SIGPIPE, SIG_IGN);
+		int ret = logfile_read(path, max_files, &o, 3, 4, &err);
+		/* No log yet: the container has not said anything. */
+		if (ret < 0 && ret != -EPIPE && ret != -ENOENT) {
+			dprintf(4, "berth logs: %s\n", err.msg);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	struct child *ch = child_add(pid, logs_done, cl);
+	if (ch == NULL) {
+		kill(pid, SIGKILL);
+	}
+}
+
+/* ---- run, images, up ------------------------------------------------------------ */
+
+static void cmd_run(struct client *cl, json_object *req)
+{
+	struct ctr_def def = {0};
+	struct berr err = {0};
+	if (apply_run_def(req, &def, &err) < 0) {
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	struct ctr *c = NULL;
+	if (sup_create(&def, &c, &err) < 0) {
+		ctr_def_clear(&def);
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	int detach = req_bool(req, "detach");
+	c->wait_attach = !detach;
+	if (sup_start(c, &err) < 0) {
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	c->wait_attach = 0;
+	if (detach) {
+		wait_for(cl, c, WAIT_STARTED);
+		return;
+	}
+	char rundir[PATH_MAX];
+	char path[PATH_MAX + 16];
+	ctr_run_dir(c->def.name, rundir, sizeof(rundir));
+	snprintf(path, sizeof(path), "%s/attach.sock", rundir);
+	json_object *o = ok_obj();
+	json_object_object_add(o, "name", json_object_new_string(c->def.name));
+	json_object_object_add(o, "attach", json_object_new_string(path));
+	json_object_object_add(o, "tty", json_object_new_boolean(c->def.tty));
+	reply(cl, o);
+}
+
+static void cmd_images(struct client *cl)
+{
+	json_object *o = ok_obj();
+	struct berr err = {0};
+	json_object *list = json_object_new_array();
+	if (images_list(list, &err) < 0) {
+		json_object_put(list);
+		json_object_put(o);
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	json_object_object_add(o, "images", list);
+	reply(cl, o);
+}
+
+static void cmd_rmi(struct client *cl, json_object *req)
+{
+	const char *ref = req_str(req, "image");
+	struct berr err = {0};
+	if (ref == NULL) {
+		reply_error(cl, EINVAL, "no image given");
+		return;
+	}
+	json_object *o = ok_obj();
+	if (images_remove(ref, req_bool(req, "force"), o, &err) < 0) {
+		json_object_put(o);
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	reply(cl, o);
+}
+
+/* An import can take a while: it runs in a child, which answers the
+ * client itself; berthd only notices when it is done. */
+static void load_done(struct child *ch, int status)
+{
+	struct client *cl = ch->ctx;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+		reply_error(cl, EIO, "the import ended abnormally");
+		return;
+	}
+	client_close(cl);
+}
+
+static void cmd_load(struct client *cl, struct proto_frame *f)
+{
+	if (f->nfds < 1) {
+		reply_error(cl, EINVAL, "load: the request carries no archive");
+		return;
+	}
+	watch_del(&cl->w);
+	pid_t pid = fork();
+	if (pid < 0) {
+		reply_error(cl, errno, "load: fork failed");
+		return;
+	}
+	if (pid == 0) {
+		if (dup3(f->fds[0], 3, 0) < 0 || dup3(cl->w.fd, 4, 0) < 0) {
+			_exit(2);
+		}
+		close_fds_from(5);
+		signal(SIGPIPE, SIG_IGN);
+		json_object *o = json_object_new_object();
+		struct berr err = {0};
+		int ret = images_load_fd(3, o, &err);
+		json_object_object_add(o, "ok", json_object_new_boolean(ret >= 0));
+		if (ret < 0) {
+			json_object_object_add(o, "error", json_object_new_string(err.msg));
+		}
+		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		proto_send_str(4, PROTO_RESPONSE, text, &err);
+		_exit(ret < 0 ? 1 : 0);
+	}
+	if (child_add(pid, load_done, cl) == NULL) {
+		kill(pid, SIGKILL);
+	}
+}
+
+static void cmd_up(struct client *cl)
+{
+	json_object *report = json_object_new_object();
+	int ret = apply_compose(report);
+	json_object_object_add(report, "ok", json_object_new_boolean(ret == 0));
+	reply(cl, report);
+}
+
+static void cmd_version(struct client *cl)
+{
+	json_object *o = ok_obj();
+	json_object_object_add(o, "version", json_object_new_string(BERTH_VERSION));
+	reply(cl, o);
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+static void on_client(struct watch *w, uint32_t events)
+{
+	(void)events;
+	struct client *cl = w->ctx;
+	if (cl->wait != WAIT_NONE) {
+		/* A waiting client hung up: stop waiting for it. */
+		char buf[256];
+		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_close(cl);
+		}
+		return;
+	}
+	struct proto_frame f = {0};
+	struct berr err = {0};
+	int n = proto_recv(w->fd, &f, &err);
+	if (n <= 0 || f.type != PROTO_REQUEST) {
+		proto_frame_release(&f);
+		client_close(cl);
+		return;
+	}
+	json_object *req = json_tokener_parse(f.data);
+	const char *cmd = req != NULL ? req_str(req, "cmd") : NULL;
+	if (cmd == NULL) {
+		reply_error(cl, EINVAL, "the request is not a JSON object with a \"cmd\"");
+	} else if (strcmp(cmd, "ps") == 0) {
+		cmd_ps(cl, req);
+	} else if (strcmp(cmd, "inspect") == 0) {
+		cmd_inspect(cl, req);
+	} else if (strcmp(cmd, "start") == 0) {
+		cmd_start(cl, req);
+	} else if (strcmp(cmd, "stop") == 0) {
+		cmd_stop(cl, req, 0);
+	} else if (strcmp(cmd, "restart") == 0) {
+		cmd_stop(cl, req, 1);
+	} else if (strcmp(cmd, "kill") == 0) {
+		cmd_kill(cl, req);
+	} else if (strcmp(cmd, "rm") == 0) {
+		cmd_rm(cl, req);
+	} else if (strcmp(cmd, "attach") == 0) {
+		cmd_attach(cl, req);
+	} else if (strcmp(cmd, "exec") == 0) {
+		cmd_exec(cl, req);
+	} else if (strcmp(cmd, "logs") == 0) {
+		cmd_logs(cl, req, &f);
+	} else if (strcmp(cmd, "run") == 0) {
+		cmd_run(cl, req);
+	} else if (strcmp(cmd, "up") == 0) {
+		cmd_up(cl);
+	} else if (strcmp(cmd, "version") == 0) {
+		cmd_version(cl);
+	} else if (strcmp(cmd, "images") == 0) {
+		cmd_images(cl);
+	} else if (strcmp(cmd, "rmi") == 0) {
+		cmd_rmi(cl, req);
+	} else if (strcmp(cmd, "load") == 0) {
+		cmd_load(cl, &f);
+	} else {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "unknown request '%.64s'", cmd);
+		reply_error(cl, EINVAL, msg);
+	}
+	json_object_put(req);
+	proto_frame_release(&f);
+}
+
+static void on_accept(struct watch *w, uint32_t events)
+{
+	(void)events;
+	int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		return;
+	}
+	if (!proto_peer_is_root(fd)) {
+		struct berr err = {0};
+		proto_send_str(fd, PROTO_RESPONSE, "{\"ok\":false,\"error\":\"berthd serves root only\"}", &err);
+		close(fd);
+		return;
+	}
+	/* A client that stalls mid-request must not stall berthd. */
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct client *cl = calloc(1, sizeof(*cl));
+	if (cl == NULL) {
+		close(fd);
+		return;
+	}
+	cl->w = (struct watch){.fd = fd, .fn = on_client, .ctx = cl};
+	cl->next = clients;
+	clients = cl;
+	watch_add(&cl->w, EPOLLIN);
+}
+
+int api_init(int listen_fd)
+{
+	listen_watch = (struct watch){.fd = listen_fd, .fn = on_accept};
+	return watch_add(&listen_watch, EPOLLIN);
+}
+
+/* ---- answering waiting requests ---------------------------------------------------- */
+
+void api_ctr_changed(struct ctr *c)
+{
+	struct client *next = NULL;
+	for (struct client *cl = clients; cl != NULL; cl = next) {
+		next = cl->next;
+		if (cl->wait == WAIT_NONE || strcmp(cl->name, c->def.name) != 0) {
+			continue;
+		}
+		switch (cl->wait) {
+		case WAIT_STARTED:
+			if (c->state == CS_RUNNING) {
+				json_object *o = ok_obj();
+				json_object_object_add(o, "name", json_object_new_string(c->def.name));
+				reply(cl, o);
+			} else if (c->state == CS_CREATED && c->waiting_for[0] != '\0') {
+				json_object *o = ok_obj();
+				json_object_object_add(o, "name", json_object_new_string(c->def.name));
+				json_object_object_add(o, "waiting_for", json_object_new_string(c->waiting_for));
+				reply(cl, o);
+			} else if ((c->state == CS_EXITED || c->state == CS_RESTARTING || c->state == CS_FAILED) &&
+				   !(cl->restarting && c->after_stop == AFTER_START)) {
+				if (c->error[0] != '\0') {
+					reply_error(cl, EIO, c->error);
+				} else {
+					json_object *o = ok_obj();
+					json_object_object_add(o, "name", json_object_new_string(c->def.name));
+					json_object_object_add(o, "exited", json_object_new_int(c->exit_code));
+					reply(cl, o);
+				}
+			}
+			break;
+		case WAIT_STOPPED:
+			if (c->state != CS_RUNNING && c->state != CS_STARTING && c->state != CS_STOPPING) {
+				reply_ok(cl);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void api_ctr_removed(struct ctr *c)
+{
+	struct client *next = NULL;
+	for (struct client *cl = clients; cl != NULL; cl = next) {
+		next = cl->next;
+		if (cl->wait != WAIT_NONE && strcmp(cl->name, c->def.name) == 0) {
+			if (cl->wait == WAIT_REMOVED || cl->wait == WAIT_STOPPED) {
+				reply_ok(cl);
+			} else {
+				reply_error(cl, ENOENT, "the container was removed");
+			}
+		}
+	}
+}

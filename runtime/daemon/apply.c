@@ -1,0 +1,754 @@
+/* compose.yaml and `berth run` into containers (see apply.h). */
+#include "apply.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "cinit.h"
+#include "cleanup.h"
+#include "compose.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "graph.h"
+#include "images.h"
+#include "interp.h"
+#include "log.h"
+#include "logfile.h"
+#include "ociwrite.h"
+#include "overlay.h"
+#include "shlex.h"
+#include "sha256.h"
+#include "sup.h"
+#include "translate.h"
+
+#define LAST_GOOD_DIR BERTH_DATA_DIR "/last-good"
+#define TMP_ROOT BERTH_RUN_DIR_TMP
+#define BERTH_RUN_DIR_TMP "/run/berth/tmp"
+
+/* ---- where a container's data lives ---------------------------------------------- */
+
+struct volume_ctx {
+	const char *container;
+	char path[PATH_MAX];
+	char **names; /* named volumes used, for the definition */
+	size_t nnames;
+};
+
+static int under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int add_name(struct volume_ctx *v, const char *name)
+{
+	char **names = realloc(v->names, (v->nnames + 1) * sizeof(*names));
+	if (names == NULL) {
+		return -ENOMEM;
+	}
+	v->names = names;
+	v->names[v->nnames] = strdup(name);
+	if (v->names[v->nnames] == NULL) {
+		return -ENOMEM;
+	}
+	v->nnames++;
+	return 0;
+}
+
+/* Named volumes live on DATA; anonymous ones too, named after the
+ * container and the path, so that a recreated container finds its data.
+ * Binds may come from /config (read-only there) and from DATA, never from
+ * berthd's own state. */
+static int volume_hook(void *ctx, const struct compose_service *s, const struct compose_mount *m,
+		       const char **host_path, struct berr *err)
+{
+	struct volume_ctx *v = ctx;
+	int created = 0;
+	if (m->type == COMPOSE_MOUNT_BIND) {
+		const char *src = m->source;
+		if (under(src, BERTH_DATA_DIR) || !(under(src, "/config") || under(src, "/data"))) {
+			return berr_setx(err, EPERM,
+					 "services.%s: volumes: bind mount of %s: only paths under /config (read-only) "
+					 "and /data (but not /data/berth) may be bound into containers",
+					 s->name, src);
+		}
+		struct stat st;
+		if (stat(src, &st) < 0) {
+			if (errno != ENOENT || !m->create_host_path || !under(src, "/data")) {
+				return berr_set(err, errno, "services.%s: volumes: bind mount source %s", s->name, src);
+			}
+			if (mkdir_p(src, 0755, err) < 0) {
+				return berr_prefix(err, "services.%s: volumes: ", s->name);
+			}
+		}
+		copy_string(v->path, sizeof(v->path), src);
+		*host_path = v->path;
+		return 0;
+	}
+	char name[CTR_NAME_MAX + 32];
+	if (m->source != NULL) {
+		copy_string(name, sizeof(name), m->source);
+	} else {
+		char hex[SHA256_HEX_LEN + 1];
+		sha256_hex(m->target, strlen(m->target), hex);
+		snprintf(name, sizeof(name), "%s-anon-%.12s", v->container, hex);
+	}
+	if (volume_path(name, v->path, sizeof(v->path), &created, err) < 0) {
+		return berr_prefix(err, "services.%s: volumes: ", s->name);
+	}
+	if (add_name(v, name) < 0) {
+		return berr_set(err, ENOMEM, "services.%s", s->name);
+	}
+	*host_path = v->path;
+	return 0;
+}
+
+/* ---- one service into a container definition ------------------------------------------ */
+
+static char **strv_dup(char *const *v, size_t n)
+{
+	char **out = calloc(n + 1, sizeof(*out));
+	for (size_t i = 0; out != NULL && i < n; i++) {
+		out[i] = strdup(v[i]);
+		if (out[i] == NULL) {
+			for (size_t k = 0; k < i; k++) {
+				free(out[k]);
+			}
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* The image's files, read-only, for the translation to read /etc/passwd
+ * and /etc/group from. */
+static int mount_image(const struct image_resolved *img, char *target, size_t size, struct berr *err)
+{
+	static unsigned serial;
+	if (snprintf(target, size, "%s/image-%d-%u", TMP_ROOT, (int)getpid(), serial++) >= (int)size) {
+		return berr_setx(err, ENAMETOOLONG, "temporary mount point");
+	}
+	if (mkdir_p(target, 0700, err) < 0) {
+		return -err->code;
+	}
+	if (overlay_mount((const char *const *)img->layers, img->nlayers, NULL, NULL, target,
+			  MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0) {
+		rmdir(target);
+		return -err->code;
+	}
+	return 0;
+}
+
+static void unmount_image(const char *target)
+{
+	umount2(target, MNT_DETACH);
+	rmdir(target);
+}
+
+struct service_in {
+	const struct compose_project *project;
+	const struct compose_service *service;
+	const char *name; /* the container's */
+	int adhoc;	  /* berth run: not a service of compose.yaml */
+	int auto_remove;
+};
+
+static const char *container_name_of(const struct compose_project *p, const char *service)
+{
+	const struct compose_service *s = compose_service_find(p, service);
+	return s != NULL && s->container_name != NULL ? s->container_name : service;
+}
+
+static int host_hostname(char *out, size_t size)
+{
+	if (read_file("/etc/hostname", out, size, NULL) < 0) {
+		out[0] = '\0';
+		return -1;
+	}
+	trim_end(out);
+	return 0;
+}
+
+/* init: true: berth-init (this very program, bound read-only into the
+ * container) runs the command as its child. */
+static int add_init(struct compose_runtime *rt, struct berr *err)
+{
+	struct oci_config *c = &rt->oci;
+	struct oci_process *p = &c->process;
+	char **args = arena_alloc(&c->arena, (p->nargs + 3) * sizeof(*args));
+	struct oci_mount *mounts = arena_alloc(&c->arena, (c->nmounts + 1) * sizeof(*mounts));
+	char **opts = arena_alloc(&c->arena, 4 * sizeof(*opts));
+	if (args == NULL || mounts == NULL || opts == NULL) {
+		return berr_set(err, ENOMEM, "init");
+	}
+	args[0] = CINIT_PATH;
+	args[1] = "--";
+	memcpy(args + 2, p->args, p->nargs * sizeof(*args));
+	p->args = args;
+	p->nargs += 2;
+	memcpy(mounts, c->mounts, c->nmounts * sizeof(*mounts));
+	opts[0] = "bind";
+	opts[1] = "ro";
+	opts[2] = "nosuid";
+	opts[3] = "nodev";
+	mounts[c->nmounts] = (struct oci_mount){
+		.destination = CINIT_PATH,
+		.type = "bind",
+		.source = "/usr/bin/berth",
+		.options = opts,
+		.noptions = 4,
+	};
+	c->mounts = mounts;
+	c->nmounts++;
+	return 0;
+}
+
+static int build_def(const struct service_in *in, struct ctr_def *def, struct berr *err)
+{
+	const struct compose_service *s = in->service;
+	memset(def, 0, sizeof(*def));
+	if (s->image == NULL) {
+		return berr_setx(err, EINVAL, "services.%s: no image", s->name);
+	}
+	struct image_resolved img;
+	if (images_resolve(s->image, &img, err) < 0) {
+		return berr_setx(err, ENOENT,
+				 "services.%s: image %s is not loaded: put it in /config/images/ or `berth load` it",
+				 s->name, s->image);
+	}
+	char mnt[PATH_MAX];
+	if (mount_image(&img, mnt, sizeof(mnt), err) < 0) {
+		images_resolved_free(&img);
+		return berr_prefix(err, "services.%s: ", s->name);
+	}
+	char dir[PATH_MAX];
+	char rundir[PATH_MAX];
+	char rootfs[PATH_MAX];
+	char hostname_file[PATH_MAX];
+	char hosts_file[PATH_MAX];
+	char resolv_file[PATH_MAX];
+	char cgroup[CTR_NAME_MAX + 16];
+	ctr_dir(in->name, dir, sizeof(dir));
+	ctr_run_dir(in->name, rundir, sizeof(rundir));
+	path_join(rootfs, sizeof(rootfs), rundir, "rootfs");
+	path_join(hosts_file, sizeof(hosts_file), dir, "hosts");
+	path_join(resolv_file, sizeof(resolv_file), dir, "resolv.conf");
+	path_join(hostname_file, sizeof(hostname_file), dir, "hostname");
+	snprintf(cgroup, sizeof(cgroup), "/berth/%s", in->name);
+	char host_name[256];
+	host_hostname(host_name, sizeof(host_name));
+	struct volume_ctx vctx = {.container = in->name};
+	struct compose_translate_in tin = {
+		.project = in->project,
+		.service = s,
+		.image = &img.cfg,
+		.rootfs = mnt,
+		.hostname = s->network_mode == COMPOSE_NET_HOST && host_name[0] != '\0' ? host_name : in->name,
+		.volume_path = volume_hook,
+		.volume_ctx = &vctx,
+		.hosts_file = s->network_mode == COMPOSE_NET_HOST ? NULL : hosts_file,
+		.resolv_file = resolv_file,
+		.cgroups_path = cgroup,
+	};
+	struct compose_runtime rt;
+	memset(&rt, 0, sizeof(rt));
+	int ret = compose_translate(&tin, &rt, err);
+	unmount_image(mnt);
+	if (ret < 0) {
+		goto out;
+	}
+	/* The real root is the container's own overlay, mounted at start. */
+	rt.oci.root_path = arena_strdup(&rt.oci.arena, rootfs);
+	if (s->init) {
+		ret = add_init(&rt, err);
+		if (ret < 0) {
+			goto out;
+		}
+	}
+	size_t len = 0;
+	ret = oci_config_to_json(&rt.oci, &def->config_json, &len, err);
+	if (ret < 0) {
+		goto out;
+	}
+	def->name = strdup(in->name);
+	def->service = in->adhoc ? NULL : strdup(s->name);
+	def->image = strdup(s->image);
+	def->image_id = strdup(img.id);
+	def->lowerdirs = strv_dup(img.layers, img.nlayers);
+	def->nlowerdirs = img.nlayers;
+	def->read_only = s->read_only;
+	def->restart = (enum restart_policy)s->restart;
+	def->max_retries = s->max_retries;
+	def->stop_signal = rt.stop_signal > 0 ? rt.stop_signal : SIGTERM;
+	def->stop_grace_ms = rt.stop_grace_ns >= 0 ? rt.stop_grace_ns / 1000000 : 10000;
+	def->tty = s->tty;
+	def->stdin_open = s->stdin_open;
+	def->auto_remove = in->auto_remove;
+	if (rt.has_healthcheck && rt.healthcheck.ntest > 0 && strcmp(rt.healthcheck.test[0], "NONE") != 0) {
+		def->health.test = strv_dup(rt.healthcheck.test, rt.healthcheck.ntest);
+		def->health.ntest = rt.healthcheck.ntest;
+		def->health.interval_ms = rt.healthcheck.interval_ns / 1000000;
+		def->health.timeout_ms = rt.healthcheck.timeout_ns / 1000000;
+		def->health.start_period_ms = rt.healthcheck.start_period_ns / 1000000;
+		def->health.retries = rt.healthcheck.retries;
+	}
+	if (s->ndeps > 0) {
+		def->deps = calloc(s->ndeps, sizeof(*def->deps));
+		for (size_t i = 0; def->deps != NULL && i < s->ndeps; i++) {
+			def->deps[def->ndeps].name = strdup(container_name_of(in->project, s->deps[i].service));
+			def->deps[def->ndeps].cond = (enum dep_condition)s->deps[i].condition;
+			def->ndeps++;
+		}
+	}
+	def->volumes = vctx.names;
+	def->nvolumes = vctx.nnames;
+	vctx.names = NULL;
+	vctx.nnames = 0;
+	def->log_max_size = LOGFILE_DEFAULT_MAX_SIZE;
+	def->log_max_files = LOGFILE_DEFAULT_MAX_FILES;
+	if (def->name == NULL || def->image == NULL || def->image_id == NULL || def->lowerdirs == NULL ||
+	    (s->ndeps > 0 && def->deps == NULL)) {
+		ret = berr_set(err, ENOMEM, "services.%s", s->name);
+		goto out;
+	}
+	ctr_def_hash(def);
+	ret = 0;
+out:
+	for (size_t i = 0; i < vctx.nnames; i++) {
+		free(vctx.names[i]);
+	}
+	free(vctx.names);
+	if (ret < 0) {
+		ctr_def_clear(def);
+	}
+	compose_runtime_free(&rt);
+	images_resolved_free(&img);
+	return ret;
+}
+
+/* ---- compose.yaml ---------------------------------------------------------------------- */
+
+static void add_str(json_object *report, const char *key, const char *value)
+{
+	if (report == NULL) {
+		return;
+	}
+	json_object *a = NULL;
+	if (!json_object_object_get_ex(report, key, &a)) {
+		a = json_object_new_array();
+		json_object_object_add(report, key, a);
+	}
+	json_object_array_add(a, json_object_new_string(value));
+}
+
+static void problem(json_object *report, int error, const char *msg)
+{
+	if (error) {
+		blog_err("%s", msg);
+	} else {
+		blog_warn("%s", msg);
+	}
+	add_str(report, error ? "errors" : "warnings", msg);
+}
+
+static int load_project(const char *dir, struct compose_project *p, struct compose_vars *vars, struct berr *err)
+{
+	char env[PATH_MAX];
+	char path[PATH_MAX];
+	if (path_join(env, sizeof(env), dir, ".env") < 0 || path_join(path, sizeof(path), dir, "compose.yaml") < 0) {
+		return berr_setx(err, ENAMETOOLONG, "%s: path too long", dir);
+	}
+	if (compose_dotenv_load(vars, NULL, env, ".env", err) < 0 && err->code != ENOENT) {
+		return -err->code;
+	}
+	berr_clear(err);
+	struct compose_options opt = {.file_name = "compose.yaml", .dir = CONFIG_DIR, .vars = vars};
+	return compose_load(p, path, &opt, err);
+}
+
+static int copy_file(const char *from, const char *to_dir, const char *name)
+{
+	char src[PATH_MAX];
+	char dst[PATH_MAX];
+	char tmp[PATH_MAX + 8];
+	if (path_join(src, sizeof(src), from, name) < 0 || path_join(dst, sizeof(dst), to_dir, name) < 0) {
+		return -ENAMETOOLONG;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	auto_close int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		unlink(dst);
+		return errno == ENOENT ? 0 : -errno;
+	}
+	auto_close int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		return -errno;
+	}
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			return -EIO;
+		}
+	}
+	if (n < 0 || fsync(out) < 0 || rename(tmp, dst) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+static void save_last_good(const char *dir)
+{
+	if (strcmp(dir, LAST_GOOD_DIR) == 0 || mkdir_p(LAST_GOOD_DIR, 0700, NULL) < 0) {
+		return;
+	}
+	if (copy_file(dir, LAST_GOOD_DIR, "compose.yaml") < 0 || copy_file(dir, LAST_GOOD_DIR, ".env") < 0) {
+		blog_warn("could not keep a copy of the last good compose.yaml in %s", LAST_GOOD_DIR);
+	}
+}
+
+static int apply_project(struct compose_project *p, json_object *report)
+{
+	int errors = 0;
+	for (size_t i = 0; i < p->nproblems; i++) {
+		problem(report, p->problems[i].error, p->problems[i].msg);
+	}
+	errors += p->nerrors > 0;
+	struct compose_graph g;
+	struct berr err = {0};
+	if (compose_graph_build(p, &g, &err) < 0) {
+		problem(report, 1, err.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < g.nerrors; i++) {
+		problem(report, 1, g.errors[i]);
+		errors++;
+	}
+	for (size_t i = 0; i < g.nblocked; i++) {
+		const struct compose_service *s = &p->services[g.blocked[i].service];
+		problem(report, 1, g.blocked[i].why);
+		sup_note_failed(container_name_of(p, s->name), s->name, g.blocked[i].why);
+		errors++;
+	}
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct compose_service *s = &p->services[i];
+		if (!s->valid && s->active) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "services.%s: not started: its definition has errors (see above)",
+				 s->name);
+			sup_note_failed(container_name_of(p, s->name), s->name, msg);
+		}
+	}
+	/* In start order, so that a dependency exists before its dependents. */
+	for (size_t k = 0; k < g.norder; k++) {
+		const struct compose_service *s = &p->services[g.order[k]];
+		const char *name = container_name_of(p, s->name);
+		struct service_in in = {.project = p, .service = s, .name = name};
+		struct ctr_def def;
+		if (build_def(&in, &def, &err) < 0) {
+			problem(report, 1, err.msg);
+			sup_note_failed(name, s->name, err.msg);
+			errors++;
+			continue;
+		}
+		struct ctr *c = ctr_find(name);
+		if (c != NULL && c->has_def && c->def.service == NULL) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "services.%s: the name %s is taken by a container of `berth run`",
+				 s->name, name);
+			problem(report, 1, msg);
+			ctr_def_clear(&def);
+			errors++;
+			continue;
+		}
+		if (c == NULL || !c->has_def) {
+			if (sup_create(&def, &c, &err) < 0 || sup_start(c, &err) < 0) {
+				problem(report, 1, err.msg);
+				errors++;
+			} else {
+				add_str(report, "created", name);
+			}
+			ctr_def_clear(&def);
+			continue;
+		}
+		c->error[0] = '\0';
+		if (strcmp(c->def.hash, def.hash) != 0) {
+			if (sup_replace(c, &def, &err) < 0) {
+				problem(report, 1, err.msg);
+				errors++;
+			} else {
+				add_str(report, "recreated", name);
+			}
+			ctr_def_clear(&def);
+			continue;
+		}
+		ctr_def_clear(&def);
+		add_str(report, "unchanged", name);
+		int user_down = c->user_stopped && c->def.restart == RESTART_UNLESS_STOPPED;
+		int down = c->state == CS_CREATED || c->state == CS_EXITED || c->state == CS_FAILED;
+		if (down && !user_down && !(c->ran && c->state == CS_EXITED && c->def.restart == RESTART_NO)) {
+			if (sup_start(c, &err) < 0) {
+				problem(report, 1, err.msg);
+				errors++;
+			}
+		}
+	}
+	/* Containers of services that are gone. */
+	struct ctr *next = NULL;
+	for (struct ctr *c = D.ctrs; c != NULL; c = next) {
+		next = c->next;
+		if (c->def.service == NULL) {
+			continue;
+		}
+		const struct compose_service *s = compose_service_find(p, c->def.service);
+		if (s != NULL && s->active && strcmp(container_name_of(p, s->name), c->def.name) == 0) {
+			continue;
+		}
+		add_str(report, "removed", c->def.name);
+		if (!c->has_def) {
+			ctr_unlink(c);
+			ctr_free(c);
+			continue;
+		}
+		if (sup_stop(c, 0, -1, AFTER_REMOVE, &err) < 0) {
+			problem(report, 1, err.msg);
+		}
+	}
+	compose_graph_free(&g);
+	return errors > 0 ? -1 : 0;
+}
+
+int apply_compose(json_object *report)
+{
+	static int first = 1;
+	int boot = first;
+	first = 0;
+	char path[PATH_MAX];
+	path_join(path, sizeof(path), D.config_dir, "compose.yaml");
+	if (access(path, F_OK) < 0) {
+		blog_info("%s: not present; no system containers", path);
+		struct compose_project empty;
+		memset(&empty, 0, sizeof(empty));
+		return boot ? 0 : apply_project(&empty, report);
+	}
+	struct compose_project p;
+	struct compose_vars vars = {0};
+	struct berr err = {0};
+	memset(&p, 0, sizeof(p));
+	const char *dir = D.config_dir;
+	if (load_project(dir, &p, &vars, &err) < 0) {
+		problem(report, 1, err.msg);
+		compose_free(&p);
+		compose_vars_free(&vars);
+		/* A file that cannot be read at all changes nothing that runs;
+		 * at boot, the last good one brings the services up. */
+		if (!boot || access(LAST_GOOD_DIR "/compose.yaml", F_OK) < 0) {
+			return -1;
+		}
+		blog_err("using the last good compose.yaml (%s) until %s is fixed", LAST_GOOD_DIR, path);
+		problem(report, 0, "using the last good compose.yaml from " LAST_GOOD_DIR);
+		memset(&p, 0, sizeof(p));
+		memset(&vars, 0, sizeof(vars));
+		dir = LAST_GOOD_DIR;
+		if (load_project(dir, &p, &vars, &err) < 0) {
+			problem(report, 1, err.msg);
+			compose_free(&p);
+			compose_vars_free(&vars);
+			return -1;
+		}
+	}
+	int ret = apply_project(&p, report);
+	if (ret == 0) {
+		save_last_good(dir);
+	}
+	compose_free(&p);
+	compose_vars_free(&vars);
+	return ret;
+}
+
+/* ---- berth run ------------------------------------------------------------------------------ */
+
+/* A compose document of one service, so that `berth run` gets the same
+ * checks and the same translation as compose.yaml. Strings are written as
+ * JSON (valid YAML) with every $ doubled (no interpolation). */
+static void yaml_str(FILE *f, const char *s)
+{
+	json_object *js = json_object_new_string(s);
+	const char *text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	for (const char *c = text; *c != '\0'; c++) {
+		fputc(*c, f);
+		if (*c == '$') {
+			fputc('$', f);
+		}
+	}
+	json_object_put(js);
+}
+
+static const char *req_s(json_object *req, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(req, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+static int req_b(json_object *req, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(req, key, &v) && json_object_get_boolean(v);
+}
+
+static void yaml_list(FILE *f, json_object *req, const char *key, const char *as)
+{
+	json_object *a = NULL;
+	if (!json_object_object_get_ex(req, key, &a) || !json_object_is_type(a, json_type_array)) {
+		return;
+	}
+	fprintf(f, "    %s: [", as);
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(a, i));
+		fprintf(f, "%s", i > 0 ? ", " : "");
+		yaml_str(f, s != NULL ? s : "");
+	}
+	fprintf(f, "]\n");
+}
+
+static void make_name(const char *image, char *out, size_t size)
+{
+	const char *base = strrchr(image, '/');
+	base = base != NULL ? base + 1 : image;
+	size_t n = strcspn(base, ":@");
+	unsigned char rnd[3] = {0};
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, rnd, sizeof(rnd)) < 0) {
+			rnd[0] = (unsigned char)getpid();
+		}
+		close(fd);
+	}
+	snprintf(out, size, "%.*s-%02x%02x%02x", (int)(n > 40 ? 40 : n), base, rnd[0], rnd[1], rnd[2]);
+	for (char *c = out; *c != '\0'; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+		      *c == '_' || *c == '.')) {
+			*c = '-';
+		}
+	}
+}
+
+int apply_run_def(json_object *req, struct ctr_def *def, struct berr *err)
+{
+	const char *image = req_s(req, "image");
+	if (image == NULL) {
+		return berr_setx(err, EINVAL, "run: no image given");
+	}
+	char name[CTR_NAME_MAX];
+	const char *given = req_s(req, "name");
+	if (given != NULL) {
+		if (ctr_valid_name(given, err) < 0) {
+			return -EINVAL;
+		}
+		copy_string(name, sizeof(name), given);
+	} else {
+		make_name(image, name, sizeof(name));
+	}
+	if (ctr_find(name) != NULL) {
+		return berr_setx(err, EEXIST, "the container name '%s' is in use", name);
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL) {
+		return berr_set(err, ENOMEM, "run");
+	}
+	fprintf(f, "services:\n  %s:\n    image: ", name);
+	yaml_str(f, image);
+	fprintf(f, "\n");
+	json_object *v = NULL;
+	if (json_object_object_get_ex(req, "args", &v)) {
+		yaml_list(f, req, "args", "command");
+	}
+	const char *entrypoint = req_s(req, "entrypoint");
+	if (entrypoint != NULL) {
+		/* docker run --entrypoint names one program, never split. */
+		fprintf(f, "    entrypoint: [");
+		if (entrypoint[0] != '\0') {
+			yaml_str(f, entrypoint);
+		}
+		fprintf(f, "]\n");
+	}
+	yaml_list(f, req, "env", "environment");
+	yaml_list(f, req, "volumes", "volumes");
+	static const char *const strings[][2] = {
+		{"workdir", "working_dir"},  {"user", "user"}, {"restart", "restart"}, {"hostname", "hostname"},
+		{"network", "network_mode"},
+	};
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		const char *val = req_s(req, strings[i][0]);
+		if (val != NULL) {
+			fprintf(f, "    %s: ", strings[i][1]);
+			yaml_str(f, val);
+			fprintf(f, "\n");
+		}
+	}
+	fprintf(f, "    tty: %s\n    stdin_open: %s\n    read_only: %s\n    init: %s\n",
+		req_b(req, "tty") ? "true" : "false", req_b(req, "stdin") ? "true" : "false",
+		req_b(req, "read_only") ? "true" : "false", req_b(req, "init") ? "true" : "false");
+	/* Named volumes of -v must be declared for compose. */
+	json_object *vols = NULL;
+	if (json_object_object_get_ex(req, "volumes", &vols) && json_object_array_length(vols) > 0) {
+		int header = 0;
+		for (size_t i = 0; i < json_object_array_length(vols); i++) {
+			const char *spec = json_object_get_string(json_object_array_get_idx(vols, i));
+			if (spec == NULL || spec[0] == '/' || spec[0] == '.' || strchr(spec, ':') == NULL) {
+				continue;
+			}
+			if (!header) {
+				fprintf(f, "volumes:\n");
+				header = 1;
+			}
+			fprintf(f, "  ");
+			char vol[CTR_NAME_MAX];
+			snprintf(vol, sizeof(vol), "%.*s", (int)strcspn(spec, ":"), spec);
+			yaml_str(f, vol);
+			fprintf(f, ": {}\n");
+		}
+	}
+	fclose(f);
+	struct compose_project p;
+	memset(&p, 0, sizeof(p));
+	struct compose_options opt = {.file_name = "berth run", .dir = "/"};
+	int ret = compose_parse(&p, text, len, &opt, err);
+	free(text);
+	if (ret > 0) {
+		/* The first error says what is wrong with the options. */
+		for (size_t i = 0; i < p.nproblems; i++) {
+			if (p.problems[i].error) {
+				berr_setx(err, EINVAL, "%s", p.problems[i].msg);
+				break;
+			}
+		}
+		ret = -EINVAL;
+	}
+	if (ret == 0) {
+		struct service_in in = {
+			.project = &p,
+			.service = &p.services[0],
+			.name = name,
+			.adhoc = 1,
+			.auto_remove = req_b(req, "rm"),
+		};
+		ret = build_def(&in, def, err);
+	}
+	compose_free(&p);
+	return ret;
+}

@@ -1,0 +1,25 @@
+/* From what the user declared to container definitions: compose.yaml (and
+ * .env) of the config partition, applied at boot, on `berth up` and on
+ * SIGHUP; and the options of `berth run`. Applying recreates only the
+ * services whose definition changed, removes containers of services that
+ * are gone, and starts what is declared. A file that does not parse
+ * changes nothing that runs: at boot, the last good copy on DATA is used
+ * instead, with a loud error. */
+#ifndef BERTH_APPLY_H
+#define BERTH_APPLY_H
+
+#include <json-c/json.h>
+
+#include "berr.h"
+#include "ctr.h"
+
+/* Applies CONFIG/compose.yaml. report (may be NULL) gets "errors": [...],
+ * "warnings", "created", "recreated", "unchanged", "removed". Returns 0,
+ * or -1 when there were errors (what could be applied was). */
+int apply_compose(json_object *report);
+
+/* A definition for `berth run` from its request (image, cmd, entrypoint,
+ * env, volumes, workdir, user, tty, stdin, rm, name, restart, ...). */
+int apply_run_def(json_object *req, struct ctr_def *def, struct berr *err);
+
+#endif

@@ -1,0 +1,129 @@
+/* The image store on DATA: imports image archives into content-addressed,
+ * verified, unpacked layers, keeps image configs and names, resolves a
+ * reference to what a container root needs, removes images and collects
+ * garbage.
+ *
+ * Layout under the root directory (the daemon uses /data/berth/store):
+ *   lock                      flock: load, remove and gc hold it exclusively
+ *   blobs/sha256/<hex>        image configs, named by their digest
+ *   layers/<16 hex>/fs/       an unpacked layer (an overlayfs lowerdir),
+ *                             named by the start of its chain ID (short, so
+ *                             that many fit in overlayfs's mount options)
+ *   layers/<16 hex>/layer.json  its full chain ID, diff ID, parent, size
+ *   images/<64 hex>.json      an image: config digest, layer chain IDs,
+ *                             size, created; <hex> is the image ID
+ *   names.json                {"busybox:latest": "sha256:<image id>", ...}
+ *   tmp/                      imports in progress; emptied on open and gc
+ *
+ * Every blob is checked against its digest, every layer's uncompressed
+ * content against the config's diff_ids. Nothing is visible before it is
+ * complete: layers are unpacked under tmp/ and renamed into layers/ after
+ * their digests match; the image record is written (by rename) after its
+ * layers, the name after the record. An interrupted load leaves at most
+ * unreferenced layers or blobs, which gc removes. Layers are shared by
+ * chain ID and unpacked once.
+ *
+ * Reads (list, resolve) take no lock: every file is replaced by rename.
+ * Load, remove and gc wait for the lock, so while another process loads a
+ * big image they wait too: a caller with an event loop runs them aside. */
+#ifndef BERTH_STORE_H
+#define BERTH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "berr.h"
+#include "imagecfg.h"
+#include "unpack.h"
+
+#define STORE_ID_SIZE 72 /* "sha256:" + 64 hex + NUL */
+
+struct store;
+
+/* Opens the store at root, creating it if needed. */
+int store_open(struct store **out, const char *root, struct berr *err);
+void store_close(struct store *s);
+
+/* Limits for each layer of later loads (defaults: unpack.h). */
+void store_set_limits(struct store *s, const struct unpack_limits *limits);
+
+struct store_loaded {
+	char id[STORE_ID_SIZE];
+	const char **names; /* canonical names now pointing at this image */
+	size_t nnames;
+	size_t nlayers;
+	size_t new_layers; /* unpacked by this load; the others were present */
+	uint64_t size;	   /* bytes of file content in its layers */
+};
+
+/* Loads every image of the archive at path (a file or a directory). */
+int store_load_path(struct store *s, const char *path, struct arena *a, struct store_loaded **out, size_t *n,
+		    struct berr *err);
+
+/* Loads from an open file or pipe (`berth load < image.tar`); name is for
+ * messages. fd is read, not closed. */
+int store_load_fd(struct store *s, int fd, const char *name, struct arena *a, struct store_loaded **out, size_t *n,
+		  struct berr *err);
+
+struct store_image_info {
+	char id[STORE_ID_SIZE];
+	const char **names;
+	size_t nnames;
+	uint64_t size;
+	const char *created; /* RFC 3339 from the config; "" when unknown */
+	int64_t loaded;	     /* when it was loaded, seconds since the epoch */
+	size_t nlayers;
+};
+
+/* Every image, newest load first. */
+int store_list(struct store *s, struct arena *a, struct store_image_info **out, size_t *n, struct berr *err);
+
+struct store_image {
+	char id[STORE_ID_SIZE];
+	struct image_config config; /* config.id == id */
+	const char **names;
+	size_t nnames;
+	const char **layer_dirs; /* absolute paths, lowest layer first */
+	size_t nlayers;
+};
+
+/* ref: a name ("busybox", "busybox:1.36", "docker.io/library/busybox"),
+ * a full image ID (with or without "sha256:"), or a unique prefix of at
+ * least 12 hex digits. */
+int store_resolve(struct store *s, const char *ref, struct arena *a, struct store_image *out, struct berr *err);
+
+/* Whether a container uses the image: 1 yes, 0 no. */
+typedef int (*store_in_use_fn)(void *ctx, const char *image_id);
+
+struct store_removed {
+	char id[STORE_ID_SIZE];
+	size_t untagged; /* names removed */
+	int deleted;	 /* the image record is gone (its layers go at the next gc) */
+	int kept;	 /* forced while in use: untagged, kept for its containers */
+};
+
+/* Removes a name, or by ID every name; the image itself goes when no name
+ * is left. If in_use says a container uses it, this is refused unless
+ * force, and even then the image is only untagged, never pulled from
+ * under a container. Layers and configs are freed by store_gc. */
+int store_remove(struct store *s, const char *ref, int force, store_in_use_fn in_use, void *ctx,
+		 struct store_removed *out, struct berr *err);
+
+struct store_gc_stats {
+	size_t layers;	/* layer directories removed */
+	size_t blobs;	/* configs removed */
+	size_t temps;	/* leftovers of interrupted loads removed */
+	uint64_t bytes; /* disk space released */
+};
+
+/* Removes layers and blobs no image references, and what interrupted
+ * loads left in tmp/. */
+int store_gc(struct store *s, struct store_gc_stats *out, struct berr *err);
+
+/* Mounts img's layers as an overlayfs on target (see overlay.h): with
+ * upper and work, a writable root; with both NULL, a read-only one. */
+int store_mount_rootfs(const struct store_image *img, const char *upper, const char *work, const char *target,
+		       unsigned long flags, struct berr *err);
+
+#endif

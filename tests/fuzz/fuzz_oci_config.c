@@ -1,0 +1,26 @@
+/* libFuzzer entry point for config.json as berth-oci reads it (from
+ * containerd, podman or a user's bundle): arbitrary bytes through
+ * oci_config_parse, and a process file through the same code. Invariant
+ * beyond "no crash, no leak": a config that parses has its strings where
+ * the model says (args present when a process is). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct oci_config cfg;
+	struct berr err;
+	memset(&cfg, 0, sizeof(cfg));
+	if (oci_config_parse(&cfg, "config.json", (const char *)data, size, &err) == 0) {
+		if (cfg.has_process && cfg.process.nargs > 0 && cfg.process.args[0] == NULL) {
+			abort();
+		}
+	}
+	oci_config_free(&cfg);
+	return 0;
+}
