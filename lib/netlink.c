@@ -3,24 +3,27 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NL_BUF 4096
+#include "cleanup.h"
 
-struct nl_req {
-	struct nlmsghdr hdr;
-	char body[NL_BUF - sizeof(struct nlmsghdr)];
-};
+/* The kernel sizes dump messages after the reader's buffer, up to 32 KiB;
+ * with this buffer no single message is ever cut. */
+#define NL_RECV_SIZE 32768
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
 
 int nl_open(struct nl_sock *nl, struct berr *err)
 {
 	nl->seq = 1;
+	nl->ext_msg[0] = '\0';
 	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (nl->fd < 0) {
 		return berr_set(err, errno, "netlink socket");
@@ -32,6 +35,12 @@ int nl_open(struct nl_sock *nl, struct berr *err)
 		nl->fd = -1;
 		return berr_set(err, e, "netlink bind");
 	}
+	/* Both are optional comforts (kernels before 4.12 lack extended
+	 * acks): errors then carry the kernel's reason, and an error does not
+	 * echo the whole request back. */
+	int one = 1;
+	(void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	return 0;
 }
 
@@ -52,73 +61,296 @@ int nl_ifindex(const char *ifname, struct berr *err)
 	return (int)idx;
 }
 
-static int add_attr(struct nl_req *req, unsigned short type, const void *data, size_t len)
+/* ---- message building ---- */
+
+void *nl_msg_init(struct nl_msg *m, unsigned short type, unsigned short flags, size_t hdrlen)
 {
-	size_t off = NLMSG_ALIGN(req->hdr.nlmsg_len);
-	size_t alen = RTA_LENGTH(len);
-	if (off + RTA_ALIGN(alen) > sizeof(*req)) {
-		return -ENOBUFS;
+	memset(m, 0, sizeof(*m));
+	m->hdr.nlmsg_type = type;
+	m->hdr.nlmsg_flags = flags;
+	m->hdr.nlmsg_len = NLMSG_LENGTH(hdrlen);
+	if (m->hdr.nlmsg_len > NL_MSG_SIZE) {
+		m->truncated = 1;
+		m->hdr.nlmsg_len = NLMSG_HDRLEN;
 	}
-	struct rtattr *rta = (struct rtattr *)((char *)req + off);
+	return NLMSG_DATA(&m->hdr);
+}
+
+/* Reserves len bytes (aligned) at the end of m; NULL when they do not fit,
+ * which marks m truncated. */
+static void *msg_reserve(struct nl_msg *m, size_t len)
+{
+	size_t off = NLMSG_ALIGN(m->hdr.nlmsg_len);
+	if (m->truncated || len > NL_MSG_SIZE || off + NLMSG_ALIGN(len) > NL_MSG_SIZE) {
+		m->truncated = 1;
+		return NULL;
+	}
+	char *p = (char *)&m->hdr + off;
+	memset(p, 0, NLMSG_ALIGN(len));
+	m->hdr.nlmsg_len = (unsigned)(off + NLMSG_ALIGN(len));
+	return p;
+}
+
+void nl_attr_put(struct nl_msg *m, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *rta = msg_reserve(m, RTA_LENGTH(len));
+	if (rta == NULL) {
+		return;
+	}
 	rta->rta_type = type;
-	rta->rta_len = (unsigned short)alen;
-	memcpy(RTA_DATA(rta), data, len);
-	req->hdr.nlmsg_len = (unsigned)(off + RTA_ALIGN(alen));
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len > 0) {
+		memcpy(RTA_DATA(rta), data, len);
+	}
+}
+
+void nl_attr_put_u32(struct nl_msg *m, unsigned short type, uint32_t value)
+{
+	nl_attr_put(m, type, &value, sizeof(value));
+}
+
+void nl_attr_put_str(struct nl_msg *m, unsigned short type, const char *s)
+{
+	nl_attr_put(m, type, s, strlen(s) + 1);
+}
+
+struct rtattr *nl_nest_begin(struct nl_msg *m, unsigned short type)
+{
+	struct rtattr *rta = msg_reserve(m, RTA_LENGTH(0));
+	if (rta != NULL) {
+		rta->rta_type = type;
+	}
+	return rta;
+}
+
+void nl_nest_end(struct nl_msg *m, struct rtattr *nest)
+{
+	if (nest == NULL || m->truncated) {
+		return;
+	}
+	size_t len = (size_t)((char *)&m->hdr + m->hdr.nlmsg_len - (char *)nest);
+	if (len > 0xffff) {
+		m->truncated = 1;
+		return;
+	}
+	nest->rta_len = (unsigned short)len;
+}
+
+void nl_msg_append(struct nl_msg *m, const void *data, size_t len)
+{
+	void *p = msg_reserve(m, len);
+	if (p != NULL && len > 0) {
+		memcpy(p, data, len);
+	}
+}
+
+/* ---- attribute parsing ---- */
+
+void nl_attr_parse(const struct rtattr *tb[], int max, const struct rtattr *rta, size_t len)
+{
+	memset(tb, 0, sizeof(*tb) * (size_t)(max + 1));
+	const char *p = (const char *)rta;
+	while (len >= sizeof(struct rtattr)) {
+		const struct rtattr *a = (const struct rtattr *)p;
+		if (a->rta_len < sizeof(struct rtattr) || a->rta_len > len) {
+			break;
+		}
+		unsigned short type = a->rta_type & NLA_TYPE_MASK;
+		if (type <= max) {
+			tb[type] = a;
+		}
+		size_t step = RTA_ALIGN(a->rta_len);
+		if (step >= len) {
+			break;
+		}
+		p += step;
+		len -= step;
+	}
+}
+
+const void *nl_attr_data(const struct rtattr *a, size_t len)
+{
+	if (a == NULL || RTA_PAYLOAD(a) != len) {
+		return NULL;
+	}
+	return RTA_DATA(a);
+}
+
+int nl_attr_str(const struct rtattr *a, char *dst, size_t size)
+{
+	if (a == NULL || size == 0) {
+		return -EINVAL;
+	}
+	size_t len = RTA_PAYLOAD(a);
+	const char *s = RTA_DATA(a);
+	size_t n = strnlen(s, len);
+	if (n == len || n >= size) {
+		return -EINVAL;
+	}
+	memcpy(dst, s, n + 1);
 	return 0;
 }
 
-/* Sends req and waits for its ack; returns 0 or the kernel's -errno. */
-static int transact(struct nl_sock *nl, struct nl_req *req)
+/* ---- the exchange ---- */
+
+/* Keeps the kernel's extended-ack message of an NLMSG_ERROR, if any. */
+static void keep_ext_msg(struct nl_sock *nl, const struct nlmsghdr *h)
 {
-	req->hdr.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	req->hdr.nlmsg_seq = ++nl->seq;
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) {
+		return;
+	}
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+		return;
+	}
+	const struct nlmsgerr *e = NLMSG_DATA(h);
+	size_t off = NLMSG_HDRLEN + sizeof(*e);
+	if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+		/* The whole request is echoed back before the TLVs. */
+		if (e->msg.nlmsg_len < sizeof(struct nlmsghdr)) {
+			return;
+		}
+		off = NLMSG_HDRLEN + sizeof(int) + NLMSG_ALIGN(e->msg.nlmsg_len);
+	}
+	if (off >= h->nlmsg_len) {
+		return;
+	}
+	const struct rtattr *tb[NLMSGERR_ATTR_MAX + 1];
+	nl_attr_parse(tb, NLMSGERR_ATTR_MAX, (const struct rtattr *)((const char *)h + off), h->nlmsg_len - off);
+	if (nl_attr_str(tb[NLMSGERR_ATTR_MSG], nl->ext_msg, sizeof(nl->ext_msg)) < 0) {
+		nl->ext_msg[0] = '\0';
+	}
+}
+
+int nl_exchange(struct nl_sock *nl, struct nl_msg *m, nl_reply_fn fn, void *ctx)
+{
+	nl->ext_msg[0] = '\0';
+	if (m->truncated) {
+		return -ENOBUFS;
+	}
+	m->hdr.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	m->hdr.nlmsg_seq = ++nl->seq;
 	struct sockaddr_nl to = {.nl_family = AF_NETLINK};
-	if (sendto(nl->fd, req, req->hdr.nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+	if (sendto(nl->fd, &m->hdr, m->hdr.nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
 		return -errno;
 	}
-	char buf[NL_BUF];
+	auto_free char *buf = malloc(NL_RECV_SIZE);
+	if (buf == NULL) {
+		return -ENOMEM;
+	}
+	int ret = 0;
 	for (;;) {
-		ssize_t n = recv(nl->fd, buf, sizeof(buf), 0);
+		/* MSG_TRUNC makes netlink return the message's real length. */
+		ssize_t n = recv(nl->fd, buf, NL_RECV_SIZE, MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
 			return -errno;
 		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+		if (n > NL_RECV_SIZE) {
+			return -EMSGSIZE;
+		}
+		/* Each message's length is checked against what is left before
+		 * it is read; the last one may be shorter than its alignment. */
+		size_t off = 0;
+		while ((size_t)n - off >= sizeof(struct nlmsghdr)) {
+			const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+			if (h->nlmsg_len < sizeof(struct nlmsghdr) || h->nlmsg_len > (size_t)n - off) {
+				return -EPROTO;
+			}
+			off += NLMSG_ALIGN(h->nlmsg_len);
+			if (off > (size_t)n) {
+				off = (size_t)n;
+			}
 			if (h->nlmsg_seq != nl->seq) {
 				continue;
 			}
 			if (h->nlmsg_type == NLMSG_ERROR) {
+				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(int))) {
+					return -EPROTO;
+				}
 				const struct nlmsgerr *e = NLMSG_DATA(h);
-				return e->error;
+				if (e->error != 0) {
+					keep_ext_msg(nl, h);
+					return e->error;
+				}
+				return ret;
+			}
+			if (h->nlmsg_type == NLMSG_DONE) {
+				/* A dump that failed midway says so here. */
+				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+					int status = *(const int *)NLMSG_DATA(h);
+					if (status < 0 && ret == 0) {
+						ret = status;
+					}
+				}
+				return ret;
+			}
+			if (h->nlmsg_type < NLMSG_MIN_TYPE) {
+				continue;
+			}
+			if (fn != NULL && ret == 0) {
+				int r = fn(h, ctx);
+				if (r < 0) {
+					ret = r;
+				}
 			}
 		}
 	}
 }
 
-static void link_req(struct nl_req *req, int ifindex)
+/* ---- requests ---- */
+
+static int link_index_reply(const struct nlmsghdr *h, void *ctx)
 {
-	memset(req, 0, sizeof(*req));
-	req->hdr.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	req->hdr.nlmsg_type = RTM_NEWLINK;
-	struct ifinfomsg *ifi = NLMSG_DATA(&req->hdr);
+	if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
+		return 0;
+	}
+	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	*(int *)ctx = ifi->ifi_index;
+	return 0;
+}
+
+int nl_link_index(struct nl_sock *nl, const char *ifname, struct berr *err)
+{
+	if (strlen(ifname) >= IFNAMSIZ || ifname[0] == '\0') {
+		return berr_setx(err, EINVAL, "network interface name \"%s\": not 1 to %d characters", ifname,
+				 IFNAMSIZ - 1);
+	}
+	struct nl_msg m;
+	nl_msg_init(&m, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
+	nl_attr_put_str(&m, IFLA_IFNAME, ifname);
+	nl_attr_put_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	int idx = 0;
+	int ret = nl_exchange(nl, &m, link_index_reply, &idx);
+	if (ret == 0 && idx <= 0) {
+		ret = -ENODEV;
+	}
+	if (ret < 0) {
+		return berr_set(err, -ret, "network interface %s", ifname);
+	}
+	return idx;
+}
+
+static void link_req(struct nl_msg *m, int ifindex)
+{
+	struct ifinfomsg *ifi = nl_msg_init(m, RTM_NEWLINK, 0, sizeof(struct ifinfomsg));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 }
 
 int nl_link_up(struct nl_sock *nl, const char *ifname, struct berr *err)
 {
-	int idx = nl_ifindex(ifname, err);
+	int idx = nl_link_index(nl, ifname, err);
 	if (idx < 0) {
 		return idx;
 	}
-	struct nl_req req;
-	link_req(&req, idx);
-	struct ifinfomsg *ifi = NLMSG_DATA(&req.hdr);
+	struct nl_msg m;
+	link_req(&m, idx);
+	struct ifinfomsg *ifi = NLMSG_DATA(&m.hdr);
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
-	int ret = transact(nl, &req);
+	int ret = nl_exchange(nl, &m, NULL, NULL);
 	if (ret < 0) {
 		return berr_set(err, -ret, "bring %s up", ifname);
 	}
@@ -127,15 +359,14 @@ int nl_link_up(struct nl_sock *nl, const char *ifname, struct berr *err)
 
 int nl_link_set_mtu(struct nl_sock *nl, const char *ifname, int mtu, struct berr *err)
 {
-	int idx = nl_ifindex(ifname, err);
+	int idx = nl_link_index(nl, ifname, err);
 	if (idx < 0) {
 		return idx;
 	}
-	struct nl_req req;
-	link_req(&req, idx);
-	unsigned value = (unsigned)mtu;
-	add_attr(&req, IFLA_MTU, &value, sizeof(value));
-	int ret = transact(nl, &req);
+	struct nl_msg m;
+	link_req(&m, idx);
+	nl_attr_put_u32(&m, IFLA_MTU, (uint32_t)mtu);
+	int ret = nl_exchange(nl, &m, NULL, NULL);
 	if (ret < 0) {
 		return berr_set(err, -ret, "set the MTU of %s to %d", ifname, mtu);
 	}
@@ -149,22 +380,18 @@ static size_t addr_len(int family)
 
 int nl_addr_add(struct nl_sock *nl, const char *ifname, int family, const void *addr, int prefix, struct berr *err)
 {
-	int idx = nl_ifindex(ifname, err);
+	int idx = nl_link_index(nl, ifname, err);
 	if (idx < 0) {
 		return idx;
 	}
-	struct nl_req req;
-	memset(&req, 0, sizeof(req));
-	req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	req.hdr.nlmsg_type = RTM_NEWADDR;
-	req.hdr.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct ifaddrmsg *ifa = NLMSG_DATA(&req.hdr);
+	struct nl_msg m;
+	struct ifaddrmsg *ifa = nl_msg_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ifaddrmsg));
 	ifa->ifa_family = (unsigned char)family;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_index = (unsigned)idx;
-	add_attr(&req, IFA_LOCAL, addr, addr_len(family));
-	add_attr(&req, IFA_ADDRESS, addr, addr_len(family));
-	int ret = transact(nl, &req);
+	nl_attr_put(&m, IFA_LOCAL, addr, addr_len(family));
+	nl_attr_put(&m, IFA_ADDRESS, addr, addr_len(family));
+	int ret = nl_exchange(nl, &m, NULL, NULL);
 	if (ret < 0) {
 		char text[INET6_ADDRSTRLEN];
 		inet_ntop(family, addr, text, sizeof(text));
@@ -176,16 +403,12 @@ int nl_addr_add(struct nl_sock *nl, const char *ifname, int family, const void *
 int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void *dst, int prefix, const void *gateway,
 		 struct berr *err)
 {
-	int idx = nl_ifindex(ifname, err);
+	int idx = nl_link_index(nl, ifname, err);
 	if (idx < 0) {
 		return idx;
 	}
-	struct nl_req req;
-	memset(&req, 0, sizeof(req));
-	req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.hdr.nlmsg_type = RTM_NEWROUTE;
-	req.hdr.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct rtmsg *rtm = NLMSG_DATA(&req.hdr);
+	struct nl_msg m;
+	struct rtmsg *rtm = nl_msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct rtmsg));
 	rtm->rtm_family = (unsigned char)family;
 	rtm->rtm_dst_len = (unsigned char)prefix;
 	rtm->rtm_table = RT_TABLE_MAIN;
@@ -193,14 +416,13 @@ int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void 
 	rtm->rtm_scope = gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	if (prefix > 0) {
-		add_attr(&req, RTA_DST, dst, addr_len(family));
+		nl_attr_put(&m, RTA_DST, dst, addr_len(family));
 	}
 	if (gateway != NULL) {
-		add_attr(&req, RTA_GATEWAY, gateway, addr_len(family));
+		nl_attr_put(&m, RTA_GATEWAY, gateway, addr_len(family));
 	}
-	unsigned oif = (unsigned)idx;
-	add_attr(&req, RTA_OIF, &oif, sizeof(oif));
-	int ret = transact(nl, &req);
+	nl_attr_put_u32(&m, RTA_OIF, (uint32_t)idx);
+	int ret = nl_exchange(nl, &m, NULL, NULL);
 	if (ret < 0) {
 		char d[INET6_ADDRSTRLEN] = "default";
 		char g[INET6_ADDRSTRLEN] = "";

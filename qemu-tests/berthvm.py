@@ -82,7 +82,7 @@ def _kill_leftovers():
 
 class VM:
     def __init__(self, disk, workdir, firmware="bios", memory=256, cpus=2, name="vm", hostfwd=(),
-                 disk_format="raw", extra=()):
+                 disk_format="raw", extra=(), nic_extra=()):
         self.disk = disk
         self.workdir = workdir
         self.firmware = firmware
@@ -92,6 +92,7 @@ class VM:
         self.hostfwd = list(hostfwd)
         self.disk_format = disk_format
         self.extra = list(extra)
+        self.nic_extra = list(nic_extra)
         self.proc = None
         self.output = bytearray()
         self.lock = threading.Condition()
@@ -111,6 +112,8 @@ class VM:
         nic = "user,model=virtio-net-pci,restrict=on"
         for fwd in self.hostfwd:
             nic += f",hostfwd={fwd}"
+        for opt in self.nic_extra:
+            nic += f",{opt}"
         cmd += ["-nic", nic]
         if self.firmware == "uefi":
             vars_copy = os.path.join(self.workdir, f"{self.name}.OVMF_VARS.fd")

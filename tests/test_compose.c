@@ -559,7 +559,6 @@ static void test_unsupported_keys(void)
 		"extends",
 		"secrets",
 		"configs",
-		"logging",
 		"devices",
 		"device_cgroup_rules",
 		"gpus",
@@ -618,6 +617,24 @@ static void test_unsupported_keys(void)
 	check_error("secrets: {}\nservices:\n  web: {image: x}\n", "compose.yaml:1: ", "unsupported key 'secrets'");
 	check_error("servics: {}\nservices:\n  web: {image: x}\n",
 		    "compose.yaml:1: ", "unknown top-level key 'servics'");
+}
+
+/* logging: Docker's size options for berthd's own log; other drivers are
+ * refused by name. */
+static void test_logging_options(void)
+{
+	struct compose_project p;
+	CHECK_EQ_INT(parse(&p, "services:\n  a:\n    image: x\n    logging:\n      driver: json-file\n"
+			       "      options:\n        max-size: 20k\n        max-file: \"3\"\n"),
+		     0);
+	CHECK(p.nservices == 1 && p.services[0].log_max_size == 20480 && p.services[0].log_max_files == 3);
+	compose_free(&p);
+	check_error("services:\n  a:\n    image: x\n    logging:\n      driver: syslog\n",
+		    "compose.yaml:5: services.a.logging.driver: ", "'syslog' is not available");
+	check_error("services:\n  a:\n    image: x\n    logging:\n      options:\n        max-size: 1k\n",
+		    "compose.yaml:6: services.a.logging.options.max-size: ", "at least 4k");
+	check_error("services:\n  a:\n    image: x\n    logging:\n      options:\n        compress: \"true\"\n",
+		    "compose.yaml:6: services.a.logging.options.compress: ", "not supported");
 }
 
 static void test_wrong_types_and_values(void)
@@ -2294,6 +2311,7 @@ int main(void)
 	RUN(test_environment_and_env_file);
 	RUN(test_merge_keys_and_anchors);
 	RUN(test_unsupported_keys);
+	RUN(test_logging_options);
 	RUN(test_wrong_types_and_values);
 	RUN(test_broken_service_fails_alone);
 	RUN(test_whole_file_failures);

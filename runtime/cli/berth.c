@@ -42,6 +42,8 @@ static int usage(FILE *out)
 		     "  kill [-s SIGNAL] NAME...  rm [-f] NAME...  inspect NAME...\n"
 		     "Images:\n"
 		     "  images  load [-i FILE]  rmi [-f] IMAGE...\n"
+		     "Networks:\n"
+		     "  network ls                        bridges, subnets, and the nf_tables rule count\n"
 		     "Configuration:\n"
 		     "  up                                apply /config/compose.yaml now\n"
 		     "  config check [DIR]                check a config directory (default /config)\n"
@@ -723,6 +725,36 @@ static int cmd_rmi(int argc, char **argv)
 	return failed;
 }
 
+static int cmd_network(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "ls") != 0) {
+		fprintf(stderr, "usage: berth network ls\n");
+		return 1;
+	}
+	json_object *resp = NULL;
+	if (client_call("network ls", client_req("networks"), NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return 1;
+	}
+	json_object *list = NULL;
+	json_object_object_get_ex(resp, "networks", &list);
+	printf("%-20s %-16s %-18s %-16s %s\n", "NAME", "BRIDGE", "SUBNET", "GATEWAY", "CONTAINERS");
+	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+		json_object *n = json_object_array_get_idx(list, i);
+		json_object *internal = NULL;
+		json_object_object_get_ex(n, "internal", &internal);
+		printf("%-20s %-16s %-18s %-16s %lld%s\n", json_str(n, "name"), json_str(n, "bridge"),
+		       json_str(n, "subnet"), json_str(n, "gateway"), (long long)json_int(n, "containers"),
+		       json_object_get_boolean(internal) ? " (internal)" : "");
+	}
+	json_object *rules = NULL;
+	if (json_object_object_get_ex(resp, "rules", &rules)) {
+		printf("nf_tables: %lld rules in table ip berth\n", (long long)json_int(resp, "rules"));
+	}
+	json_object_put(resp);
+	return 0;
+}
+
 /* ---- up, config, version ---------------------------------------------------------------- */
 
 static void print_list(json_object *o, const char *key, const char *label)
@@ -830,6 +862,9 @@ int berth_main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "up") == 0) {
 		return cmd_up(argc, argv);
+	}
+	if (strcmp(cmd, "network") == 0) {
+		return cmd_network(argc, argv);
 	}
 	if (strcmp(cmd, "config") == 0) {
 		return cmd_config(argc, argv);

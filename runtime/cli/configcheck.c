@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,62 @@
 #include "fsutil.h"
 #include "hostcfg.h"
 #include "imagecheck.h"
+#include "imgref.h"
+#include "interp.h"
+#include "store.h"
+
+#define HOST_STORE "/data/berth/store"
+
+/* Every service's image must come from somewhere: images/ of this config,
+ * or (on a Berth host) the store, where `berth load` puts images. */
+static size_t check_service_images(const char *dir, char **names, size_t nnames)
+{
+	char path[PATH_MAX];
+	char env[PATH_MAX];
+	if (path_join(path, sizeof(path), dir, "compose.yaml") < 0 || path_join(env, sizeof(env), dir, ".env") < 0) {
+		return 0;
+	}
+	struct compose_vars vars = {0};
+	struct berr err = {0};
+	compose_dotenv_load(&vars, NULL, env, ".env", &err);
+	struct compose_options opt = {.file_name = "compose.yaml", .dir = dir, .vars = &vars};
+	struct compose_project p;
+	memset(&p, 0, sizeof(p));
+	int ret = compose_load(&p, path, &opt, &err);
+	compose_vars_free(&vars);
+	struct store *store = NULL;
+	if (ret >= 0 && access(HOST_STORE, F_OK) == 0 && store_open(&store, HOST_STORE, &err) < 0) {
+		store = NULL;
+	}
+	size_t errors = 0;
+	for (size_t i = 0; ret >= 0 && i < p.nservices; i++) {
+		const struct compose_service *s = &p.services[i];
+		char canon[IMGREF_MAX];
+		if (!s->active || s->image == NULL || imgref_normalize(s->image, canon, sizeof(canon), &err) < 0) {
+			continue;
+		}
+		int found = 0;
+		for (size_t k = 0; k < nnames && !found; k++) {
+			found = strcmp(names[k], canon) == 0;
+		}
+		if (!found && store != NULL) {
+			struct arena a = {0};
+			struct store_image img;
+			found = store_resolve(store, s->image, &a, &img, &err) == 0;
+			arena_free(&a);
+		}
+		if (!found) {
+			printf("compose.yaml:%d: services.%s.image: %s is not in images/%s\n", s->line, s->name,
+			       s->image, store != NULL ? " nor loaded on this host" : "");
+			errors++;
+		}
+	}
+	if (store != NULL) {
+		store_close(store);
+	}
+	compose_free(&p);
+	return errors;
+}
 
 int config_check(const char *dir)
 {
@@ -41,9 +98,18 @@ int config_check(const char *dir)
 		hostcfg_free(&hc);
 	}
 
+	char **names = NULL;
+	size_t nnames = 0;
 	if (path_join(path, sizeof(path), dir, "images") == 0 && access(path, F_OK) == 0) {
-		errors += (size_t)image_check_dir(path, stdout);
+		errors += (size_t)image_check_dir(path, stdout, &names, &nnames);
 	}
+	if (path_join(path, sizeof(path), dir, "compose.yaml") == 0 && access(path, F_OK) == 0) {
+		errors += check_service_images(dir, names, nnames);
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		free(names[i]);
+	}
+	free(names);
 
 	if (errors > 0) {
 		printf("%s: %zu error%s\n", dir, errors, errors == 1 ? "" : "s");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,7 +50,7 @@ static int check_blob(struct archive *a, const char *member, const char *digest,
 	return 0;
 }
 
-static int check_archive(const char *path, const char *display, FILE *out)
+static int check_archive(const char *path, const char *display, FILE *out, char ***names, size_t *nnames)
 {
 	auto_close int tmpfd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct archive *a = NULL;
@@ -79,13 +80,24 @@ static int check_archive(const char *path, const char *display, FILE *out)
 		}
 		fprintf(out, "%s: %s, %zu layer%s, OK\n", display, im->nnames > 0 ? im->names[0] : "(no name)",
 			im->nlayers, im->nlayers == 1 ? "" : "s");
+		for (size_t k = 0; k < im->nnames; k++) {
+			char **grown = realloc(*names, (*nnames + 1) * sizeof(**names));
+			if (grown == NULL) {
+				break;
+			}
+			*names = grown;
+			(*names)[*nnames] = strdup(im->names[k]);
+			if ((*names)[*nnames] != NULL) {
+				(*nnames)++;
+			}
+		}
 	}
 	arena_free(&ar);
 	archive_close(a);
 	return problems;
 }
 
-int image_check_dir(const char *dir, FILE *out)
+int image_check_dir(const char *dir, FILE *out, char ***names, size_t *nnames)
 {
 	auto_closedir DIR *d = opendir(dir);
 	if (d == NULL) {
@@ -104,7 +116,7 @@ int image_check_dir(const char *dir, FILE *out)
 			continue;
 		}
 		snprintf(display, sizeof(display), "images/%s", e->d_name);
-		problems += check_archive(path, display, out);
+		problems += check_archive(path, display, out, names, nnames);
 	}
 	return problems;
 }

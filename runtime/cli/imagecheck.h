@@ -8,7 +8,8 @@
 #include <stdio.h>
 
 /* Prints one line per image ("images/app.tar: app:1.0, 3 layers, OK") and
- * one per problem; returns the number of problems. */
-int image_check_dir(const char *dir, FILE *out);
+ * one per problem; returns the number of problems. The canonical names of
+ * the good images are added to *names (malloc'd; the caller frees). */
+int image_check_dir(const char *dir, FILE *out, char ***names, size_t *nnames);
 
 #endif

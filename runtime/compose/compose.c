@@ -1704,6 +1704,63 @@ static int p_stop_signal(struct ctx *x, struct compose_service *s, const struct 
 	return 0;
 }
 
+/* logging: the driver is always berthd's own log; its size options are
+ * Docker's json-file/local ones, which Docker users already write. */
+static int p_logging(struct ctx *x, struct compose_service *s, const struct yt_node *key, const struct yt_node *v)
+{
+	(void)key;
+	const struct yt_node *m;
+	if (as_map(x, v, "logging", &m) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < m->count; i++) {
+		const char *k = m->keys[i]->value;
+		const struct yt_node *item = m->items[i];
+		if (strcmp(k, "driver") == 0) {
+			char *d;
+			if (str(x, item, "logging.driver", &d) == 0 && strcmp(d, "json-file") != 0 &&
+			    strcmp(d, "local") != 0 && strcmp(d, "berth") != 0) {
+				fail(x, item, "logging.driver",
+				     "'%.64s' is not available: berthd keeps the log itself (json-file, local or "
+				     "berth)",
+				     d);
+			}
+			continue;
+		}
+		if (strcmp(k, "options") != 0) {
+			fail(x, m->keys[i], "logging", "unknown key '%.64s' (driver and options are known)", k);
+			continue;
+		}
+		const struct yt_node *o;
+		if (as_map(x, item, "logging.options", &o) < 0) {
+			continue;
+		}
+		for (size_t j = 0; j < o->count; j++) {
+			const char *ok = o->keys[j]->value;
+			char f[96];
+			sfmt(f, sizeof(f), "logging.options.%s", ok);
+			if (strcmp(ok, "max-size") == 0) {
+				int64_t size;
+				if (bytesize(x, o->items[j], f, &size) == 0) {
+					if (size < 4096) {
+						fail(x, o->items[j], f, "at least 4k");
+					} else {
+						s->log_max_size = size;
+					}
+				}
+			} else if (strcmp(ok, "max-file") == 0) {
+				long long n;
+				if (integer(x, o->items[j], f, 1, 100, &n) == 0) {
+					s->log_max_files = (int)n;
+				}
+			} else {
+				fail(x, o->keys[j], f, "not supported (max-size and max-file are)");
+			}
+		}
+	}
+	return 0;
+}
+
 static int p_stop_grace_period(struct ctx *x, struct compose_service *s, const struct yt_node *key,
 			       const struct yt_node *v)
 {
@@ -2108,6 +2165,7 @@ static const struct {
 	{"init", p_init},
 	{"stop_signal", p_stop_signal},
 	{"stop_grace_period", p_stop_grace_period},
+	{"logging", p_logging},
 	{"network_mode", p_network_mode},
 	{"networks", p_networks},
 	{"ports", p_ports},
@@ -2133,7 +2191,6 @@ static const struct {
 	{"extends", "share settings with YAML anchors and <<: *base"},
 	{"secrets", "mount files from the config partition with volumes"},
 	{"configs", "mount files from the config partition with volumes"},
-	{"logging", "berthd keeps each container's log itself"},
 	{"devices", "device access is not supported yet"},
 	{"device_cgroup_rules", "device access is not supported yet"},
 	{"gpus", "device access is not supported yet"},

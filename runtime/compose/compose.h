@@ -212,6 +212,8 @@ struct compose_service {
 	char **dns;
 	size_t ndns;
 	enum compose_pull_policy pull_policy;
+	int64_t log_max_size; /* logging.options.max-size; 0: berthd's default */
+	int log_max_files;    /* logging.options.max-file; 0: berthd's default */
 	char **profiles;
 	size_t nprofiles;
 };

@@ -24,6 +24,7 @@
 #include "images.h"
 #include "log.h"
 #include "logfile.h"
+#include "network.h"
 #include "proc.h"
 #include "proto.h"
 #include "sup.h"
@@ -219,6 +220,7 @@ static void cmd_inspect(struct client *cl, json_object *req)
 				       json_object_new_string(restart_policy_name(c->def.restart)));
 		json_object_object_add(o, "definition_hash", json_object_new_string(c->def.hash));
 		json_object_object_add(o, "volumes", strv_json(c->def.volumes, c->def.nvolumes));
+		json_object_object_add(o, "networks", network_addresses(c));
 		json_object *deps = json_object_new_array();
 		for (size_t i = 0; i < c->def.ndeps; i++) {
 			json_object_array_add(deps, json_object_new_string(c->def.deps[i].name));
@@ -549,23 +551,6 @@ static void cmd_images(struct client *cl)
 	reply(cl, o);
 }
 
-static void cmd_rmi(struct client *cl, json_object *req)
-{
-	const char *ref = req_str(req, "image");
-	struct berr err = {0};
-	if (ref == NULL) {
-		reply_error(cl, EINVAL, "no image given");
-		return;
-	}
-	json_object *o = ok_obj();
-	if (images_remove(ref, req_bool(req, "force"), o, &err) < 0) {
-		json_object_put(o);
-		reply_error(cl, err.code, err.msg);
-		return;
-	}
-	reply(cl, o);
-}
-
 /* An import can take a while: it runs in a child, which answers the
  * client itself; berthd only notices when it is done. */
 static void load_done(struct child *ch, int status)
@@ -576,6 +561,43 @@ static void load_done(struct child *ch, int status)
 		return;
 	}
 	client_close(cl);
+}
+
+/* Removing takes the store's lock, which an import in a child may hold
+ * for long: like load, it runs in a child that answers the client. */
+static void cmd_rmi(struct client *cl, json_object *req)
+{
+	const char *ref = req_str(req, "image");
+	if (ref == NULL) {
+		reply_error(cl, EINVAL, "no image given");
+		return;
+	}
+	int force = req_bool(req, "force");
+	watch_del(&cl->w);
+	pid_t pid = fork();
+	if (pid < 0) {
+		reply_error(cl, errno, "rmi: fork failed");
+		return;
+	}
+	if (pid == 0) {
+		if (dup3(cl->w.fd, 3, 0) < 0) {
+			_exit(2);
+		}
+		close_fds_from(4);
+		signal(SIGPIPE, SIG_IGN);
+		json_object *o = json_object_new_object();
+		struct berr err = {0};
+		int ret = images_remove(ref, force, o, &err);
+		json_object_object_add(o, "ok", json_object_new_boolean(ret >= 0));
+		if (ret < 0) {
+			json_object_object_add(o, "error", json_object_new_string(err.msg));
+		}
+		proto_send_str(3, PROTO_RESPONSE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
+		_exit(ret < 0 ? 1 : 0);
+	}
+	if (child_add(pid, load_done, cl) == NULL) {
+		kill(pid, SIGKILL);
+	}
 }
 
 static void cmd_load(struct client *cl, struct proto_frame *f)
@@ -678,6 +700,10 @@ static void on_client(struct watch *w, uint32_t events)
 		cmd_run(cl, req);
 	} else if (strcmp(cmd, "up") == 0) {
 		cmd_up(cl);
+	} else if (strcmp(cmd, "networks") == 0) {
+		json_object *o = network_list();
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		reply(cl, o);
 	} else if (strcmp(cmd, "version") == 0) {
 		cmd_version(cl);
 	} else if (strcmp(cmd, "images") == 0) {

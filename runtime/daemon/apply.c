@@ -2,8 +2,10 @@
 #include "apply.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "images.h"
 #include "interp.h"
 #include "log.h"
+#include "network.h"
 #include "logfile.h"
 #include "ociwrite.h"
 #include "overlay.h"
@@ -213,6 +216,134 @@ static int add_init(struct compose_runtime *rt, struct berr *err)
 	return 0;
 }
 
+/* The name a network has on this host: compose's name:, else its key. */
+static const char *network_name(const struct compose_project *p, const char *key)
+{
+	const struct compose_network *n = compose_network_find(p, key);
+	return n != NULL && n->name != NULL ? n->name : key;
+}
+
+/* Networks, published ports, resolvers and extra hosts of a service. */
+static int build_net(const struct service_in *in, struct ctr_def *def, struct berr *err)
+{
+	const struct compose_service *s = in->service;
+	switch (s->network_mode) {
+	case COMPOSE_NET_HOST:
+		def->netmode = NETMODE_HOST;
+		break;
+	case COMPOSE_NET_NONE:
+		def->netmode = NETMODE_NONE;
+		break;
+	case COMPOSE_NET_SERVICE:
+	case COMPOSE_NET_CONTAINER:
+		def->netmode = NETMODE_JOIN;
+		def->join = strdup(s->network_mode == COMPOSE_NET_SERVICE
+					   ? container_name_of(in->project, s->network_mode_target)
+					   : s->network_mode_target);
+		if (def->join == NULL) {
+			return berr_set(err, ENOMEM, "services.%s", s->name);
+		}
+		break;
+	case COMPOSE_NET_DEFAULT:
+	case COMPOSE_NET_BRIDGE:
+		def->netmode = NETMODE_BRIDGE;
+		break;
+	}
+	if (def->netmode == NETMODE_BRIDGE) {
+		size_t n = s->nnetworks > 0 ? s->nnetworks : 1;
+		def->nets = calloc(n, sizeof(*def->nets));
+		if (def->nets == NULL) {
+			return berr_set(err, ENOMEM, "services.%s", s->name);
+		}
+		def->nnets = n;
+		for (size_t i = 0; i < n; i++) {
+			const struct compose_netattach *a = s->nnetworks > 0 ? &s->networks[i] : NULL;
+			struct ctr_netattach *d = &def->nets[i];
+			d->network = strdup(a != NULL ? network_name(in->project, a->network) : DEFAULT_NETWORK);
+			d->ipv4 = a != NULL && a->ipv4_address != NULL ? strdup(a->ipv4_address) : NULL;
+			if (a != NULL && a->naliases > 0) {
+				d->aliases = strv_dup(a->aliases, a->naliases);
+				d->naliases = d->aliases != NULL ? a->naliases : 0;
+			}
+			if (d->network == NULL) {
+				return berr_set(err, ENOMEM, "services.%s", s->name);
+			}
+		}
+	}
+	size_t nports = 0;
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct compose_port *pt = &s->ports[i];
+		if (pt->published_start == 0) {
+			return berr_setx(err, EINVAL,
+					 "services.%s.ports: give the host port (\"8080:%u\"); Berth does not pick one",
+					 s->name, pt->target_start);
+		}
+		nports += (size_t)(pt->published_end - pt->published_start) + 1;
+	}
+	if (nports > 0 && def->netmode != NETMODE_BRIDGE && def->netmode != NETMODE_JOIN) {
+		return berr_setx(err, EINVAL,
+				 "services.%s.ports: the container has no network of its own to publish from", s->name);
+	}
+	def->ports = nports > 0 ? calloc(nports, sizeof(*def->ports)) : NULL;
+	if (nports > 0 && def->ports == NULL) {
+		return berr_set(err, ENOMEM, "services.%s", s->name);
+	}
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct compose_port *pt = &s->ports[i];
+		struct in_addr host = {0};
+		if (pt->host_ip != NULL && strcmp(pt->host_ip, "0.0.0.0") != 0 &&
+		    inet_pton(AF_INET, pt->host_ip, &host) != 1) {
+			return berr_setx(err, EINVAL,
+					 "services.%s.ports: host address %s: only IPv4 addresses are supported",
+					 s->name, pt->host_ip);
+		}
+		int proto = strcmp(pt->protocol, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+		if (strcmp(pt->protocol, "tcp") != 0 && strcmp(pt->protocol, "udp") != 0) {
+			return berr_setx(err, EINVAL, "services.%s.ports: %s: only tcp and udp are supported", s->name,
+					 pt->protocol);
+		}
+		for (unsigned p = pt->published_start; p <= pt->published_end; p++) {
+			unsigned target = pt->target_start + (p - pt->published_start);
+			if (pt->target_end == pt->target_start) {
+				target = pt->target_start;
+			}
+			def->ports[def->nports++] = (struct ctr_port){
+				.proto = proto,
+				.host_ip = host.s_addr,
+				.host_port = (uint16_t)p,
+				.port = (uint16_t)target,
+			};
+		}
+	}
+	if (s->ndns > 0) {
+		def->dns = strv_dup(s->dns, s->ndns);
+		def->ndns = def->dns != NULL ? s->ndns : 0;
+	}
+	if (s->nextra_hosts > 0) {
+		def->extra_hosts = calloc(s->nextra_hosts, sizeof(*def->extra_hosts));
+		for (size_t i = 0; def->extra_hosts != NULL && i < s->nextra_hosts; i++) {
+			if (asprintf(&def->extra_hosts[i], "%s %s", s->extra_hosts[i].key, s->extra_hosts[i].value) <
+			    0) {
+				return berr_set(err, ENOMEM, "services.%s", s->name);
+			}
+			def->nextra_hosts++;
+		}
+	}
+	return 0;
+}
+
+/* The container joins the namespace berthd made for it (network.h). */
+static int set_netns(struct oci_config *cfg, const char *path, struct berr *err)
+{
+	for (size_t i = 0; i < cfg->linux_.nnamespaces; i++) {
+		if (cfg->linux_.namespaces[i].type == OCI_NS_NET) {
+			cfg->linux_.namespaces[i].path = arena_strdup(&cfg->arena, path);
+			return cfg->linux_.namespaces[i].path != NULL ? 0 : berr_set(err, ENOMEM, "netns");
+		}
+	}
+	return berr_setx(err, EINVAL, "the container config has no network namespace");
+}
+
 static int build_def(const struct service_in *in, struct ctr_def *def, struct berr *err)
 {
 	const struct compose_service *s = in->service;
@@ -247,6 +378,13 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 	snprintf(cgroup, sizeof(cgroup), "/berth/%s", in->name);
 	char host_name[256];
 	host_hostname(host_name, sizeof(host_name));
+	char netns[PATH_MAX];
+	const char *join = NULL;
+	if (s->network_mode == COMPOSE_NET_SERVICE || s->network_mode == COMPOSE_NET_CONTAINER) {
+		join = s->network_mode == COMPOSE_NET_SERVICE ? container_name_of(in->project, s->network_mode_target)
+							      : s->network_mode_target;
+	}
+	network_netns_path(join != NULL ? join : in->name, netns, sizeof(netns));
 	struct volume_ctx vctx = {.container = in->name};
 	struct compose_translate_in tin = {
 		.project = in->project,
@@ -256,9 +394,10 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 		.hostname = s->network_mode == COMPOSE_NET_HOST && host_name[0] != '\0' ? host_name : in->name,
 		.volume_path = volume_hook,
 		.volume_ctx = &vctx,
-		.hosts_file = s->network_mode == COMPOSE_NET_HOST ? NULL : hosts_file,
+		.hosts_file = hosts_file,
 		.resolv_file = resolv_file,
 		.cgroups_path = cgroup,
+		.netns_path = join != NULL ? netns : NULL,
 	};
 	struct compose_runtime rt;
 	memset(&rt, 0, sizeof(rt));
@@ -269,6 +408,12 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 	}
 	/* The real root is the container's own overlay, mounted at start. */
 	rt.oci.root_path = arena_strdup(&rt.oci.arena, rootfs);
+	if (s->network_mode == COMPOSE_NET_DEFAULT || s->network_mode == COMPOSE_NET_BRIDGE) {
+		ret = set_netns(&rt.oci, netns, err);
+		if (ret < 0) {
+			goto out;
+		}
+	}
 	if (s->init) {
 		ret = add_init(&rt, err);
 		if (ret < 0) {
@@ -314,8 +459,12 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 	def->nvolumes = vctx.nnames;
 	vctx.names = NULL;
 	vctx.nnames = 0;
-	def->log_max_size = LOGFILE_DEFAULT_MAX_SIZE;
-	def->log_max_files = LOGFILE_DEFAULT_MAX_FILES;
+	ret = build_net(in, def, err);
+	if (ret < 0) {
+		goto out;
+	}
+	def->log_max_size = s->log_max_size > 0 ? (uint64_t)s->log_max_size : LOGFILE_DEFAULT_MAX_SIZE;
+	def->log_max_files = s->log_max_files > 0 ? (unsigned)s->log_max_files : LOGFILE_DEFAULT_MAX_FILES;
 	if (def->name == NULL || def->image == NULL || def->image_id == NULL || def->lowerdirs == NULL ||
 	    (s->ndeps > 0 && def->deps == NULL)) {
 		ret = berr_set(err, ENOMEM, "services.%s", s->name);
@@ -417,9 +566,40 @@ static void save_last_good(const char *dir)
 	}
 }
 
+/* A service whose new definition is broken keeps its last good one: the
+ * container berthd already has runs on (or starts, at boot). */
+static void keep_previous(json_object *report, const char *name, const char *service, const char *why)
+{
+	sup_note_failed(name, service, why);
+	struct ctr *c = ctr_find(name);
+	if (c == NULL || !c->has_def || c->def.service == NULL) {
+		return;
+	}
+	char msg[300];
+	snprintf(msg, sizeof(msg), "services.%s: keeps running its previous definition until compose.yaml is fixed",
+		 service);
+	problem(report, 0, msg);
+	int down = c->state == CS_CREATED || c->state == CS_EXITED;
+	if (down && !(c->user_stopped && c->def.restart == RESTART_UNLESS_STOPPED)) {
+		struct berr err = {0};
+		if (sup_start(c, &err) < 0) {
+			problem(report, 1, err.msg);
+		}
+	}
+}
+
 static int apply_project(struct compose_project *p, json_object *report)
 {
 	int errors = 0;
+	network_forget_declarations();
+	for (size_t i = 0; i < p->nnetworks; i++) {
+		const struct compose_network *n = &p->networks[i];
+		if (n->valid) {
+			network_declare(n->name != NULL ? n->name : n->key,
+					n->nsubnets > 0 ? n->subnets[0].subnet : NULL,
+					n->nsubnets > 0 ? n->subnets[0].gateway : NULL, n->internal);
+		}
+	}
 	for (size_t i = 0; i < p->nproblems; i++) {
 		problem(report, p->problems[i].error, p->problems[i].msg);
 	}
@@ -437,16 +617,22 @@ static int apply_project(struct compose_project *p, json_object *report)
 	for (size_t i = 0; i < g.nblocked; i++) {
 		const struct compose_service *s = &p->services[g.blocked[i].service];
 		problem(report, 1, g.blocked[i].why);
-		sup_note_failed(container_name_of(p, s->name), s->name, g.blocked[i].why);
+		keep_previous(report, container_name_of(p, s->name), s->name, g.blocked[i].why);
 		errors++;
 	}
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct compose_service *s = &p->services[i];
 		if (!s->valid && s->active) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "services.%s: not started: its definition has errors (see above)",
-				 s->name);
-			sup_note_failed(container_name_of(p, s->name), s->name, msg);
+			/* The service's own first error says why it is down. */
+			const char *why = "its definition has errors";
+			for (size_t k = 0; k < p->nproblems; k++) {
+				if (p->problems[k].error && p->problems[k].service != NULL &&
+				    strcmp(p->problems[k].service, s->name) == 0) {
+					why = p->problems[k].msg;
+					break;
+				}
+			}
+			keep_previous(report, container_name_of(p, s->name), s->name, why);
 		}
 	}
 	/* In start order, so that a dependency exists before its dependents. */
@@ -457,7 +643,7 @@ static int apply_project(struct compose_project *p, json_object *report)
 		struct ctr_def def;
 		if (build_def(&in, &def, &err) < 0) {
 			problem(report, 1, err.msg);
-			sup_note_failed(name, s->name, err.msg);
+			keep_previous(report, name, s->name, err.msg);
 			errors++;
 			continue;
 		}

@@ -24,6 +24,7 @@
 #include "fsutil.h"
 #include "images.h"
 #include "log.h"
+#include "network.h"
 #include "proc.h"
 #include "proto.h"
 #include "sup.h"
@@ -290,11 +291,16 @@ int berthd_main(int argc, char **argv)
 		blog_err("%s", err.msg);
 		return 1;
 	}
+	if (network_init(&err) < 0) {
+		/* Containers on host networking still work. */
+		blog_err("networks: %s", err.msg);
+	}
 	sup_adopt_all();
 	images_load_config_dir(D.config_dir);
 	api_init(listen_fd);
 	apply_compose(NULL);
 	sup_deps_changed();
+	network_sync();
 	loop_rearm_timer();
 	blog_notice("ready");
 
@@ -314,6 +320,7 @@ int berthd_main(int argc, char **argv)
 			struct watch *w = ev.data.ptr;
 			w->fn(w, ev.events);
 		}
+		network_sync();
 	}
 	blog_notice("all containers stopped");
 	unlink(BERTH_SOCKET);

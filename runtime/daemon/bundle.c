@@ -123,31 +123,6 @@ static int mount_overlay(const struct ctr *c, const char *rundir, const char *di
 	return 0;
 }
 
-static int write_etc_files(const struct ctr *c, const char *dir, struct berr *err)
-{
-	/* The host's resolver configuration, as it is now (DHCP may change
-	 * it between starts). */
-	char resolv[4096];
-	if (read_file("/etc/resolv.conf", resolv, sizeof(resolv), NULL) < 0) {
-		snprintf(resolv, sizeof(resolv), "# the host has no DNS servers configured\n");
-	}
-	if (write_atomic(dir, "resolv.conf", resolv, 0644, err) < 0) {
-		return -err->code;
-	}
-	char hostname[256];
-	char hosts[1024];
-	if (read_file("/etc/hostname", hostname, sizeof(hostname), NULL) < 0) {
-		hostname[0] = '\0';
-	}
-	trim_end(hostname);
-	snprintf(hosts, sizeof(hosts),
-		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", c->def.name);
-	if (write_atomic(dir, "hosts", hosts, 0644, err) < 0) {
-		return -err->code;
-	}
-	return 0;
-}
-
 int bundle_prepare(const struct ctr *c, struct berr *err)
 {
 	char dir[PATH_MAX];
@@ -186,9 +161,6 @@ int bundle_prepare(const struct ctr *c, struct berr *err)
 		} else if (mount_overlay(c, rundir, dir, rootfs, err) < 0) {
 			return -err->code;
 		}
-	}
-	if (write_etc_files(c, dir, err) < 0) {
-		return -err->code;
 	}
 	return write_atomic(dir, "config.json", c->def.config_json != NULL ? c->def.config_json : "{}", 0600, err);
 }

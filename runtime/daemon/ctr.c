@@ -101,6 +101,16 @@ void ctr_def_clear(struct ctr_def *d)
 	}
 	free(d->deps);
 	strv_free(d->volumes, d->nvolumes);
+	free(d->join);
+	for (size_t i = 0; i < d->nnets; i++) {
+		free(d->nets[i].network);
+		strv_free(d->nets[i].aliases, d->nets[i].naliases);
+		free(d->nets[i].ipv4);
+	}
+	free(d->nets);
+	free(d->ports);
+	strv_free(d->dns, d->ndns);
+	strv_free(d->extra_hosts, d->nextra_hosts);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -181,6 +191,33 @@ int ctr_def_copy(struct ctr_def *dst, const struct ctr_def *src)
 			dst->deps[i].cond = src->deps[i].cond;
 		}
 	}
+	dst->join = dup_or_null(src->join, &failed);
+	dst->dns = strv_dup(src->dns, src->ndns, &failed);
+	dst->extra_hosts = strv_dup(src->extra_hosts, src->nextra_hosts, &failed);
+	dst->ports = NULL;
+	if (src->nports > 0) {
+		dst->ports = calloc(src->nports, sizeof(*dst->ports));
+		if (dst->ports == NULL) {
+			failed = 1;
+			dst->nports = 0;
+		} else {
+			memcpy(dst->ports, src->ports, src->nports * sizeof(*dst->ports));
+		}
+	}
+	dst->nets = NULL;
+	if (src->nnets > 0) {
+		dst->nets = calloc(src->nnets, sizeof(*dst->nets));
+		if (dst->nets == NULL) {
+			failed = 1;
+			dst->nnets = 0;
+		}
+		for (size_t i = 0; dst->nets != NULL && i < src->nnets; i++) {
+			dst->nets[i].network = dup_or_null(src->nets[i].network, &failed);
+			dst->nets[i].aliases = strv_dup(src->nets[i].aliases, src->nets[i].naliases, &failed);
+			dst->nets[i].naliases = src->nets[i].naliases;
+			dst->nets[i].ipv4 = dup_or_null(src->nets[i].ipv4, &failed);
+		}
+	}
 	if (failed) {
 		ctr_def_clear(dst);
 		return -ENOMEM;
@@ -246,6 +283,30 @@ static json_object *def_to_json(const struct ctr_def *d, int with_hash)
 	json_object_object_add(o, "volumes", jstrv(d->volumes, d->nvolumes));
 	json_object_object_add(o, "log_max_size", json_object_new_int64((int64_t)d->log_max_size));
 	json_object_object_add(o, "log_max_files", json_object_new_int((int)d->log_max_files));
+	static const char *const modes[] = {"bridge", "host", "none", "join"};
+	json_object_object_add(o, "network_mode", json_object_new_string(modes[d->netmode]));
+	json_object_object_add(o, "join", jstr(d->join));
+	json_object *nets = json_object_new_array();
+	for (size_t i = 0; i < d->nnets; i++) {
+		json_object *n = json_object_new_object();
+		json_object_object_add(n, "network", jstr(d->nets[i].network));
+		json_object_object_add(n, "aliases", jstrv(d->nets[i].aliases, d->nets[i].naliases));
+		json_object_object_add(n, "ipv4", jstr(d->nets[i].ipv4));
+		json_object_array_add(nets, n);
+	}
+	json_object_object_add(o, "networks", nets);
+	json_object *ports = json_object_new_array();
+	for (size_t i = 0; i < d->nports; i++) {
+		json_object *pt = json_object_new_object();
+		json_object_object_add(pt, "proto", json_object_new_int(d->ports[i].proto));
+		json_object_object_add(pt, "host_ip", json_object_new_int64(d->ports[i].host_ip));
+		json_object_object_add(pt, "host_port", json_object_new_int(d->ports[i].host_port));
+		json_object_object_add(pt, "port", json_object_new_int(d->ports[i].port));
+		json_object_array_add(ports, pt);
+	}
+	json_object_object_add(o, "ports", ports);
+	json_object_object_add(o, "dns", jstrv(d->dns, d->ndns));
+	json_object_object_add(o, "extra_hosts", jstrv(d->extra_hosts, d->nextra_hosts));
 	return o;
 }
 
@@ -481,6 +542,57 @@ static int def_from_json(json_object *o, struct ctr_def *d)
 	d->volumes = jget_strv(o, "volumes", &d->nvolumes, &failed);
 	d->log_max_size = (uint64_t)jget_int(o, "log_max_size");
 	d->log_max_files = (unsigned)jget_int(o, "log_max_files");
+	char *mode = jget_str(o, "network_mode", &failed);
+	d->netmode = NETMODE_BRIDGE;
+	if (mode != NULL && strcmp(mode, "host") == 0) {
+		d->netmode = NETMODE_HOST;
+	} else if (mode != NULL && strcmp(mode, "none") == 0) {
+		d->netmode = NETMODE_NONE;
+	} else if (mode != NULL && strcmp(mode, "join") == 0) {
+		d->netmode = NETMODE_JOIN;
+	}
+	free(mode);
+	d->join = jget_str(o, "join", &failed);
+	json_object *nets = NULL;
+	if (json_object_object_get_ex(o, "networks", &nets) && json_object_is_type(nets, json_type_array) &&
+	    json_object_array_length(nets) > 0) {
+		size_t n = json_object_array_length(nets);
+		d->nets = calloc(n, sizeof(*d->nets));
+		if (d->nets == NULL) {
+			failed = 1;
+		} else {
+			d->nnets = n;
+			for (size_t i = 0; i < n; i++) {
+				json_object *e = json_object_array_get_idx(nets, i);
+				d->nets[i].network = jget_str(e, "network", &failed);
+				d->nets[i].aliases = jget_strv(e, "aliases", &d->nets[i].naliases, &failed);
+				d->nets[i].ipv4 = jget_str(e, "ipv4", &failed);
+				if (d->nets[i].network == NULL) {
+					failed = 1;
+				}
+			}
+		}
+	}
+	json_object *ports = NULL;
+	if (json_object_object_get_ex(o, "ports", &ports) && json_object_is_type(ports, json_type_array) &&
+	    json_object_array_length(ports) > 0) {
+		size_t n = json_object_array_length(ports);
+		d->ports = calloc(n, sizeof(*d->ports));
+		if (d->ports == NULL) {
+			failed = 1;
+		} else {
+			d->nports = n;
+			for (size_t i = 0; i < n; i++) {
+				json_object *e = json_object_array_get_idx(ports, i);
+				d->ports[i].proto = (int)jget_int(e, "proto");
+				d->ports[i].host_ip = (uint32_t)jget_int(e, "host_ip");
+				d->ports[i].host_port = (uint16_t)jget_int(e, "host_port");
+				d->ports[i].port = (uint16_t)jget_int(e, "port");
+			}
+		}
+	}
+	d->dns = jget_strv(o, "dns", &d->ndns, &failed);
+	d->extra_hosts = jget_strv(o, "extra_hosts", &d->nextra_hosts, &failed);
 	if (failed || d->name == NULL) {
 		ctr_def_clear(d);
 		return -EINVAL;

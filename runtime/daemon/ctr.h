@@ -46,6 +46,29 @@ struct ctr_mount_volume {
 	char *name; /* a named volume's name (its data lives under DATA) */
 };
 
+enum ctr_netmode {
+	NETMODE_BRIDGE, /* its own network namespace, on the networks below */
+	NETMODE_HOST,	/* the host's network */
+	NETMODE_NONE,	/* its own namespace with loopback only */
+	NETMODE_JOIN,	/* another container's namespace (network_mode service:/container:) */
+};
+
+/* A network the container is attached to. */
+struct ctr_netattach {
+	char *network;
+	char **aliases;
+	size_t naliases;
+	char *ipv4; /* a fixed address (ipv4_address); NULL: from IPAM */
+};
+
+/* A published port: host_port on host_ip (0: every address) to port. */
+struct ctr_port {
+	int proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t host_ip;
+	uint16_t host_port;
+	uint16_t port;
+};
+
 /* What a container is; fixed from creation until it is removed. */
 struct ctr_def {
 	char *name;
@@ -71,6 +94,16 @@ struct ctr_def {
 	size_t nvolumes;
 	uint64_t log_max_size;
 	unsigned log_max_files;
+	enum ctr_netmode netmode;
+	char *join; /* NETMODE_JOIN: the container whose namespace it shares */
+	struct ctr_netattach *nets;
+	size_t nnets;
+	struct ctr_port *ports;
+	size_t nports;
+	char **dns; /* its own upstream resolvers (compose dns:) */
+	size_t ndns;
+	char **extra_hosts; /* "name address" lines for /etc/hosts */
+	size_t nextra_hosts;
 };
 
 enum ctr_state {

@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "health.h"
 #include "log.h"
+#include "network.h"
 #include "proc.h"
 
 static int pidfd_open_(pid_t pid)
@@ -52,6 +53,7 @@ static void save(struct ctr *c)
 static void changed(struct ctr *c)
 {
 	save(c);
+	network_changed();
 	api_ctr_changed(c);
 	sup_deps_changed();
 	loop_rearm_timer();
@@ -151,8 +153,11 @@ int sup_remove(struct ctr *c, struct berr *err)
 		return berr_setx(err, EBUSY, "container %s is running: stop it first, or remove it with -f",
 				 c->def.name);
 	}
-	if (c->has_def && bundle_remove(c, err) < 0) {
-		return -err->code;
+	if (c->has_def) {
+		network_release(c);
+		if (bundle_remove(c, err) < 0) {
+			return -err->code;
+		}
 	}
 	blog_info("%s: removed", c->def.name);
 	ctr_unlink(c);
@@ -324,7 +329,7 @@ static int start_now(struct ctr *c, struct berr *err)
 			unlink(path);
 		}
 	}
-	if (bundle_prepare(c, err) < 0 || spawn_monitor(c, err) < 0) {
+	if (network_setup(c, err) < 0 || bundle_prepare(c, err) < 0 || spawn_monitor(c, err) < 0) {
 		bundle_release(c);
 		return -err->code;
 	}
@@ -349,6 +354,7 @@ static void start_or_fail(struct ctr *c)
 		c->backoff_ms = ctr_next_backoff(c->backoff_ms, 0);
 		c->next_start_ms = now_mono_ms() + c->backoff_ms;
 		c->state = CS_RESTARTING;
+		c->restart_count++;
 	} else {
 		c->state = CS_EXITED;
 	}
@@ -386,9 +392,6 @@ int sup_start(struct ctr *c, struct berr *err)
 		}
 		changed(c);
 		return 0;
-	}
-	if (c->state == CS_RESTARTING) {
-		c->restart_count++;
 	}
 	start_or_fail(c);
 	return 0;
@@ -596,6 +599,7 @@ static void monitor_ended(struct ctr *c)
 		c->backoff_ms = ctr_next_backoff(c->backoff_ms, ran_ms);
 		c->next_start_ms = now_mono_ms() + c->backoff_ms;
 		c->state = CS_RESTARTING;
+		c->restart_count++;
 		blog_info("%s: restarting in %lld ms (policy %s)", c->def.name, (long long)c->backoff_ms,
 			  restart_policy_name(c->def.restart));
 	}

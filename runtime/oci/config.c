@@ -327,7 +327,7 @@ static int get_uint64(struct parser *p, json_object *obj, const char *key, const
 
 static int get_u32(struct parser *p, json_object *obj, const char *key, const char *where, int *has, uint32_t *out)
 {
-	int64_t v;
+	int64_t v = 0;
 	int h = 0;
 	int ret = get_int(p, obj, key, where, 0, UINT32_MAX, &h, &v);
 	if (ret == 0 && h) {
@@ -715,7 +715,7 @@ static int parse_process_obj(struct parser *p, json_object *o, struct oci_proces
 	    unsupported(p, o, "execCPUAffinity", "process", "use linux.resources.cpu.cpus") < 0) {
 		return -EINVAL;
 	}
-	int64_t v;
+	int64_t v = 0;
 	if (get_int(p, o, "oomScoreAdj", "process", -1000, 1000, &pr->has_oom_score_adj, &v) < 0) {
 		return -EINVAL;
 	}
@@ -1135,7 +1135,7 @@ static int parse_blockio(struct parser *p, json_object *res, struct oci_resource
 	}
 	const char *w = "linux.resources.blockIO";
 	check_known(p, o, w, known);
-	int64_t v;
+	int64_t v = 0;
 	if (get_int(p, o, "weight", w, 10, 1000, &r->has_blkio_weight, &v) < 0 ||
 	    unsupported(p, o, "leafWeight", w, "cgroup v2 has no leaf weights") < 0) {
 		return -EINVAL;
@@ -1341,7 +1341,7 @@ static int parse_seccomp(struct parser *p, json_object *lx)
 		return oom(p);
 	}
 	char *def;
-	int64_t v;
+	int64_t v = 0;
 	if (get_string(p, o, "defaultAction", w, &def) < 0 ||
 	    seccomp_action(p, "linux.seccomp.defaultAction", def, &s->default_action) < 0 ||
 	    get_int(p, o, "defaultErrnoRet", w, 0, 4095, &s->has_default_errno_ret, &v) < 0 ||

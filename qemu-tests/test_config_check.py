@@ -1,0 +1,75 @@
+"""`berth config check` on the build machine (out/host/berth, the image's
+own static binary): the examples of docs/compose.md are good configs, and
+each kind of mistake is reported with its file, line and field. No VM."""
+import os
+import re
+import subprocess
+
+import pytest
+
+import imagegen
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
+BERTH = os.path.join(OUT, "host", "berth")
+BUSYBOX = os.path.join(OUT, "pkg", "busybox", "busybox")
+
+
+def check(tmp_path, files):
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return subprocess.run([BERTH, "config", "check", str(tmp_path)], capture_output=True, text=True)
+
+
+def doc_examples():
+    text = open(os.path.join(TOP, "docs", "compose.md")).read()
+    return [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "services:" in b]
+
+
+@pytest.mark.parametrize("n", range(len(doc_examples())))
+def test_documented_examples_are_valid(tmp_path, n):
+    text = doc_examples()[n]
+    # The images it names, as `docker save` would give them.
+    layer = imagegen.busybox_layer(BUSYBOX, ["sh"])
+    names = re.findall(r"^\s+image:\s*(\S+)", text, re.M)
+    (tmp_path / "images").mkdir()
+    imagegen.docker_tar(str(tmp_path / "images" / "stack.tar"),
+                        [(name, [layer], imagegen.config([layer])) for name in names])
+    r = check(tmp_path, {"compose.yaml": text, ".env": "DB_PASSWORD=x\n"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith(": OK")
+
+
+def test_missing_image_is_named(tmp_path):
+    r = check(tmp_path, {"compose.yaml": "services:\n  web:\n    image: nosuch:2\n"})
+    assert r.returncode == 1
+    assert "compose.yaml:2: services.web.image: nosuch:2 is not in images/" in r.stdout, r.stdout
+
+
+MISTAKES = [
+    ("services:\n  web:\n    image: [a\n", "compose.yaml:"),
+    ("services:\n  web:\n    image: busybox\n    restart: sometimes\n", "compose.yaml:4: services.web.restart"),
+    ("services:\n  web:\n    image: busybox\n    deploy: {}\n", "deploy"),
+    ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", "cycle"),
+    ("services:\n  a:\n    image: x\n    environment:\n      P: ${NOPE:?needs NOPE}\n", "NOPE"),
+]
+
+
+@pytest.mark.parametrize("text,message", MISTAKES)
+def test_mistakes_are_named(tmp_path, text, message):
+    r = check(tmp_path, {"compose.yaml": text})
+    assert r.returncode == 1, r.stdout
+    assert message in r.stdout, r.stdout
+
+
+def test_host_yaml_and_broken_image_archive(tmp_path):
+    r = check(tmp_path, {"host.yaml": "hostname: bad_name!\n", "images/broken.tar": "not a tar at all"})
+    assert r.returncode == 1
+    assert "host.yaml:1" in r.stdout and "images/broken.tar" in r.stdout, r.stdout
+
+
+def test_missing_directory():
+    r = subprocess.run([BERTH, "config", "check", "/nonexistent-config"], capture_output=True, text=True)
+    assert r.returncode == 1 and "/nonexistent-config" in r.stderr
