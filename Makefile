@@ -192,7 +192,8 @@ $(OUT)/hostasan/tests/%: tests/%.c tests/check.h $(INIT_TESTABLE:%.c=$(OUT)/host
 	@$(if $(Q),echo "  LD/asan $@")
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests -o $@ $(filter %.c %.o %.a,$^)
 
-unit: $(TEST_BINS) | $(DEPS_STAMP)
+# test_store builds its image fixtures from the static BusyBox.
+unit: $(TEST_BINS) $(OUT)/pkg/busybox/busybox | $(DEPS_STAMP)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
 
 # ---- fuzzing (libFuzzer) --------------------------------------------------------

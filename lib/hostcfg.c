@@ -532,6 +532,46 @@ static int parse_timezone(struct ctx *x, const struct yt_node *n, struct host_co
 	return 0;
 }
 
+/* containers: bind_mounts: [/srv/media, /dev/ttyUSB0] */
+static int parse_containers(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	if (n == NULL || n->kind != YT_MAP) {
+		return yt_error(x->doc, n, &x->err, "containers: expected a mapping (bind_mounts:)");
+	}
+	c->nbind_allow = 0;
+	for (size_t i = 0; i < n->count; i++) {
+		const char *key = n->keys[i]->value;
+		const struct yt_node *v = n->items[i];
+		if (strcmp(key, "bind_mounts") != 0) {
+			return yt_error(x->doc, n->keys[i], &x->err,
+					"containers: unknown key '%.100s' (known: bind_mounts)", key);
+		}
+		if (seq_of(x, v, "containers.bind_mounts") < 0) {
+			return -1;
+		}
+		if (v->count > HOST_MAX_BINDS) {
+			return yt_error(x->doc, v, &x->err, "containers.bind_mounts: at most %d paths", HOST_MAX_BINDS);
+		}
+		for (size_t k = 0; k < v->count; k++) {
+			const char *path;
+			if (yt_string(x->doc, v->items[k], "containers.bind_mounts", &path, &x->err) < 0) {
+				return -1;
+			}
+			/* Absolute and clean, and never the whole host. */
+			if (path[0] != '/' || strcmp(path, "/") == 0 || strstr(path, "/../") != NULL ||
+			    strstr(path, "/./") != NULL || strstr(path, "//") != NULL ||
+			    (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0) ||
+			    path[strlen(path) - 1] == '/' || strlen(path) >= sizeof(c->bind_allow[0])) {
+				return yt_error(x->doc, v->items[k], &x->err,
+						"containers.bind_mounts: '%.100s' is not a clean absolute path below /",
+						path);
+			}
+			copy_string(c->bind_allow[c->nbind_allow++], sizeof(c->bind_allow[0]), path);
+		}
+	}
+	return 0;
+}
+
 static int parse_choice(struct ctx *x, const struct yt_node *n, const char *field, const char *a, const char *b,
 			int *out)
 {
@@ -604,6 +644,8 @@ int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size
 			ret = parse_sysctls(&x, v, &scratch);
 		} else if (strcmp(key, "timezone") == 0) {
 			ret = parse_timezone(&x, v, &scratch);
+		} else if (strcmp(key, "containers") == 0) {
+			ret = parse_containers(&x, v, &scratch);
 		} else if (strcmp(key, "console") == 0) {
 			int off;
 			ret = parse_choice(&x, v, "console", "shell", "off", &off);
@@ -615,7 +657,7 @@ int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size
 		} else {
 			ret = yt_error(&doc, root->keys[i], &x.err,
 				       "unknown key '%.100s' (known: hostname, network, ssh_authorized_keys, ntp, "
-				       "sysctls, timezone, console, on_failure)",
+				       "sysctls, timezone, console, on_failure, containers)",
 				       key);
 		}
 		if (ret < 0) {

@@ -19,6 +19,7 @@
 #define HOST_MAX_KEYS 64
 #define HOST_MAX_SYSCTLS 64
 #define HOST_MAX_ERRORS 16
+#define HOST_MAX_BINDS 16
 #define HOST_KEY_MAX 16384
 
 /* An IPv4 or IPv6 address, with a prefix length where one belongs. */
@@ -77,6 +78,10 @@ struct host_config {
 	char timezone[128]; /* empty: UTC */
 	enum host_console console;
 	enum host_on_failure on_failure;
+	/* containers.bind_mounts: host paths compose.yaml may bind into
+	 * containers besides /config and /data (berthd checks). */
+	char bind_allow[HOST_MAX_BINDS][256];
+	size_t nbind_allow;
 
 	/* Problems found while reading, each "file:line: message". */
 	char errors[HOST_MAX_ERRORS][512];

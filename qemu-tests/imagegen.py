@@ -54,9 +54,20 @@ def busybox_layer(busybox, applets, files=None):
 
 
 def layer(files):
-    """A layer of extra files {path: content}."""
-    return _tar([(n, "file", d if isinstance(d, bytes) else d.encode(), 0o755, 0, 0)
-                 for n, d in sorted(files.items())])
+    """A layer of extra files {path: content}; content may also be a dict
+    {"data": ..., "uid": N, "mode": M} or {"dir": True, "uid": N, "mode": M}."""
+    entries = []
+    for n, d in sorted(files.items()):
+        if isinstance(d, dict):
+            uid = d.get("uid", 0)
+            if d.get("dir"):
+                entries.append((n, "dir", None, d.get("mode", 0o755), uid, uid))
+            else:
+                data = d["data"] if isinstance(d["data"], bytes) else d["data"].encode()
+                entries.append((n, "file", data, d.get("mode", 0o644), uid, uid))
+        else:
+            entries.append((n, "file", d if isinstance(d, bytes) else d.encode(), 0o755, 0, 0))
+    return _tar(entries)
 
 
 def _sha(data):

@@ -36,6 +36,8 @@ services:
     restart: on-failure
     environment:
       GREETING: ${GREETING:-hello}
+    volumes:
+      - appdata:/app/data
   web:
     image: busybox
     command: ["sh", "-c", "echo web up; exec sleep 100000"]
@@ -50,6 +52,7 @@ services:
         max-file: "3"
 volumes:
   dbdata: {}
+  appdata: {}
 """
 
 APP_SERVER = """#!/bin/sh
@@ -94,7 +97,9 @@ def images(workdir):
     apps = imagegen.applets(BUSYBOX)
     base = imagegen.busybox_layer(BUSYBOX, apps)
     bb_cfg = imagegen.config([base])
-    app_layer = imagegen.layer({"app/server.sh": APP_SERVER})
+    app_layer = imagegen.layer({"app/server.sh": APP_SERVER,
+                                "app/data": {"dir": True, "uid": 1000, "mode": 0o750},
+                                "app/data/seed.txt": {"data": "seeded by the image\n", "uid": 1000}})
     app_cfg = imagegen.config([base, app_layer], Entrypoint=["/app/server.sh"], Cmd=[], User="1000:1000",
                               StopSignal="SIGTERM")
     paths = {}
@@ -118,7 +123,8 @@ def host(image, workdir):
         "images/busybox.tar": open(paths["busybox.tar"], "rb").read(),
         "images/app.tar": open(paths["app.tar"], "rb").read(),
     }
-    h = SshHost(workdir, image, config_files=files, memory=512)
+    h = SshHost(workdir, image, config_files=files, memory=512,
+                host_yaml_extra="containers:\n  bind_mounts: [/run/shared]\n")
     h.paths = paths
     h.boot("containers")
     yield h
@@ -147,6 +153,10 @@ def test_exec_and_inspect(host):
     assert r.stdout.strip() == "1000"
     r = h.run("berth exec -u 0 -w /tmp -e X=42 api sh -c 'echo $(id -u) $(pwd) $X'", check=True)
     assert r.stdout.strip() == "0 /tmp 42"
+    # A new named volume gets the image's files there, owners and modes too.
+    r = h.run("berth exec api sh -c 'cat /app/data/seed.txt; stat -c %u:%a /app/data; touch /app/data/mine'",
+              check=True)
+    assert r.stdout.split("\n")[:2] == ["seeded by the image", "1000:750"], r.stdout
     r = h.run("berth exec api sh -c 'exit 7'")
     assert r.returncode == 7
     r = h.run("berth exec nosuch true")
@@ -241,6 +251,13 @@ def test_run_and_attach(host):
     r = h.run("berth attach ticker", timeout=30)
     assert "tock" in r.stdout and r.returncode == 3, r.stdout
     h.run("berth rm ticker", check=True)
+    # Bind mounts: /config, /data and what host.yaml allows; nothing else.
+    r = h.run("mkdir -p /run/shared && echo hi > /run/shared/f && berth run --rm -v /run/shared:/s:ro busybox cat /s/f")
+    assert r.returncode == 0 and r.stdout == "hi\n", r.stderr
+    r = h.run("berth run --rm -v /etc:/e busybox true")
+    assert r.returncode == 125 and "bind mount of /etc" in r.stderr, r.stderr
+    r = h.run("berth run --rm -v /data/berth:/e busybox true")
+    assert r.returncode == 125 and "not /data/berth" in r.stderr, r.stderr
     r = h.run("berth run --rm nosuch:image true")
     assert r.returncode == 125 and "nosuch:image is not loaded" in r.stderr
 

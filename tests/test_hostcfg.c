@@ -121,9 +121,21 @@ static void test_errors_name_file_line_and_field(void)
 	check_error("timezone: ../../etc/shadow\n", "host.yaml:1: ", "timezone:");
 	check_error("console: maybe\n", "host.yaml:1: ", "console: expected 'shell' or 'off'");
 	check_error("colsone: off\n", "host.yaml:1: ", "unknown key 'colsone'");
+	check_error("containers:\n  bind_mounts: [/srv/../etc]\n", "host.yaml:2: ", "not a clean absolute path");
+	check_error("containers:\n  bind_mounts: [/]\n", "host.yaml:2: ", "not a clean absolute path");
+	check_error("containers:\n  binds: []\n", "host.yaml:2: ", "containers: unknown key 'binds'");
 	check_error("hostname: a\nhostname: b\n", "host.yaml:2: ", "duplicate key 'hostname' (first at line 1)");
 	check_error("hostname: [unclosed\n", "host.yaml:", "");
 	check_error("- a\n- b\n", "host.yaml:1: ", "expected a mapping");
+}
+
+static void test_container_bind_mounts(void)
+{
+	struct host_config c;
+	CHECK_EQ_INT(parse(&c, "containers:\n  bind_mounts: [/srv/media, /dev/ttyUSB0]\n"), 0);
+	CHECK_EQ_INT(c.nbind_allow, 2);
+	CHECK(strcmp(c.bind_allow[0], "/srv/media") == 0 && strcmp(c.bind_allow[1], "/dev/ttyUSB0") == 0);
+	hostcfg_free(&c);
 }
 
 static void test_bad_section_keeps_the_others(void)
@@ -197,6 +209,7 @@ int main(void)
 	RUN(test_full_file);
 	RUN(test_errors_name_file_line_and_field);
 	RUN(test_bad_section_keeps_the_others);
+	RUN(test_container_bind_mounts);
 	RUN(test_bad_network_falls_back_to_dhcp);
 	RUN(test_ntp_can_be_turned_off);
 	RUN(test_anchors_and_aliases);

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "graph.h"
+#include "hostcfg.h"
 #include "images.h"
 #include "interp.h"
 #include "log.h"
@@ -39,8 +40,12 @@
 
 /* ---- where a container's data lives ---------------------------------------------- */
 
+/* host.yaml's containers.bind_mounts, read at each apply. */
+static struct host_config host_cfg;
+
 struct volume_ctx {
 	const char *container;
+	const char *image_root; /* the image, mounted read-only: a new volume gets its files */
 	char path[PATH_MAX];
 	char **names; /* named volumes used, for the definition */
 	size_t nnames;
@@ -78,11 +83,17 @@ static int volume_hook(void *ctx, const struct compose_service *s, const struct 
 	int created = 0;
 	if (m->type == COMPOSE_MOUNT_BIND) {
 		const char *src = m->source;
-		if (under(src, BERTH_DATA_DIR) || !(under(src, "/config") || under(src, "/data"))) {
-			return berr_setx(err, EPERM,
-					 "services.%s: volumes: bind mount of %s: only paths under /config (read-only) "
-					 "and /data (but not /data/berth) may be bound into containers",
-					 s->name, src);
+		int allowed = under(src, "/config") || (under(src, "/data") && !under(src, BERTH_DATA_DIR));
+		for (size_t i = 0; i < host_cfg.nbind_allow && !allowed; i++) {
+			allowed = under(src, host_cfg.bind_allow[i]);
+		}
+		if (!allowed) {
+			return berr_setx(
+				err, EPERM,
+				"services.%s: volumes: bind mount of %s: only paths under /config (read-only), "
+				"/data (but not /data/berth) and host.yaml's containers.bind_mounts may be bound "
+				"into containers",
+				s->name, src);
 		}
 		struct stat st;
 		if (stat(src, &st) < 0) {
@@ -106,6 +117,10 @@ static int volume_hook(void *ctx, const struct compose_service *s, const struct 
 		snprintf(name, sizeof(name), "%s-anon-%.12s", v->container, hex);
 	}
 	if (volume_path(name, v->path, sizeof(v->path), &created, err) < 0) {
+		return berr_prefix(err, "services.%s: volumes: ", s->name);
+	}
+	if (created && !m->nocopy && v->image_root != NULL &&
+	    volume_populate(v->image_root, m->target, v->path, err) < 0) {
 		return berr_prefix(err, "services.%s: volumes: ", s->name);
 	}
 	if (add_name(v, name) < 0) {
@@ -385,7 +400,7 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 							      : s->network_mode_target;
 	}
 	network_netns_path(join != NULL ? join : in->name, netns, sizeof(netns));
-	struct volume_ctx vctx = {.container = in->name};
+	struct volume_ctx vctx = {.container = in->name, .image_root = mnt};
 	struct compose_translate_in tin = {
 		.project = in->project,
 		.service = s,
@@ -720,6 +735,10 @@ int apply_compose(json_object *report)
 	int boot = first;
 	first = 0;
 	char path[PATH_MAX];
+	hostcfg_free(&host_cfg);
+	hostcfg_defaults(&host_cfg);
+	path_join(path, sizeof(path), D.config_dir, "host.yaml");
+	hostcfg_load(&host_cfg, path, "host.yaml");
 	path_join(path, sizeof(path), D.config_dir, "compose.yaml");
 	if (access(path, F_OK) < 0) {
 		blog_info("%s: not present; no system containers", path);

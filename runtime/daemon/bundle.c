@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -281,6 +283,115 @@ int remove_tree(const char *path, struct berr *err)
 	}
 	if (rmdir(path) < 0) {
 		return berr_set(err, errno, "remove %s", path);
+	}
+	return 0;
+}
+
+/* ---- copying an image's files into a new volume ----------------------------- */
+
+#define COPY_MAX_DEPTH 64
+
+static int copy_file(int sfd, int dfd, const char *name, const struct stat *st, struct berr *err)
+{
+	auto_close int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	auto_close int out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (in < 0 || out < 0) {
+		return berr_set(err, errno, "copy %s", name);
+	}
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			return berr_set(err, errno ? errno : EIO, "copy %s", name);
+		}
+	}
+	if (n < 0 || fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0) {
+		return berr_set(err, errno, "copy %s", name);
+	}
+	return 0;
+}
+
+static int copy_dir(int sfd, int dfd, int depth, struct berr *err)
+{
+	if (depth > COPY_MAX_DEPTH) {
+		return berr_setx(err, ELOOP, "directories nested deeper than %d", COPY_MAX_DEPTH);
+	}
+	int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 0);
+	auto_closedir DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (d == NULL) {
+		if (dup_fd >= 0) {
+			close(dup_fd);
+		}
+		return berr_set(err, errno, "read directory");
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+			continue;
+		}
+		struct stat st;
+		if (fstatat(sfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			return berr_set(err, errno, "stat %s", e->d_name);
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dfd, e->d_name, 0700) < 0) {
+				return berr_set(err, errno, "mkdir %s", e->d_name);
+			}
+			auto_close int s2 = openat(sfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			auto_close int d2 = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s2 < 0 || d2 < 0) {
+				return berr_set(err, errno, "open %s", e->d_name);
+			}
+			if (copy_dir(s2, d2, depth + 1, err) < 0) {
+				return berr_prefix(err, "%s/", e->d_name);
+			}
+			if (fchown(d2, st.st_uid, st.st_gid) < 0 || fchmod(d2, st.st_mode & 07777) < 0) {
+				return berr_set(err, errno, "chown %s", e->d_name);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			if (copy_file(sfd, dfd, e->d_name, &st, err) < 0) {
+				return -err->code;
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(sfd, e->d_name, target, sizeof(target) - 1);
+			if (n < 0) {
+				return berr_set(err, errno, "readlink %s", e->d_name);
+			}
+			target[n] = '\0';
+			if (symlinkat(target, dfd, e->d_name) < 0 ||
+			    fchownat(dfd, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+				return berr_set(err, errno, "symlink %s", e->d_name);
+			}
+		}
+		/* Device nodes, fifos and sockets stay behind: a volume holds data. */
+	}
+	return 0;
+}
+
+int volume_populate(const char *image_root, const char *target, const char *volume, struct berr *err)
+{
+	auto_close int root = open(image_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		return berr_set(err, errno, "open %s", image_root);
+	}
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	const char *rel = target[0] == '/' ? target + 1 : target;
+	auto_close int src = (int)syscall(SYS_openat2, root, rel[0] != '\0' ? rel : ".", &how, sizeof(how));
+	if (src < 0) {
+		/* Nothing in the image there: an empty volume. */
+		return errno == ENOENT || errno == ENOTDIR ? 0 : berr_set(err, errno, "open %s in the image", target);
+	}
+	auto_close int dst = open(volume, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0) {
+		return berr_set(err, errno, "open %s", volume);
+	}
+	struct stat st;
+	if (fstat(src, &st) < 0 || copy_dir(src, dst, 0, err) < 0) {
+		return berr_prefix(err, "copy %s of the image into %s: ", target, volume);
+	}
+	if (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0) {
+		return berr_set(err, errno, "chown %s", volume);
 	}
 	return 0;
 }

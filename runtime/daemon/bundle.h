@@ -25,6 +25,12 @@ int bundle_remove(const struct ctr *c, struct berr *err);
 /* The directory of a named volume, created when missing (*created set). */
 int volume_path(const char *name, char *out, size_t size, int *created, struct berr *err);
 
+/* Gives a new volume what the image has at target (Docker's copy-up):
+ * files, directories and symlinks with their owners and modes, and the
+ * directory's own owner and mode. target is resolved inside image_root.
+ * Nothing happens when the image has nothing there. */
+int volume_populate(const char *image_root, const char *target, const char *volume, struct berr *err);
+
 /* Deletes a directory tree without following symlinks (openat-based). */
 int remove_tree(const char *path, struct berr *err);
 
