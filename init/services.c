@@ -58,7 +58,9 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 	svc_add(&sshd);
 
 	if (access(BERTHD, X_OK) == 0) {
-		struct svc_def berthd = {.name = "berthd", .argv = {BERTHD, NULL}, .grace_ms = 30000};
+		/* berthd stops containers in dependency order, each with its own
+		 * grace period (10 s by default): a chain of them takes a while. */
+		struct svc_def berthd = {.name = "berthd", .argv = {BERTHD, NULL}, .grace_ms = 120000};
 		svc_add(&berthd);
 	}
 

@@ -186,7 +186,7 @@ void shutdown_run(enum shutdown_action action)
 	};
 	uint64_t start = monotonic_ms();
 	blog_notice("%s: stopping services", shutdown_action_name(action));
-	svc_stop_all(start + SHUTDOWN_GRACE_MS);
+	svc_stop_all(start + SHUTDOWN_SERVICES_MAX_MS);
 
 	if (!shutdown_signal_all(SIGTERM, monotonic_ms() + SHUTDOWN_GRACE_MS)) {
 		blog_warn("%s: processes left after %u ms, killing them", shutdown_action_name(action),

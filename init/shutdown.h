@@ -14,6 +14,9 @@ enum shutdown_action {
 };
 
 #define SHUTDOWN_GRACE_MS 5000u
+/* All services together, each within its own grace period (berthd's is
+ * long: it stops containers one dependency level at a time). */
+#define SHUTDOWN_SERVICES_MAX_MS 180000u
 #define SHUTDOWN_KILL_WAIT_MS 2000u
 
 const char *shutdown_action_name(enum shutdown_action action);

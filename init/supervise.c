@@ -287,6 +287,17 @@ pid_t svc_pid(const char *name)
 	return 0;
 }
 
+/* What services say while they stop (berthd tells which container it is
+ * stopping) still goes to the log: the event loop no longer runs. */
+static void drain_outputs(void)
+{
+	for (size_t i = 0; i < nservices; i++) {
+		if (services[i].out.fd >= 0) {
+			on_output(&services[i].out, 0);
+		}
+	}
+}
+
 /* Waits for one service to end, reaping whatever else ends meanwhile. */
 static void wait_service(struct service *s, uint64_t deadline_ms)
 {
@@ -296,6 +307,7 @@ static void wait_service(struct service *s, uint64_t deadline_ms)
 	for (;;) {
 		pid_t pid;
 		int status;
+		drain_outputs();
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			svc_child_exited(pid, status, monotonic_ms());
 		}
@@ -332,6 +344,7 @@ void svc_stop_all(uint64_t deadline_ms)
 		} else {
 			blog_info("stopped %s", s->name);
 		}
+		drain_outputs();
 		close_output(s);
 	}
 }

@@ -83,7 +83,8 @@ struct host_config {
 	char bind_allow[HOST_MAX_BINDS][256];
 	size_t nbind_allow;
 
-	/* Problems found while reading, each "file:line: message". */
+	/* Problems found while reading, each "file:line: message". nerrors
+	 * counts them all; only the first HOST_MAX_ERRORS are kept. */
 	char errors[HOST_MAX_ERRORS][512];
 	size_t nerrors;
 };

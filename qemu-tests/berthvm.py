@@ -82,7 +82,7 @@ def _kill_leftovers():
 
 class VM:
     def __init__(self, disk, workdir, firmware="bios", memory=256, cpus=2, name="vm", hostfwd=(),
-                 disk_format="raw", extra=(), nic_extra=()):
+                 disk_format="raw", extra=(), nic_extra=(), drive_extra=""):
         self.disk = disk
         self.workdir = workdir
         self.firmware = firmware
@@ -93,6 +93,8 @@ class VM:
         self.disk_format = disk_format
         self.extra = list(extra)
         self.nic_extra = list(nic_extra)
+        # More options of the system disk's -drive (",cache=unsafe" ...).
+        self.drive_extra = drive_extra
         self.proc = None
         self.output = bytearray()
         self.lock = threading.Condition()
@@ -106,7 +108,7 @@ class VM:
         accel = "kvm" if kvm_works() else "tcg"
         cmd = [QEMU, "-machine", "q35", "-accel", accel, "-m", str(self.memory), "-smp", str(self.cpus),
                "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
-               "-drive", f"file={self.disk},format={self.disk_format},if=virtio",
+               "-drive", f"file={self.disk},format={self.disk_format},if=virtio{self.drive_extra}",
                "-device", "virtio-rng-pci",
                "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         nic = "user,model=virtio-net-pci,restrict=on"

@@ -73,3 +73,11 @@ def test_host_yaml_and_broken_image_archive(tmp_path):
 def test_missing_directory():
     r = subprocess.run([BERTH, "config", "check", "/nonexistent-config"], capture_output=True, text=True)
     assert r.returncode == 1 and "/nonexistent-config" in r.stderr
+
+
+def test_host_yaml_with_many_problems_lists_them_bounded(tmp_path):
+    text = "".join(f"unknown{i}: 1\n" for i in range(40))
+    r = check(tmp_path, {"host.yaml": text})
+    assert r.returncode == 1
+    assert "host.yaml:1: " in r.stdout and "unknown0" in r.stdout, r.stdout
+    assert "... and 24 more problems" in r.stdout, r.stdout

@@ -336,6 +336,13 @@ def test_reboot_brings_the_stack_back_with_its_data(host):
     assert boots_after[:len(boots_before)] == boots_before and len(boots_after) == len(boots_before) + 1
     # Logs of the previous boot are still there.
     assert h.run("berth logs db", check=True).stdout.count("db starting") >= 2
+    # At the shutdown, dependents stopped before what they depend on, each
+    # with its stop signal (api handles SIGTERM and says so).
+    r = h.run("hostlog -b -1 | grep -E 'berthd: (web|api|db): stopping'", check=True)
+    order = [re.search(r"berthd: (\w+): stopping", l).group(1) for l in r.stdout.splitlines()]
+    assert "web" in order and "api" in order and "db" in order, h.run("hostlog -b -1 | grep berthd").stdout
+    assert order.index("web") < order.index("api") < order.index("db"), order
+    assert "api stopping" in h.run("berth logs api", check=True).stdout
     r = h.run("hostlog | grep 'last good compose.yaml'")
     assert r.returncode == 0, "no message about the fallback"
 

@@ -203,6 +203,24 @@ static void test_ip_parser(void)
 	CHECK_EQ_INT(ip.family, AF_INET6);
 }
 
+static void test_many_errors_are_counted_and_bounded(void)
+{
+	/* 40 unknown sections: every one counts, the first HOST_MAX_ERRORS are kept. */
+	char text[4096] = "";
+	for (int i = 0; i < 40; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "unknown%d: 1\n", i);
+		strcat(text, line);
+	}
+	struct host_config c;
+	hostcfg_defaults(&c);
+	int n = hostcfg_parse(&c, "host.yaml", text, strlen(text));
+	CHECK(n >= 40);
+	CHECK_EQ_INT((int)c.nerrors, n);
+	CHECK(strstr(c.errors[HOST_MAX_ERRORS - 1], "host.yaml:") != NULL);
+	hostcfg_free(&c);
+}
+
 int main(void)
 {
 	RUN(test_empty_file_gives_defaults);
@@ -214,5 +232,6 @@ int main(void)
 	RUN(test_ntp_can_be_turned_off);
 	RUN(test_anchors_and_aliases);
 	RUN(test_ip_parser);
+	RUN(test_many_errors_are_counted_and_bounded);
 	return check_summary();
 }

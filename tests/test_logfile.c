@@ -456,6 +456,8 @@ static void *writer(void *arg)
 	if (ft->lf == NULL) {
 		CHECK_EQ_INT(logfile_open(ft->path, 400, 3, &ft->lf, &err), 0);
 	}
+	size_t written = 0;
+	size_t lag[4] = {0}; /* bytes written up to each of the last lines */
 	for (int i = ft->from; i < ft->to; i++) {
 		char line[32];
 		int n = snprintf(line, sizeof(line), "line %d\n", i);
@@ -464,6 +466,16 @@ static void *writer(void *arg)
 		usleep(500);
 		logfile_write(ft->lf, LOG_STDOUT, line + 3, (size_t)n - 3, &err);
 		usleep(1500);
+		written += (size_t)n;
+		/* A reader that falls more than max_files rotations behind loses
+		 * lines by design; on a loaded machine it could, so the writer
+		 * waits for it to be within a few lines (still across rotations). */
+		size_t behind = lag[i % 4];
+		lag[i % 4] = written;
+		struct stat st;
+		while (time(NULL) <= ft->deadline && fstat(ft->out_fd, &st) == 0 && (size_t)st.st_size < behind) {
+			usleep(1000);
+		}
 	}
 	__atomic_store_n(&ft->writer_done, 1, __ATOMIC_SEQ_CST);
 	return NULL;

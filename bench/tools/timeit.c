@@ -4,13 +4,15 @@
  * line (the largest resident set of any run, from wait4). "{}" in the arguments
  * becomes the run's number, for container IDs. A run that fails stops it.
  *
- *   timeit -n N [-p PARALLEL] [-r ROOT] -- command args...
+ *   timeit -n N [-p PARALLEL] [-r ROOT] [-q] -- command args...
  *
  * With -p, PARALLEL copies run at once per round and the time is that of
  * the whole round. With -r, each run is chrooted into ROOT first (so that
  * a glibc runtime from the benchmark disk runs without a shell in
- * between). Part of the benchmarks, never of the image. */
+ * between). With -q, the command's output goes to /dev/null. Part of the
+ * benchmarks, never of the image. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ static int cmp(const void *a, const void *b)
 }
 
 static const char *chroot_dir;
+static int quiet;
 
 static pid_t spawn(char **argv, int argc, int run)
 {
@@ -55,6 +58,12 @@ static pid_t spawn(char **argv, int argc, int run)
 	args[argc] = NULL;
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (quiet) {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (null < 0 || dup2(null, STDOUT_FILENO) < 0) {
+				_exit(126);
+			}
+		}
 		if (chroot_dir != NULL && (chroot(chroot_dir) < 0 || chdir("/") < 0)) {
 			_exit(126);
 		}
@@ -76,13 +85,15 @@ int main(int argc, char **argv)
 			parallel = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
 			chroot_dir = argv[++i];
+		} else if (strcmp(argv[i], "-q") == 0) {
+			quiet = 1;
 		} else {
-			fprintf(stderr, "usage: timeit -n N [-p PARALLEL] -- command args...\n");
+			fprintf(stderr, "usage: timeit -n N [-p PARALLEL] [-r ROOT] [-q] -- command args...\n");
 			return 2;
 		}
 	}
 	if (i >= argc - 1 || n <= 0 || parallel <= 0 || parallel > 1000) {
-		fprintf(stderr, "usage: timeit -n N [-p PARALLEL] -- command args...\n");
+		fprintf(stderr, "usage: timeit -n N [-p PARALLEL] [-r ROOT] [-q] -- command args...\n");
 		return 2;
 	}
 	char **cmd = argv + i + 1;

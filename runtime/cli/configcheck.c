@@ -91,8 +91,12 @@ int config_check(const char *dir)
 		struct host_config hc;
 		hostcfg_defaults(&hc);
 		hostcfg_load(&hc, path, "host.yaml");
-		for (size_t i = 0; i < hc.nerrors; i++) {
+		size_t shown = hc.nerrors < HOST_MAX_ERRORS ? hc.nerrors : HOST_MAX_ERRORS;
+		for (size_t i = 0; i < shown; i++) {
 			printf("%s\n", hc.errors[i]);
+		}
+		if (hc.nerrors > shown) {
+			printf("%s: ... and %zu more problems\n", path, hc.nerrors - shown);
 		}
 		errors += hc.nerrors;
 		hostcfg_free(&hc);
