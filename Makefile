@@ -249,5 +249,16 @@ qemu-test: all $(TEST_TOOLS)
 
 check: lint unit fuzz qemu-test
 
+# ---- benchmarks -------------------------------------------------------------------
+# `make bench` writes bench/results/REPORT.md, results.json and the boot timeline
+# (and README.md's figures); QUICK=1 runs a reduced set in a few minutes.
+BENCH_TOOLS := $(OUT)/target/tests/timeit $(OUT)/target/tests/ocilife $(OUT)/target/tests/netbench \
+	$(OUT)/target/tests/tcpproxy $(OUT)/target/tests/netserve
+$(OUT)/bench/bench.ext4: bench/mkbenchdisk bench/bench.pins rootfs/fetch rootfs/lib.sh | $(DEPS_STAMP)
+	bench/mkbenchdisk $@
+bench: all $(BENCH_TOOLS) $(OUT)/bench/bench.ext4 $(OUT)/pkg/busybox/busybox
+	bench/bench-deps
+	$(PYTHON) bench/run.py $(if $(filter 1,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY))
+
 clean:
 	rm -rf $(OUT)

@@ -298,11 +298,13 @@ int berthd_main(int argc, char **argv)
 	sup_adopt_all();
 	images_load_config_dir(D.config_dir);
 	api_init(listen_fd);
+	/* Ready: the API answers and the store has CONFIG's images; the
+	 * containers start from here on (each logs "NAME: running"). */
+	blog_notice("ready");
 	apply_compose(NULL);
 	sup_deps_changed();
 	network_sync();
 	loop_rearm_timer();
-	blog_notice("ready");
 
 	for (;;) {
 		if (got_term && sup_all_stopped()) {
