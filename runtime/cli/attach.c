@@ -44,15 +44,21 @@ static void raw_terminal(void)
 
 static int connect_retry(const char *path)
 {
-	/* berthd answers before the monitor has made its socket. */
+	/* berthd answers before the monitor has made its socket, which
+	 * usually takes a few milliseconds: retry soon, then back off (1 ms
+	 * doubling to 50 ms), for about 5 s in all. */
 	struct berr err = {0};
-	for (int i = 0; i < 100; i++) {
+	long wait_ns = 1000000;
+	long waited_ns = 0;
+	while (waited_ns < 5000000000L) {
 		int fd = proto_connect(path, &err);
 		if (fd >= 0) {
 			return fd;
 		}
-		struct timespec ts = {0, 50000000};
+		struct timespec ts = {0, wait_ns};
 		nanosleep(&ts, NULL);
+		waited_ns += wait_ns;
+		wait_ns = wait_ns * 2 > 50000000 ? 50000000 : wait_ns * 2;
 	}
 	fprintf(stderr, "berth: attach: %s\n", err.msg);
 	return -1;
