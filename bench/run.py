@@ -7,9 +7,9 @@ method (markdown), figures {key: {value, unit, label}}, tables [{title,
 columns, rows, note}], and optionally timeline {system: [[phase, start_ms,
 end_ms], ...]} for the boot chart. This file owns what they share: the
 machine's description, bench/results/REPORT.md, results.json and
-boot-timeline.png, and the headline figures in README.md (between the
-bench markers, rewritten by full runs only, so that every figure there
-comes from a run of this script).
+boot-timeline.png (bench/results/quick/ for QUICK runs), and the headline
+figures in README.md (between the bench markers, rewritten by complete full
+runs only, so that every figure there comes from a run of this script).
 
 A module that fails is reported as failed (with its error) in the report,
 and the run exits non-zero; the other modules still run."""
@@ -123,7 +123,7 @@ def report(results, mach, quick, wall):
         if f:
             rows.append([f["label"], fmt_value(f["value"]), f["unit"]])
     lines += [md_table(["figure", "value", "unit"], rows), ""]
-    if os.path.exists(os.path.join(BENCH, "results", "boot-timeline.png")) and "timeline" in results.get("boot", {}):
+    if "timeline" in results.get("boot", {}):
         lines += ["![boot timeline](boot-timeline.png)", ""]
     for name in MODULES:
         r = results.get(name)
@@ -147,30 +147,57 @@ def report(results, mach, quick, wall):
 
 
 def draw_timeline(timeline, path):
-    """One horizontal bar per system, one segment per phase (guest ms)."""
+    """One band per system; a phase that overlaps the one before it (work
+    that runs in parallel) goes on a lane of its own within the band. Wide
+    bars carry their label; every phase is in the legend with its length."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
+              "#ccb974", "#64b5cd"]
     systems = list(timeline)
-    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 1.1 * len(systems)))
-    for y, system in enumerate(reversed(systems)):
-        for i, (phase, start, end) in enumerate(timeline[system]):
-            width = max(end - start, 0.5)
-            ax.barh(y, width, left=start, color=colors[i % len(colors)], edgecolor="white", height=0.6)
-            label = f"{phase}\n{end - start:,.0f} ms"
-            ax.text(start + width / 2, y, label, ha="center", va="center", fontsize=7, color="white"
-                    if width > 0.08 * max(e for _, _, e in timeline[system]) else "black", clip_on=True)
-    ax.set_yticks(range(len(systems)))
+    end_max = max(e for phases in timeline.values() for _, _, e in phases)
+    fig, ax = plt.subplots(figsize=(12, 1.6 + 1.3 * len(systems)))
+    handles = []
+    ci = 0
+    yticks = []
+    for band, system in enumerate(reversed(systems)):
+        lanes = []  # end of the last phase on each lane
+        placed = []
+        for phase, start, end in timeline[system]:
+            lane = next((i for i, e in enumerate(lanes) if start >= e - 1e-6), None)
+            if lane is None:
+                lanes.append(end)
+                lane = len(lanes) - 1
+            else:
+                lanes[lane] = end
+            placed.append((phase, start, end, lane))
+        height = 0.8 / max(len(lanes), 1)
+        for phase, start, end, lane in placed:
+            y = band + 0.4 - height * (lane + 0.5)
+            color = colors[ci % len(colors)]
+            ci += 1
+            width = max(end - start, end_max / 400)
+            h = ax.barh(y, width, left=start, height=height * 0.9, color=color, edgecolor="white",
+                        label=f"{system}: {phase} ({start:,.0f} to {end:,.0f} ms, {end - start:,.0f} ms)")
+            handles.append(h)
+            if width > end_max * 0.065:
+                ax.text(start + width / 2, y, f"{phase}\n{end - start:,.0f} ms", ha="center", va="center",
+                        fontsize=7, color="white")
+        yticks.append(band)
+    ax.set_yticks(yticks)
     ax.set_yticklabels(list(reversed(systems)))
-    ax.set_xlabel("guest time since kernel start (ms, QEMU -icount: instruction-counted)")
+    ax.set_xlim(0, end_max * 1.02)
+    ax.set_xlabel("guest time since kernel start (ms; QEMU -icount, see the report for the mode)")
     ax.set_title("Boot timeline")
     ax.grid(axis="x", alpha=0.3)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=7,
+              frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return True
 
@@ -206,7 +233,8 @@ def main():
         unknown = [m for m in only if m not in MODULES]
         if unknown:
             sys.exit(f"bench: unknown module(s) {', '.join(unknown)}; modules: {', '.join(MODULES)}")
-    results_dir = os.path.join(BENCH, "results")
+    # A QUICK run never replaces the full report that README.md points to.
+    results_dir = os.path.join(BENCH, "results", "quick") if quick else os.path.join(BENCH, "results")
     os.makedirs(results_dir, exist_ok=True)
     ctx = benchvm.Ctx(quick=quick)
     mach = machine()

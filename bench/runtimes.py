@@ -256,7 +256,7 @@ time (waiting on the disk or on sleeps) advances by real time with `sleep=on`. O
 (run, lifecycles, throughput) the vCPU was busy {st.busy} and idle {st.idle} ticks (USER_HZ) of /proc/stat
 ({pct(st)} idle); over the `berth run` commands busy {st_berth.busy} and idle {st_berth.idle} ({pct(st_berth)} idle;
 not broken down here, its likely sources are berthd's fsyncs on DATA, which `cache=unsafe` completes at once,
-and the CLI's 50 ms attach retry sleeps). The idle
+and the CLI's attach retry sleeps, from 1 ms doubling). The idle
 part is real time, not instruction-counted, and varies a little from run to run.
 After the run, `berth ps -a -q` listed {left[0]} containers and berth-oci's state dir held {left[1]} entries."""
     tables = [
@@ -286,7 +286,7 @@ After the run, `berth ps -a -q` listed {left[0]} containers and berth-oci's stat
          "note": "berth run includes the daemon's work (and the CLI's attach); crun run only the runtime's. "
                  "Busy and idle: /proc/stat ticks (10 ms each) over the runs, divided by their number; "
                  "idle is real time, not instructions (likely: the CLI retries connecting to the monitor's "
-                 "attach socket every 50 ms, runtime/cli/attach.c, and berthd waits for its fsyncs). " + bridge_note},
+                 "attach socket from 1 ms doubling, runtime/cli/attach.c, and berthd waits for its fsyncs). " + bridge_note},
     ]
     return {
         "name": "runtimes",

@@ -1099,7 +1099,7 @@ static void test_networks(void)
 			"        - subnet: 172.20.0.0/16\n"
 			"          gateway: 172.20.0.1\n"
 			"    labels: {tier: front}\n"
-			"  back: {internal: true, enable_ipv6: true, name: backnet}\n";
+			"  back: {internal: true, enable_ipv6: false, name: backnet}\n";
 	CHECK_EQ_INT(parse(&p, y), 0);
 	dump_problems(&p);
 	const struct compose_service *web = svc(&p, "web");
@@ -1118,7 +1118,7 @@ static void test_networks(void)
 	const struct compose_network *front = compose_network_find(&p, "front");
 	CHECK(front && front->nsubnets == 1 && strcmp(front->subnets[0].subnet, "172.20.0.0/16") == 0);
 	const struct compose_network *back = compose_network_find(&p, "back");
-	CHECK(back && back->internal && back->enable_ipv6 && strcmp(back->name, "backnet") == 0);
+	CHECK(back && back->internal && !back->enable_ipv6 && strcmp(back->name, "backnet") == 0);
 	compose_free(&p);
 	check_error("services:\n  a:\n    image: x\n    networks: [nowhere]\n",
 		    "compose.yaml:4: services.a.networks: ", "network 'nowhere' is not declared");
@@ -1129,6 +1129,8 @@ static void test_networks(void)
 		    "compose.yaml:5: services.a.networks.n: ", "unsupported key 'mac_address'");
 	check_error("services:\n  a: {image: x}\nnetworks:\n  n: {driver: overlay}\n",
 		    "compose.yaml:4: networks.n.driver: ", "bridge networks only");
+	check_error("services:\n  a: {image: x}\nnetworks:\n  n: {enable_ipv6: true}\n",
+		    "compose.yaml:4: networks.n.enable_ipv6: ", "IPv4 only");
 	check_error("services:\n  a: {image: x}\nnetworks:\n  n: {external: true}\n",
 		    "compose.yaml:4: networks.n: ", "unsupported key 'external'");
 	check_error("services:\n  a: {image: x}\nnetworks:\n  n:\n    ipam:\n      config: [{subnet: 10.0.0.0/33}]\n",

@@ -2547,7 +2547,12 @@ static int parse_network(struct ctx *x, const struct yt_node *key, const struct 
 				} else if (strcmp(k, "internal") == 0) {
 					boolean(x, item, "internal", &net->internal);
 				} else if (strcmp(k, "enable_ipv6") == 0) {
-					boolean(x, item, "enable_ipv6", &net->enable_ipv6);
+					if (boolean(x, item, "enable_ipv6", &net->enable_ipv6) == 0 &&
+					    net->enable_ipv6) {
+						fail(x, item, "enable_ipv6",
+						     "Berth's networks are IPv4 only (containers can use "
+						     "network_mode: host for IPv6)");
+					}
 				} else if (strcmp(k, "labels") == 0) {
 					kvlist(x, item, "labels", &net->labels, &net->nlabels);
 				} else if (strcmp(k, "ipam") == 0) {

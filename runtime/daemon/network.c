@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -320,12 +321,25 @@ int network_setup(struct ctr *c, struct berr *err)
 		if (network_netns_path(c->def.name, path, sizeof(path)) < 0) {
 			return berr_setx(err, ENAMETOOLONG, "%s: name too long", c->def.name);
 		}
+		struct timespec t0;
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (netns_exists(path) != 1 && netns_create(path, err) < 0) {
 			return -err->code;
 		}
 		if (attach_all(c, path, &addr, &gw, err) < 0) {
 			return -err->code;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* The address operators look for, and what the endpoint cost
+		 * (network namespace, veth pairs, addresses, routes). */
+		char a[INET_ADDRSTRLEN] = "-";
+		if (addr != 0) {
+			inet_ntop(AF_INET, &addr, a, sizeof(a));
+		}
+		long us = (long)(t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		blog_info("%s: network: %s on %s%s (endpoints set up in %ld us)", c->def.name, a,
+			  c->def.nnets > 0 ? c->def.nets[0].network : "-", c->def.nnets > 1 ? " and more" : "", us);
 		break;
 	case NETMODE_JOIN: {
 		struct ctr *t = ctr_find(c->def.join);
