@@ -55,6 +55,7 @@ HEADLINES = [
     ("network", "net_rr_dnat_over_host"),
     ("network", "net_rr_proxy_over_dnat"),
     ("network", "net_stream_dnat_mibs"),
+    ("network", "net_endpoint_setup_us"),
 ]
 
 README_BEGIN = "<!-- bench:begin (written by `make bench`; do not edit) -->"
@@ -216,7 +217,7 @@ def update_readme(results, mach):
              f"Measured by `make bench` on {mach['date']} (commit {mach['commit']}; {mach['cpu']}, "
              f"{mach['cores']} cores, QEMU under {'KVM' if mach['kvm'] == 'yes' else 'TCG'}). "
              "Method, every figure and the comparisons: [bench/results/REPORT.md](bench/results/REPORT.md).", "",
-             md_table(["", ""], rows), "", README_END]
+             md_table(["figure", "value"], rows), "", README_END]
     head, rest = text.split(README_BEGIN, 1)
     tail = rest.split(README_END, 1)[1]
     with open(path + ".tmp", "w") as f:

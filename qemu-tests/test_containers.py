@@ -297,6 +297,32 @@ def test_up_recreates_only_what_changed(host):
         assert inspect(h, n)["pid"] == before[n]["pid"], n
 
 
+def test_up_restarts_dependents_that_ask_for_it(host):
+    # depends_on.web.restart: true: chatty restarts when web is recreated.
+    h = host
+    v2 = COMPOSE.replace('command: ["sh", "-c", "echo web up; exec sleep 100000"]',
+                         'command: ["sh", "-c", "echo web v2; exec sleep 100000"]')
+    with_dep = v2.replace("  chatty:\n    image: busybox\n",
+                          "  chatty:\n    image: busybox\n    depends_on:\n      web: {condition: service_started, "
+                          "restart: true}\n")
+    for text in (with_dep, with_dep.replace("echo web v2", "echo web v3")):
+        h.run("mount -o remount,rw /config", check=True)
+        h.put("/config/compose.yaml", text)
+        h.run("mount -o remount,ro /config", check=True)
+        wait(h, lambda: running(h, "chatty"), 60, "chatty running")
+        before = {n: inspect(h, n)["pid"] for n in ("db", "chatty")}
+        r = h.run("berth up", check=True)
+    assert "recreated: web" in r.stdout and "restarted: chatty" in r.stdout, r.stdout
+    wait(h, lambda: running(h, "chatty") and inspect(h, "chatty")["pid"] != before["chatty"], 60, "chatty restarted")
+    assert inspect(h, "db")["pid"] == before["db"]
+    # The file back as the tests after this one expect it.
+    h.run("mount -o remount,rw /config", check=True)
+    h.put("/config/compose.yaml", v2)
+    h.run("mount -o remount,ro /config", check=True)
+    h.run("berth up", check=True)
+    wait(h, lambda: running(h, "web") and running(h, "chatty"), 60, "web and chatty")
+
+
 BROKEN = [
     ("unknown key", COMPOSE.replace("  web:\n", "  web:\n    frobnicate: 1\n"), "frobnicate"),
     ("wrong type", COMPOSE.replace('restart: "no"', "restart: [no]"), "restart"),

@@ -780,6 +780,7 @@ static int cmd_up(int argc, char **argv)
 	if (resp != NULL) {
 		print_list(resp, "created", "created:");
 		print_list(resp, "recreated", "recreated:");
+		print_list(resp, "restarted", "restarted:");
 		print_list(resp, "started", "started:");
 		print_list(resp, "unchanged", "unchanged:");
 		print_list(resp, "removed", "removed:");

@@ -603,6 +603,21 @@ static void keep_previous(json_object *report, const char *name, const char *ser
 	}
 }
 
+static int dependency_recreated(const struct compose_project *p, const struct compose_service *s,
+				const unsigned char *recreated)
+{
+	for (size_t i = 0; i < s->ndeps; i++) {
+		if (!s->deps[i].restart) {
+			continue;
+		}
+		const struct compose_service *dep = compose_service_find(p, s->deps[i].service);
+		if (dep != NULL && recreated[(size_t)(dep - p->services)]) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int apply_project(struct compose_project *p, json_object *report)
 {
 	int errors = 0;
@@ -650,6 +665,14 @@ static int apply_project(struct compose_project *p, json_object *report)
 			keep_previous(report, container_name_of(p, s->name), s->name, why);
 		}
 	}
+	/* Services recreated in this pass, by index: a dependent with
+	 * depends_on.X.restart: true is restarted after X (as Compose does). */
+	auto_free unsigned char *recreated = calloc(p->nservices + 1, 1);
+	if (recreated == NULL) {
+		compose_graph_free(&g);
+		problem(report, 1, "out of memory");
+		return -1;
+	}
 	/* In start order, so that a dependency exists before its dependents. */
 	for (size_t k = 0; k < g.norder; k++) {
 		const struct compose_service *s = &p->services[g.order[k]];
@@ -689,11 +712,21 @@ static int apply_project(struct compose_project *p, json_object *report)
 				errors++;
 			} else {
 				add_str(report, "recreated", name);
+				recreated[g.order[k]] = 1;
 			}
 			ctr_def_clear(&def);
 			continue;
 		}
 		ctr_def_clear(&def);
+		if (c->state == CS_RUNNING && dependency_recreated(p, s, recreated)) {
+			if (sup_stop(c, 0, -1, AFTER_START, &err) < 0) {
+				problem(report, 1, err.msg);
+				errors++;
+			} else {
+				add_str(report, "restarted", name);
+			}
+			continue;
+		}
 		add_str(report, "unchanged", name);
 		int user_down = c->user_stopped && c->def.restart == RESTART_UNLESS_STOPPED;
 		int down = c->state == CS_CREATED || c->state == CS_EXITED || c->state == CS_FAILED;
