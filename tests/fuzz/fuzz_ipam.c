@@ -81,21 +81,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 	}
 
-	/* A few leases on top (in memory: a parsed network has no file). */
+	/* A few leases on top (in memory: a parsed network has no file). An
+	 * owner the input already names keeps its address; others get a new
+	 * one. */
 	static const char *const owners[] = {"fuzz-a", "fuzz-b", "fuzz-c"};
 	for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+		uint32_t held = 0;
+		for (size_t k = 0; k < n.nleases; k++) {
+			if (strcmp(n.leases[k].owner, owners[i]) == 0) {
+				held = n.leases[k].addr;
+			}
+		}
 		uint32_t addr;
 		size_t before = n.nleases;
 		if (ipam_lease(&n, owners[i], NULL, &addr, &err) == 0) {
-			if (n.nleases != before + 1) {
+			if (n.nleases != before + (held == 0)) {
 				fail("lease count", &n);
+			}
+			if (held != 0 && addr != held) {
+				fail("an owner's lease moved", &n);
 			}
 			check_invariants(&n);
 		}
 	}
 	/* A fixed address taken from the input's first lease, for another
-	 * owner, must be refused. */
-	if (n.nleases > 0) {
+	 * owner, must be refused. (An owner that holds a lease already gets
+	 * that one back, so the input must not name the thief.) */
+	int thief_holds = 0;
+	for (size_t k = 0; k < n.nleases; k++) {
+		thief_holds |= strcmp(n.leases[k].owner, "fuzz-thief") == 0;
+	}
+	if (n.nleases > 0 && !thief_holds) {
 		char a[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &n.leases[0].addr, a, sizeof(a));
 		uint32_t addr;
