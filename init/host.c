@@ -179,24 +179,8 @@ static void apply_network(const struct host_config *cfg, struct host_state *st)
 /* Writes path atomically (temporary file, then rename). */
 static int write_atomic(const char *path, const char *text, mode_t mode)
 {
-	char tmp[256];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		return -errno;
-	}
-	size_t len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode) < 0) {
-		int e = errno ? errno : EIO;
-		unlink(tmp);
-		return -e;
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return -e;
-	}
-	return 0;
+	/* Under /run: nothing to make durable. */
+	return write_file_atomic(path, text, strlen(text), mode, 0, NULL);
 }
 
 static void apply_dns(const struct host_config *cfg, struct host_state *st)

@@ -62,6 +62,79 @@ int write_file(const char *path, const char *text, struct berr *err)
 	return 0;
 }
 
+int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0) {
+			return -EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_parent(const char *path)
+{
+	char dir[4096];
+	if (copy_string(dir, sizeof(dir), path) < 0) {
+		return -ENAMETOOLONG;
+	}
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		copy_string(dir, sizeof(dir), ".");
+	} else if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	auto_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, int flags, struct berr *err)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		return berr_setx(err, ENAMETOOLONG, "%s: path too long", path);
+	}
+	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+	if (fd < 0) {
+		return berr_set(err, errno, "create %s", tmp);
+	}
+	int ret = write_all(fd, data, len);
+	if (ret == 0 && fchmod(fd, mode) < 0) {
+		ret = -errno;
+	}
+	if (ret == 0 && (flags & ATOMIC_FSYNC_FILE) && fsync(fd) < 0) {
+		ret = -errno;
+	}
+	if (ret < 0) {
+		unlink(tmp);
+		return berr_set(err, -ret, "write %s", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		ret = berr_set(err, errno, "rename %s to %s", tmp, path);
+		unlink(tmp);
+		return ret;
+	}
+	if ((flags & ATOMIC_FSYNC_DIR) && (ret = fsync_parent(path)) < 0) {
+		return berr_set(err, -ret, "fsync the directory of %s", path);
+	}
+	return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode, struct berr *err)
 {
 	char buf[4096];

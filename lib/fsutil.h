@@ -15,6 +15,23 @@ ssize_t read_file(const char *path, char *buf, size_t size, struct berr *err);
 /* Writes text to an existing file (sysfs, procfs): one write, no create. */
 int write_file(const char *path, const char *text, struct berr *err);
 
+/* Writes all len bytes to fd, across short writes and EINTR; 0 or -errno
+ * (no err: callers know what fd is). */
+int write_all(int fd, const void *data, size_t len);
+
+/* How write_file_atomic makes its result durable. */
+enum {
+	ATOMIC_FSYNC_FILE = 1, /* the new content is on disk before the rename */
+	ATOMIC_FSYNC_DIR = 2,  /* and the rename itself, once it returns */
+};
+
+/* Replaces path with data as a whole: "path.tmp" is written (mode, whatever
+ * the umask), then renamed over path, so that readers see the old content
+ * or the new, never a part. flags (ATOMIC_FSYNC_*) say what survives a
+ * crash; files under /run need neither. The temporary is removed on
+ * failure. One writer per path: the temporary's name is fixed. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, int flags, struct berr *err);
+
 /* Creates path and its missing parents with mode. */
 int mkdir_p(const char *path, mode_t mode, struct berr *err);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "fsutil.h"
 #include "proto.h"
 
 static struct termios saved_termios;
@@ -83,22 +84,6 @@ static void pass_signal(const char *name, int sig)
 	json_object *resp = NULL;
 	client_call("kill", req, NULL, 0, &resp);
 	json_object_put(resp);
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int attach_run(const struct attach_opts *o)

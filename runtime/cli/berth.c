@@ -21,6 +21,7 @@
 
 #include "attach.h"
 #include "configcheck.h"
+#include "formats.h"
 #include "proto.h"
 #include "client.h"
 
@@ -162,26 +163,6 @@ static int for_each_name(const char *cmd, int argc, char **argv, int first, json
 	return failed;
 }
 
-static int parse_signal(const char *s)
-{
-	static const struct {
-		const char *name;
-		int sig;
-	} sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},	  {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-		    {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"WINCH", SIGWINCH}};
-	if (strncasecmp(s, "SIG", 3) == 0) {
-		s += 3;
-	}
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		if (strcasecmp(s, sigs[i].name) == 0) {
-			return sigs[i].sig;
-		}
-	}
-	char *end = NULL;
-	long n = strtol(s, &end, 10);
-	return end != s && *end == '\0' && n > 0 && n < NSIG ? (int)n : -1;
-}
-
 static int cmd_lifecycle(const char *cmd, int argc, char **argv)
 {
 	json_object *extra = json_object_new_object();
@@ -198,8 +179,8 @@ static int cmd_lifecycle(const char *cmd, int argc, char **argv)
 			}
 			json_object_object_add(extra, "timeout", json_object_new_int64(t));
 		} else if (opt == 's') {
-			int sig = parse_signal(optarg);
-			if (sig < 0) {
+			int sig;
+			if (compose_parse_signal(optarg, &sig) < 0) {
 				fprintf(stderr, "berth kill: -s %s: unknown signal\n", optarg);
 				json_object_put(extra);
 				return 1;

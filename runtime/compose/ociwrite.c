@@ -645,9 +645,7 @@ int oci_config_to_json(const struct oci_config *cfg, char **out, size_t *len, st
 int oci_config_write(const struct oci_config *cfg, const char *bundle, struct berr *err)
 {
 	char path[PATH_MAX];
-	char tmp[PATH_MAX];
-	if (path_join(path, sizeof(path), bundle, "config.json") < 0 ||
-	    path_join(tmp, sizeof(tmp), bundle, ".config.json.tmp") < 0) {
+	if (path_join(path, sizeof(path), bundle, "config.json") < 0) {
 		return berr_setx(err, ENAMETOOLONG, "bundle path too long: %s", bundle);
 	}
 	auto_free char *json = NULL;
@@ -656,32 +654,5 @@ int oci_config_write(const struct oci_config *cfg, const char *bundle, struct be
 	if (ret < 0) {
 		return ret;
 	}
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		return berr_set(err, errno, "create %s", tmp);
-	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, json + done, len - done);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			ret = berr_set(err, errno, "write %s", tmp);
-			unlink(tmp);
-			return ret;
-		}
-		done += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		ret = berr_set(err, errno, "fsync %s", tmp);
-		unlink(tmp);
-		return ret;
-	}
-	if (rename(tmp, path) < 0) {
-		ret = berr_set(err, errno, "rename %s to %s", tmp, path);
-		unlink(tmp);
-		return ret;
-	}
-	return 0;
+	return write_file_atomic(path, json, len, 0600, ATOMIC_FSYNC_FILE, err);
 }

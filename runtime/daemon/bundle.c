@@ -24,23 +24,10 @@
 static int write_atomic(const char *dir, const char *name, const char *text, mode_t mode, struct berr *err)
 {
 	char path[PATH_MAX];
-	char tmp[PATH_MAX];
-	if (path_join(path, sizeof(path), dir, name) < 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+	if (path_join(path, sizeof(path), dir, name) < 0) {
 		return berr_setx(err, ENAMETOOLONG, "%s/%s: path too long", dir, name);
 	}
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		return berr_set(err, errno, "create %s", tmp);
-	}
-	size_t len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
-		return berr_set(err, errno ? errno : EIO, "write %s", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		return berr_set(err, errno, "rename %s", tmp);
-	}
-	return 0;
+	return write_file_atomic(path, text, strlen(text), mode, ATOMIC_FSYNC_FILE, err);
 }
 
 static int is_mount_point(const char *path)

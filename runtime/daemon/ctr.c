@@ -398,9 +398,7 @@ int ctr_save(const struct ctr *c, struct berr *err)
 {
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
-	char tmp[PATH_MAX];
-	if (ctr_dir(c->def.name, dir, sizeof(dir)) < 0 || path_join(path, sizeof(path), dir, "record.json") < 0 ||
-	    path_join(tmp, sizeof(tmp), dir, "record.json.tmp") < 0) {
+	if (ctr_dir(c->def.name, dir, sizeof(dir)) < 0 || path_join(path, sizeof(path), dir, "record.json") < 0) {
 		return berr_setx(err, ENAMETOOLONG, "container %s: path too long", c->def.name);
 	}
 	json_object *o = json_object_new_object();
@@ -416,19 +414,7 @@ int ctr_save(const struct ctr *c, struct berr *err)
 	json_object_object_add(o, "user_stopped", json_object_new_boolean(c->user_stopped));
 	json_object_object_add(o, "error", json_object_new_string(c->error));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int ret = 0;
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = berr_set(err, errno, "create %s", tmp);
-	} else {
-		size_t len = strlen(text);
-		ssize_t n = write(fd, text, len);
-		if (n != (ssize_t)len || fsync(fd) < 0) {
-			ret = berr_set(err, n < 0 ? errno : EIO, "write %s", tmp);
-		} else if (rename(tmp, path) < 0) {
-			ret = berr_set(err, errno, "rename %s", tmp);
-		}
-	}
+	int ret = write_file_atomic(path, text, strlen(text), 0600, ATOMIC_FSYNC_FILE, err);
 	json_object_put(o);
 	return ret;
 }

@@ -56,22 +56,6 @@ size_t logfile_format_time(const struct timespec *ts, char *out, size_t size)
 	return (size_t)n;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* path.N, or path itself for N == 0. */
 static int rotated_name(char *out, size_t size, const char *path, unsigned n)
 {

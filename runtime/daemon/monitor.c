@@ -121,31 +121,10 @@ static int set_nonblock(int fd)
 static int write_atomic(const char *dir, const char *name, const char *text, struct berr *err)
 {
 	char path[PATH_MAX];
-	char tmp[PATH_MAX];
-	if (path_join(path, sizeof(path), dir, name) < 0 ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+	if (path_join(path, sizeof(path), dir, name) < 0) {
 		return berr_setx(err, ENAMETOOLONG, "%s/%s: path too long", dir, name);
 	}
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0) {
-		return berr_set(err, errno, "create %s", tmp);
-	}
-	size_t len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return berr_set(err, e, "write %s", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return berr_set(err, e, "rename %s to %s", tmp, path);
-	}
-	auto_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-	}
-	return 0;
+	return write_file_atomic(path, text, strlen(text), 0644, ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);
 }
 
 /* The one line on --status-fd; the fd is closed after it. */

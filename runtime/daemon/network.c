@@ -175,20 +175,11 @@ static int write_ctr_file(const struct ctr *c, const char *name, const char *tex
 {
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
-	char tmp[PATH_MAX + 8];
 	if (ctr_dir(c->def.name, dir, sizeof(dir)) < 0 || path_join(path, sizeof(path), dir, name) < 0) {
 		return berr_setx(err, ENAMETOOLONG, "%s: name too long", c->def.name);
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		return berr_set(err, errno, "create %s", tmp);
-	}
-	size_t len = strlen(text);
-	if (write(fd, text, len) != (ssize_t)len || rename(tmp, path) < 0) {
-		return berr_set(err, errno ? errno : EIO, "write %s", path);
-	}
-	return 0;
+	/* Rewritten on every boot: nothing to make durable. */
+	return write_file_atomic(path, text, strlen(text), 0644, 0, err);
 }
 
 static void config_hostname(const struct ctr *c, char *out, size_t size)

@@ -27,14 +27,22 @@ struct rm_ctx {
 	struct berr *err;
 };
 
-/* musl has no renameat2 wrapper. */
-/* A new open file description of a directory: a dup would share the
- * directory offset, and a second readdir pass would start at the end. */
-static int open_dir_again(int dirfd)
+DIR *fstree_opendir(int dirfd)
 {
-	return openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		return NULL;
+	}
+	DIR *d = fdopendir(dfd);
+	if (d == NULL) {
+		int saved = errno;
+		close(dfd);
+		errno = saved;
+	}
+	return d;
 }
 
+/* musl has no renameat2 wrapper. */
 static int rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
 {
 	return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
@@ -59,15 +67,9 @@ static int remove_entry(struct rm_ctx *c, int parentfd, const char *name, unsign
 
 static int empty_dir(struct rm_ctx *c, int fd, const char *name, unsigned depth)
 {
-	int dfd = open_dir_again(fd);
-	if (dfd < 0) {
-		return berr_set(c->err, errno, "remove %s", name);
-	}
-	auto_closedir DIR *d = fdopendir(dfd);
+	auto_closedir DIR *d = fstree_opendir(fd);
 	if (d == NULL) {
-		int saved = errno;
-		close(dfd);
-		return berr_set(c->err, saved, "remove %s", name);
+		return berr_set(c->err, errno, "remove %s", name);
 	}
 	for (;;) {
 		errno = 0;

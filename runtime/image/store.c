@@ -60,13 +60,6 @@ struct image_rec {
 	char (*chains)[STORE_ID_SIZE];
 };
 
-/* A new open file description of a directory: a dup would share the
- * directory offset, and a second readdir pass would start at the end. */
-static int open_dir_again(int dirfd)
-{
-	return openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
 static void json_putp(json_object **o)
 {
 	json_object_put(*o);
@@ -262,13 +255,8 @@ static int is_record_name(const char *name)
 /* Leftovers of interrupted loads; only when no load is running. */
 static int clean_tmp(struct store *s, size_t *count, struct berr *err)
 {
-	int dfd = open_dir_again(s->tmpfd);
-	if (dfd < 0) {
-		return berr_set(err, errno, "open %s/tmp", s->root);
-	}
-	auto_closedir DIR *d = fdopendir(dfd);
+	auto_closedir DIR *d = fstree_opendir(s->tmpfd);
 	if (d == NULL) {
-		close(dfd);
 		return berr_set(err, errno, "open %s/tmp", s->root);
 	}
 	struct dirent *de;
@@ -929,13 +917,8 @@ int store_load_fd(struct store *s, int fd, const char *name, struct arena *a, st
 static int each_record(struct store *s, int (*fn)(void *ctx, const char *name, struct berr *err), void *ctx,
 		       struct berr *err)
 {
-	int dfd = open_dir_again(s->imagesfd);
-	if (dfd < 0) {
-		return berr_set(err, errno, "open %s/images", s->root);
-	}
-	auto_closedir DIR *d = fdopendir(dfd);
+	auto_closedir DIR *d = fstree_opendir(s->imagesfd);
 	if (d == NULL) {
-		close(dfd);
 		return berr_set(err, errno, "open %s/images", s->root);
 	}
 	struct dirent *de;
@@ -1290,13 +1273,8 @@ static int referenced(const char *name, const char *list, size_t n, size_t elem)
 
 static int gc_layers(struct store *s, const struct refs *r, struct store_gc_stats *out, struct berr *err)
 {
-	int dfd = open_dir_again(s->layersfd);
-	if (dfd < 0) {
-		return berr_set(err, errno, "open %s/layers", s->root);
-	}
-	auto_closedir DIR *d = fdopendir(dfd);
+	auto_closedir DIR *d = fstree_opendir(s->layersfd);
 	if (d == NULL) {
-		close(dfd);
 		return berr_set(err, errno, "open %s/layers", s->root);
 	}
 	struct dirent *de;
@@ -1328,13 +1306,8 @@ static int gc_layers(struct store *s, const struct refs *r, struct store_gc_stat
 
 static int gc_blobs(struct store *s, const struct refs *r, struct store_gc_stats *out, struct berr *err)
 {
-	int dfd = open_dir_again(s->blobsfd);
-	if (dfd < 0) {
-		return berr_set(err, errno, "open %s/blobs/sha256", s->root);
-	}
-	auto_closedir DIR *d = fdopendir(dfd);
+	auto_closedir DIR *d = fstree_opendir(s->blobsfd);
 	if (d == NULL) {
-		close(dfd);
 		return berr_set(err, errno, "open %s/blobs/sha256", s->root);
 	}
 	struct dirent *de;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "fstree.h"
 #include "tar.h"
 
@@ -328,22 +329,6 @@ static int apply_meta(struct unpacker *u, int fd, const struct tar_entry *e, str
 	entry_times(e, ts);
 	if (futimens(fd, ts) < 0) {
 		return entry_errno(err, errno, e->path, "set times");
-	}
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
 	}
 	return 0;
 }

@@ -513,22 +513,6 @@ static int load_file(struct ipam_network *n, const char *path, struct berr *err)
 	return ipam_parse_state(n, path, buf, len, err);
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w < 0) {
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Temporary file, fsync, rename over, fsync the directory: after a crash
  * the file is the old state or the new one, never a mix. */
 static int save(const struct ipam_network *n, struct berr *err)
@@ -541,36 +525,15 @@ static int save(const struct ipam_network *n, struct berr *err)
 	if (ret < 0) {
 		return ret;
 	}
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", n->path) >= (int)sizeof(tmp)) {
-		return berr_setx(err, ENAMETOOLONG, "%s: path too long", n->path);
+	size_t len = strlen(text);
+	/* One line, ended. */
+	char *line = realloc(text, len + 2);
+	if (line == NULL) {
+		return berr_set(err, ENOMEM, "write %s", n->path);
 	}
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
-	if (fd < 0) {
-		return berr_set(err, errno, "create %s", tmp);
-	}
-	ret = write_all(fd, text, strlen(text));
-	if (ret == 0 && write_all(fd, "\n", 1) < 0) {
-		ret = -errno;
-	}
-	if (ret == 0 && fsync(fd) < 0) {
-		ret = -errno;
-	}
-	if (ret == 0 && close(take_fd(&fd)) < 0) {
-		ret = -errno;
-	}
-	if (ret == 0 && rename(tmp, n->path) < 0) {
-		ret = -errno;
-	}
-	if (ret < 0) {
-		(void)unlink(tmp);
-		return berr_set(err, -ret, "write %s", n->path);
-	}
-	auto_close int dfd = open(n->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		return berr_set(err, errno, "fsync %s", n->dir);
-	}
-	return 0;
+	text = line;
+	memcpy(text + len, "\n", 2);
+	return write_file_atomic(n->path, text, len + 1, 0644, ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);
 }
 
 /* ---- networks ---- */

@@ -47,15 +47,9 @@ static void now_rfc3339(char *out, size_t size)
 
 static int write_pid_file(const char *path, pid_t pid, struct berr *err)
 {
-	char tmp[PATH_MAX];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		return berr_setx(err, ENAMETOOLONG, "pid file path too long");
-	}
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || dprintf(fd, "%d", (int)pid) < 0 || rename(tmp, path) < 0) {
-		return berr_set(err, errno, "write pid file %s", path);
-	}
-	return 0;
+	char text[16];
+	int len = snprintf(text, sizeof(text), "%d", (int)pid);
+	return write_file_atomic(path, text, (size_t)len, 0644, 0, err);
 }
 
 /* The devices a container may use: the config's cgroup rules, then what
