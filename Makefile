@@ -22,7 +22,7 @@ export BERTH_TOP := $(CURDIR)
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run check unit lint qemu-test image clean format bench binaries fuzz fuzz-build
+.PHONY: all deps run check check-clean-room unit lint qemu-test image clean format bench binaries fuzz fuzz-build
 
 DEPS_STAMP := $(OUT)/.deps-$(shell cat rootfs/build-deps | sha256sum | cut -c1-12)
 $(DEPS_STAMP): rootfs/build-deps
@@ -240,7 +240,7 @@ CLANG_FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '
 	find lib init runtime tests -name '*.[ch]')
 lint: | $(DEPS_STAMP)
 	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
-	sh -n rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image \
+	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image \
 		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd
 
 format:
@@ -250,6 +250,13 @@ qemu-test: all $(TEST_TOOLS)
 	$(PYTHON) -m pytest -c qemu-tests/pytest.ini qemu-tests $(PYTEST_ARGS)
 
 check: lint unit fuzz qemu-test
+
+# `make check` in a fresh debootstrapped Debian 12 root with an empty build
+# cache: proves that rootfs/build-deps lists every package (see .ci/clean-room).
+# CLEAN_ROOM_ARGS="bench QUICK=1" checks the benchmarks' packages the same way.
+CLEAN_ROOM_ARGS ?= check
+check-clean-room:
+	.ci/clean-room $(CLEAN_ROOM_ARGS)
 
 # ---- benchmarks -------------------------------------------------------------------
 # `make bench` writes bench/results/REPORT.md, results.json and the boot timeline
