@@ -33,7 +33,36 @@ deps: $(DEPS_STAMP)
 # ---- C code: lib/ (shared), init/ -------------------------------------------
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CSTD := -std=gnu11 -D_GNU_SOURCE -Ilib -Iinit -Iruntime -Iruntime/oci -Iruntime/image -Iruntime/compose -Iruntime/daemon -Iruntime/cli -Iruntime/net \
+# Includes are paths from a program's source root ("lib/berr.h",
+# "init/console.h", "oci/config.h"), resolved through a view per folder:
+# $(OUT)/inc/VIEW holds a link for each folder that VIEW may depend on, and
+# nothing else, so that an include against the dependency arrows of
+# runtime/README.md fails to build instead of being caught in review.
+VIEW_lib := lib
+VIEW_init := lib init
+VIEW_oci := lib oci
+VIEW_image := lib image
+VIEW_net := lib net
+VIEW_proto := lib proto
+VIEW_cinit := lib cinit
+VIEW_compose := lib compose oci image
+VIEW_monitor := lib monitor proto oci
+VIEW_cli := lib cli proto compose image
+VIEW_daemon := lib daemon proto compose oci net image monitor cinit
+VIEW_main := lib cli daemon oci monitor cinit
+VIEW_all := lib init oci image net proto cinit compose monitor cli daemon
+VIEWS := lib init oci image net proto cinit compose monitor cli daemon main all
+folder_path = $(if $(filter lib init,$1),$1,runtime/$1)
+# view FILE: the view a source file compiles in (tests see everything; the
+# test and bench tools only lib/).
+view = $(strip $(if $(filter runtime/main.c,$1),main,$(if $(filter runtime/%,$1),$(word 2,$(subst /, ,$1)),\
+	$(if $(filter lib/% init/%,$1),$(firstword $(subst /, ,$1)),$(if $(filter tests/tools/% bench/tools/%,$1),lib,all)))))
+VIEW_STAMPS := $(VIEWS:%=$(OUT)/inc/%/.stamp)
+$(OUT)/inc/%/.stamp: Makefile
+	@rm -rf $(dir $@) && mkdir -p $(dir $@)
+	$(Q)$(foreach d,$(VIEW_$*),ln -s $(CURDIR)/$(call folder_path,$(d)) $(dir $@)$(d) &&) true
+	@touch $@
+CSTD := -std=gnu11 -D_GNU_SOURCE \
 	-I$(OUT)/pkg/libyaml/include -I$(OUT)/pkg/json-c/include -I$(OUT)/pkg/libseccomp/include \
 	-I$(OUT)/pkg/zlib/include -I$(OUT)/pkg/zstd/include
 TARGET_CC := $(OUT)/toolchain/cc
@@ -56,15 +85,15 @@ THIRD_PARTY_HEADERS := $(LIBYAML) $(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/
 # V=1 shows the compiler command lines.
 Q := $(if $(V),,@)
 
-$(OUT)/target/%.o: %.c $(TARGET_CC) | $(THIRD_PARTY_HEADERS)
+$(OUT)/target/%.o: %.c $(TARGET_CC) | $(THIRD_PARTY_HEADERS) $(VIEW_STAMPS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -c $< -o $@
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -I$(OUT)/inc/$(call view,$<) -c $< -o $@
 
-$(OUT)/hostasan/%.o: %.c | $(THIRD_PARTY_HEADERS)
+$(OUT)/hostasan/%.o: %.c | $(THIRD_PARTY_HEADERS) $(VIEW_STAMPS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/asan $<")
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -I$(OUT)/inc/$(call view,$<) -c $< -o $@
 
 $(OUT)/target/libberth.a: $(LIB_SRC:%.c=$(OUT)/target/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -84,7 +113,8 @@ $(OUT)/target/bin/hostlog: $(OUT)/target/init/hostlog.o $(OUT)/target/libberth.a
 
 # runtime/ builds one multi-call program: berth-oci (and later berthd, berth).
 # Modules join the list once they build (helpers work on new ones in place).
-RUNTIME_DIRS := runtime runtime/oci runtime/image runtime/compose runtime/net runtime/daemon runtime/cli
+RUNTIME_DIRS := runtime runtime/oci runtime/image runtime/net runtime/proto runtime/cinit runtime/compose \
+	runtime/monitor runtime/daemon runtime/cli
 RUNTIME_SRC := $(wildcard $(RUNTIME_DIRS:%=%/*.c))
 RUNTIME_LIBS_TARGET := $(OUT)/pkg/libseccomp/musl/libseccomp.a $(OUT)/pkg/json-c/musl/libjson-c.a \
 	$(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/zlib/musl/libz.a
@@ -96,12 +126,12 @@ $(OUT)/target/bin/berth: $(RUNTIME_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libb
 	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
 
 # Test tools: built like the image's programs, copied into test VMs only.
-$(OUT)/target/tests/%: tests/tools/%.c $(OUT)/target/libberth.a
+$(OUT)/target/tests/%: tests/tools/%.c $(OUT)/target/libberth.a | $(VIEW_STAMPS)
 	@mkdir -p $(dir $@)
-	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $(TARGET_LDFLAGS) -o $@ $^
-$(OUT)/target/tests/%: bench/tools/%.c $(OUT)/target/libberth.a
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -I$(OUT)/inc/lib $(TARGET_LDFLAGS) -o $@ $^
+$(OUT)/target/tests/%: bench/tools/%.c $(OUT)/target/libberth.a | $(VIEW_STAMPS)
 	@mkdir -p $(dir $@)
-	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) $(TARGET_LDFLAGS) -o $@ $^
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -I$(OUT)/inc/lib $(TARGET_LDFLAGS) -o $@ $^
 TEST_TOOLS := $(OUT)/target/tests/recvtty $(OUT)/target/tests/timeit $(OUT)/target/tests/netserve
 
 BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog $(OUT)/target/bin/berth
@@ -190,7 +220,7 @@ $(OUT)/hostasan/tests/%: tests/%.c tests/check.h $(INIT_TESTABLE:%.c=$(OUT)/host
 		$(RUNTIME_TESTABLE:%.c=$(OUT)/hostasan/%.o) $(OUT)/hostasan/libberth.a $(RUNTIME_LIBS_HOST)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/asan $@")
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itests -o $@ $(filter %.c %.o %.a,$^)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -I$(OUT)/inc/all -Itests -o $@ $(filter %.c %.o %.a,$^)
 
 # test_store builds its image fixtures from the static BusyBox.
 unit: $(TEST_BINS) $(OUT)/pkg/busybox/busybox | $(DEPS_STAMP)
@@ -213,15 +243,15 @@ FUZZ_SRC := $(filter-out $(FUZZ_WIP),$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/fuzz/%)
 FUZZ_OBJS := $(LIB_SRC:%.c=$(OUT)/fuzz/%.o) $(RUNTIME_TESTABLE:%.c=$(OUT)/fuzz/%.o)
 
-$(OUT)/fuzz/%.o: %.c | $(THIRD_PARTY_HEADERS)
+$(OUT)/fuzz/%.o: %.c | $(THIRD_PARTY_HEADERS) $(VIEW_STAMPS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/fuzz $<")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(OUT)/inc/$(call view,$<) -c $< -o $@
 
 $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(RUNTIME_LIBS_HOST)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/fuzz $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o %.a,$^)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(OUT)/inc/all -fsanitize=fuzzer -o $@ $(filter %.c %.o %.a,$^)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -240,6 +270,8 @@ CLANG_FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '
 	find lib init runtime tests -name '*.[ch]')
 lint: | $(DEPS_STAMP)
 	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
+	@bad=$$(grep -rnE '^#include "[^/"]+"' lib init runtime bench/tools tests/tools); if [ -n "$$bad" ]; then \
+		echo "lint: a local include names its folder (\"lib/berr.h\", \"oci/config.h\"):"; echo "$$bad"; exit 1; fi
 	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image \
 		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd
 

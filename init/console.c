@@ -1,5 +1,5 @@
 /* Console (see console.h). Runs in PID 1. */
-#include "console.h"
+#include "init/console.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "berr.h"
-#include "fsutil.h"
+#include "lib/berr.h"
+#include "lib/fsutil.h"
 
 void console_device(char *path, size_t size)
 {

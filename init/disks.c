@@ -1,6 +1,6 @@
 /* CONFIG and DATA (see disks.h). Runs in PID 1 during boot: every failure
  * is logged and answered with a fallback, never with an exit. */
-#include "disks.h"
+#include "init/disks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,13 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "berr.h"
-#include "blkdev.h"
-#include "cleanup.h"
-#include "console.h"
-#include "gpt.h"
-#include "log.h"
-#include "proc.h"
+#include "init/console.h"
+#include "lib/berr.h"
+#include "lib/blkdev.h"
+#include "lib/cleanup.h"
+#include "lib/gpt.h"
+#include "lib/log.h"
+#include "lib/proc.h"
 
 #define E2FSCK "/sbin/e2fsck"
 #define MKE2FS "/sbin/mke2fs"

@@ -1,5 +1,5 @@
 /* Early mounts (see early.h). Runs in PID 1: never exits. */
-#include "early.h"
+#include "init/early.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "berr.h"
-#include "fsutil.h"
-#include "log.h"
+#include "lib/berr.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
 
 struct early_mount {
 	const char *source;

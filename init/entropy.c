@@ -1,5 +1,5 @@
 /* Random seed (see entropy.h). Runs in PID 1 during boot. */
-#include "entropy.h"
+#include "init/entropy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 
 #define SEED_DIR "/data/berth"
 #define SEED_FILE SEED_DIR "/random-seed"

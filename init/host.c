@@ -1,5 +1,5 @@
 /* Host settings (see host.h). Runs in PID 1 during boot. */
-#include "host.h"
+#include "init/host.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -12,12 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "console.h"
-#include "disks.h"
-#include "fsutil.h"
-#include "log.h"
-#include "netlink.h"
+#include "init/console.h"
+#include "init/disks.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/netlink.h"
 
 #define HOST_YAML CONFIG_MOUNT "/host.yaml"
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "hostcfg.h"
+#include "lib/hostcfg.h"
 
 #define HOST_MAX_DHCP 8
 

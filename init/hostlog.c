@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 #define LOG_ROOT "/data/log/host"
 #define STATE_FILE "/run/berth/hostlog.state"

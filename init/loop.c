@@ -1,6 +1,6 @@
 /* Event loop (see loop.h). Runs in PID 1: an error in one handler is
  * logged and the loop goes on. */
-#include "loop.h"
+#include "init/loop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "shutdown.h"
-#include "supervise.h"
-#include "timeutil.h"
+#include "init/shutdown.h"
+#include "init/supervise.h"
+#include "init/timeutil.h"
+#include "lib/log.h"
 
 static int epfd = -1;
 static struct watch signal_watch = {.fd = -1};

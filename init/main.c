@@ -18,19 +18,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "console.h"
-#include "disks.h"
-#include "early.h"
-#include "entropy.h"
-#include "host.h"
-#include "hostcfg.h"
-#include "log.h"
-#include "loop.h"
-#include "power.h"
-#include "services.h"
-#include "shutdown.h"
-#include "supervise.h"
-#include "timeutil.h"
+#include "init/console.h"
+#include "init/disks.h"
+#include "init/early.h"
+#include "init/entropy.h"
+#include "init/host.h"
+#include "init/loop.h"
+#include "init/power.h"
+#include "init/services.h"
+#include "init/shutdown.h"
+#include "init/supervise.h"
+#include "init/timeutil.h"
+#include "lib/hostcfg.h"
+#include "lib/log.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"

@@ -1,5 +1,5 @@
 /* Power button (see power.h). Runs in PID 1: non-blocking reads only. */
-#include "power.h"
+#include "init/power.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 
 #define BITS_PER_LONG_ (8 * sizeof(unsigned long))
 

@@ -1,5 +1,5 @@
 /* Restart policy (see restart.h). Pure: no clocks, no I/O. */
-#include "restart.h"
+#include "init/restart.h"
 
 void restart_init(struct restart_state *s)
 {

@@ -1,14 +1,14 @@
 /* The service table (see services.h). Order is start order; shutdown
  * stops them the other way round, so the log writer goes last. */
-#include "services.h"
+#include "init/services.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "supervise.h"
+#include "init/supervise.h"
+#include "lib/log.h"
 
 #define HOSTLOG "/usr/bin/hostlog"
 #define UDHCPC "/sbin/udhcpc"

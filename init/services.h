@@ -4,8 +4,8 @@
 #ifndef BERTH_INIT_SERVICES_H
 #define BERTH_INIT_SERVICES_H
 
-#include "host.h"
-#include "hostcfg.h"
+#include "init/host.h"
+#include "lib/hostcfg.h"
 
 void services_declare(const struct host_config *cfg, const struct host_state *st);
 

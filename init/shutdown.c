@@ -1,6 +1,6 @@
 /* Shutdown (see shutdown.h). Runs in PID 1 and never returns: if reboot(2)
  * fails, init stays up, idle, rather than panicking the kernel. */
-#include "shutdown.h"
+#include "init/shutdown.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,12 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "console.h"
-#include "fsutil.h"
-#include "log.h"
-#include "supervise.h"
-#include "timeutil.h"
+#include "init/console.h"
+#include "init/supervise.h"
+#include "init/timeutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
 
 const char *shutdown_action_name(enum shutdown_action action)
 {

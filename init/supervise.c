@@ -1,5 +1,5 @@
 /* Services (see supervise.h). Runs in PID 1. */
-#include "supervise.h"
+#include "init/supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,14 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "berr.h"
-#include "cleanup.h"
-#include "fsutil.h"
-#include "log.h"
-#include "loop.h"
-#include "proc.h"
-#include "restart.h"
-#include "timeutil.h"
+#include "init/loop.h"
+#include "init/restart.h"
+#include "init/timeutil.h"
+#include "lib/berr.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/proc.h"
 
 #define LINE_MAX_BYTES 900
 #define DEFAULT_GRACE_MS 5000u

@@ -1,5 +1,5 @@
 /* Bump allocator (see arena.h). */
-#include "arena.h"
+#include "lib/arena.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Error objects (see berr.h). Never allocates: a message that does not fit
  * is truncated, never lost. */
-#include "berr.h"
+#include "lib/berr.h"
 
 #include <errno.h>
 #include <stdarg.h>

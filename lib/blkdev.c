@@ -1,5 +1,5 @@
 /* Block device discovery (see blkdev.h). Reads sysfs only. */
-#include "blkdev.h"
+#include "lib/blkdev.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 /* Resolves a sysfs block device directory to its whole disk, following a
  * device-mapper device to the partition beneath it. */

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 /* The whole disk ("vda", "nvme0n1") holding the filesystem at path. */
 int blk_disk_of(const char *path, char *disk, size_t size, struct berr *err);

@@ -1,6 +1,6 @@
 /* CRC-32, bitwise: GPT headers are checked a few times per boot, so a
  * table would cost more in size than it saves in time. */
-#include "crc32.h"
+#include "lib/crc32.h"
 
 uint32_t crc32_ieee(const void *data, size_t len)
 {

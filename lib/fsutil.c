@@ -1,5 +1,5 @@
 /* File helpers (see fsutil.h). */
-#include "fsutil.h"
+#include "lib/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 ssize_t read_file(const char *path, char *buf, size_t size, struct berr *err)
 {

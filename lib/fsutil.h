@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 /* Reads a whole small file into buf (NUL-terminated); returns its length.
  * A file that does not fit is an error (-EFBIG), never silently cut. */

@@ -1,7 +1,7 @@
 /* GUID partition tables (see gpt.h). Everything read from disk is checked
  * (signature, sizes, CRCs) before it is used; a table that fails a check is
  * never written back. */
-#include "gpt.h"
+#include "lib/gpt.h"
 
 #include <errno.h>
 #include <linux/fs.h>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "crc32.h"
+#include "lib/cleanup.h"
+#include "lib/crc32.h"
 
 enum {
 	H_SIGNATURE = 0,

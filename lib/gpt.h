@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 #define GPT_MAX_ENTRIES 256
 #define GPT_ENTRY_SIZE_MAX 512

@@ -1,6 +1,6 @@
 /* host.yaml (see hostcfg.h). Each section is parsed into a scratch copy
  * and committed only when the whole section is valid. */
-#include "hostcfg.h"
+#include "lib/hostcfg.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "fsutil.h"
-#include "yamltree.h"
+#include "lib/fsutil.h"
+#include "lib/yamltree.h"
 
 void hostcfg_defaults(struct host_config *c)
 {

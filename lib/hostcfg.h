@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 #define HOST_MAX_IFACES 8
 #define HOST_MAX_ADDRS 8

@@ -1,6 +1,6 @@
 /* Logging (see log.h). Never allocates and never fails loudly: a message
  * that cannot be written is dropped, never allowed to stop the caller. */
-#include "log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* rtnetlink requests (see netlink.h). One request at a time, each acked. */
-#include "netlink.h"
+#include "lib/netlink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 /* The kernel sizes dump messages after the reader's buffer, up to 32 KiB;
  * with this buffer no single message is ever cut. */

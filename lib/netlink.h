@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 struct nl_sock {
 	int fd;

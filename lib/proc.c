@@ -1,7 +1,7 @@
 /* Child process helpers (see proc.h). Used from PID 1, so they never exit
  * the caller and never leave a zombie they created unwaited, except on
  * success of proc_spawn, where the caller owns the child. */
-#include "proc.h"
+#include "lib/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 static char *const empty_env[] = {NULL};
 

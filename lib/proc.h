@@ -6,7 +6,7 @@
 
 #include <sys/types.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 struct spawn_opts {
 	const char *path; /* program to execute; NULL: argv[0] */

@@ -4,7 +4,7 @@
  * largest cost of an import: on x86-64 CPUs with the SHA extensions the
  * blocks go through them (about 4x faster); elsewhere, portable C that
  * keeps the schedule in a 16-word ring. */
-#include "sha256.h"
+#include "lib/sha256.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* YAML trees on libyaml (see yamltree.h). All nodes and strings of a
  * document live in one arena, freed at once; aliases share nodes. */
-#include "yamltree.h"
+#include "lib/yamltree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "arena.h"
-#include "cleanup.h"
+#include "lib/arena.h"
+#include "lib/cleanup.h"
 
 /* ---- building ------------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 #define YT_MAX_INPUT (4u << 20) /* bytes of YAML accepted */
 #define YT_MAX_DEPTH 64

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "berth.h"
-#include "berthd.h"
-#include "cinit.h"
-#include "cli.h"
-#include "monitor.h"
+#include "cinit/cinit.h"
+#include "cli/berth.h"
+#include "daemon/berthd.h"
+#include "monitor/monitor.h"
+#include "oci/cli.h"
 
 int main(int argc, char **argv)
 {

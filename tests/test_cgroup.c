@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup.h"
 #include "check.h"
-#include "devfilter.h"
-#include "fsutil.h"
+#include "lib/fsutil.h"
+#include "oci/cgroup.h"
+#include "oci/devfilter.h"
 
 static char root[] = "/tmp/berth-test-cgroup.XXXXXX";
 

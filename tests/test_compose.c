@@ -15,15 +15,15 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "compose.h"
-#include "config.h"
-#include "formats.h"
-#include "graph.h"
-#include "interp.h"
-#include "ociwrite.h"
-#include "profile.h"
-#include "shlex.h"
-#include "translate.h"
+#include "compose/compose.h"
+#include "compose/formats.h"
+#include "compose/graph.h"
+#include "compose/interp.h"
+#include "compose/ociwrite.h"
+#include "compose/profile.h"
+#include "compose/shlex.h"
+#include "compose/translate.h"
+#include "oci/config.h"
 
 static char tmpdir[64];
 static struct compose_vars vars;

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dns.h"
-#include "dnsmsg.h"
+#include "net/dns.h"
+#include "net/dnsmsg.h"
 
 static uint32_t ip(const char *s)
 {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "gpt.h"
+#include "lib/gpt.h"
 
 #define MIB (1024LL * 1024)
 

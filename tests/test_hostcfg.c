@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 
 #include "check.h"
-#include "hostcfg.h"
+#include "lib/hostcfg.h"
 
 #define ED25519 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpS7aMTSgITsZXtvxzZY9cj5XWK7bgNOrBJv4mKvaP2 user@laptop"
 #define RSA_TYPE_MISMATCH "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIHpS7aMTSgITsZXtvxzZY9cj5XWK7bgNOrBJv4mKvaP2 x"

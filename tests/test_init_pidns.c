@@ -16,12 +16,12 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fsutil.h"
-#include "log.h"
-#include "loop.h"
-#include "shutdown.h"
-#include "supervise.h"
-#include "timeutil.h"
+#include "init/loop.h"
+#include "init/shutdown.h"
+#include "init/supervise.h"
+#include "init/timeutil.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
 
 static char tmpdir[] = "/tmp/berth-test-init.XXXXXX";
 static char *const test_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "ipam.h"
+#include "net/ipam.h"
 
 static char tmpdir[] = "/tmp/test_ipam.XXXXXX";
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "logfile.h"
+#include "monitor/logfile.h"
 
 static char dir[64];
 

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "logfile.h"
-#include "monitor.h"
-#include "proto.h"
-#include "terminal.h"
+#include "monitor/logfile.h"
+#include "monitor/monitor.h"
+#include "oci/terminal.h"
+#include "proto/proto.h"
 
 /* create: starts BUNDLE/cmd.sh held back on a fifo until start, with the
  * runtime's own stdio, as runc does. Files in the bundle or the root make

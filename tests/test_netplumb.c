@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cleanup.h"
-#include "endpoint.h"
-#include "netns.h"
-#include "rtnl.h"
+#include "lib/cleanup.h"
+#include "net/endpoint.h"
+#include "net/netns.h"
+#include "net/rtnl.h"
 
 #define LEAK_CYCLES 1000
 #define BRIDGE "brtest0"

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "nft.h"
+#include "net/nft.h"
 
 static uint32_t ip(const char *s)
 {

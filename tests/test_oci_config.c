@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 
 #include "check.h"
-#include "config.h"
+#include "oci/config.h"
 
 static const char *full_config =
 	"{\n"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "paths.h"
+#include "oci/paths.h"
 
 static char top[] = "/tmp/berth-test-paths.XXXXXX";
 static char root[PATH_MAX];

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "proto.h"
+#include "proto/proto.h"
 
 static void pair(int sv[2])
 {

@@ -1,7 +1,7 @@
 /* Restart policy: backoff doubling, the cap, stable runs resetting it, and
  * crash-loop detection and recovery, on an injected clock. */
 #include "check.h"
-#include "restart.h"
+#include "init/restart.h"
 
 static void test_backoff_doubles_to_cap(void)
 {

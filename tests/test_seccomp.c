@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "profile.h"
-#include "seccomp.h"
+#include "compose/profile.h"
+#include "oci/seccomp.h"
 
 #define MAX_NAMES 8
 #define MAX_ARGS 4

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "overlay.h"
-#include "store.h"
+#include "image/overlay.h"
+#include "image/store.h"
 
 static char base[64];	 /* the test's temporary directory */
 static char images[128]; /* what mkimages wrote */

@@ -14,11 +14,11 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "dstream.h"
-#include "fstree.h"
-#include "sha256.h"
-#include "tar.h"
-#include "unpack.h"
+#include "image/dstream.h"
+#include "image/fstree.h"
+#include "image/tar.h"
+#include "image/unpack.h"
+#include "lib/sha256.h"
 
 /* ---- building archives -------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /* Attaching to a container (see attach.h). */
-#include "attach.h"
+#include "cli/attach.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "fsutil.h"
-#include "proto.h"
+#include "cli/client.h"
+#include "lib/fsutil.h"
+#include "proto/proto.h"
 
 static struct termios saved_termios;
 static int termios_saved;

@@ -3,7 +3,7 @@
  * runs the host's own parsers on a config directory, on the build machine
  * as well. Exit codes follow docker: 0 fine, 1 an error, 125 a run that
  * could not start, else the container's own exit code. */
-#include "berth.h"
+#include "cli/berth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attach.h"
-#include "configcheck.h"
-#include "formats.h"
-#include "proto.h"
-#include "client.h"
+#include "cli/attach.h"
+#include "cli/client.h"
+#include "cli/configcheck.h"
+#include "compose/formats.h"
+#include "proto/proto.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"

@@ -1,12 +1,12 @@
 /* Talking to berthd (see client.h). */
-#include "client.h"
+#include "cli/client.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "proto.h"
+#include "proto/proto.h"
 
 json_object *client_req(const char *cmd)
 {

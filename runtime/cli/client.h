@@ -5,7 +5,7 @@
 
 #include <json-c/json.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 /* Sends req (consumed) with fds attached; *resp gets the answer. Returns
  * 0 when berthd answered "ok", -1 after printing berthd's error (or why

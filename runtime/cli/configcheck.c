@@ -1,5 +1,5 @@
 /* Checking a config directory (see configcheck.h). */
-#include "configcheck.h"
+#include "cli/configcheck.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,13 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "fsutil.h"
-#include "hostcfg.h"
-#include "imagecheck.h"
-#include "imgref.h"
-#include "interp.h"
-#include "store.h"
+#include "cli/imagecheck.h"
+#include "compose/compose.h"
+#include "compose/interp.h"
+#include "image/imgref.h"
+#include "image/store.h"
+#include "lib/fsutil.h"
+#include "lib/hostcfg.h"
 
 #define HOST_STORE "/data/berth/store"
 

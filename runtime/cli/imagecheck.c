@@ -1,5 +1,5 @@
 /* Checking image archives (see imagecheck.h). */
-#include "imagecheck.h"
+#include "cli/imagecheck.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "cleanup.h"
-#include "fsutil.h"
-#include "sha256.h"
+#include "image/archive.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/sha256.h"
 
 /* Hashes a member and compares it with the promised digest. */
 static int check_blob(struct archive *a, const char *member, const char *digest, struct berr *err)

@@ -7,7 +7,7 @@
  * share nodes, and interpolating a shared node in place would expand `$$`
  * twice. Merge keys are applied by building a new index of a mapping's
  * keys, never by changing the tree. */
-#include "compose.h"
+#include "compose/compose.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,12 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "formats.h"
-#include "fsutil.h"
-#include "graph.h"
-#include "shlex.h"
-#include "yamltree.h"
+#include "compose/formats.h"
+#include "compose/graph.h"
+#include "compose/shlex.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/yamltree.h"
 
 #define MERGE_MAX_KEYS 4096   /* keys of one mapping after merging */
 #define MERGE_MAX_WORK 200000 /* merged entries built for a whole file */

@@ -19,9 +19,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "arena.h"
-#include "berr.h"
-#include "interp.h"
+#include "compose/interp.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
 
 #define COMPOSE_MAX_PROBLEMS 256 /* kept; more are counted */
 #define COMPOSE_MAX_ENTRIES 4096 /* services, volumes or networks in one file */

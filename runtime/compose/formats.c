@@ -1,6 +1,6 @@
 /* Compose's scalar formats (see formats.h): pure functions of their text,
  * no allocation but the port's address. */
-#include "formats.h"
+#include "compose/formats.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "oci/config.h"
 
 int compose_valid_name(const char *s)
 {

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "compose.h"
+#include "compose/compose.h"
+#include "lib/arena.h"
 
 /* Each returns 0, or -EINVAL (-ERANGE for numbers too large). */
 int compose_parse_duration(const char *s, int64_t *ns); /* "1m30s", "500ms", "1.5s", "0" */

@@ -4,7 +4,7 @@
  * every component it depends on, so one pass in emission order settles
  * each service's fate and its group (one more than its deepest
  * dependency). */
-#include "graph.h"
+#include "compose/graph.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 #define NONE ((size_t)-1)
 

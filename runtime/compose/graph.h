@@ -8,9 +8,9 @@
 
 #include <stddef.h>
 
-#include "arena.h"
-#include "berr.h"
-#include "compose.h"
+#include "compose/compose.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
 
 struct compose_blocked {
 	size_t service; /* index in the project's services */

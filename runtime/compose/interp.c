@@ -2,7 +2,7 @@
  * follows the Compose specification: names are [A-Za-z_][A-Za-z0-9_]*, a
  * `$` that starts nothing valid is an error (as in Docker Compose, which
  * asks to write `$$`), and defaults may themselves hold expressions. */
-#include "interp.h"
+#include "compose/interp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 #define NAME_MAX_LEN 255
 

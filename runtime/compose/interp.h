@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 #define COMPOSE_VARS_MAX 4096	      /* variables in one set */
 #define COMPOSE_DOTENV_MAX (1u << 20) /* bytes of one .env or env_file */

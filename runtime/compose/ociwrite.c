@@ -2,7 +2,7 @@
  * printed: json-c escapes strings, so no value can break the JSON. A field
  * is written when the model says it is set (has_* flags, non-NULL
  * pointers, non-empty lists), which is what oci_config_parse reads back. */
-#include "ociwrite.h"
+#include "compose/ociwrite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 struct writer {
 	int oom;

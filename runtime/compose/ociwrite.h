@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 /* The JSON text of cfg in a malloc'd, NUL-terminated *out (*len bytes). */
 int oci_config_to_json(const struct oci_config *cfg, char **out, size_t *len, struct berr *err);

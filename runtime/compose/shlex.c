@@ -1,7 +1,7 @@
 /* Shell-like word splitting (see shlex.h). Two passes over the text: the
  * first counts words and bytes so that the second writes into exactly
  * sized arena memory. */
-#include "shlex.h"
+#include "compose/shlex.h"
 
 #include <errno.h>
 #include <string.h>

@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "arena.h"
-#include "berr.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
 
 /* Splits s into words allocated in a (*argv has *argc entries and a NULL
  * after them). Blanks (space, tab, newline, carriage return) separate

@@ -3,7 +3,7 @@
  * each rule reproduces, since those are the rules users rely on without
  * knowing it (an image's Cmd vanishing under a compose entrypoint, root's
  * supplementary groups, the variables every container gets). */
-#include "translate.h"
+#include "compose/translate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +19,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "formats.h"
-#include "profile.h"
+#include "compose/formats.h"
+#include "compose/profile.h"
+#include "lib/cleanup.h"
 
 #define ETC_FILE_MAX (4u << 20) /* bytes of /etc/passwd or /etc/group read */
 #define MAX_ID INT32_MAX	/* Docker's limit for uids and gids */

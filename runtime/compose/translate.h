@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
-#include "compose.h"
-#include "config.h"
-#include "imagecfg.h"
+#include "compose/compose.h"
+#include "image/imagecfg.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 /* Default values Docker applies to a healthcheck that does not say. */
 #define COMPOSE_HEALTH_INTERVAL_NS INT64_C(30000000000)

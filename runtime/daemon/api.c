@@ -1,6 +1,6 @@
 /* berthd's API server (see api.h). Requests are JSON objects with a "cmd";
  * answers are JSON objects with "ok" and, on failure, "error". */
-#include "api.h"
+#include "daemon/api.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apply.h"
-#include "cleanup.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "images.h"
-#include "log.h"
-#include "logfile.h"
-#include "network.h"
-#include "proc.h"
-#include "proto.h"
-#include "sup.h"
+#include "daemon/apply.h"
+#include "daemon/daemon.h"
+#include "daemon/images.h"
+#include "daemon/network.h"
+#include "daemon/sup.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "monitor/logfile.h"
+#include "proto/proto.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"

@@ -4,7 +4,7 @@
 #ifndef BERTH_API_H
 #define BERTH_API_H
 
-#include "ctr.h"
+#include "daemon/ctr.h"
 
 /* Starts accepting connections on the listening socket. */
 int api_init(int listen_fd);

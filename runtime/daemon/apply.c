@@ -1,5 +1,5 @@
 /* compose.yaml and `berth run` into containers (see apply.h). */
-#include "apply.h"
+#include "daemon/apply.h"
 
 #include <errno.h>
 #include <arpa/inet.h>
@@ -14,25 +14,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bundle.h"
-#include "cinit.h"
-#include "cleanup.h"
-#include "compose.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "graph.h"
-#include "hostcfg.h"
-#include "images.h"
-#include "interp.h"
-#include "log.h"
-#include "network.h"
-#include "logfile.h"
-#include "ociwrite.h"
-#include "overlay.h"
-#include "shlex.h"
-#include "sha256.h"
-#include "sup.h"
-#include "translate.h"
+#include "cinit/cinit.h"
+#include "compose/compose.h"
+#include "compose/graph.h"
+#include "compose/interp.h"
+#include "compose/ociwrite.h"
+#include "compose/shlex.h"
+#include "compose/translate.h"
+#include "daemon/bundle.h"
+#include "daemon/daemon.h"
+#include "daemon/images.h"
+#include "daemon/network.h"
+#include "daemon/sup.h"
+#include "image/overlay.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/hostcfg.h"
+#include "lib/log.h"
+#include "lib/sha256.h"
+#include "monitor/logfile.h"
 
 #define LAST_GOOD_DIR BERTH_DATA_DIR "/last-good"
 #define TMP_ROOT BERTH_RUN_DIR_TMP

@@ -10,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "berr.h"
-#include "ctr.h"
+#include "daemon/ctr.h"
+#include "lib/berr.h"
 
 /* Applies CONFIG/compose.yaml. report (may be NULL) gets "errors": [...],
  * "warnings", "created", "recreated", "unchanged", "removed". Returns 0,

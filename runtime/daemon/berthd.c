@@ -1,6 +1,6 @@
 /* berthd's entry point and event loop (see daemon.h). Started and
  * restarted by init; its stderr goes to the host log. */
-#include "berthd.h"
+#include "daemon/berthd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "apply.h"
-#include "cleanup.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "images.h"
-#include "log.h"
-#include "network.h"
-#include "proc.h"
-#include "proto.h"
-#include "sup.h"
+#include "daemon/api.h"
+#include "daemon/apply.h"
+#include "daemon/daemon.h"
+#include "daemon/images.h"
+#include "daemon/network.h"
+#include "daemon/sup.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "proto/proto.h"
 
 struct daemon D = {.epfd = -1, .timerfd = -1};
 

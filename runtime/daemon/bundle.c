@@ -1,5 +1,5 @@
 /* Containers' files and root filesystems (see bundle.h). */
-#include "bundle.h"
+#include "daemon/bundle.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,9 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
 
 /* The kernel takes mount options of at most a page. */
 #define MOUNT_OPTIONS_MAX 4000

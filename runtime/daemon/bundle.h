@@ -7,8 +7,8 @@
 #ifndef BERTH_BUNDLE_H
 #define BERTH_BUNDLE_H
 
-#include "berr.h"
-#include "ctr.h"
+#include "daemon/ctr.h"
+#include "lib/berr.h"
 
 #define VOLUMES_DIR BERTH_DATA_DIR "/volumes"
 

@@ -1,6 +1,6 @@
 /* Container records (see ctr.h): DATA/containers/NAME/record.json holds the
  * definition and the state that must outlive berthd and reboots. */
-#include "ctr.h"
+#include "daemon/ctr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "sha256.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/sha256.h"
 
 #define RECORD_MAX (4u << 20)
 

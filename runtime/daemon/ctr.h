@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "berr.h"
-#include "watch.h"
+#include "daemon/watch.h"
+#include "lib/berr.h"
 
 #define BERTH_DATA_DIR "/data/berth"
 #define CTR_NAME_MAX 128

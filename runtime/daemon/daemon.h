@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "ctr.h"
-#include "watch.h"
+#include "daemon/ctr.h"
+#include "daemon/watch.h"
 
 #define OCI_ROOT "/run/berth/oci"
 #define CONFIG_DIR "/config"

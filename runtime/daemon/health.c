@@ -1,5 +1,5 @@
 /* Healthchecks (see health.h). */
-#include "health.h"
+#include "daemon/health.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,12 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "log.h"
-#include "proc.h"
-#include "sup.h"
+#include "daemon/api.h"
+#include "daemon/daemon.h"
+#include "daemon/sup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/proc.h"
 
 #define DEFAULT_INTERVAL_MS 30000
 #define DEFAULT_TIMEOUT_MS 30000

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "ctr.h"
+#include "daemon/ctr.h"
 
 /* A new run: status "starting", first check one interval from now. */
 void health_reset(struct ctr *c);

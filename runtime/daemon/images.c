@@ -1,7 +1,7 @@
 /* berthd's use of the image store (see images.h). The store is opened
  * per request: it keeps nothing in memory that could go stale, and an
  * import running in a child changes it underneath safely (renames). */
-#include "images.h"
+#include "daemon/images.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,12 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "log.h"
-#include "sha256.h"
-#include "store.h"
+#include "daemon/daemon.h"
+#include "image/store.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/sha256.h"
 
 /* Archives of CONFIG/images already imported, by name, size and mtime:
  * the read-only config partition does not change under them, and hashing

@@ -6,8 +6,8 @@
 
 #include <json-c/json.h>
 
-#include "berr.h"
-#include "imagecfg.h"
+#include "image/imagecfg.h"
+#include "lib/berr.h"
 
 #define STORE_DIR "/data/berth/store"
 

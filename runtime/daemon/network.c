@@ -1,5 +1,5 @@
 /* Containers' networks (see network.h). */
-#include "network.h"
+#include "daemon/network.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,15 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "daemon.h"
-#include "dns.h"
-#include "endpoint.h"
-#include "fsutil.h"
-#include "ipam.h"
-#include "log.h"
-#include "netns.h"
-#include "nft.h"
+#include "daemon/daemon.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "net/dns.h"
+#include "net/endpoint.h"
+#include "net/ipam.h"
+#include "net/netns.h"
+#include "net/nft.h"
 
 struct bnet {
 	struct bnet *next;

@@ -14,8 +14,8 @@
 
 #include <json-c/json.h>
 
-#include "berr.h"
-#include "ctr.h"
+#include "daemon/ctr.h"
+#include "lib/berr.h"
 
 #define NETNS_DIR "/run/berth/netns"
 #define NETWORKS_DIR BERTH_DATA_DIR "/networks"

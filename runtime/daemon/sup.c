@@ -2,7 +2,7 @@
  * running state through its monitor's status pipe and leaves it through
  * its monitor's exit (a pidfd, so monitors adopted after a berthd restart,
  * which are not our children, are followed the same way). */
-#include "sup.h"
+#include "daemon/sup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,15 +19,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "bundle.h"
-#include "cleanup.h"
-#include "daemon.h"
-#include "fsutil.h"
-#include "health.h"
-#include "log.h"
-#include "network.h"
-#include "proc.h"
+#include "daemon/api.h"
+#include "daemon/bundle.h"
+#include "daemon/daemon.h"
+#include "daemon/health.h"
+#include "daemon/network.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/proc.h"
 
 static int pidfd_open_(pid_t pid)
 {

@@ -7,8 +7,8 @@
 #ifndef BERTH_SUP_H
 #define BERTH_SUP_H
 
-#include "berr.h"
-#include "ctr.h"
+#include "daemon/ctr.h"
+#include "lib/berr.h"
 
 /* Registers a new container with the definition (taken over; *def is
  * cleared). Fails when the name is taken. */

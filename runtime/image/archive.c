@@ -6,7 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "archive.h"
+#include "image/archive.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +19,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "imgref.h"
-#include "sha256.h"
-#include "tar.h"
-#include "strfmt.h"
+#include "image/imgref.h"
+#include "image/strfmt.h"
+#include "image/tar.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/sha256.h"
 
 #define MAX_LINK_HOPS 16
 #define MAX_INDEX_DEPTH 4

@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "berr.h"
-#include "dstream.h"
-#include "imgjson.h"
+#include "image/dstream.h"
+#include "image/imgjson.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
 
 #define ARCHIVE_MAX_MEMBERS 100000 /* files in an archive tar */
 #define ARCHIVE_MAX_IMAGES 256	   /* images in one archive */

@@ -1,6 +1,6 @@
 /* Decompressing, hashing byte stream (see dstream.h). Owns its buffers and
  * the zlib/zstd state; reads its source only through the callbacks. */
-#include "dstream.h"
+#include "image/dstream.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "strfmt.h"
+#include "image/strfmt.h"
 
 #define IN_SIZE (128u * 1024u)
 #define OUT_SIZE (128u * 1024u)

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "berr.h"
-#include "sha256.h"
+#include "lib/berr.h"
+#include "lib/sha256.h"
 
 enum dstream_kind {
 	DSTREAM_PLAIN,

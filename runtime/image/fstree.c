@@ -1,5 +1,5 @@
 /* Tree removal and temporary directories (see fstree.h). */
-#include "fstree.h"
+#include "image/fstree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 /* Deeper directories are moved up to the top directory and removed from
  * there, so that at most this many directory fds are open at once (a

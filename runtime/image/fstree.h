@@ -8,7 +8,7 @@
 #include <dirent.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 /* Removes name in dirfd and everything under it. Adds the bytes of disk
  * space released (st_blocks of files removed for good) to *freed when

@@ -1,7 +1,7 @@
 /* Image archive JSON documents (see imgjson.h), with json-c in strict
  * mode. Strings are copied into the caller's arena before the parse tree
  * is freed; nothing returned points into json-c memory. */
-#include "imgjson.h"
+#include "image/imgjson.h"
 
 #include <errno.h>
 #include <json-c/json.h>

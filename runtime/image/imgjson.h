@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "berr.h"
-#include "imagecfg.h"
+#include "image/imagecfg.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
 
 #define IMGJSON_DIGEST_SIZE 72 /* "sha256:" + 64 hex + NUL */
 #define IMGJSON_MAX_LAYERS 500 /* overlayfs stacks at most 500 lower layers */

@@ -1,13 +1,13 @@
 /* Image name checking and canonical form (see imgref.h). The grammar is
  * that of the distribution reference format, kept to what a name in an
  * archive or a compose file needs. */
-#include "imgref.h"
+#include "image/imgref.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "tar.h"
+#include "image/tar.h"
 
 static int is_lower_alnum(char c)
 {

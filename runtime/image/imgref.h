@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 #define IMGREF_MAX 256 /* bytes in a canonical name, with the NUL */
 

@@ -1,6 +1,6 @@
 /* overlayfs mounts (see overlay.h). Builds strings and calls mount(2);
  * never creates or changes the directories it is given. */
-#include "overlay.h"
+#include "image/overlay.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 /* Writes "lowerdir=top:...:bottom[,upperdir=U,workdir=W][,index=off]".
  * Paths may not contain ',', ':' or '\\' (overlayfs separators). The

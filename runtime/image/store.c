@@ -6,7 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "store.h"
+#include "image/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,16 +22,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "cleanup.h"
-#include "fstree.h"
-#include "fsutil.h"
-#include "imgjson.h"
-#include "imgref.h"
-#include "overlay.h"
-#include "sha256.h"
-#include "tar.h"
-#include "strfmt.h"
+#include "image/archive.h"
+#include "image/fstree.h"
+#include "image/imgjson.h"
+#include "image/imgref.h"
+#include "image/overlay.h"
+#include "image/strfmt.h"
+#include "image/tar.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/sha256.h"
 
 #define SHORT_ID 16	      /* hex digits naming a layer directory */
 #define MIN_PREFIX 12	      /* hex digits of the shortest ID prefix accepted */

@@ -32,10 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "berr.h"
-#include "imagecfg.h"
-#include "unpack.h"
+#include "image/imagecfg.h"
+#include "image/unpack.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
 
 #define STORE_ID_SIZE 72 /* "sha256:" + 64 hex + NUL */
 

@@ -1,7 +1,7 @@
 /* Streaming tar reader (see tar.h). Owns the current entry's strings and
  * the pending extended-header values; never allocates more than one PAX
  * header (TAR_PAX_MAX) at a time, whatever the archive claims. */
-#include "tar.h"
+#include "image/tar.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "berr.h"
-#include "dstream.h"
+#include "image/dstream.h"
+#include "lib/berr.h"
 
 #define TAR_PATH_MAX 4096	    /* bytes in a path or link target, without the NUL */
 #define TAR_PAX_MAX (1024u * 1024u) /* bytes in one PAX extended header */

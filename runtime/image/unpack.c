@@ -6,7 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "unpack.h"
+#include "image/unpack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +22,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "fstree.h"
-#include "tar.h"
+#include "image/fstree.h"
+#include "image/tar.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 #define COPY_BUF (128u * 1024u)
 #define OPAQUE_XATTR "trusted.overlay.opaque"

@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "berr.h"
-#include "dstream.h"
+#include "image/dstream.h"
+#include "lib/berr.h"
 
 #define UNPACK_DEFAULT_MAX_BYTES (UINT64_C(8) << 30) /* uncompressed tar bytes */
 #define UNPACK_DEFAULT_MAX_ENTRIES UINT64_C(1000000)

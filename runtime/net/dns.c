@@ -3,7 +3,7 @@
  * event or the timerfd), never exits, and keeps every resource bounded
  * (pending queries, TCP clients, their buffers), because its clients are
  * containers, which may misbehave. Packets are parsed by dnsmsg.c. */
-#include "dns.h"
+#include "net/dns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "dnsmsg.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "net/dnsmsg.h"
 
 #define DEFAULT_RESOLV_CONF "/etc/resolv.conf"
 #define DEFAULT_TIMEOUT_MS 1500

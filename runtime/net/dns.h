@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 struct dns;
 

@@ -1,7 +1,7 @@
 /* DNS wire format (see dnsmsg.h). Everything here reads untrusted bytes:
  * each read is preceded by a check against the packet's length, and no
  * function loops more often than the packet has bytes. */
-#include "dnsmsg.h"
+#include "net/dnsmsg.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Bridges and container endpoints (see endpoint.h). */
-#include "endpoint.h"
+#include "net/endpoint.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,10 +9,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "netns.h"
-#include "rtnl.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "net/netns.h"
+#include "net/rtnl.h"
 
 /* How long an attach waits for its links to come up (see wait_oper_up). */
 #define OPER_WAIT_STEP_NS 200000L

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
-#include "ipam.h"
+#include "lib/berr.h"
+#include "net/ipam.h"
 
 struct net_bridge {
 	char ifname[IFNAMSIZ];

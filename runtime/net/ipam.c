@@ -1,6 +1,6 @@
 /* IPv4 address management (see ipam.h). Addresses are kept in network
  * order in the structures and turned to host order only for arithmetic. */
-#include "ipam.h"
+#include "net/ipam.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 #define IPAM_VERSION 1
 #define IPAM_SUFFIX ".json"

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 #define IPAM_OWNER_MAX 256
 #define IPAM_NAME_MAX 128

@@ -1,5 +1,5 @@
 /* Persistent network namespaces (see netns.h). */
-#include "netns.h"
+#include "net/netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "log.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673

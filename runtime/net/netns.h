@@ -9,8 +9,8 @@
 #ifndef BERTH_NET_NETNS_H
 #define BERTH_NET_NETNS_H
 
-#include "berr.h"
-#include "netlink.h"
+#include "lib/berr.h"
+#include "lib/netlink.h"
 
 /* Makes a new network namespace with lo up and bind-mounts it at path (a
  * file created 0600 in an existing directory; a leftover plain file is

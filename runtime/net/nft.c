@@ -4,7 +4,7 @@
  * refused. No libnftnl: the messages are simple enough to write by hand,
  * and one static binary stays small. Never touches a table other than
  * ip berth. */
-#include "nft.h"
+#include "net/nft.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,9 +24,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "netlink.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/netlink.h"
 
 #define CHAIN_PUBLISH "publish"
 #define CHAIN_PREROUTING "prerouting"

@@ -1,6 +1,6 @@
 /* Container-network rtnetlink requests (see rtnl.h). Each function builds
  * one request with lib/netlink's helpers and sends it with nl_exchange. */
-#include "rtnl.h"
+#include "net/rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 /* Fills err with the request's description, the kernel's own words when it
  * gave any, and the errno text. */

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
-#include "netlink.h"
+#include "lib/berr.h"
+#include "lib/netlink.h"
 
 /* Closes an nl_sock at the end of its scope: auto_nl struct nl_sock nl = {.fd = -1}; */
 #define auto_nl __attribute__((cleanup(nl_close)))

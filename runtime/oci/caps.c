@@ -1,6 +1,6 @@
 /* Capabilities and user switching (see caps.h). Runs in the container's
  * process just before exec. */
-#include "caps.h"
+#include "oci/caps.h"
 
 #include <errno.h>
 #include <grp.h>

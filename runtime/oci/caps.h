@@ -5,8 +5,8 @@
 #ifndef BERTH_OCI_CAPS_H
 #define BERTH_OCI_CAPS_H
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 /* Drops every capability outside bounding from the bounding set. */
 int caps_drop_bounding(uint64_t bounding, struct berr *err);

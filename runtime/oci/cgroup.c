@@ -3,7 +3,7 @@
  * controllers in the ancestors' cgroup.subtree_control. It never creates
  * files (cgroupfs makes them; a missing one means a controller is off) and
  * never follows a symlink (cgroupfs has none). Device rules: devfilter.c. */
-#include "cgroup.h"
+#include "oci/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 #define DEFAULT_PARENT "/berth-oci"
 #define FREEZE_TIMEOUT_MS 2000

@@ -3,7 +3,7 @@
  * An option runc has and berth-oci does not implement is an error that
  * says so; errors also go to --log (text or JSON lines), where containerd
  * looks for them. */
-#include "cli.h"
+#include "oci/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,13 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "config.h"
-#include "container.h"
-#include "fsutil.h"
-#include "log.h"
-#include "state.h"
-#include "trace.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "oci/config.h"
+#include "oci/container.h"
+#include "oci/state.h"
+#include "oci/trace.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"

@@ -1,7 +1,7 @@
 /* config.json (see config.h): json-c parses, this file checks every field
  * and copies it into the arena-backed structures. The JSON tree is freed
  * before returning; nothing here outlives the parse but the structures. */
-#include "config.h"
+#include "oci/config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,9 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "trace.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "oci/trace.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
 

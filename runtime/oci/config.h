@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "arena.h"
-#include "berr.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
 
 #define OCI_MAX_WARNINGS 32
 

@@ -1,5 +1,5 @@
 /* Container lifecycle (see container.h). */
-#include "container.h"
+#include "oci/container.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,17 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "cleanup.h"
-#include "config.h"
-#include "devfilter.h"
-#include "fsutil.h"
-#include "hooks.h"
-#include "launch.h"
-#include "log.h"
-#include "state.h"
-#include "terminal.h"
-#include "trace.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "oci/cgroup.h"
+#include "oci/config.h"
+#include "oci/devfilter.h"
+#include "oci/hooks.h"
+#include "oci/launch.h"
+#include "oci/state.h"
+#include "oci/terminal.h"
+#include "oci/trace.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 

@@ -6,7 +6,7 @@
 
 #include <sys/types.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 struct oci_opts {
 	const char *root; /* state directory root (--root) */

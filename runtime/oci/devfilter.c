@@ -6,7 +6,7 @@
  * The program sees struct bpf_cgroup_dev_ctx: access_type holds the device
  * type (BPF_DEVCG_DEV_*) in its low 16 bits and the requested access
  * (BPF_DEVCG_ACC_*) above; it returns 1 to allow and 0 to deny. */
-#include "devfilter.h"
+#include "oci/devfilter.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 #define ACC_ALL (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
 #define LOG_SIZE (1u << 20)

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 /* The name the program is loaded under; attach replaces programs of this
  * name on the cgroup, and leaves others alone. */

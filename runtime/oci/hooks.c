@@ -1,5 +1,5 @@
 /* Hooks (see hooks.h). */
-#include "hooks.h"
+#include "oci/hooks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proc.h"
+#include "lib/proc.h"
 
 const char *hooks_kind_name(enum oci_hook_kind kind)
 {

@@ -3,8 +3,8 @@
 #ifndef BERTH_OCI_HOOKS_H
 #define BERTH_OCI_HOOKS_H
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 /* Runs the hooks of one kind in order; stops at the first that fails,
  * naming it ("createRuntime hook 2 (/usr/bin/x) exited with status 1"). */

@@ -1,7 +1,7 @@
 /* Container process setup (see launch.h). The children run only this
  * file's code between fork and execve: single-threaded, no allocation that
  * matters, every error sent to the parent. */
-#include "launch.h"
+#include "oci/launch.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -24,17 +24,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "cleanup.h"
-#include "fsutil.h"
-#include "hooks.h"
-#include "proc.h"
-#include "rootfs.h"
-#include "seccomp.h"
-#include "state.h"
-#include "sync.h"
-#include "terminal.h"
-#include "trace.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/proc.h"
+#include "oci/caps.h"
+#include "oci/hooks.h"
+#include "oci/rootfs.h"
+#include "oci/seccomp.h"
+#include "oci/state.h"
+#include "oci/sync.h"
+#include "oci/terminal.h"
+#include "oci/trace.h"
 
 #define SETUP_TIMEOUT_MS 60000
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -18,8 +18,8 @@
 
 #include <sys/types.h>
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 struct launch;
 

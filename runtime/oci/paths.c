@@ -1,5 +1,5 @@
 /* Safe path resolution in a container root (see paths.h). */
-#include "paths.h"
+#include "oci/paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 static int openat2_(int dirfd, const char *path, int flags, mode_t mode, unsigned long long resolve)
 {

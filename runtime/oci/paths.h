@@ -7,7 +7,7 @@
 
 #include <sys/types.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 /* Opens path (absolute or relative, interpreted inside root_fd) with
  * openat2 and RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS. */

@@ -2,7 +2,7 @@
  * mount API (open_tree, mount_setattr, move_mount) so that a mount is
  * configured before it becomes visible and attached by fd; filesystems
  * are mounted onto /proc/self/fd/N of a target resolved inside the root. */
-#include "rootfs.h"
+#include "oci/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
-#include "paths.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "oci/paths.h"
 
 /* ---- the new mount API, by raw syscall (musl 1.2.3 has no wrappers) ---- */
 

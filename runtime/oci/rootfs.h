@@ -8,8 +8,8 @@
 #ifndef BERTH_OCI_ROOTFS_H
 #define BERTH_OCI_ROOTFS_H
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 struct rootfs_ctx {
 	const struct oci_config *cfg;

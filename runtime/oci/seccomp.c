@@ -2,7 +2,7 @@
  * before the kernel sees it, naming the config field at fault. Runs in the
  * runtime before the container starts and, through oci_seccomp_load, in the
  * container process itself: it never prints, never exits, opens no fds. */
-#include "seccomp.h"
+#include "oci/seccomp.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 /* Arguments a syscall can have (struct seccomp_data.args). */
 #define SYSCALL_ARGS 6

@@ -20,8 +20,8 @@
  * very file. */
 #include <libseccomp/seccomp.h>
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 /* Compiles s into a new filter, returned in *out (free it with
  * seccomp_release). Warnings are appended at warnings[*nwarnings] while

@@ -1,5 +1,5 @@
 /* Container state (see state.h). */
-#include "state.h"
+#include "oci/state.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 int state_valid_id(const char *id, struct berr *err)
 {

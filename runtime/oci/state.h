@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 #define OCI_DEFAULT_ROOT "/run/berth-oci"
 #define OCI_ID_MAX 256

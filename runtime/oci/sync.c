@@ -1,5 +1,5 @@
 /* Setup messages (see sync.h). */
-#include "sync.h"
+#include "oci/sync.h"
 
 #include <errno.h>
 #include <poll.h>

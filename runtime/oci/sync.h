@@ -8,7 +8,7 @@
 
 #include <sys/types.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 enum sync_type {
 	SYNC_GO = 1,	   /* parent -> child: carry on */

@@ -1,5 +1,5 @@
 /* Terminals (see terminal.h). */
-#include "terminal.h"
+#include "oci/terminal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 int term_connect(const char *path, struct berr *err)
 {

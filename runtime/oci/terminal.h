@@ -8,8 +8,8 @@
 
 #include <sys/types.h>
 
-#include "berr.h"
-#include "config.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 /* Connects to the console socket a caller gave with --console-socket. */
 int term_connect(const char *path, struct berr *err);

@@ -1,5 +1,5 @@
 /* Timing marks (see trace.h). */
-#include "trace.h"
+#include "oci/trace.h"
 
 #include <stdio.h>
 #include <time.h>

@@ -14,9 +14,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "imgjson.h"
-#include "imgref.h"
+#include "image/archive.h"
+#include "image/imgjson.h"
+#include "image/imgref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compose.h"
-#include "config.h"
-#include "graph.h"
-#include "ociwrite.h"
-#include "translate.h"
+#include "compose/compose.h"
+#include "compose/graph.h"
+#include "compose/ociwrite.h"
+#include "compose/translate.h"
+#include "oci/config.h"
 
 #define MAX_TRANSLATED 8
 

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dstream.h"
-#include "fstree.h"
-#include "unpack.h"
+#include "image/dstream.h"
+#include "image/fstree.h"
+#include "image/unpack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,7 +2,7 @@
  * and has an epoll set of its own, nested in the monitor's, so that the
  * monitor sees one source. Frames are read as their bytes arrive and
  * written from a bounded queue: nothing here ever waits for a client. */
-#include "attachsrv.h"
+#include "monitor/attachsrv.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* Framed messages over unix stream sockets (see proto.h). Owns the wire
  * format and descriptor passing; never interprets payloads. Every length
  * read from a peer is checked before anything is allocated for it. */
-#include "proto.h"
+#include "proto/proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 static int known_type(uint8_t t)
 {

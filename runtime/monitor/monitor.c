@@ -3,7 +3,7 @@
  * container's whole life, so it never blocks on a client or on berthd,
  * never exits before the container has been reaped and its exit
  * recorded, and never deletes the container (berthd does). */
-#include "monitor.h"
+#include "monitor/monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,14 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attachsrv.h"
-#include "cleanup.h"
-#include "fsutil.h"
-#include "log.h"
-#include "logfile.h"
-#include "proc.h"
-#include "proto.h"
-#include "terminal.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "monitor/attachsrv.h"
+#include "monitor/logfile.h"
+#include "oci/terminal.h"
+#include "proto/proto.h"
 
 /* Input queued for the container before clients are paused. */
 #define STDIN_BUF_MAX (1u << 20)

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "berr.h"
-#include "config.h"
+#include "lib/arena.h"
+#include "lib/berr.h"
+#include "oci/config.h"
 
 #define PROFILE_CAP(c) (UINT64_C(1) << (c))
 

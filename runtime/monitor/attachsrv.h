@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#include "berr.h"
-#include "proto.h"
+#include "lib/berr.h"
+#include "proto/proto.h"
 
 /* Output queued for one client before it counts as too slow. */
 #define ATTACHSRV_QUEUE_MAX (1u << 20)

@@ -3,7 +3,7 @@
  * record with one write(2) to an O_APPEND file and renames files only
  * between records, so a reader never sees a record split across files.
  * The reader never blocks a writer and never changes the files. */
-#include "logfile.h"
+#include "monitor/logfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fsutil.h"
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 /* "2026-11-28T07:33:19.123456789Z" is 30 characters; years past 9999
  * would take more, so leave room. */

@@ -10,7 +10,7 @@
  * Berth's kernel is 6.1, so they are left out until both move on.
  *
  * Builds OCI structures only. */
-#include "profile.h"
+#include "compose/profile.h"
 
 #include <errno.h>
 #include <linux/sched.h>

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 /* Where berthd listens, and where per-container run-time files live. */
 #define BERTH_RUN_DIR "/run/berth"

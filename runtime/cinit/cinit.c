@@ -1,6 +1,6 @@
 /* berth-init (see cinit.h). Runs as PID 1 of a container: it must never
  * die of a signal it was sent for its child. */
-#include "cinit.h"
+#include "cinit/cinit.h"
 
 #include <errno.h>
 #include <signal.h>

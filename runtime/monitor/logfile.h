@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "berr.h"
+#include "lib/berr.h"
 
 #define LOGFILE_MAX_LINE 16384
 #define LOGFILE_DEFAULT_MAX_SIZE (10u << 20)
