@@ -12,8 +12,8 @@
 
 #include "init/shutdown.h"
 #include "init/supervise.h"
-#include "init/timeutil.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 static int epfd = -1;
 static struct watch signal_watch = {.fd = -1};

@@ -28,9 +28,9 @@
 #include "init/services.h"
 #include "init/shutdown.h"
 #include "init/supervise.h"
-#include "init/timeutil.h"
 #include "lib/hostcfg.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"

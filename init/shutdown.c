@@ -16,10 +16,10 @@
 
 #include "init/console.h"
 #include "init/supervise.h"
-#include "init/timeutil.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 const char *shutdown_action_name(enum shutdown_action action)
 {

@@ -14,12 +14,12 @@
 
 #include "init/loop.h"
 #include "init/restart.h"
-#include "init/timeutil.h"
 #include "lib/berr.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/timeutil.h"
 
 #define LINE_MAX_BYTES 900
 #define DEFAULT_GRACE_MS 5000u

@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +48,65 @@ ssize_t read_file(const char *path, char *buf, size_t size, struct berr *err)
 	return (ssize_t)len;
 }
 
+int read_file_alloc(int dirfd, const char *name, int oflags, size_t max, const char *display, char **data, size_t *len,
+		    struct berr *err)
+{
+	const char *shown = display != NULL ? display : name;
+	*data = NULL;
+	*len = 0;
+	auto_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | oflags);
+	if (fd < 0) {
+		return berr_set(err, errno, "open %s", shown);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		return berr_set(err, errno, "stat %s", shown);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return berr_setx(err, EINVAL, "%s: not a regular file", shown);
+	}
+	if ((uint64_t)st.st_size > max) {
+		return berr_setx(err, EFBIG, "%s: larger than %zu bytes", shown, max);
+	}
+	/* Room for st_size and a probe byte; grown when the file lied. */
+	size_t cap = (size_t)st.st_size + 2;
+	auto_free char *buf = malloc(cap);
+	if (buf == NULL) {
+		return berr_set(err, ENOMEM, "%s", shown);
+	}
+	size_t got = 0;
+	for (;;) {
+		if (got + 1 == cap) {
+			size_t more = cap > max / 2 ? max + 2 : cap * 2;
+			char *bigger = more > cap ? realloc(buf, more) : NULL;
+			if (bigger == NULL) {
+				return more > cap ? berr_set(err, ENOMEM, "%s", shown)
+						  : berr_setx(err, EFBIG, "%s: larger than %zu bytes", shown, max);
+			}
+			buf = bigger;
+			cap = more;
+		}
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			return berr_set(err, errno, "read %s", shown);
+		}
+		if (n == 0) {
+			break;
+		}
+		got += (size_t)n;
+		if (got > max) {
+			return berr_setx(err, EFBIG, "%s: larger than %zu bytes", shown, max);
+		}
+	}
+	buf[got] = '\0';
+	*len = got;
+	*data = take_ptr(&buf);
+	return 0;
+}
+
 int write_file(const char *path, const char *text, struct berr *err)
 {
 	auto_close int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
@@ -82,11 +144,13 @@ int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int fsync_parent(const char *path)
+/* The directory part of name ("." when there is none), opened for fsync. */
+static int open_parent(int dirfd, const char *name)
 {
 	char dir[4096];
-	if (copy_string(dir, sizeof(dir), path) < 0) {
-		return -ENAMETOOLONG;
+	if (copy_string(dir, sizeof(dir), name) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
 	}
 	char *slash = strrchr(dir, '/');
 	if (slash == NULL) {
@@ -96,24 +160,42 @@ static int fsync_parent(const char *path)
 	} else {
 		*slash = '\0';
 	}
-	auto_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		return -errno;
-	}
-	return 0;
+	return openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, int flags, struct berr *err)
+/* NAME.tmp, or .BASE.RANDOM.tmp beside NAME for ATOMIC_UNIQUE_TMP. */
+static int tmp_name(char *tmp, size_t size, const char *name, int flags)
+{
+	int n;
+	if (flags & ATOMIC_UNIQUE_TMP) {
+		uint64_t r;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			return -EIO;
+		}
+		const char *base = strrchr(name, '/');
+		int dirlen = base != NULL ? (int)(base + 1 - name) : 0;
+		base = base != NULL ? base + 1 : name;
+		n = snprintf(tmp, size, "%.*s.%.200s.%016llx.tmp", dirlen, name, base, (unsigned long long)r);
+	} else {
+		n = snprintf(tmp, size, "%s.tmp", name);
+	}
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, int flags,
+			 struct berr *err)
 {
 	char tmp[4096];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		return berr_setx(err, ENAMETOOLONG, "%s: path too long", path);
+	int ret = tmp_name(tmp, sizeof(tmp), name, flags);
+	if (ret < 0) {
+		return berr_setx(err, -ret, "%s: no temporary name", name);
 	}
-	auto_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+	int excl = (flags & ATOMIC_UNIQUE_TMP) ? O_EXCL : O_TRUNC;
+	auto_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | excl | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
 	if (fd < 0) {
 		return berr_set(err, errno, "create %s", tmp);
 	}
-	int ret = write_all(fd, data, len);
+	ret = write_all(fd, data, len);
 	if (ret == 0 && fchmod(fd, mode) < 0) {
 		ret = -errno;
 	}
@@ -121,18 +203,26 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		ret = -errno;
 	}
 	if (ret < 0) {
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		return berr_set(err, -ret, "write %s", tmp);
 	}
-	if (rename(tmp, path) < 0) {
-		ret = berr_set(err, errno, "rename %s to %s", tmp, path);
-		unlink(tmp);
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		ret = berr_set(err, errno, "rename %s to %s", tmp, name);
+		unlinkat(dirfd, tmp, 0);
 		return ret;
 	}
-	if ((flags & ATOMIC_FSYNC_DIR) && (ret = fsync_parent(path)) < 0) {
-		return berr_set(err, -ret, "fsync the directory of %s", path);
+	if (flags & ATOMIC_FSYNC_DIR) {
+		auto_close int dfd = open_parent(dirfd, name);
+		if (dfd < 0 || fsync(dfd) < 0) {
+			return berr_set(err, errno, "fsync the directory of %s", name);
+		}
 	}
 	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, int flags, struct berr *err)
+{
+	return write_file_atomic_at(AT_FDCWD, path, data, len, mode, flags, err);
 }
 
 int mkdir_p(const char *path, mode_t mode, struct berr *err)

@@ -12,6 +12,15 @@
  * A file that does not fit is an error (-EFBIG), never silently cut. */
 ssize_t read_file(const char *path, char *buf, size_t size, struct berr *err);
 
+/* Reads a whole regular file of at most max bytes into a new buffer
+ * (NUL-terminated; the caller frees it). dirfd and name as for openat
+ * (AT_FDCWD with a path); oflags adds O_NOFOLLOW, or O_NONBLOCK so that a
+ * FIFO named by a user cannot hang the reader. Reads until end of file,
+ * not st_size (sizes in /proc lie); more than max bytes is -EFBIG, never
+ * a silent cut. display names the file in errors (NULL: name). */
+int read_file_alloc(int dirfd, const char *name, int oflags, size_t max, const char *display, char **data, size_t *len,
+		    struct berr *err);
+
 /* Writes text to an existing file (sysfs, procfs): one write, no create. */
 int write_file(const char *path, const char *text, struct berr *err);
 
@@ -23,6 +32,7 @@ int write_all(int fd, const void *data, size_t len);
 enum {
 	ATOMIC_FSYNC_FILE = 1, /* the new content is on disk before the rename */
 	ATOMIC_FSYNC_DIR = 2,  /* and the rename itself, once it returns */
+	ATOMIC_UNIQUE_TMP = 4, /* a random temporary name: writers may race */
 };
 
 /* Replaces path with data as a whole: "path.tmp" is written (mode, whatever
@@ -31,6 +41,12 @@ enum {
  * crash; files under /run need neither. The temporary is removed on
  * failure. One writer per path: the temporary's name is fixed. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, int flags, struct berr *err);
+
+/* write_file_atomic for name relative to dirfd (AT_FDCWD: a path). With
+ * ATOMIC_UNIQUE_TMP the temporary is ".NAME.RANDOM.tmp" beside it, so that
+ * concurrent writers of one name never share a temporary. */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, int flags,
+			 struct berr *err);
 
 /* Creates path and its missing parents with mode. */
 int mkdir_p(const char *path, mode_t mode, struct berr *err);

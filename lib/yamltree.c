@@ -17,6 +17,7 @@
 
 #include "lib/arena.h"
 #include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 /* ---- building ------------------------------------------------------------- */
 
@@ -345,40 +346,13 @@ int yt_parse(struct yt_doc *doc, const char *name, const char *buf, size_t len, 
 int yt_parse_file(struct yt_doc *doc, const char *path, const char *display_name, struct berr *err)
 {
 	memset(doc, 0, sizeof(*doc));
-	auto_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		return berr_set(err, errno, "open %s", display_name);
+	auto_free char *buf = NULL;
+	size_t len = 0;
+	int ret = read_file_alloc(AT_FDCWD, path, 0, YT_MAX_INPUT, display_name, &buf, &len, err);
+	if (ret < 0) {
+		return ret;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		return berr_set(err, errno, "stat %s", display_name);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		return berr_setx(err, EINVAL, "%s: not a regular file", display_name);
-	}
-	if ((uint64_t)st.st_size > YT_MAX_INPUT) {
-		return berr_setx(err, EFBIG, "%s: larger than %u bytes", display_name, YT_MAX_INPUT);
-	}
-	size_t size = (size_t)st.st_size;
-	auto_free char *buf = malloc(size + 1);
-	if (buf == NULL) {
-		return berr_set(err, ENOMEM, "%s", display_name);
-	}
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			return berr_set(err, errno, "read %s", display_name);
-		}
-		if (n == 0) {
-			break;
-		}
-		got += (size_t)n;
-	}
-	return yt_parse(doc, display_name, buf, got, err);
+	return yt_parse(doc, display_name, buf, len, err);
 }
 
 void yt_free(struct yt_doc *doc)

@@ -146,6 +146,15 @@ def test_exit_codes_and_signals(host):
     assert "rc=137" in r.stdout
 
 
+def test_realtime_signals_use_the_kernels_numbers(host):
+    # RTMIN+3 is signal 37 as Docker and runc count (musl's SIGRTMIN is 35,
+    # which would make it 38): the handler for 37 must be the one that runs.
+    d, cid = bundle(host, ["sh", "-c", "trap 'exit 3' 37; trap 'exit 4' 38; while :; do sleep 0.1; done"])
+    r = host.run(f"cd {d} && (berth-oci run {cid} & sleep 1; berth-oci kill {cid} RTMIN+3; wait $!; echo rc=$?)",
+                 timeout=60)
+    assert "rc=3" in r.stdout, r.stdout + r.stderr
+
+
 # ---- namespaces -------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@
 #include "compose/profile.h"
 #include "compose/shlex.h"
 #include "compose/translate.h"
+#include "lib/signame.h"
 #include "oci/config.h"
 
 static char tmpdir[64];
@@ -998,14 +999,21 @@ static void test_value_formats(void)
 	CHECK(compose_parse_bytes("-1m", &v) < 0);
 	CHECK(compose_parse_bytes("99999999p", &v) < 0);
 	int sig;
-	CHECK(compose_parse_signal("SIGTERM", &sig) == 0 && sig == SIGTERM);
-	CHECK(compose_parse_signal("quit", &sig) == 0 && sig == SIGQUIT);
-	CHECK(compose_parse_signal("9", &sig) == 0 && sig == 9);
-	CHECK(compose_parse_signal("SIGRTMIN+3", &sig) == 0 && sig == 37);
-	CHECK(compose_parse_signal("RTMAX-1", &sig) == 0 && sig == 63);
-	CHECK(compose_parse_signal("SIGFOO", &sig) < 0);
-	CHECK(compose_parse_signal("0", &sig) < 0);
-	CHECK(compose_parse_signal("65", &sig) < 0);
+	CHECK(signal_parse("SIGTERM", &sig) == 0 && sig == SIGTERM);
+	CHECK(signal_parse("quit", &sig) == 0 && sig == SIGQUIT);
+	CHECK(signal_parse("9", &sig) == 0 && sig == 9);
+	CHECK(signal_parse("SIGRTMIN+3", &sig) == 0 && sig == 37);
+	CHECK(signal_parse("RTMAX-1", &sig) == 0 && sig == 63);
+	CHECK(signal_parse("SIGFOO", &sig) < 0);
+	CHECK(signal_parse("0", &sig) < 0);
+	CHECK(signal_parse("65", &sig) < 0);
+	CHECK(signal_parse("RTMIN", &sig) == 0 && sig == 34);
+	CHECK(signal_parse("rtmin+30", &sig) == 0 && sig == 64);
+	CHECK(signal_parse("RTMIN+31", &sig) < 0);
+	CHECK(signal_parse("RTMIN-1", &sig) < 0);
+	CHECK(signal_parse("RTMAX+1", &sig) < 0);
+	CHECK(signal_parse("1234", &sig) < 0);
+	CHECK(signal_parse("", &sig) < 0);
 	int cap;
 	CHECK(compose_parse_cap("NET_ADMIN", &cap) == 0 && cap == CAP_NET_ADMIN);
 	CHECK(compose_parse_cap("cap_sys_admin", &cap) == 0 && cap == CAP_SYS_ADMIN);

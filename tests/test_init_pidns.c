@@ -19,9 +19,9 @@
 #include "init/loop.h"
 #include "init/shutdown.h"
 #include "init/supervise.h"
-#include "init/timeutil.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 static char tmpdir[] = "/tmp/berth-test-init.XXXXXX";
 static char *const test_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};

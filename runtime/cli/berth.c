@@ -22,7 +22,7 @@
 #include "cli/attach.h"
 #include "cli/client.h"
 #include "cli/configcheck.h"
-#include "compose/formats.h"
+#include "lib/signame.h"
 #include "proto/proto.h"
 
 #ifndef BERTH_VERSION
@@ -180,7 +180,7 @@ static int cmd_lifecycle(const char *cmd, int argc, char **argv)
 			json_object_object_add(extra, "timeout", json_object_new_int64(t));
 		} else if (opt == 's') {
 			int sig;
-			if (compose_parse_signal(optarg, &sig) < 0) {
+			if (signal_parse(optarg, &sig) < 0) {
 				fprintf(stderr, "berth kill: -s %s: unknown signal\n", optarg);
 				json_object_put(extra);
 				return 1;

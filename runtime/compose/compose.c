@@ -27,6 +27,7 @@
 #include "compose/shlex.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/signame.h"
 #include "lib/yamltree.h"
 
 #define MERGE_MAX_KEYS 4096   /* keys of one mapping after merging */
@@ -1698,7 +1699,7 @@ static int p_stop_signal(struct ctx *x, struct compose_service *s, const struct 
 	if (str(x, v, "stop_signal", &t) < 0) {
 		return -1;
 	}
-	if (compose_parse_signal(t, &s->stop_signal) < 0) {
+	if (signal_parse(t, &s->stop_signal) < 0) {
 		return fail(x, v, "stop_signal", "expected a signal like SIGTERM, SIGQUIT or 15, got '%.50s'", t);
 	}
 	return 0;

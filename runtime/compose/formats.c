@@ -226,67 +226,6 @@ int compose_parse_bytes(const char *s, int64_t *bytes)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int sig;
-} signal_names[] = {
-	{"ABRT", SIGABRT},   {"ALRM", SIGALRM}, {"BUS", SIGBUS},   {"CHLD", SIGCHLD},	  {"CONT", SIGCONT},
-	{"FPE", SIGFPE},     {"HUP", SIGHUP},	{"ILL", SIGILL},   {"INT", SIGINT},	  {"IO", SIGIO},
-	{"IOT", SIGIOT},     {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},	  {"PROF", SIGPROF},
-	{"PWR", SIGPWR},     {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT}, {"STOP", SIGSTOP},
-	{"SYS", SIGSYS},     {"TERM", SIGTERM}, {"TRAP", SIGTRAP}, {"TSTP", SIGTSTP},	  {"TTIN", SIGTTIN},
-	{"TTOU", SIGTTOU},   {"URG", SIGURG},	{"USR1", SIGUSR1}, {"USR2", SIGUSR2},	  {"VTALRM", SIGVTALRM},
-	{"WINCH", SIGWINCH}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
-};
-
-/* The kernel's real-time signal range. The C library reserves a few at the
- * bottom (SIGRTMIN differs between glibc and musl); Docker names the
- * kernel's numbers, and so does Berth, since the signal goes to another
- * program's libc. */
-#define KERNEL_SIGRTMIN 34
-#define KERNEL_SIGRTMAX 64
-
-int compose_parse_signal(const char *s, int *sig)
-{
-	uint64_t n;
-	if (compose_parse_uint(s, strlen(s), 1000, &n) == 0) {
-		if (n < 1 || n > KERNEL_SIGRTMAX) {
-			return -EINVAL;
-		}
-		*sig = (int)n;
-		return 0;
-	}
-	const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-	for (size_t i = 0; i < sizeof(signal_names) / sizeof(signal_names[0]); i++) {
-		if (strcasecmp(signal_names[i].name, name) == 0) {
-			*sig = signal_names[i].sig;
-			return 0;
-		}
-	}
-	int base = 0;
-	int dir = 0;
-	if (strncasecmp(name, "RTMIN", 5) == 0) {
-		base = KERNEL_SIGRTMIN;
-		dir = 1;
-	} else if (strncasecmp(name, "RTMAX", 5) == 0) {
-		base = KERNEL_SIGRTMAX;
-		dir = -1;
-	} else {
-		return -EINVAL;
-	}
-	const char *rest = name + 5;
-	if (*rest == '\0') {
-		*sig = base;
-		return 0;
-	}
-	if ((dir == 1 && *rest != '+') || (dir == -1 && *rest != '-') ||
-	    compose_parse_uint(rest + 1, strlen(rest + 1), 100, &n) < 0 || n > KERNEL_SIGRTMAX - KERNEL_SIGRTMIN) {
-		return -EINVAL;
-	}
-	*sig = base + dir * (int)n;
-	return 0;
-}
-
 int compose_parse_cap(const char *s, int *cap)
 {
 	if (strcasecmp(s, "ALL") == 0) {

@@ -14,7 +14,6 @@
 /* Each returns 0, or -EINVAL (-ERANGE for numbers too large). */
 int compose_parse_duration(const char *s, int64_t *ns); /* "1m30s", "500ms", "1.5s", "0" */
 int compose_parse_bytes(const char *s, int64_t *bytes); /* "512m", "1g", "100KiB", "1024" */
-int compose_parse_signal(const char *s, int *sig);	/* "SIGTERM", "term", "15", "RTMIN+3" */
 int compose_parse_cap(const char *s, int *cap);		/* "NET_ADMIN", "cap_net_admin"; -1 for ALL */
 int compose_parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out);		 /* decimal digits only */
 int compose_parse_port_range(const char *s, size_t len, uint16_t *start, uint16_t *end); /* "80", "80-90" */

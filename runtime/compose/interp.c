@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/fsutil.h"
 
 #define NAME_MAX_LEN 255
 
@@ -568,39 +569,12 @@ int compose_dotenv_parse(struct compose_vars *out, const struct compose_vars *lo
 int compose_dotenv_load(struct compose_vars *out, const struct compose_vars *lookup, const char *path,
 			const char *display, struct berr *err)
 {
+	auto_free char *buf = NULL;
+	size_t len = 0;
 	/* O_NONBLOCK: a FIFO named as an env file must not hang the daemon. */
-	auto_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		return berr_set(err, errno, "%s", display);
+	int ret = read_file_alloc(AT_FDCWD, path, O_NONBLOCK, COMPOSE_DOTENV_MAX, display, &buf, &len, err);
+	if (ret < 0) {
+		return ret;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		return berr_set(err, errno, "%s", display);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		return berr_setx(err, EINVAL, "%s: not a regular file", display);
-	}
-	if ((uint64_t)st.st_size > COMPOSE_DOTENV_MAX) {
-		return berr_setx(err, EFBIG, "%s: larger than %u bytes", display, COMPOSE_DOTENV_MAX);
-	}
-	/* Read up to one byte past the limit: sizes of files in /proc lie. */
-	auto_free char *buf = malloc(COMPOSE_DOTENV_MAX + 1);
-	if (buf == NULL) {
-		return berr_set(err, ENOMEM, "%s", display);
-	}
-	size_t got = 0;
-	while (got <= COMPOSE_DOTENV_MAX) {
-		ssize_t n = read(fd, buf + got, COMPOSE_DOTENV_MAX + 1 - got);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			return berr_set(err, errno, "read %s", display);
-		}
-		if (n == 0) {
-			break;
-		}
-		got += (size_t)n;
-	}
-	return compose_dotenv_parse(out, lookup, display, buf, got, err);
+	return compose_dotenv_parse(out, lookup, display, buf, len, err);
 }

@@ -319,14 +319,6 @@ static json_object *mounts(struct writer *w, const struct oci_config *c)
 
 static json_object *hooks(struct writer *w, const struct oci_hooks *h)
 {
-	static const char *const kinds[OCI_HOOK_KINDS] = {
-		[OCI_HOOK_PRESTART] = "prestart",
-		[OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
-		[OCI_HOOK_CREATE_CONTAINER] = "createContainer",
-		[OCI_HOOK_START_CONTAINER] = "startContainer",
-		[OCI_HOOK_POSTSTART] = "poststart",
-		[OCI_HOOK_POSTSTOP] = "poststop",
-	};
 	json_object *o = new_obj(w);
 	for (int k = 0; o != NULL && k < OCI_HOOK_KINDS; k++) {
 		if (h->count[k] == 0) {
@@ -344,7 +336,7 @@ static json_object *hooks(struct writer *w, const struct oci_hooks *h)
 			}
 			push(w, a, ho);
 		}
-		put(w, o, kinds[k], a);
+		put(w, o, oci_hook_kind_name(k), a);
 	}
 	return o;
 }

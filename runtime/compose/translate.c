@@ -22,6 +22,7 @@
 #include "compose/formats.h"
 #include "compose/profile.h"
 #include "lib/cleanup.h"
+#include "lib/signame.h"
 
 #define ETC_FILE_MAX (4u << 20) /* bytes of /etc/passwd or /etc/group read */
 #define MAX_ID INT32_MAX	/* Docker's limit for uids and gids */
@@ -1093,7 +1094,7 @@ int compose_translate(const struct compose_translate_in *in, struct compose_runt
 	if (s->stop_signal) {
 		out->stop_signal = s->stop_signal;
 	} else if (in->image->stop_signal != NULL && in->image->stop_signal[0] != '\0' &&
-		   compose_parse_signal(in->image->stop_signal, &out->stop_signal) < 0) {
+		   signal_parse(in->image->stop_signal, &out->stop_signal) < 0) {
 		ret = tfail(&t, "the image's StopSignal '%.40s' is not a signal", in->image->stop_signal);
 		goto fail;
 	}

@@ -32,6 +32,7 @@
 #include "lib/hostcfg.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
+#include "lib/yamltree.h"
 #include "monitor/logfile.h"
 
 #define LAST_GOOD_DIR BERTH_DATA_DIR "/last-good"
@@ -540,35 +541,26 @@ static int load_project(const char *dir, struct compose_project *p, struct compo
 	return compose_load(p, path, &opt, err);
 }
 
+/* Copies from/name to to_dir/name atomically and durably; a missing
+ * source removes the copy. */
 static int copy_file(const char *from, const char *to_dir, const char *name)
 {
 	char src[PATH_MAX];
 	char dst[PATH_MAX];
-	char tmp[PATH_MAX + 8];
 	if (path_join(src, sizeof(src), from, name) < 0 || path_join(dst, sizeof(dst), to_dir, name) < 0) {
 		return -ENAMETOOLONG;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-	auto_close int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		unlink(dst);
-		return errno == ENOENT ? 0 : -errno;
-	}
-	auto_close int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		return -errno;
-	}
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if (write(out, buf, (size_t)n) != n) {
-			return -EIO;
+	auto_free char *data = NULL;
+	size_t len = 0;
+	struct berr err = {0};
+	if (read_file_alloc(AT_FDCWD, src, O_NONBLOCK, YT_MAX_INPUT, NULL, &data, &len, &err) < 0) {
+		if (err.code == ENOENT) {
+			unlink(dst);
+			return 0;
 		}
+		return -err.code;
 	}
-	if (n < 0 || fsync(out) < 0 || rename(tmp, dst) < 0) {
-		return -errno;
-	}
-	return 0;
+	return write_file_atomic(dst, data, len, 0600, ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, &err);
 }
 
 static void save_last_good(const char *dir)

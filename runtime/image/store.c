@@ -99,89 +99,15 @@ static int open_subdir(int parent, const char *name, mode_t mode, const char *ro
  * (with err set) when it does not exist. */
 static int read_at(int dirfd, const char *name, size_t max, char **data, size_t *len, struct berr *err)
 {
-	*data = NULL;
-	*len = 0;
-	auto_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		return berr_set(err, errno, "open %s", name);
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		return berr_set(err, errno, "stat %s", name);
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		return berr_setx(err, EFBIG, "%s: not a regular file of at most %zu bytes", name, max);
-	}
-	auto_free char *buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		return berr_set(err, ENOMEM, "read %s", name);
-	}
-	size_t done = 0;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			return berr_set(err, errno, "read %s", name);
-		}
-		if (n == 0) {
-			break;
-		}
-		done += (size_t)n;
-	}
-	buf[done] = '\0';
-	*len = done;
-	*data = take_ptr(&buf);
-	return 0;
+	return read_file_alloc(dirfd, name, O_NOFOLLOW, max, NULL, data, len, err);
 }
 
-/* Publishes a file: a temporary name, fsync, rename over, fsync the
- * directory. Readers see the old content or the new, never a part. */
+/* Publishes a file: readers see the old content or the new, never a part;
+ * imports run in parallel children, so temporaries are unique. */
 static int write_atomic(int dirfd, const char *name, const void *data, size_t len, struct berr *err)
 {
-	char tmp[NAME_MAX + 1];
-	uint64_t r;
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-		return berr_set(err, errno ? errno : EIO, "getrandom");
-	}
-	int n = snprintf(tmp, sizeof(tmp), ".%.200s.%016llx.tmp", name, (unsigned long long)r);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		return berr_setx(err, ENAMETOOLONG, "temporary name for %s", name);
-	}
-	auto_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		return berr_set(err, errno, "create %s", tmp);
-	}
-	const char *p = data;
-	size_t left = len;
-	int ret = 0;
-	while (left > 0 && ret == 0) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w < 0) {
-			ret = berr_set(err, errno, "write %s", tmp);
-			break;
-		}
-		p += w;
-		left -= (size_t)w;
-	}
-	if (ret == 0 && fsync(fd) < 0) {
-		ret = berr_set(err, errno, "fsync %s", tmp);
-	}
-	if (ret == 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
-		ret = berr_set(err, errno, "rename %s", name);
-	}
-	if (ret < 0) {
-		unlinkat(dirfd, tmp, 0);
-		return ret;
-	}
-	if (fsync(dirfd) < 0) {
-		return berr_set(err, errno, "fsync directory of %s", name);
-	}
-	return 0;
+	return write_file_atomic_at(dirfd, name, data, len, 0644,
+				    ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR | ATOMIC_UNIQUE_TMP, err);
 }
 
 static int write_json_at(int dirfd, const char *name, json_object *o, struct berr *err)

@@ -23,6 +23,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/timeutil.h"
 #include "net/dnsmsg.h"
 
 #define DEFAULT_RESOLV_CONF "/etc/resolv.conf"
@@ -169,13 +170,6 @@ struct dns {
 	uint8_t buf[DNS_TCP_MAX + 2]; /* one packet in, one answer out */
 	uint8_t ans[DNS_TCP_MAX + 2];
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- randomness --------------------------------------------------------- */
 
@@ -604,7 +598,7 @@ static size_t upstreams_for(struct dns *d, uint32_t client, uint32_t *out)
 		memcpy(out, def->servers, def->n * sizeof(*out));
 		return def->n;
 	}
-	resolv_refresh(d, now_ms());
+	resolv_refresh(d, (int64_t)monotonic_ms());
 	memcpy(out, d->resolv_servers, d->nresolv * sizeof(*out));
 	return d->nresolv;
 }
@@ -892,7 +886,7 @@ static int pending_try_next(struct dns *d, struct pending *p)
 			continue;
 		}
 		p->fd = take_fd(&fd);
-		p->deadline = now_ms() + d->timeout_ms;
+		p->deadline = (int64_t)monotonic_ms() + d->timeout_ms;
 		return 0;
 	}
 	return -1;
@@ -1199,7 +1193,7 @@ static void handle_accept(struct dns *d, struct listener *l)
 		c->l = l;
 		c->peer = peer;
 		c->events = EPOLLIN;
-		c->deadline = now_ms() + TCP_IDLE_MS;
+		c->deadline = (int64_t)monotonic_ms() + TCP_IDLE_MS;
 		if (watch(d, fd, &c->ev, EPOLLIN) < 0) {
 			free(c);
 			continue;
@@ -1240,7 +1234,7 @@ static void handle_conn(struct dns *d, struct tcpconn *c, uint32_t events)
 		return;
 	}
 	c->in_len += (size_t)n;
-	c->deadline = now_ms() + TCP_IDLE_MS;
+	c->deadline = (int64_t)monotonic_ms() + TCP_IDLE_MS;
 	/* Every whole message in the buffer (clients may pipeline). */
 	while (c->in_len >= 2 && !c->broken) {
 		size_t len = dnsmsg_get16(c->in);
@@ -1264,7 +1258,7 @@ static void handle_timer(struct dns *d)
 		/* EAGAIN: a rearm raced the expiry; deadlines decide below. */
 	}
 	d->armed = -1;
-	int64_t now = now_ms();
+	int64_t now = (int64_t)monotonic_ms();
 	/* pending_fail may free p (and only p): take next first. */
 	for (struct pending *p = d->pending, *next; p != NULL; p = next) {
 		next = p->next;

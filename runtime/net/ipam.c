@@ -477,38 +477,11 @@ int ipam_format_state(const struct ipam_network *n, char **text, struct berr *er
 static int load_file(struct ipam_network *n, const char *path, struct berr *err)
 {
 	memset(n, 0, sizeof(*n));
-	auto_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0) {
-		return berr_set(err, errno, "open %s", path);
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		return berr_set(err, errno, "stat %s", path);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		return berr_setx(err, EINVAL, "%s: not a regular file", path);
-	}
-	if ((uint64_t)st.st_size > IPAM_STATE_MAX) {
-		return berr_setx(err, EFBIG, "%s: larger than %u bytes", path, IPAM_STATE_MAX);
-	}
-	size_t size = (size_t)st.st_size;
-	auto_free char *buf = malloc(size + 1);
-	if (buf == NULL) {
-		return berr_set(err, ENOMEM, "read %s", path);
-	}
+	auto_free char *buf = NULL;
 	size_t len = 0;
-	while (len < size) {
-		ssize_t r = read(fd, buf + len, size - len);
-		if (r < 0 && errno == EINTR) {
-			continue;
-		}
-		if (r < 0) {
-			return berr_set(err, errno, "read %s", path);
-		}
-		if (r == 0) {
-			break;
-		}
-		len += (size_t)r;
+	int ret = read_file_alloc(AT_FDCWD, path, O_NOFOLLOW, IPAM_STATE_MAX, NULL, &buf, &len, err);
+	if (ret < 0) {
+		return ret;
 	}
 	return ipam_parse_state(n, path, buf, len, err);
 }

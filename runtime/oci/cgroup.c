@@ -20,6 +20,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/timeutil.h"
 
 #define DEFAULT_PARENT "/berth-oci"
 #define FREEZE_TIMEOUT_MS 2000
@@ -34,13 +35,6 @@
 static const char *const wanted_controllers[] = {"cpu", "cpuset", "io", "memory", "pids"};
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -841,7 +835,7 @@ static int wait_frozen(struct cgroup *cg, int frozen, struct berr *err)
 	if (fd < 0) {
 		return berr_set(err, errno, "cgroup %s: open cgroup.events", cg->path);
 	}
-	uint64_t deadline = now_ms() + FREEZE_TIMEOUT_MS;
+	uint64_t deadline = monotonic_ms() + FREEZE_TIMEOUT_MS;
 	for (;;) {
 		char buf[SMALL_FILE_MAX];
 		ssize_t n = read_fd(fd, buf, sizeof(buf));
@@ -855,7 +849,7 @@ static int wait_frozen(struct cgroup *cg, int frozen, struct berr *err)
 		if ((state != 0) == (frozen != 0)) {
 			return 0;
 		}
-		uint64_t now = now_ms();
+		uint64_t now = monotonic_ms();
 		if (now >= deadline) {
 			return berr_setx(err, ETIMEDOUT, "cgroup %s: not %s after %d ms", cg->path,
 					 frozen ? "frozen" : "thawed", FREEZE_TIMEOUT_MS);

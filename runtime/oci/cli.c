@@ -22,6 +22,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/signame.h"
 #include "oci/config.h"
 #include "oci/container.h"
 #include "oci/state.h"
@@ -139,41 +140,6 @@ static int is_option(const char *s)
 
 /* ---- signals ------------------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	int sig;
-} signals[] = {
-	{"HUP", SIGHUP},   {"INT", SIGINT},	  {"QUIT", SIGQUIT}, {"ILL", SIGILL},	  {"TRAP", SIGTRAP},
-	{"ABRT", SIGABRT}, {"IOT", SIGIOT},	  {"BUS", SIGBUS},   {"FPE", SIGFPE},	  {"KILL", SIGKILL},
-	{"USR1", SIGUSR1}, {"SEGV", SIGSEGV},	  {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},	  {"ALRM", SIGALRM},
-	{"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},	  {"STOP", SIGSTOP},
-	{"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},	  {"TTOU", SIGTTOU}, {"URG", SIGURG},	  {"XCPU", SIGXCPU},
-	{"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-	{"POLL", SIGPOLL}, {"PWR", SIGPWR},	  {"SYS", SIGSYS},
-};
-
-static int parse_signal(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (*end == '\0' && end != s) {
-		return n > 0 && n < 65 ? (int)n : -1;
-	}
-	const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		if (strcasecmp(signals[i].name, name) == 0) {
-			return signals[i].sig;
-		}
-	}
-	if (strncasecmp(name, "RTMIN+", 6) == 0) {
-		long k = strtol(name + 6, &end, 10);
-		if (*end == '\0' && k >= 0 && SIGRTMIN + k <= SIGRTMAX) {
-			return SIGRTMIN + (int)k;
-		}
-	}
-	return -1;
-}
-
 /* ---- spec and features ------------------------------------------------------------- */
 
 static const char default_spec[] =
@@ -263,8 +229,10 @@ static json_object *strings(const char *const *list, size_t n)
 
 static int cmd_features(void)
 {
-	static const char *const hooks[] = {"prestart",	      "createRuntime", "createContainer",
-					    "startContainer", "poststart",     "poststop"};
+	const char *hooks[OCI_HOOK_KINDS];
+	for (int k = 0; k < OCI_HOOK_KINDS; k++) {
+		hooks[k] = oci_hook_kind_name(k);
+	}
 	static const char *const mount_opts[] = {
 		"async",	 "atime",	"bind",	   "dev",    "diratime",    "dirsync", "exec",	 "idmap",
 		"loud",		 "mand",	"noatime", "nodev",  "nodiratime",  "noexec",  "nomand", "norelatime",
@@ -494,7 +462,9 @@ static int cmd_simple(struct args *a, struct oci_opts *o, const char *cmd)
 		return 2;
 	}
 	if (strcmp(cmd, "kill") == 0 && a->i < a->argc) {
-		sig = parse_signal(a->argv[a->i]);
+		if (signal_parse(a->argv[a->i], &sig) < 0) {
+			sig = -1;
+		}
 		if (sig < 0) {
 			return usage_error("kill: unknown signal '%s'", a->argv[a->i]);
 		}

@@ -784,18 +784,25 @@ static int parse_process_obj(struct parser *p, json_object *o, struct oci_proces
 	return 0;
 }
 
+static const char *const hook_kinds[OCI_HOOK_KINDS + 1] = {
+	[OCI_HOOK_PRESTART] = "prestart",
+	[OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
+	[OCI_HOOK_CREATE_CONTAINER] = "createContainer",
+	[OCI_HOOK_START_CONTAINER] = "startContainer",
+	[OCI_HOOK_POSTSTART] = "poststart",
+	[OCI_HOOK_POSTSTOP] = "poststop",
+	[OCI_HOOK_KINDS] = NULL,
+};
+
+const char *oci_hook_kind_name(enum oci_hook_kind kind)
+{
+	return kind >= 0 && kind < OCI_HOOK_KINDS ? hook_kinds[kind] : NULL;
+}
+
 static int parse_hooks(struct parser *p, json_object *root)
 {
-	static const char *const kinds[OCI_HOOK_KINDS] = {
-		[OCI_HOOK_PRESTART] = "prestart",
-		[OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
-		[OCI_HOOK_CREATE_CONTAINER] = "createContainer",
-		[OCI_HOOK_START_CONTAINER] = "startContainer",
-		[OCI_HOOK_POSTSTART] = "poststart",
-		[OCI_HOOK_POSTSTOP] = "poststop",
-	};
-	static const char *const known[] = {
-		"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop", NULL};
+	const char *const *kinds = hook_kinds;
+	const char *const *known = hook_kinds;
 	static const char *const hook_known[] = {"path", "args", "env", "timeout", NULL};
 	json_object *o;
 	if (want_object(p, root, "hooks", "", &o) < 0) {
@@ -1676,45 +1683,6 @@ out:
 	return ret;
 }
 
-static int read_small_file(const char *path, const char *display, char **out, size_t *len, struct berr *err)
-{
-	auto_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		return berr_set(err, errno, "open %s", display);
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		return berr_set(err, errno, "stat %s", display);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		return berr_setx(err, EINVAL, "%s is not a regular file", display);
-	}
-	if ((uint64_t)st.st_size > CONFIG_MAX_BYTES) {
-		return berr_setx(err, EFBIG, "%s: larger than %u bytes", display, CONFIG_MAX_BYTES);
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		return berr_set(err, ENOMEM, "%s", display);
-	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			free(buf);
-			return berr_set(err, e, "read %s", display);
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return 0;
-}
-
 int oci_config_load(struct oci_config *cfg, const char *bundle, struct berr *err)
 {
 	char path[PATH_MAX];
@@ -1723,7 +1691,7 @@ int oci_config_load(struct oci_config *cfg, const char *bundle, struct berr *err
 	}
 	auto_free char *json = NULL;
 	size_t len;
-	int ret = read_small_file(path, path, &json, &len, err);
+	int ret = read_file_alloc(AT_FDCWD, path, 0, CONFIG_MAX_BYTES, NULL, &json, &len, err);
 	if (ret < 0) {
 		return ret;
 	}
@@ -1734,7 +1702,7 @@ int oci_process_parse_file(struct oci_config *cfg, struct oci_process *pr, const
 {
 	auto_free char *json = NULL;
 	size_t len;
-	int ret = read_small_file(path, path, &json, &len, err);
+	int ret = read_file_alloc(AT_FDCWD, path, 0, CONFIG_MAX_BYTES, NULL, &json, &len, err);
 	if (ret < 0) {
 		return ret;
 	}

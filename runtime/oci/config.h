@@ -268,6 +268,9 @@ enum oci_hook_kind {
 	OCI_HOOK_KINDS,
 };
 
+/* The hook kind's name in config.json ("prestart", ...). */
+const char *oci_hook_kind_name(enum oci_hook_kind kind);
+
 struct oci_hooks {
 	struct oci_hook *list[OCI_HOOK_KINDS];
 	size_t count[OCI_HOOK_KINDS];

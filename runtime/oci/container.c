@@ -314,7 +314,7 @@ static void late_hooks(const struct oci_config *cfg, const struct oci_state *st,
 	struct berr e2;
 	if (cfg == NULL) {
 		if (oci_config_load(&loaded, st->bundle, &e2) < 0) {
-			blog_warn("%s hooks not run: %s", hooks_kind_name(kind), e2.msg);
+			blog_warn("%s hooks not run: %s", oci_hook_kind_name(kind), e2.msg);
 			return;
 		}
 		cfg = &loaded;

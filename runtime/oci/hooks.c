@@ -12,26 +12,7 @@
 #include <unistd.h>
 
 #include "lib/proc.h"
-
-const char *hooks_kind_name(enum oci_hook_kind kind)
-{
-	static const char *const names[OCI_HOOK_KINDS] = {
-		[OCI_HOOK_PRESTART] = "prestart",
-		[OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
-		[OCI_HOOK_CREATE_CONTAINER] = "createContainer",
-		[OCI_HOOK_START_CONTAINER] = "startContainer",
-		[OCI_HOOK_POSTSTART] = "poststart",
-		[OCI_HOOK_POSTSTOP] = "poststop",
-	};
-	return names[kind];
-}
-
-static int now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
+#include "lib/timeutil.h"
 
 static int run_hook(const struct oci_hook *h, const char *kind, size_t index, const char *state_json, struct berr *err)
 {
@@ -66,23 +47,25 @@ static int run_hook(const struct oci_hook *h, const char *kind, size_t index, co
 		/* reported through its exit status if it matters */
 	}
 	close(in[1]);
-	int deadline = h->timeout > 0 ? now_ms() + h->timeout * 1000 : -1;
+	/* 64-bit milliseconds: an int wrapped after 24 days of uptime. */
+	int timed = h->timeout > 0;
+	uint64_t deadline = timed ? monotonic_ms() + (uint64_t)h->timeout * 1000 : 0;
 	int status;
 	for (;;) {
-		pid_t r = waitpid(pid, &status, deadline < 0 ? 0 : WNOHANG);
+		pid_t r = waitpid(pid, &status, timed ? WNOHANG : 0);
 		if (r == pid) {
 			break;
 		}
 		if (r < 0 && errno != EINTR) {
 			return berr_set(err, errno, "%s hook %zu (%s): wait", kind, index, h->path);
 		}
-		if (deadline >= 0 && now_ms() >= deadline) {
+		if (timed && monotonic_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return berr_setx(err, ETIMEDOUT, "%s hook %zu (%s) timed out after %d s", kind, index, h->path,
 					 h->timeout);
 		}
-		if (deadline >= 0) {
+		if (timed) {
 			poll(NULL, 0, 20);
 		}
 	}
@@ -99,7 +82,7 @@ static int run_hook(const struct oci_hook *h, const char *kind, size_t index, co
 int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const char *state_json, struct berr *err)
 {
 	for (size_t i = 0; i < cfg->hooks.count[kind]; i++) {
-		int ret = run_hook(&cfg->hooks.list[kind][i], hooks_kind_name(kind), i, state_json, err);
+		int ret = run_hook(&cfg->hooks.list[kind][i], oci_hook_kind_name(kind), i, state_json, err);
 		if (ret < 0) {
 			return ret;
 		}

@@ -10,6 +10,4 @@
  * naming it ("createRuntime hook 2 (/usr/bin/x) exited with status 1"). */
 int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const char *state_json, struct berr *err);
 
-const char *hooks_kind_name(enum oci_hook_kind kind);
-
 #endif

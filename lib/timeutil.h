@@ -1,6 +1,6 @@
-/* Clock helpers for init. */
-#ifndef BERTH_INIT_TIMEUTIL_H
-#define BERTH_INIT_TIMEUTIL_H
+/* Clock helpers: milliseconds of a clock, for deadlines and durations. */
+#ifndef BERTH_TIMEUTIL_H
+#define BERTH_TIMEUTIL_H
 
 #include <stdint.h>
 #include <time.h>
