@@ -148,17 +148,9 @@ int write_all(int fd, const void *data, size_t len)
 static int open_parent(int dirfd, const char *name)
 {
 	char dir[4096];
-	if (copy_string(dir, sizeof(dir), name) < 0) {
+	if (path_dirname(dir, sizeof(dir), name) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
-	}
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL) {
-		copy_string(dir, sizeof(dir), ".");
-	} else if (slash == dir) {
-		slash[1] = '\0';
-	} else {
-		*slash = '\0';
 	}
 	return openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
@@ -269,6 +261,23 @@ int path_join(char *dst, size_t size, const char *a, const char *b)
 			dst[0] = '\0';
 		}
 		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int path_dirname(char *dst, size_t size, const char *path)
+{
+	if (copy_string(dst, size, path) < 0) {
+		return -ENAMETOOLONG;
+	}
+	char *slash = strrchr(dst, '/');
+	if (slash == NULL) {
+		return copy_string(dst, size, ".");
+	}
+	if (slash == dst) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
 	}
 	return 0;
 }

@@ -57,6 +57,10 @@ int copy_string(char *dst, size_t dstsize, const char *src);
 /* dst = a "/" b; -ENAMETOOLONG if it does not fit (dst is then empty). */
 int path_join(char *dst, size_t size, const char *a, const char *b);
 
+/* dst = the directory part of path: "." without a slash, "/" for "/x";
+ * -ENAMETOOLONG if it does not fit. */
+int path_dirname(char *dst, size_t size, const char *path);
+
 /* Trims trailing whitespace in place; returns s. */
 char *trim_end(char *s);
 

@@ -699,16 +699,8 @@ static int open_successor(const char *path, unsigned max_files, int fd)
 static int watch_dir(const char *path)
 {
 	char dir[PATH_MAX];
-	if (copy_string(dir, sizeof(dir), path) < 0) {
+	if (path_dirname(dir, sizeof(dir), path) < 0) {
 		return -1;
-	}
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL) {
-		copy_string(dir, sizeof(dir), ".");
-	} else if (slash == dir) {
-		slash[1] = '\0';
-	} else {
-		*slash = '\0';
 	}
 	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (fd < 0) {
