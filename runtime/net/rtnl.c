@@ -33,6 +33,23 @@ __attribute__((format(printf, 4, 5))) static int rtnl_fail(const struct nl_sock 
 	return berr_set(err, -ret, "%s", what);
 }
 
+/* Sends a request that wants no reply but the kernel's ack; a failure is
+ * described by fmt. */
+__attribute__((format(printf, 4, 5))) static int rtnl_send(struct nl_sock *nl, struct nl_msg *m, struct berr *err,
+							   const char *fmt, ...)
+{
+	int ret = nl_exchange(nl, m, NULL, NULL);
+	if (ret >= 0) {
+		return 0;
+	}
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return rtnl_fail(nl, err, ret, "%s", n < 0 ? "" : what);
+}
+
 /* The kernel's rules for a link name (dev_valid_name), checked here so that
  * the error can say what is wrong with it. */
 static int check_ifname(const char *ifname, struct berr *err)
@@ -72,11 +89,49 @@ static int grow(void *arrp, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
+/* A dump request's results: an array of records of elem bytes, one for
+ * each message that parse fills (it returns 1; 0 skips the message). */
+struct dump {
+	int (*parse)(const struct nlmsghdr *h, void *item);
+	size_t elem;
+	void *items;
+	size_t n;
+	size_t cap;
+};
+
+static int dump_reply(const struct nlmsghdr *h, void *ctx)
+{
+	struct dump *d = ctx;
+	if (grow(&d->items, &d->cap, d->n, d->elem) < 0) {
+		return -ENOMEM;
+	}
+	if (d->parse(h, (char *)d->items + d->n * d->elem) > 0) {
+		d->n++;
+	}
+	return 0;
+}
+
+/* Sends the dump request m and hands its records over in *out and *n. */
+static int dump(struct nl_sock *nl, struct nl_msg *m, int (*parse)(const struct nlmsghdr *, void *), size_t elem,
+		void *out, size_t *n, const char *what, struct berr *err)
+{
+	struct dump d = {.parse = parse, .elem = elem};
+	int ret = nl_exchange(nl, m, dump_reply, &d);
+	if (ret < 0) {
+		free(d.items);
+		return rtnl_fail(nl, err, ret, "%s", what);
+	}
+	*(void **)out = d.items;
+	*n = d.n;
+	return 0;
+}
+
 /* ---- links ---- */
 
 /* Parses an RTM_NEWLINK message; 0 when h is something else. */
-static int parse_link(const struct nlmsghdr *h, struct rtnl_link *l)
+static int parse_link(const struct nlmsghdr *h, void *item)
 {
+	struct rtnl_link *l = item;
 	if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
 		return 0;
 	}
@@ -143,41 +198,13 @@ int rtnl_link_get(struct nl_sock *nl, const char *ifname, struct rtnl_link *out,
 	return 0;
 }
 
-struct link_list {
-	struct rtnl_link *links;
-	size_t n;
-	size_t cap;
-};
-
-static int link_list_reply(const struct nlmsghdr *h, void *ctx)
-{
-	struct link_list *ll = ctx;
-	struct rtnl_link l;
-	if (!parse_link(h, &l)) {
-		return 0;
-	}
-	if (grow(&ll->links, &ll->cap, ll->n, sizeof(l)) < 0) {
-		return -ENOMEM;
-	}
-	ll->links[ll->n++] = l;
-	return 0;
-}
-
 int rtnl_link_list(struct nl_sock *nl, struct rtnl_link **out, size_t *n, struct berr *err)
 {
 	struct nl_msg m;
 	struct ifinfomsg *ifi = nl_msg_init(&m, RTM_GETLINK, NLM_F_DUMP, sizeof(struct ifinfomsg));
 	ifi->ifi_family = AF_UNSPEC;
 	nl_attr_put_u32(&m, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-	struct link_list ll = {0};
-	int ret = nl_exchange(nl, &m, link_list_reply, &ll);
-	if (ret < 0) {
-		free(ll.links);
-		return rtnl_fail(nl, err, ret, "list network interfaces");
-	}
-	*out = ll.links;
-	*n = ll.n;
-	return 0;
+	return dump(nl, &m, parse_link, sizeof(**out), out, n, "list network interfaces", err);
 }
 
 int rtnl_bridge_add(struct nl_sock *nl, const char *ifname, const uint8_t mac[6], struct berr *err)
@@ -194,11 +221,7 @@ int rtnl_bridge_add(struct nl_sock *nl, const char *ifname, const uint8_t mac[6]
 	struct rtattr *info = nl_nest_begin(&m, IFLA_LINKINFO);
 	nl_attr_put_str(&m, IFLA_INFO_KIND, "bridge");
 	nl_nest_end(&m, info);
-	ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "create bridge %s", ifname);
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "create bridge %s", ifname);
 }
 
 int rtnl_veth_add(struct nl_sock *nl, const char *ifname, const char *peer, int peer_netns_fd, const uint8_t *peer_mac,
@@ -239,11 +262,7 @@ int rtnl_veth_add(struct nl_sock *nl, const char *ifname, const char *peer, int 
 	nl_nest_end(&m, peer_attr);
 	nl_nest_end(&m, data);
 	nl_nest_end(&m, info);
-	ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "create veth pair %s <-> %s", ifname, peer);
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "create veth pair %s <-> %s", ifname, peer);
 }
 
 int rtnl_link_del(struct nl_sock *nl, const char *ifname, struct berr *err)
@@ -256,11 +275,7 @@ int rtnl_link_del(struct nl_sock *nl, const char *ifname, struct berr *err)
 	struct ifinfomsg *ifi = nl_msg_init(&m, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
 	ifi->ifi_family = AF_UNSPEC;
 	nl_attr_put_str(&m, IFLA_IFNAME, ifname);
-	ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "delete network interface %s", ifname);
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "delete network interface %s", ifname);
 }
 
 /* Starts an RTM_NEWLINK that changes the existing link ifname. */
@@ -311,11 +326,7 @@ int rtnl_link_set_up(struct nl_sock *nl, const char *ifname, int up, struct berr
 	struct ifinfomsg *ifi = NLMSG_DATA(&m.hdr);
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	ifi->ifi_change = IFF_UP;
-	ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "bring %s %s", ifname, up ? "up" : "down");
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "bring %s %s", ifname, up ? "up" : "down");
 }
 
 int rtnl_link_rename(struct nl_sock *nl, const char *ifname, const char *newname, struct berr *err)
@@ -330,11 +341,7 @@ int rtnl_link_rename(struct nl_sock *nl, const char *ifname, const char *newname
 		return ret;
 	}
 	nl_attr_put_str(&m, IFLA_IFNAME, newname);
-	ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "rename %s to %s", ifname, newname);
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "rename %s to %s", ifname, newname);
 }
 
 int rtnl_link_set_mac(struct nl_sock *nl, const char *ifname, const uint8_t mac[6], struct berr *err)
@@ -345,12 +352,8 @@ int rtnl_link_set_mac(struct nl_sock *nl, const char *ifname, const uint8_t mac[
 		return ret;
 	}
 	nl_attr_put(&m, IFLA_ADDRESS, mac, 6);
-	ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "set the MAC of %s to %02x:%02x:%02x:%02x:%02x:%02x", ifname, mac[0],
-				 mac[1], mac[2], mac[3], mac[4], mac[5]);
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "set the MAC of %s to %02x:%02x:%02x:%02x:%02x:%02x", ifname, mac[0], mac[1],
+			 mac[2], mac[3], mac[4], mac[5]);
 }
 
 int rtnl_link_set_netns(struct nl_sock *nl, const char *ifname, int netns_fd, struct berr *err)
@@ -361,11 +364,7 @@ int rtnl_link_set_netns(struct nl_sock *nl, const char *ifname, int netns_fd, st
 		return ret;
 	}
 	nl_attr_put_u32(&m, IFLA_NET_NS_FD, (uint32_t)netns_fd);
-	ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "move %s to another network namespace", ifname);
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "move %s to another network namespace", ifname);
 }
 
 /* ---- IPv4 addresses ---- */
@@ -394,12 +393,8 @@ static int addr4_change(struct nl_sock *nl, unsigned short type, unsigned short 
 		uint32_t brd = addr | ~prefix_mask(prefix);
 		nl_attr_put(&m, IFA_BROADCAST, &brd, sizeof(brd));
 	}
-	int ret = nl_exchange(nl, &m, NULL, NULL);
-	if (ret < 0) {
-		return rtnl_fail(nl, err, ret, "%s address %s/%d %s %s", type == RTM_NEWADDR ? "add" : "delete", text,
-				 prefix, type == RTM_NEWADDR ? "to" : "from", ifname);
-	}
-	return 0;
+	return rtnl_send(nl, &m, err, "%s address %s/%d %s %s", type == RTM_NEWADDR ? "add" : "delete", text, prefix,
+			 type == RTM_NEWADDR ? "to" : "from", ifname);
 }
 
 int rtnl_addr4_add(struct nl_sock *nl, const char *ifname, uint32_t addr, int prefix, struct berr *err)
@@ -412,15 +407,8 @@ int rtnl_addr4_del(struct nl_sock *nl, const char *ifname, uint32_t addr, int pr
 	return addr4_change(nl, RTM_DELADDR, 0, ifname, addr, prefix, err);
 }
 
-struct addr_list {
-	struct rtnl_addr4 *addrs;
-	size_t n;
-	size_t cap;
-};
-
-static int addr_list_reply(const struct nlmsghdr *h, void *ctx)
+static int parse_addr4(const struct nlmsghdr *h, void *item)
 {
-	struct addr_list *al = ctx;
 	if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg))) {
 		return 0;
 	}
@@ -438,10 +426,7 @@ static int addr_list_reply(const struct nlmsghdr *h, void *ctx)
 	if (a == NULL) {
 		return 0;
 	}
-	if (grow(&al->addrs, &al->cap, al->n, sizeof(*al->addrs)) < 0) {
-		return -ENOMEM;
-	}
-	struct rtnl_addr4 *out = &al->addrs[al->n++];
+	struct rtnl_addr4 *out = item;
 	memset(out, 0, sizeof(*out));
 	out->index = (int)ifa->ifa_index;
 	out->addr = *a;
@@ -449,7 +434,7 @@ static int addr_list_reply(const struct nlmsghdr *h, void *ctx)
 	if (nl_attr_str(tb[IFA_LABEL], out->label, sizeof(out->label)) < 0) {
 		out->label[0] = '\0';
 	}
-	return 0;
+	return 1;
 }
 
 int rtnl_addr4_list(struct nl_sock *nl, struct rtnl_addr4 **out, size_t *n, struct berr *err)
@@ -457,28 +442,13 @@ int rtnl_addr4_list(struct nl_sock *nl, struct rtnl_addr4 **out, size_t *n, stru
 	struct nl_msg m;
 	struct ifaddrmsg *ifa = nl_msg_init(&m, RTM_GETADDR, NLM_F_DUMP, sizeof(struct ifaddrmsg));
 	ifa->ifa_family = AF_INET;
-	struct addr_list al = {0};
-	int ret = nl_exchange(nl, &m, addr_list_reply, &al);
-	if (ret < 0) {
-		free(al.addrs);
-		return rtnl_fail(nl, err, ret, "list IPv4 addresses");
-	}
-	*out = al.addrs;
-	*n = al.n;
-	return 0;
+	return dump(nl, &m, parse_addr4, sizeof(**out), out, n, "list IPv4 addresses", err);
 }
 
 /* ---- IPv4 routes ---- */
 
-struct route_list {
-	struct rtnl_route4 *routes;
-	size_t n;
-	size_t cap;
-};
-
-static int route_list_reply(const struct nlmsghdr *h, void *ctx)
+static int parse_route4(const struct nlmsghdr *h, void *item)
 {
-	struct route_list *rl = ctx;
 	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg))) {
 		return 0;
 	}
@@ -488,10 +458,7 @@ static int route_list_reply(const struct nlmsghdr *h, void *ctx)
 	}
 	const struct rtattr *tb[RTA_MAX + 1];
 	nl_attr_parse(tb, RTA_MAX, RTM_RTA(rtm), h->nlmsg_len - NLMSG_LENGTH(sizeof(*rtm)));
-	if (grow(&rl->routes, &rl->cap, rl->n, sizeof(*rl->routes)) < 0) {
-		return -ENOMEM;
-	}
-	struct rtnl_route4 *r = &rl->routes[rl->n++];
+	struct rtnl_route4 *r = item;
 	memset(r, 0, sizeof(*r));
 	r->prefix = rtm->rtm_dst_len;
 	r->type = rtm->rtm_type;
@@ -513,7 +480,7 @@ static int route_list_reply(const struct nlmsghdr *h, void *ctx)
 	if (u != NULL) {
 		r->table = *u;
 	}
-	return 0;
+	return 1;
 }
 
 int rtnl_route4_list(struct nl_sock *nl, struct rtnl_route4 **out, size_t *n, struct berr *err)
@@ -521,13 +488,5 @@ int rtnl_route4_list(struct nl_sock *nl, struct rtnl_route4 **out, size_t *n, st
 	struct nl_msg m;
 	struct rtmsg *rtm = nl_msg_init(&m, RTM_GETROUTE, NLM_F_DUMP, sizeof(struct rtmsg));
 	rtm->rtm_family = AF_INET;
-	struct route_list rl = {0};
-	int ret = nl_exchange(nl, &m, route_list_reply, &rl);
-	if (ret < 0) {
-		free(rl.routes);
-		return rtnl_fail(nl, err, ret, "list IPv4 routes");
-	}
-	*out = rl.routes;
-	*n = rl.n;
-	return 0;
+	return dump(nl, &m, parse_route4, sizeof(**out), out, n, "list IPv4 routes", err);
 }
