@@ -607,7 +607,8 @@ static int build_entry(struct tar_reader *t, int posix, char type, struct berr *
 	return 0;
 }
 
-static int next_header(struct tar_reader *t, const struct tar_entry **entry, struct berr *err)
+/* Skips what is left of the current entry's data and its padding. */
+static int skip_rest(struct tar_reader *t, struct berr *err)
 {
 	int ret = dstream_skip(t->in, t->remaining, err);
 	if (ret == 0) {
@@ -619,7 +620,105 @@ static int next_header(struct tar_reader *t, const struct tar_entry **entry, str
 	}
 	t->remaining = 0;
 	t->padding = 0;
+	return 0;
+}
+
+/* The block just read (got: 1 read, 0 end of input) is zero or missing:
+ * the archive ends here, if that is a valid end. */
+static int archive_end(struct tar_reader *t, int got, int meta, struct berr *err)
+{
+	if (meta) {
+		return berr_setx(err, EINVAL, "tar: extended header without an entry");
+	}
+	if (got == 1) {
+		/* The end is two zero blocks; a lone zero block followed by a
+		 * header is not an end. */
+		int ret = read_block(t, err);
+		if (ret < 0) {
+			return ret;
+		}
+		if (ret == 1 && !all_zero(t->block, BLOCK)) {
+			return berr_setx(err, EINVAL, "tar: zero block followed by a header");
+		}
+	}
+	t->ended = 1;
+	return 0;
+}
+
+/* Checks the header block's checksum and magic; 1 for POSIX ustar/PAX, 0
+ * for GNU. */
+static int header_kind(struct tar_reader *t, struct berr *err)
+{
+	if (!checksum_ok(t->block)) {
+		return berr_setx(err, EINVAL, "tar: header checksum mismatch at byte %llu",
+				 (unsigned long long)(dstream_position(t->in) - BLOCK));
+	}
+	int posix = memcmp(t->block + F_MAGIC, "ustar\0", 6) == 0 && memcmp(t->block + F_VERSION, "00", 2) == 0;
+	int gnu = memcmp(t->block + F_MAGIC, "ustar ", 6) == 0 && memcmp(t->block + F_VERSION, " \0", 2) == 0;
+	if (!posix && !gnu) {
+		return berr_setx(err, EINVAL, "tar: not a ustar, PAX or GNU header at byte %llu",
+				 (unsigned long long)(dstream_position(t->in) - BLOCK));
+	}
+	return posix;
+}
+
+static int read_pax_header(struct tar_reader *t, int64_t size, struct berr *err)
+{
+	uint8_t *pax;
+	/* A second 'x' replaces the first: drop what it set. */
+	free(t->pax);
+	t->pax = NULL;
+	memset(&t->pv, 0, sizeof(t->pv));
+	t->nxattrs = 0;
+	int ret = read_meta_data(t, (uint64_t)size, TAR_PAX_MAX, "PAX header", &pax, err);
+	if (ret < 0) {
+		return ret;
+	}
+	t->pax = pax;
+	return parse_pax(t, pax, (size_t)size, err);
+}
+
+/* Consumes a header that describes the next entry rather than being one
+ * (PAX, GNU long names); 1 when it was one, 0 for an entry's own header. */
+static int read_meta_header(struct tar_reader *t, char type, int64_t size, struct berr *err)
+{
+	int ret = 1;
+	switch (type) {
+	case 'x':
+		ret = read_pax_header(t, size, err);
+		break;
+	case 'g':
+		/* Global headers hold defaults for a whole archive; layer
+		 * writers do not use them and Docker ignores them. */
+		if ((uint64_t)size > TAR_PAX_MAX) {
+			return berr_setx(err, EINVAL, "tar: global PAX header of %lld bytes", (long long)size);
+		}
+		ret = dstream_skip(t->in, (uint64_t)size + (BLOCK - (uint64_t)size % BLOCK) % BLOCK, err);
+		break;
+	case 'L':
+		ret = read_long_name(t, (uint64_t)size, t->long_path, "GNU long name", err);
+		t->has_long_path = ret >= 0;
+		break;
+	case 'K':
+		ret = read_long_name(t, (uint64_t)size, t->long_link, "GNU long link name", err);
+		t->has_long_link = ret >= 0;
+		break;
+	case 'S':
+		return berr_setx(err, ENOTSUP, "tar: GNU sparse files are not supported");
+	default:
+		return 0;
+	}
+	return ret < 0 ? ret : 1;
+}
+
+static int next_header(struct tar_reader *t, const struct tar_entry **entry, struct berr *err)
+{
+	int ret = skip_rest(t, err);
+	if (ret < 0) {
+		return ret;
+	}
 	reset_pending(t);
+	int posix = 0;
 	for (unsigned run = 0;; run++) {
 		int meta = t->has_long_path || t->has_long_link || t->pax != NULL;
 		if (run > MAX_META_RUN) {
@@ -630,95 +729,32 @@ static int next_header(struct tar_reader *t, const struct tar_entry **entry, str
 			return ret;
 		}
 		if (ret == 0 || all_zero(t->block, BLOCK)) {
-			if (meta) {
-				return berr_setx(err, EINVAL, "tar: extended header without an entry");
-			}
-			if (ret == 1) {
-				/* The end is two zero blocks; a lone zero block
-				 * followed by a header is not an end. */
-				ret = read_block(t, err);
-				if (ret < 0) {
-					return ret;
-				}
-				if (ret == 1 && !all_zero(t->block, BLOCK)) {
-					return berr_setx(err, EINVAL, "tar: zero block followed by a header");
-				}
-			}
-			t->ended = 1;
-			return 0;
+			return archive_end(t, ret, meta, err);
 		}
 		t->headers++;
-		if (!checksum_ok(t->block)) {
-			return berr_setx(err, EINVAL, "tar: header checksum mismatch at byte %llu",
-					 (unsigned long long)(dstream_position(t->in) - BLOCK));
-		}
-		int posix = memcmp(t->block + F_MAGIC, "ustar\0", 6) == 0 && memcmp(t->block + F_VERSION, "00", 2) == 0;
-		int gnu = memcmp(t->block + F_MAGIC, "ustar ", 6) == 0 && memcmp(t->block + F_VERSION, " \0", 2) == 0;
-		if (!posix && !gnu) {
-			return berr_setx(err, EINVAL, "tar: not a ustar, PAX or GNU header at byte %llu",
-					 (unsigned long long)(dstream_position(t->in) - BLOCK));
+		posix = header_kind(t, err);
+		if (posix < 0) {
+			return posix;
 		}
 		char type = (char)t->block[F_TYPE];
 		int64_t size;
 		if (parse_number(t->block + F_SIZE, 12, 0, &size) < 0) {
 			return berr_setx(err, EINVAL, "tar: bad size field");
 		}
-		switch (type) {
-		case 'x': {
-			uint8_t *pax;
-			/* A second 'x' replaces the first: drop what it set. */
-			free(t->pax);
-			t->pax = NULL;
-			memset(&t->pv, 0, sizeof(t->pv));
-			t->nxattrs = 0;
-			ret = read_meta_data(t, (uint64_t)size, TAR_PAX_MAX, "PAX header", &pax, err);
-			if (ret < 0) {
-				return ret;
-			}
-			t->pax = pax;
-			ret = parse_pax(t, pax, (size_t)size, err);
-			if (ret < 0) {
-				return ret;
-			}
-			continue;
-		}
-		case 'g':
-			/* Global headers hold defaults for a whole archive; layer
-			 * writers do not use them and Docker ignores them. */
-			if ((uint64_t)size > TAR_PAX_MAX) {
-				return berr_setx(err, EINVAL, "tar: global PAX header of %lld bytes", (long long)size);
-			}
-			ret = dstream_skip(t->in, (uint64_t)size + (BLOCK - (uint64_t)size % BLOCK) % BLOCK, err);
-			if (ret < 0) {
-				return ret;
-			}
-			continue;
-		case 'L':
-			ret = read_long_name(t, (uint64_t)size, t->long_path, "GNU long name", err);
-			if (ret < 0) {
-				return ret;
-			}
-			t->has_long_path = 1;
-			continue;
-		case 'K':
-			ret = read_long_name(t, (uint64_t)size, t->long_link, "GNU long link name", err);
-			if (ret < 0) {
-				return ret;
-			}
-			t->has_long_link = 1;
-			continue;
-		case 'S':
-			return berr_setx(err, ENOTSUP, "tar: GNU sparse files are not supported");
-		default:
-			break;
-		}
-		ret = build_entry(t, posix, type, err);
+		ret = read_meta_header(t, type, size, err);
 		if (ret < 0) {
 			return ret;
 		}
-		*entry = &t->entry;
-		return 1;
+		if (ret == 0) {
+			break;
+		}
 	}
+	ret = build_entry(t, posix, (char)t->block[F_TYPE], err);
+	if (ret < 0) {
+		return ret;
+	}
+	*entry = &t->entry;
+	return 1;
 }
 
 int tar_next(struct tar_reader *t, const struct tar_entry **entry, struct berr *err)
