@@ -203,6 +203,13 @@ int ctr_save(const struct ctr *c, struct berr *err);
 /* Loads the record of the container directory name. */
 int ctr_load(const char *name, struct ctr **out, struct berr *err);
 
+/* The record as ctr_save writes it (malloc'd; NULL: out of memory). */
+char *ctr_record_text(const struct ctr *c);
+
+/* A new container from a record's text; what names the record in errors,
+ * name (NULL: any) is the container it must define. */
+int ctr_record_parse(const char *text, const char *what, const char *name, struct ctr **out, struct berr *err);
+
 struct ctr *ctr_new(void);
 void ctr_free(struct ctr *c);
 void ctr_def_clear(struct ctr_def *d);
