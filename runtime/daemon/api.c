@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/apply.h"
+#include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
@@ -137,11 +138,14 @@ static struct ctr *need_ctr(struct client *cl, json_object *req)
 	return c;
 }
 
+static void ctr_changed(struct ctr *c);
+
 static void wait_for(struct client *cl, struct ctr *c, enum wait_for what)
 {
 	copy_string(cl->name, sizeof(cl->name), c->def.name);
 	cl->wait = what;
-	api_ctr_changed(c);
+	/* It may be there already. */
+	ctr_changed(c);
 }
 
 /* ---- container listings ------------------------------------------------------ */
@@ -178,7 +182,7 @@ static void cmd_ps(struct client *cl, json_object *req)
 {
 	int all = req_bool(req, "all");
 	json_object *list = json_object_new_array();
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (all || c->state == CS_RUNNING || c->state == CS_STARTING || c->state == CS_STOPPING ||
 		    c->state == CS_RESTARTING) {
 			json_object_array_add(list, ctr_summary(c));
@@ -749,15 +753,18 @@ static void on_accept(struct watch *w, uint32_t events)
 	watch_add(&cl->w, EPOLLIN);
 }
 
+static void on_ctr_event(struct ctr *c, enum ctr_event ev);
+
 int api_init(int listen_fd)
 {
 	listen_watch = (struct watch){.fd = listen_fd, .fn = on_accept};
-	return watch_add(&listen_watch, EPOLLIN);
+	int ret = ctr_observe(on_ctr_event);
+	return ret < 0 ? ret : watch_add(&listen_watch, EPOLLIN);
 }
 
 /* ---- answering waiting requests ---------------------------------------------------- */
 
-void api_ctr_changed(struct ctr *c)
+static void ctr_changed(struct ctr *c)
 {
 	struct client *next = NULL;
 	for (struct client *cl = clients; cl != NULL; cl = next) {
@@ -799,7 +806,7 @@ void api_ctr_changed(struct ctr *c)
 	}
 }
 
-void api_ctr_removed(struct ctr *c)
+static void ctr_removed(struct ctr *c)
 {
 	struct client *next = NULL;
 	for (struct client *cl = clients; cl != NULL; cl = next) {
@@ -811,5 +818,14 @@ void api_ctr_removed(struct ctr *c)
 				reply_error(cl, ENOENT, "the container was removed");
 			}
 		}
+	}
+}
+
+static void on_ctr_event(struct ctr *c, enum ctr_event ev)
+{
+	if (ev == CTR_REMOVED) {
+		ctr_removed(c);
+	} else {
+		ctr_changed(c);
 	}
 }

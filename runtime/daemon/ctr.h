@@ -140,8 +140,10 @@ enum ctr_after_stop {
 	AFTER_REPLACE, /* a changed service: remove, then create the new definition */
 };
 
+struct child;
+
 struct ctr {
-	struct ctr *next;
+	struct ctr *next; /* the container table's (ctrtab.h) */
 	struct ctr_def def;
 	int has_def; /* 0 for a service whose definition failed (error says why) */
 
@@ -182,6 +184,7 @@ struct ctr {
 	int64_t health_next_ms; /* monotonic */
 	int64_t health_deadline_ms;
 	pid_t health_pid;
+	struct child *health_child; /* the loop's record of health_pid */
 	int health_out_fd;
 	char health_out[1024];
 	size_t health_out_len;
