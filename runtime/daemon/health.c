@@ -76,13 +76,12 @@ static void on_output(struct watch *w, uint32_t events)
 
 static void check_exited(struct child *ch, int status);
 
-static void start_check(struct ctr *c, int64_t now)
+/* berth-oci exec of the test in the container (malloc'd; NULL: out of
+ * memory). ["CMD", args...] runs args; ["CMD-SHELL", "cmd"] runs
+ * /bin/sh -c cmd. */
+static char **check_argv(const struct ctr *c, char *pidfile)
 {
-	char pidfile[PATH_MAX];
-	health_pid_file(c, pidfile, sizeof(pidfile));
-	unlink(pidfile);
 	const struct ctr_health_def *h = &c->def.health;
-	/* ["CMD", args...] runs args; ["CMD-SHELL", "cmd"] runs /bin/sh -c cmd. */
 	size_t first = 0;
 	int shell = 0;
 	if (h->ntest > 0 && strcmp(h->test[0], "CMD") == 0) {
@@ -94,7 +93,7 @@ static void start_check(struct ctr *c, int64_t now)
 	size_t n = 0;
 	char **argv = calloc(h->ntest + 12, sizeof(*argv));
 	if (argv == NULL) {
-		return;
+		return NULL;
 	}
 	argv[n++] = "berth-oci";
 	argv[n++] = "--root";
@@ -113,6 +112,18 @@ static void start_check(struct ctr *c, int64_t now)
 		}
 	}
 	argv[n] = NULL;
+	return argv;
+}
+
+static void start_check(struct ctr *c, int64_t now)
+{
+	char pidfile[PATH_MAX];
+	health_pid_file(c, pidfile, sizeof(pidfile));
+	unlink(pidfile);
+	char **argv = check_argv(c, pidfile);
+	if (argv == NULL) {
+		return;
+	}
 	int out[2];
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		free(argv);

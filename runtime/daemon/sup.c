@@ -225,40 +225,45 @@ static void start_failed(struct ctr *c, const char *why)
 	copy_string(c->error, sizeof(c->error), why);
 }
 
-static int spawn_monitor(struct ctr *c, struct berr *err)
-{
+/* The monitor's command line and the strings it points into. */
+struct monitor_cmd {
 	char rundir[PATH_MAX];
 	char dir[PATH_MAX];
 	char log[PATH_MAX];
-	if (ctr_run_dir(c->def.name, rundir, sizeof(rundir)) < 0 || ctr_dir(c->def.name, dir, sizeof(dir)) < 0 ||
-	    path_join(log, sizeof(log), dir, "log") < 0) {
-		return berr_setx(err, ENAMETOOLONG, "%s: path too long", c->def.name);
-	}
 	char max_size[24];
 	char max_files[16];
-	snprintf(max_size, sizeof(max_size), "%llu", (unsigned long long)c->def.log_max_size);
-	snprintf(max_files, sizeof(max_files), "%u", c->def.log_max_files);
 	const char *argv[32];
+};
+
+static int monitor_cmd(const struct ctr *c, struct monitor_cmd *m, struct berr *err)
+{
+	if (ctr_run_dir(c->def.name, m->rundir, sizeof(m->rundir)) < 0 ||
+	    ctr_dir(c->def.name, m->dir, sizeof(m->dir)) < 0 || path_join(m->log, sizeof(m->log), m->dir, "log") < 0) {
+		return berr_setx(err, ENAMETOOLONG, "%s: path too long", c->def.name);
+	}
+	snprintf(m->max_size, sizeof(m->max_size), "%llu", (unsigned long long)c->def.log_max_size);
+	snprintf(m->max_files, sizeof(m->max_files), "%u", c->def.log_max_files);
+	const char **argv = m->argv;
 	size_t n = 0;
 	argv[n++] = "berth";
 	argv[n++] = "monitor";
 	argv[n++] = "--name";
 	argv[n++] = c->def.name;
 	argv[n++] = "--dir";
-	argv[n++] = rundir;
+	argv[n++] = m->rundir;
 	argv[n++] = "--bundle";
-	argv[n++] = dir;
+	argv[n++] = m->dir;
 	argv[n++] = "--oci-root";
 	argv[n++] = OCI_ROOT;
 	argv[n++] = "--log";
-	argv[n++] = log;
+	argv[n++] = m->log;
 	if (c->def.log_max_size > 0) {
 		argv[n++] = "--log-max-size";
-		argv[n++] = max_size;
+		argv[n++] = m->max_size;
 	}
 	if (c->def.log_max_files > 0) {
 		argv[n++] = "--log-max-files";
-		argv[n++] = max_files;
+		argv[n++] = m->max_files;
 	}
 	if (c->def.tty) {
 		argv[n++] = "--tty";
@@ -272,7 +277,16 @@ static int spawn_monitor(struct ctr *c, struct berr *err)
 	argv[n++] = "--status-fd";
 	argv[n++] = "3";
 	argv[n] = NULL;
+	return 0;
+}
 
+static int spawn_monitor(struct ctr *c, struct berr *err)
+{
+	struct monitor_cmd m;
+	int ret = monitor_cmd(c, &m, err);
+	if (ret < 0) {
+		return ret;
+	}
 	int status[2];
 	if (pipe2(status, O_CLOEXEC) < 0) {
 		return berr_set(err, errno, "%s: pipe", c->def.name);
@@ -293,7 +307,7 @@ static int spawn_monitor(struct ctr *c, struct berr *err)
 		}
 		close_fds_from(4);
 		reset_signals();
-		execv("/proc/self/exe", (char *const *)argv);
+		execv("/proc/self/exe", (char *const *)m.argv);
 		dprintf(3, "error execute the monitor: %s\n", strerror(errno));
 		_exit(127);
 	}
