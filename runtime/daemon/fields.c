@@ -272,11 +272,8 @@ static void copy_pointers(const struct field *t, void *dst, const void *src, int
 			}
 			break;
 		}
-		case FIELD_CHARS:
-		case FIELD_BOOL:
-		case FIELD_INT:
-		case FIELD_ENUM:
-			break;
+		default:
+			break; /* a scalar: copied with the struct, owns nothing */
 		}
 	}
 }
@@ -322,11 +319,8 @@ void fields_free(const struct field *t, void *base)
 			*n = 0;
 			break;
 		}
-		case FIELD_CHARS:
-		case FIELD_BOOL:
-		case FIELD_INT:
-		case FIELD_ENUM:
-			break;
+		default:
+			break; /* a scalar owns nothing */
 		}
 	}
 }
