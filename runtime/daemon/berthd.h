@@ -1,29 +1,26 @@
 /* berthd: the daemon that runs the system containers.
  *
- * Who calls whom in daemon/ (an arrow is a call or an include; nothing
- * calls back up, changes travel up through the table's observers):
+ * daemon/ in layers; each calls only modules below it (besides the table,
+ * ctr and the loop, which every module above them uses):
  *
- *   berthd.c   main: starts the modules in order, turns signals into work
- *     |
- *   api.c      requests of the berth CLI (proto/); answers waiting ones
- *     |          when the table says a container changed
- *   apply.c    compose.yaml and `berth run` into definitions (compose/)
- *     |
- *   sup.c      containers' lives: start, stop, restart, adopt, shutdown
- *     |  \
- *     |   health.c   healthchecks            network.c  bridges, names, rules
- *     |   bundle.c   root filesystems        images.c   the image store
- *     |      (sup calls all four; network and images walk the table)
- *     |
- *   ctrtab.c   the container table: find, walk, add, delete; observers
- *   ctr.c      what a container is, and its record (fields.c) on DATA
- *   loop.c     the event loop (daemon.h): fds, the timer, children
+ *   berthd.c   main: start order, signals     -> api apply sup network images loop
+ *   api.c      the CLI's requests (proto/)     -> apply sup network images
+ *   apply.c    compose.yaml, `berth run`       -> sup network images bundle
+ *   sup.c      containers' lives               -> health network bundle
+ *   health.c   healthchecks                    -> (table, loop)
+ *   network.c  bridges, names, rules (net/)    -> (table, loop)
+ *   images.c   the image store (image/)        -> (table)
+ *   bundle.c   root filesystems, volumes       -> (ctr)
+ *   ctrtab.c   the container table, observers  -> ctr
+ *   ctr.c      containers, their record        -> fields.c
+ *   loop.c     the event loop (daemon.h)       -> lib/ only
  *
- * Observers (ctrtab.h): sup.c and health.c publish; network.c (its state
- * is derived from the running containers), api.c (requests waiting for a
+ * Nothing calls back up. Changes travel up through the table's observers
+ * (ctrtab.h): sup.c and health.c publish; network.c (names and rules
+ * follow the running containers), api.c (requests waiting for a
  * container) and sup.c (dependencies on a healthy container) subscribe.
- * The loop gets the next deadline and what to do then from berthd.c
- * (sup_next_deadline, sup_tick), so that it calls nothing above it. */
+ * The loop learns the next deadline and what to do then from hooks that
+ * berthd.c gives it (sup_next_deadline, sup_tick). */
 #ifndef BERTH_BERTHD_H
 #define BERTH_BERTHD_H
 
