@@ -22,7 +22,6 @@ struct child {
 	pid_t pid;
 	void (*done)(struct child *ch, int status); /* NULL: nobody waits for it any more */
 	void *ctx;
-	int conn_fd; /* a client connection the child's result goes to; -1: none */
 };
 
 struct loop_hooks {

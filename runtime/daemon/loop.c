@@ -100,7 +100,6 @@ struct child *child_add(pid_t pid, void (*done)(struct child *, int), void *ctx)
 	ch->pid = pid;
 	ch->done = done;
 	ch->ctx = ctx;
-	ch->conn_fd = -1;
 	ch->next = D.children;
 	D.children = ch;
 	return ch;
