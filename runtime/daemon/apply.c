@@ -22,6 +22,7 @@
 #include "compose/shlex.h"
 #include "compose/translate.h"
 #include "daemon/bundle.h"
+#include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
@@ -730,9 +731,7 @@ static int apply_project(struct compose_project *p, json_object *report)
 		}
 	}
 	/* Containers of services that are gone. */
-	struct ctr *next = NULL;
-	for (struct ctr *c = D.ctrs; c != NULL; c = next) {
-		next = c->next;
+	ctr_foreach_safe(c, next) {
 		if (c->def.service == NULL) {
 			continue;
 		}
@@ -742,8 +741,7 @@ static int apply_project(struct compose_project *p, json_object *report)
 		}
 		add_str(report, "removed", c->def.name);
 		if (!c->has_def) {
-			ctr_unlink(c);
-			ctr_free(c);
+			ctr_delete(c);
 			continue;
 		}
 		if (sup_stop(c, 0, -1, AFTER_REMOVE, &err) < 0) {
