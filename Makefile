@@ -278,8 +278,11 @@ lint: | $(DEPS_STAMP)
 format:
 	clang-format -i $(CLANG_FORMAT_FILES)
 
+# TESTS=qemu-tests/test_oci.py runs one module (or several); PYTEST_ARGS adds
+# pytest options (-x, -k NAME).
+TESTS ?= qemu-tests
 qemu-test: all $(TEST_TOOLS)
-	$(PYTHON) -m pytest -c qemu-tests/pytest.ini qemu-tests $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -c qemu-tests/pytest.ini $(TESTS) $(PYTEST_ARGS)
 
 check: lint unit fuzz qemu-test
 
