@@ -336,7 +336,7 @@ int svc_volumes(struct ctx *x, void *obj, const struct yt_node *v, const char *f
 	(void)obj;
 	struct svc_scratch *sc = x->sc;
 	if (v == NULL || v->kind != YT_SEQ) {
-		return cx_fail(x, v, field, "expected a list, got %s", cx_kind(v));
+		return cx_fail(x, v, field, "expected a list, got %s", yt_kind_name(v));
 	}
 	sc->volumes = cx_alloc(x, v->count, sizeof(*sc->volumes));
 	if (sc->volumes == NULL) {

@@ -117,7 +117,7 @@ int svc_networks(struct ctx *x, void *obj, const struct yt_node *v, const char *
 		return -1;
 	}
 	if (m == NULL || (m->kind != YT_MAP && m->kind != YT_SEQ)) {
-		return cx_fail(x, v, field, "expected a list of networks or a mapping, got %s", cx_kind(v));
+		return cx_fail(x, v, field, "expected a list of networks or a mapping, got %s", yt_kind_name(v));
 	}
 	s->networks = cx_alloc(x, m->count, sizeof(*s->networks));
 	if (s->networks == NULL) {
@@ -267,7 +267,7 @@ int svc_ports(struct ctx *x, void *obj, const struct yt_node *v, const char *fie
 {
 	struct compose_service *s = obj;
 	if (v == NULL || v->kind != YT_SEQ) {
-		return cx_fail(x, v, field, "expected a list, got %s", cx_kind(v));
+		return cx_fail(x, v, field, "expected a list, got %s", yt_kind_name(v));
 	}
 	s->ports = cx_alloc(x, v->count, sizeof(*s->ports));
 	if (s->ports == NULL) {
@@ -526,7 +526,7 @@ static int ipam_config(struct ctx *x, void *obj, const struct yt_node *v, const 
 {
 	struct compose_network *net = obj;
 	if (v->kind != YT_SEQ) {
-		return cx_fail(x, v, field, "expected a list, got %s", cx_kind(v));
+		return cx_fail(x, v, field, "expected a list, got %s", yt_kind_name(v));
 	}
 	net->subnets = cx_alloc(x, v->count, sizeof(*net->subnets));
 	if (net->subnets == NULL) {

@@ -77,7 +77,6 @@ void cx_on_unset(void *ctx, const char *name);
 
 /* ---- reading the tree (tree.c) ---- */
 
-const char *cx_kind(const struct yt_node *n);	/* "a mapping", "a list", ... for messages */
 int cx_is_extension(const struct yt_node *key); /* x-... keys, which Compose leaves to tools */
 char *cx_strdup(struct ctx *x, const char *s);
 void *cx_alloc(struct ctx *x, size_t n, size_t size); /* zeroed, in the project's arena */

@@ -108,7 +108,7 @@ static void env_entry(struct ctx *x, const struct yt_node *m, size_t i, const ch
 			bare = 1;
 		} else if (item->kind != YT_SCALAR) {
 			cx_fail(x, item, field, "%.100s: expected a string, number or boolean, got %s", name,
-				cx_kind(item));
+				yt_kind_name(item));
 			return;
 		} else if (cx_str(x, item, field, &value) < 0) {
 			return;
@@ -144,7 +144,7 @@ static int svc_environment(struct ctx *x, void *obj, const struct yt_node *v, co
 		return -1;
 	}
 	if (m == NULL || (m->kind != YT_MAP && m->kind != YT_SEQ)) {
-		return cx_fail(x, v, field, "expected a mapping or a list of NAME=VALUE, got %s", cx_kind(v));
+		return cx_fail(x, v, field, "expected a mapping or a list of NAME=VALUE, got %s", yt_kind_name(v));
 	}
 	x->sc->inline_env = cx_alloc(x, m->count, sizeof(*x->sc->inline_env));
 	if (x->sc->inline_env == NULL) {
@@ -224,7 +224,7 @@ static int svc_env_file(struct ctx *x, void *obj, const struct yt_node *v, const
 		return cx_str(x, v, field, &path) < 0 ? -1 : load_env_file(x, v, path, 1);
 	}
 	if (v == NULL || v->kind != YT_SEQ) {
-		return cx_fail(x, v, field, "expected a path or a list of paths, got %s", cx_kind(v));
+		return cx_fail(x, v, field, "expected a path or a list of paths, got %s", yt_kind_name(v));
 	}
 	for (size_t i = 0; i < v->count; i++) {
 		const struct yt_node *item = v->items[i];
@@ -330,7 +330,7 @@ static int svc_depends_on(struct ctx *x, void *obj, const struct yt_node *v, con
 		return -1;
 	}
 	if (m == NULL || (m->kind != YT_MAP && m->kind != YT_SEQ)) {
-		return cx_fail(x, v, field, "expected a list of services or a mapping, got %s", cx_kind(v));
+		return cx_fail(x, v, field, "expected a list of services or a mapping, got %s", yt_kind_name(v));
 	}
 	/* One more for network_mode: service:NAME. */
 	s->deps = cx_alloc(x, m->count + 1, sizeof(*s->deps));
@@ -833,7 +833,7 @@ void parse_service(struct ctx *x, const struct yt_node *key, const struct yt_nod
 	const struct yt_node *m;
 	if (yt_is_null(def) || def->kind != YT_MAP) {
 		cx_fail(x, yt_is_null(def) ? key : def, NULL, "expected a mapping with at least 'image', got %s",
-			cx_kind(def));
+			yt_kind_name(def));
 	} else if (cx_map(x, def, NULL, &m) == 0) {
 		cx_fields(x, m, NULL, &service_keys, s);
 		check_service(x, s, key, def, m);

@@ -751,30 +751,24 @@ static int taken(const struct oci_mount *list, size_t n, const char *dest)
 	return 0;
 }
 
-static int build_mounts(struct tx *t)
+/* The service's mounts and the image's anonymous volumes, parents before
+ * children (/data before /data/cache), otherwise in order. */
+static int user_mounts(struct tx *t, struct oci_mount *user, size_t nuser)
 {
 	const struct compose_service *s = t->s;
-	struct compose_runtime *out = t->out;
-	size_t nuser = s->nmounts + out->nanon_volumes;
-	struct oci_mount *user = arena_alloc(t->a, (nuser + 1) * sizeof(*user));
-	struct oci_mount *all = arena_alloc(t->a, (nuser + 11) * sizeof(*all));
-	if (user == NULL || all == NULL) {
-		return toom(t);
-	}
 	for (size_t i = 0; i < s->nmounts; i++) {
 		int ret = user_mount(t, &s->mounts[i], &user[i]);
 		if (ret < 0) {
 			return ret;
 		}
 	}
-	for (size_t i = 0; i < out->nanon_volumes; i++) {
-		struct compose_mount anon = {.type = COMPOSE_MOUNT_VOLUME, .target = out->anon_volumes[i]};
+	for (size_t i = 0; i < t->out->nanon_volumes; i++) {
+		struct compose_mount anon = {.type = COMPOSE_MOUNT_VOLUME, .target = t->out->anon_volumes[i]};
 		int ret = user_mount(t, &anon, &user[s->nmounts + i]);
 		if (ret < 0) {
 			return ret;
 		}
 	}
-	/* Parents before children (/data before /data/cache), stable. */
 	for (size_t i = 1; i < nuser; i++) {
 		struct oci_mount m = user[i];
 		size_t j = i;
@@ -784,7 +778,14 @@ static int build_mounts(struct tx *t)
 		}
 		user[j] = m;
 	}
-	size_t n = 0;
+	return 0;
+}
+
+/* Docker's default mounts; a service mount on a default's path replaces
+ * it, as in Docker. */
+static int default_mounts(struct tx *t, const struct oci_mount *user, size_t nuser, struct oci_mount *all, size_t *n)
+{
+	const struct compose_service *s = t->s;
 	int priv = s->privileged;
 	char *shm = s->shm_size > 0 ? tfmt(t, "size=%lld", (long long)s->shm_size) : tdup(t, DEFAULT_SHM);
 	if (shm == NULL) {
@@ -813,17 +814,20 @@ static int build_mounts(struct tx *t)
 		{"/sys", "sysfs", "sysfs", sys, 4},
 		{"/sys/fs/cgroup", "cgroup2", "cgroup", cg, 5},
 	};
-	/* A service mount on a default's path replaces it, as in Docker. */
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		if (!taken(user, nuser, defaults[i].dest) &&
-		    add_mount(t, all, &n, defaults[i].dest, defaults[i].type, defaults[i].source, defaults[i].opts,
+		    add_mount(t, all, n, defaults[i].dest, defaults[i].type, defaults[i].source, defaults[i].opts,
 			      defaults[i].n) < 0) {
 			return -ENOMEM;
 		}
 	}
-	for (size_t i = 0; i < nuser; i++) {
-		all[n++] = user[i];
-	}
+	return 0;
+}
+
+/* The files berthd writes for the container, bound read-only over the
+ * image's, but where a service mount takes the path. */
+static int etc_files(struct tx *t, const struct oci_mount *user, size_t nuser, struct oci_mount *all, size_t *n)
+{
 	const char *etc_opts[] = {"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate"};
 	const struct {
 		const char *dest;
@@ -840,9 +844,36 @@ static int build_mounts(struct tx *t)
 		if (files[i].source[0] != '/') {
 			return tfail(t, "the file for %s must be an absolute path", files[i].dest);
 		}
-		if (add_mount(t, all, &n, files[i].dest, "bind", files[i].source, etc_opts, 6) < 0) {
+		if (add_mount(t, all, n, files[i].dest, "bind", files[i].source, etc_opts, 6) < 0) {
 			return -ENOMEM;
 		}
+	}
+	return 0;
+}
+
+static int build_mounts(struct tx *t)
+{
+	struct compose_runtime *out = t->out;
+	size_t nuser = t->s->nmounts + out->nanon_volumes;
+	struct oci_mount *user = arena_alloc(t->a, (nuser + 1) * sizeof(*user));
+	struct oci_mount *all = arena_alloc(t->a, (nuser + 11) * sizeof(*all));
+	if (user == NULL || all == NULL) {
+		return toom(t);
+	}
+	size_t n = 0;
+	int ret = user_mounts(t, user, nuser);
+	if (ret == 0) {
+		ret = default_mounts(t, user, nuser, all, &n);
+	}
+	if (ret < 0) {
+		return ret;
+	}
+	for (size_t i = 0; i < nuser; i++) {
+		all[n++] = user[i];
+	}
+	ret = etc_files(t, user, nuser, all, &n);
+	if (ret < 0) {
+		return ret;
 	}
 	out->oci.mounts = all;
 	out->oci.nmounts = n;

@@ -124,22 +124,6 @@ void cx_on_unset(void *ctx, const char *name)
 
 /* ---- reading the tree ------------------------------------------------------------------- */
 
-const char *cx_kind(const struct yt_node *n)
-{
-	if (yt_is_null(n)) {
-		return "nothing";
-	}
-	switch (n->kind) {
-	case YT_MAP:
-		return "a mapping";
-	case YT_SEQ:
-		return "a list";
-	case YT_SCALAR:
-		return "a scalar";
-	}
-	return "?";
-}
-
 char *cx_strdup(struct ctx *x, const char *s)
 {
 	char *c = arena_strdup(&x->p->arena, s);
@@ -166,7 +150,7 @@ void *cx_alloc(struct ctx *x, size_t n, size_t size)
 int cx_str(struct ctx *x, const struct yt_node *n, const char *field, char **out)
 {
 	if (n == NULL || n->kind != YT_SCALAR || yt_is_null(n)) {
-		return cx_fail(x, n, field, "expected a string, got %s", cx_kind(n));
+		return cx_fail(x, n, field, "expected a string, got %s", yt_kind_name(n));
 	}
 	x->line = n->line;
 	char *s;
@@ -188,7 +172,7 @@ int cx_bool(struct ctx *x, const struct yt_node *n, const char *field, int *out)
 	static const char *const no[] = {"false", "no", "off"};
 	char *s;
 	if (n == NULL || n->kind != YT_SCALAR || yt_is_null(n)) {
-		return cx_fail(x, n, field, "expected true or false, got %s", cx_kind(n));
+		return cx_fail(x, n, field, "expected true or false, got %s", yt_kind_name(n));
 	}
 	if (cx_str(x, n, field, &s) < 0) {
 		return -1;
@@ -210,7 +194,7 @@ int cx_int(struct ctx *x, const struct yt_node *n, const char *field, long long 
 {
 	char *s;
 	if (n == NULL || n->kind != YT_SCALAR || yt_is_null(n)) {
-		return cx_fail(x, n, field, "expected a number, got %s", cx_kind(n));
+		return cx_fail(x, n, field, "expected a number, got %s", yt_kind_name(n));
 	}
 	if (cx_str(x, n, field, &s) < 0) {
 		return -1;
@@ -357,7 +341,7 @@ static int merged(struct ctx *x, const struct yt_node *n, const char *field, int
 int cx_map(struct ctx *x, const struct yt_node *n, const char *field, const struct yt_node **out)
 {
 	if (n == NULL || n->kind != YT_MAP) {
-		return cx_fail(x, n, field, "expected a mapping, got %s", cx_kind(n));
+		return cx_fail(x, n, field, "expected a mapping, got %s", yt_kind_name(n));
 	}
 	return merged(x, n, field, 0, out);
 }
@@ -385,7 +369,7 @@ int cx_strlist(struct ctx *x, const struct yt_node *n, const char *field, int al
 	}
 	if (n == NULL || n->kind != YT_SEQ) {
 		return cx_fail(x, n, field, "expected a list%s, got %s", allow_string ? " or a string" : "",
-			       cx_kind(n));
+			       yt_kind_name(n));
 	}
 	char **v = cx_alloc(x, n->count + 1, sizeof(*v));
 	if (v == NULL) {
@@ -436,7 +420,7 @@ int cx_kvlist(struct ctx *x, const struct yt_node *n, const char *field, struct 
 	}
 	const struct yt_node *m;
 	if (n == NULL || n->kind != YT_MAP) {
-		return cx_fail(x, n, field, "expected a mapping or a list of KEY=VALUE, got %s", cx_kind(n));
+		return cx_fail(x, n, field, "expected a mapping or a list of KEY=VALUE, got %s", yt_kind_name(n));
 	}
 	if (cx_map(x, n, field, &m) < 0) {
 		return -1;
@@ -457,7 +441,7 @@ int cx_kvlist(struct ctx *x, const struct yt_node *n, const char *field, struct 
 			char f[300];
 			cx_fmt(f, sizeof(f), "%s.%s", field, m->keys[i]->value);
 			return cx_fail(x, m->items[i], f, "expected a string or a number, got %s",
-				       cx_kind(m->items[i]));
+				       yt_kind_name(m->items[i]));
 		} else if (cx_str(x, m->items[i], field, &kv[k].value) < 0) {
 			return -1;
 		}
