@@ -2392,6 +2392,11 @@ static const struct {
 	/* a network shared from a service that has none of its own (network_setup) */
 	{"  a: {image: x, network_mode: host}\n  b: {image: x, network_mode: \"service:a\"}\n", NULL,
 	 "compose.yaml:3: services.b.network_mode: service a has no network of its own to share"},
+	/* one container per name (sup_create, or a silent takeover by sup_replace) */
+	{"  a: {image: x}\n  b: {image: x, container_name: a}\n", NULL,
+	 "compose.yaml:3: services.b.container_name: 'a' is also the container name of a"},
+	{"  a: {image: x, container_name: b}\n  b: {image: x}\n", NULL,
+	 "compose.yaml:3: services.b: 'b' is also the container name of a"},
 };
 
 /* What both ways accept: the rules above are no stricter than berthd. */

@@ -239,11 +239,14 @@ static void cross_check(struct ctx *x, struct compose_service *s, size_t index)
 			cx_fail_at(x, a->line, "networks", "network '%.100s' is invalid (see its error)", a->network);
 		}
 	}
-	for (size_t i = 0; s->container_name != NULL && i < index; i++) {
+	/* berthd keeps one container per name: a service named like another
+	 * service's container_name would take that container over. */
+	const char *container = svc_container_name(s);
+	for (size_t i = 0; i < index; i++) {
 		const struct compose_service *o = &x->p->services[i];
-		if (o->container_name != NULL && strcmp(o->container_name, s->container_name) == 0) {
-			cx_fail_at(x, s->line, "container_name", "'%.100s' is also the container name of %s",
-				   s->container_name, o->name);
+		if (strcmp(svc_container_name(o), container) == 0) {
+			cx_fail_at(x, s->line, s->container_name != NULL ? "container_name" : NULL,
+				   "'%.100s' is also the container name of %s", container, o->name);
 		}
 	}
 	svc_cross_check_networking(x, s, index);
