@@ -354,71 +354,132 @@ static json_object *throttles(struct writer *w, const struct oci_throttle_device
 	return a;
 }
 
+static json_object *device_rules(struct writer *w, const struct oci_resources *r)
+{
+	json_object *a = new_arr(w);
+	for (size_t i = 0; a != NULL && i < r->ndevices; i++) {
+		const struct oci_device_rule *d = &r->devices[i];
+		json_object *dr = new_obj(w);
+		char type[2] = {d->type ? d->type : 'a', '\0'};
+		put_bool(w, dr, "allow", d->allow);
+		put_str(w, dr, "type", type);
+		if (d->major != -1) {
+			put_i64(w, dr, "major", d->major);
+		}
+		if (d->minor != -1) {
+			put_i64(w, dr, "minor", d->minor);
+		}
+		if (d->access[0] != '\0') {
+			put_str(w, dr, "access", d->access);
+		}
+		push(w, a, dr);
+	}
+	return a;
+}
+
+static json_object *memory(struct writer *w, const struct oci_resources *r)
+{
+	json_object *m = new_obj(w);
+	if (r->has_memory_limit) {
+		put_i64(w, m, "limit", r->memory_limit);
+	}
+	if (r->has_memory_reservation) {
+		put_i64(w, m, "reservation", r->memory_reservation);
+	}
+	if (r->has_memory_swap) {
+		put_i64(w, m, "swap", r->memory_swap);
+	}
+	if (r->has_memory_swappiness) {
+		put_u64(w, m, "swappiness", r->memory_swappiness);
+	}
+	if (r->disable_oom_killer) {
+		put_bool(w, m, "disableOOMKiller", 1);
+	}
+	return m;
+}
+
+static json_object *cpu(struct writer *w, const struct oci_resources *r)
+{
+	json_object *c = new_obj(w);
+	if (r->has_cpu_shares) {
+		put_u64(w, c, "shares", r->cpu_shares);
+	}
+	if (r->has_cpu_quota) {
+		put_i64(w, c, "quota", r->cpu_quota);
+	}
+	if (r->has_cpu_period) {
+		put_u64(w, c, "period", r->cpu_period);
+	}
+	if (r->has_cpu_burst) {
+		put_u64(w, c, "burst", r->cpu_burst);
+	}
+	if (r->has_cpu_idle) {
+		put_i64(w, c, "idle", r->cpu_idle);
+	}
+	put_str(w, c, "cpus", r->cpuset_cpus);
+	put_str(w, c, "mems", r->cpuset_mems);
+	return c;
+}
+
+static json_object *weight_devices(struct writer *w, const struct oci_resources *r)
+{
+	json_object *a = new_arr(w);
+	for (size_t i = 0; a != NULL && i < r->nweight_devices; i++) {
+		const struct oci_weight_device *d = &r->weight_devices[i];
+		json_object *wd = new_obj(w);
+		put_i64(w, wd, "major", d->major);
+		put_i64(w, wd, "minor", d->minor);
+		if (d->has_weight) {
+			put_i64(w, wd, "weight", d->weight);
+		}
+		if (d->has_leaf_weight) {
+			put_i64(w, wd, "leafWeight", d->leaf_weight);
+		}
+		push(w, a, wd);
+	}
+	return a;
+}
+
+static json_object *block_io(struct writer *w, const struct oci_resources *r)
+{
+	json_object *b = new_obj(w);
+	if (r->has_blkio_weight) {
+		put_i64(w, b, "weight", r->blkio_weight);
+	}
+	if (r->nweight_devices > 0) {
+		put(w, b, "weightDevice", weight_devices(w, r));
+	}
+	const struct {
+		const char *key;
+		const struct oci_throttle_device *d;
+		size_t n;
+	} throttled[] = {
+		{"throttleReadBpsDevice", r->throttle_read_bps, r->nthrottle_read_bps},
+		{"throttleWriteBpsDevice", r->throttle_write_bps, r->nthrottle_write_bps},
+		{"throttleReadIOPSDevice", r->throttle_read_iops, r->nthrottle_read_iops},
+		{"throttleWriteIOPSDevice", r->throttle_write_iops, r->nthrottle_write_iops},
+	};
+	for (size_t i = 0; i < sizeof(throttled) / sizeof(throttled[0]); i++) {
+		if (throttled[i].n > 0) {
+			put(w, b, throttled[i].key, throttles(w, throttled[i].d, throttled[i].n));
+		}
+	}
+	return b;
+}
+
 static json_object *resources(struct writer *w, const struct oci_resources *r)
 {
 	json_object *o = new_obj(w);
 	if (r->ndevices > 0) {
-		json_object *a = new_arr(w);
-		for (size_t i = 0; a != NULL && i < r->ndevices; i++) {
-			const struct oci_device_rule *d = &r->devices[i];
-			json_object *dr = new_obj(w);
-			char type[2] = {d->type ? d->type : 'a', '\0'};
-			put_bool(w, dr, "allow", d->allow);
-			put_str(w, dr, "type", type);
-			if (d->major != -1) {
-				put_i64(w, dr, "major", d->major);
-			}
-			if (d->minor != -1) {
-				put_i64(w, dr, "minor", d->minor);
-			}
-			if (d->access[0] != '\0') {
-				put_str(w, dr, "access", d->access);
-			}
-			push(w, a, dr);
-		}
-		put(w, o, "devices", a);
+		put(w, o, "devices", device_rules(w, r));
 	}
 	if (r->has_memory_limit || r->has_memory_reservation || r->has_memory_swap || r->has_memory_swappiness ||
 	    r->disable_oom_killer) {
-		json_object *m = new_obj(w);
-		if (r->has_memory_limit) {
-			put_i64(w, m, "limit", r->memory_limit);
-		}
-		if (r->has_memory_reservation) {
-			put_i64(w, m, "reservation", r->memory_reservation);
-		}
-		if (r->has_memory_swap) {
-			put_i64(w, m, "swap", r->memory_swap);
-		}
-		if (r->has_memory_swappiness) {
-			put_u64(w, m, "swappiness", r->memory_swappiness);
-		}
-		if (r->disable_oom_killer) {
-			put_bool(w, m, "disableOOMKiller", 1);
-		}
-		put(w, o, "memory", m);
+		put(w, o, "memory", memory(w, r));
 	}
 	if (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period || r->has_cpu_burst || r->has_cpu_idle ||
 	    r->cpuset_cpus || r->cpuset_mems) {
-		json_object *c = new_obj(w);
-		if (r->has_cpu_shares) {
-			put_u64(w, c, "shares", r->cpu_shares);
-		}
-		if (r->has_cpu_quota) {
-			put_i64(w, c, "quota", r->cpu_quota);
-		}
-		if (r->has_cpu_period) {
-			put_u64(w, c, "period", r->cpu_period);
-		}
-		if (r->has_cpu_burst) {
-			put_u64(w, c, "burst", r->cpu_burst);
-		}
-		if (r->has_cpu_idle) {
-			put_i64(w, c, "idle", r->cpu_idle);
-		}
-		put_str(w, c, "cpus", r->cpuset_cpus);
-		put_str(w, c, "mems", r->cpuset_mems);
-		put(w, o, "cpu", c);
+		put(w, o, "cpu", cpu(w, r));
 	}
 	if (r->has_pids_limit) {
 		json_object *p = new_obj(w);
@@ -427,43 +488,7 @@ static json_object *resources(struct writer *w, const struct oci_resources *r)
 	}
 	if (r->has_blkio_weight || r->nweight_devices || r->nthrottle_read_bps || r->nthrottle_write_bps ||
 	    r->nthrottle_read_iops || r->nthrottle_write_iops) {
-		json_object *b = new_obj(w);
-		if (r->has_blkio_weight) {
-			put_i64(w, b, "weight", r->blkio_weight);
-		}
-		if (r->nweight_devices > 0) {
-			json_object *a = new_arr(w);
-			for (size_t i = 0; a != NULL && i < r->nweight_devices; i++) {
-				const struct oci_weight_device *d = &r->weight_devices[i];
-				json_object *wd = new_obj(w);
-				put_i64(w, wd, "major", d->major);
-				put_i64(w, wd, "minor", d->minor);
-				if (d->has_weight) {
-					put_i64(w, wd, "weight", d->weight);
-				}
-				if (d->has_leaf_weight) {
-					put_i64(w, wd, "leafWeight", d->leaf_weight);
-				}
-				push(w, a, wd);
-			}
-			put(w, b, "weightDevice", a);
-		}
-		if (r->nthrottle_read_bps > 0) {
-			put(w, b, "throttleReadBpsDevice", throttles(w, r->throttle_read_bps, r->nthrottle_read_bps));
-		}
-		if (r->nthrottle_write_bps > 0) {
-			put(w, b, "throttleWriteBpsDevice",
-			    throttles(w, r->throttle_write_bps, r->nthrottle_write_bps));
-		}
-		if (r->nthrottle_read_iops > 0) {
-			put(w, b, "throttleReadIOPSDevice",
-			    throttles(w, r->throttle_read_iops, r->nthrottle_read_iops));
-		}
-		if (r->nthrottle_write_iops > 0) {
-			put(w, b, "throttleWriteIOPSDevice",
-			    throttles(w, r->throttle_write_iops, r->nthrottle_write_iops));
-		}
-		put(w, o, "blockIO", b);
+		put(w, o, "blockIO", block_io(w, r));
 	}
 	if (r->nunified > 0) {
 		put(w, o, "unified", kv_object(w, r->unified, r->nunified));
