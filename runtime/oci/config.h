@@ -220,6 +220,9 @@ enum oci_seccomp_op {
 	OCI_SECCOMP_OP_MASKED_EQ,
 };
 
+/* An action's name in config.json ("SCMP_ACT_ERRNO"); NULL if unknown. */
+const char *oci_seccomp_action_name(enum oci_seccomp_action action);
+
 struct oci_seccomp_arg {
 	unsigned index; /* 0..5 */
 	uint64_t value;
