@@ -1301,7 +1301,7 @@ static int check_absolute(struct parser *p, const char *where, const char *key, 
 	return 0;
 }
 
-static int check_linux(struct parser *p, const struct obj *o)
+unsigned long oci_propagation_from_name(const char *name)
 {
 	static const struct {
 		const char *name;
@@ -1312,17 +1312,23 @@ static int check_linux(struct parser *p, const struct obj *o)
 		{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
 		{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 	};
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+		if (strcmp(props[i].name, name) == 0) {
+			return props[i].flag;
+		}
+	}
+	return 0;
+}
+
+static int check_linux(struct parser *p, const struct obj *o)
+{
 	struct oci_linux *l = o->out;
 	const char *prop = raw_string(o->json, "rootfsPropagation");
 	if (prop != NULL && prop[0] != '\0') {
-		size_t k = 0;
-		while (k < sizeof(props) / sizeof(props[0]) && strcmp(props[k].name, prop) != 0) {
-			k++;
-		}
-		if (k == sizeof(props) / sizeof(props[0])) {
+		l->rootfs_propagation = oci_propagation_from_name(prop);
+		if (l->rootfs_propagation == 0) {
 			return fail_in(p, o->where, "rootfsPropagation", "unknown propagation '%.32s'", prop);
 		}
-		l->rootfs_propagation = props[k].flag;
 	}
 	if (check_absolute(p, o->where, "maskedPaths", l->masked_paths, l->nmasked_paths) < 0 ||
 	    check_absolute(p, o->where, "readonlyPaths", l->readonly_paths, l->nreadonly_paths) < 0) {

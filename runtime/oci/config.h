@@ -348,4 +348,8 @@ const char *oci_cap_name(int cap);	    /* NULL if unknown */
 int oci_cap_last(void);			    /* highest capability number known */
 int oci_rlimit_from_name(const char *name); /* -1 if unknown */
 
+/* A mount propagation ("rslave", for rootfsPropagation and mount options)
+ * as MS_* flags; 0 if unknown. */
+unsigned long oci_propagation_from_name(const char *name);
+
 #endif
