@@ -138,6 +138,16 @@ int oci_rlimit_from_name(const char *name)
 	return -1;
 }
 
+const char *oci_rlimit_name(int resource)
+{
+	for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++) {
+		if (rlimit_names[i].resource == resource) {
+			return rlimit_names[i].name;
+		}
+	}
+	return NULL;
+}
+
 /* ---- parser plumbing ------------------------------------------------------------ */
 
 /* Room for a field's path in messages ("linux.resources.memory.limit");
@@ -933,6 +943,16 @@ static const struct {
 	{"cgroup", OCI_NS_CGROUP, CLONE_NEWCGROUP}, {"time", OCI_NS_TIME, CLONE_NEWTIME},
 };
 
+const char *oci_ns_type_name(enum oci_ns_type type)
+{
+	for (size_t i = 0; i < sizeof(ns_names) / sizeof(ns_names[0]); i++) {
+		if (ns_names[i].type == type) {
+			return ns_names[i].name;
+		}
+	}
+	return NULL;
+}
+
 #define T struct oci_namespace
 static const struct field namespace_fields[] = {
 	{RAW_STRING("type")},
@@ -1200,6 +1220,14 @@ static const char *const seccomp_ops[] = {
 	[OCI_SECCOMP_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
 
+const char *oci_seccomp_op_name(enum oci_seccomp_op op)
+{
+	if ((size_t)op >= sizeof(seccomp_ops) / sizeof(seccomp_ops[0])) {
+		return NULL;
+	}
+	return seccomp_ops[op];
+}
+
 static int read_action(struct parser *p, json_object *v, const char *field, void *dst)
 {
 	enum oci_seccomp_action *action = dst;
@@ -1301,23 +1329,34 @@ static int check_absolute(struct parser *p, const char *where, const char *key, 
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	unsigned long flag;
+} propagations[] = {
+	{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+	{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
+	{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
+	{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+};
+
 unsigned long oci_propagation_from_name(const char *name)
 {
-	static const struct {
-		const char *name;
-		unsigned long flag;
-	} props[] = {
-		{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-		{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
-		{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
-		{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-	};
-	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-		if (strcmp(props[i].name, name) == 0) {
-			return props[i].flag;
+	for (size_t i = 0; i < sizeof(propagations) / sizeof(propagations[0]); i++) {
+		if (strcmp(propagations[i].name, name) == 0) {
+			return propagations[i].flag;
 		}
 	}
 	return 0;
+}
+
+const char *oci_propagation_name(unsigned long flags)
+{
+	for (size_t i = 0; i < sizeof(propagations) / sizeof(propagations[0]); i++) {
+		if (propagations[i].flag == flags) {
+			return propagations[i].name;
+		}
+	}
+	return NULL;
 }
 
 static int check_linux(struct parser *p, const struct obj *o)
