@@ -560,7 +560,6 @@ static void test_unsupported_keys(void)
 		"build",
 		"deploy",
 		"develop",
-		"extends",
 		"secrets",
 		"configs",
 		"devices",
@@ -595,12 +594,10 @@ static void test_unsupported_keys(void)
 		"dns_opt",
 		"mac_address",
 		"annotations",
-		"attach",
 		"credential_spec",
 		"isolation",
 		"runtime",
 		"scale",
-		"label_file",
 		"post_start",
 		"pre_stop",
 		"provider",
@@ -614,8 +611,10 @@ static void test_unsupported_keys(void)
 		snprintf(want, sizeof(want), "unsupported key '%s' (", keys[i]);
 		check_error(yaml, "compose.yaml:5: services.web: ", want);
 	}
-	check_error("services:\n  web:\n    image: x\n    build: .\n", "compose.yaml:4: services.web: ",
-		    "unsupported key 'build' (Berth runs prebuilt images from /config/images)");
+	check_error(
+		"services:\n  web:\n    image: x\n    build: .\n", "compose.yaml:4: services.web: ",
+		"unsupported key 'build' (Berth has no build step: build and push the image elsewhere, then pull it or "
+		"load it");
 	check_error("services:\n  web:\n    image: x\n    imagee: y\n",
 		    "compose.yaml:4: services.web: ", "unknown key 'imagee'");
 	check_error("secrets: {}\nservices:\n  web: {image: x}\n", "compose.yaml:1: ", "unsupported key 'secrets'");
@@ -1708,6 +1707,10 @@ static void test_translate_mounts(void)
 			"      - type: tmpfs\n"
 			"        target: /scratch\n"
 			"        tmpfs: {size: 1m, mode: 700}\n"
+			"      - type: bind\n"
+			"        source: ./site\n"
+			"        target: /flat\n"
+			"        bind: {recursive: disabled}\n"
 			"    tmpfs: [\"/tmp:size=10m,exec\"]\n"
 			"volumes: {data: }\n";
 	CHECK_EQ_INT(translate(y, "web", &img, &rt, &err), 0);
@@ -1733,6 +1736,9 @@ static void test_translate_mounts(void)
 	CHECK(site && strcmp(site->source, src) == 0 && strcmp(site->type, "bind") == 0 && has_option(site, "ro") &&
 	      has_option(site, "rbind") && has_option(site, "rprivate"));
 	CHECK(data && strcmp(data->source, "/data/volumes/data") == 0 && has_option(data, "rw"));
+	/* recursive: disabled: the source's submounts are left out */
+	const struct oci_mount *flat = find_mount(c, "/flat", NULL);
+	CHECK(flat && has_option(flat, "bind") && !has_option(flat, "rbind"));
 	const struct oci_mount *covered = find_mount(c, "/covered", NULL);
 	CHECK(covered && strcmp(covered->source, "/data/anon/web/covered") == 0);
 	const struct oci_mount *anon = find_mount(c, "/var/lib/data", NULL);
@@ -1749,7 +1755,7 @@ static void test_translate_mounts(void)
 	const struct oci_mount *hosts = find_mount(c, "/etc/hosts", NULL);
 	CHECK(hosts && strcmp(hosts->source, "/run/berth/web/hosts") == 0 && has_option(hosts, "ro"));
 	CHECK(find_mount(c, "/etc/resolv.conf", NULL) && find_mount(c, "/etc/hostname", NULL));
-	CHECK(c->nmounts == 7 + 7 + 3);
+	CHECK(c->nmounts == 7 + 8 + 3);
 	compose_runtime_free(&rt);
 
 	/* a service mount replaces the default at the same path */

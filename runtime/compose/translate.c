@@ -734,7 +734,9 @@ static int user_mount(struct tx *t, const struct compose_mount *m, struct oci_mo
 		return ret;
 	}
 	om->type = tdup(t, "bind");
-	const char *opts[] = {"rbind", m->read_only ? "ro" : "rw", m->propagation ? m->propagation : "rprivate"};
+	/* bind.recursive: disabled leaves the source's submounts out. */
+	const char *opts[] = {m->non_recursive ? "bind" : "rbind", m->read_only ? "ro" : "rw",
+			      m->propagation ? m->propagation : "rprivate"};
 	if (om->type == NULL) {
 		return toom(t);
 	}
