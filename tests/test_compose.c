@@ -560,8 +560,6 @@ static void test_unsupported_keys(void)
 		"build",
 		"deploy",
 		"develop",
-		"secrets",
-		"configs",
 		"devices",
 		"device_cgroup_rules",
 		"gpus",
@@ -617,7 +615,7 @@ static void test_unsupported_keys(void)
 		"load it");
 	check_error("services:\n  web:\n    image: x\n    imagee: y\n",
 		    "compose.yaml:4: services.web: ", "unknown key 'imagee'");
-	check_error("secrets: {}\nservices:\n  web: {image: x}\n", "compose.yaml:1: ", "unsupported key 'secrets'");
+	check_error("models: {}\nservices:\n  web: {image: x}\n", "compose.yaml:1: ", "unsupported key 'models'");
 	check_error("servics: {}\nservices:\n  web: {image: x}\n",
 		    "compose.yaml:1: ", "unknown top-level key 'servics'");
 }

@@ -585,4 +585,12 @@ int compose_anon_volume_name(const char *container, const char *target, char *ou
  * -EINVAL with err saying what (no file or field). */
 int compose_port_check(const struct compose_service *s, const struct compose_port *pt, struct berr *err);
 
+/* Writes the secrets and configs of s (s->files) into dir (made 0700): file
+ * i is dir/i, with the content its top-level entry gives (read now from a
+ * host file), owned by its uid and gid, with its mode. The translation
+ * binds them (compose_translate_in.files_dir). 0, or a negative errno with
+ * err saying "services.NAME.secrets: ...". */
+int compose_write_files(const struct compose_project *p, const struct compose_service *s, const char *dir,
+			struct berr *err);
+
 #endif

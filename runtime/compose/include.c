@@ -87,7 +87,7 @@ static int include_file(struct ctx *x, const struct yt_node *at, const char *pat
 	memset(src, 0, sizeof(*src));
 	char buf[CX_PATH_LEN];
 	if (yt_parse_file(&src->doc, cx_readable(x, full, buf, sizeof(buf)), full, err) < 0) {
-		return berr_prefix(err, "%s:%d: include: ", x->file, at->line);
+		return berr_prefix(err, "%s:%d: include", x->file, at->line);
 	}
 	src->owned = 1;
 	src->file = full;
@@ -114,7 +114,7 @@ static int include_file(struct ctx *x, const struct yt_node *at, const char *pat
 		if (ret == -ENOENT && nenv == 0) {
 			berr_clear(err);
 		} else if (ret < 0) {
-			return berr_prefix(err, "%s:%d: include: ", x->file, at->line);
+			return berr_prefix(err, "%s:%d: include", x->file, at->line);
 		}
 	}
 	const struct yt_node *nested;

@@ -360,11 +360,7 @@ static void find_sections(struct ctx *x, const struct yt_node *root, struct top 
 		const struct yt_node *k = root->keys[i];
 		int known = 0;
 		for (int sct = 0; sct < CX_NSECTIONS; sct++) {
-			if (strcmp(k->value, section_names[sct]) == 0 && (sct == CX_SECRETS || sct == CX_CONFIGS)) {
-				/* Read, but berthd does not mount them yet. */
-				cx_fail(x, k, NULL, "unsupported key '%s' (not supported by Berth yet)", k->value);
-				known = 1;
-			} else if (strcmp(k->value, section_names[sct]) == 0) {
+			if (strcmp(k->value, section_names[sct]) == 0) {
 				t->section[sct] = root->items[i];
 				known = 1;
 			}

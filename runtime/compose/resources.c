@@ -194,7 +194,12 @@ static int ulimit_entry(struct ctx *x, const struct yt_node *item, const char *f
 	}
 	const struct yt_node *soft = yt_get(um, "soft");
 	const struct yt_node *hard = yt_get(um, "hard");
-	if (soft == NULL || hard == NULL || um->count != 2) {
+	/* x- keys beside soft and hard are the schema's extensions. */
+	size_t extensions = 0;
+	for (size_t i = 0; i < um->count; i++) {
+		extensions += cx_is_extension(um->keys[i]) != 0;
+	}
+	if (soft == NULL || hard == NULL || um->count - extensions != 2) {
 		return cx_fail(x, item, field, "expected a number or {soft: N, hard: N}");
 	}
 	if (ulimit_value(x, soft, field, &u->soft) < 0 || ulimit_value(x, hard, field, &u->hard) < 0) {

@@ -954,8 +954,8 @@ static const struct cx_rule service_rules[] = {
 	{"extends", CX_IGNORED, .offset = 0}, /* resolved before the keys are read (include.c) */
 	PENDING("deploy", svc_deploy),
 	PENDING("scale", svc_scale),
-	PENDING("secrets", svc_secrets),
-	PENDING("configs", svc_configs),
+	{"secrets", CX_FN, .fn = svc_secrets},
+	{"configs", CX_FN, .fn = svc_configs},
 	PENDING("blkio_config", svc_blkio_config),
 	PENDING("cpu_count", svc_cpu_count),
 	PENDING("cpu_percent", svc_cpu_percent),

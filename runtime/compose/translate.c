@@ -853,12 +853,31 @@ static int etc_files(struct tx *t, const struct oci_mount *user, size_t nuser, s
 	return 0;
 }
 
+/* Secrets and configs: file i of the service is files_dir/i, which berthd
+ * wrote with its owner and mode; bound read-only after the volumes, so
+ * that one may land inside a volume, as in Docker. */
+static int secret_files(struct tx *t, struct oci_mount *all, size_t *n)
+{
+	const struct compose_service *s = t->s;
+	const char *opts[] = {"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate"};
+	if (s->nfiles > 0 && (t->in->files_dir == NULL || t->in->files_dir[0] != '/')) {
+		return tfail(t, "secrets and configs need the directory berthd wrote them in");
+	}
+	for (size_t i = 0; i < s->nfiles; i++) {
+		char *src = tfmt(t, "%s/%zu", t->in->files_dir, i);
+		if (src == NULL || add_mount(t, all, n, s->files[i].target, "bind", src, opts, 6) < 0) {
+			return toom(t);
+		}
+	}
+	return 0;
+}
+
 static int build_mounts(struct tx *t)
 {
 	struct compose_runtime *out = t->out;
 	size_t nuser = t->s->nmounts + out->nanon_volumes;
 	struct oci_mount *user = arena_alloc(t->a, (nuser + 1) * sizeof(*user));
-	struct oci_mount *all = arena_alloc(t->a, (nuser + 11) * sizeof(*all));
+	struct oci_mount *all = arena_alloc(t->a, (nuser + t->s->nfiles + 11) * sizeof(*all));
 	if (user == NULL || all == NULL) {
 		return toom(t);
 	}
@@ -873,7 +892,10 @@ static int build_mounts(struct tx *t)
 	for (size_t i = 0; i < nuser; i++) {
 		all[n++] = user[i];
 	}
-	ret = etc_files(t, user, nuser, all, &n);
+	ret = secret_files(t, all, &n);
+	if (ret == 0) {
+		ret = etc_files(t, user, nuser, all, &n);
+	}
 	if (ret < 0) {
 		return ret;
 	}

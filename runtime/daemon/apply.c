@@ -92,7 +92,7 @@ static int bind_source(struct volume_ctx *v, const struct compose_service *s, co
 			return berr_set(err, errno, "services.%s: volumes: bind mount source %s", s->name, src);
 		}
 		if (mkdir_p(src, 0755, err) < 0) {
-			return berr_prefix(err, "services.%s: volumes: ", s->name);
+			return berr_prefix(err, "services.%s: volumes", s->name);
 		}
 	}
 	copy_string(v->path, sizeof(v->path), src);
@@ -121,11 +121,11 @@ static int volume_hook(void *ctx, const struct compose_service *s, const struct 
 				 s->name, m->target, COMPOSE_NAME_MAX - 1 - COMPOSE_ANON_SUFFIX_LEN);
 	}
 	if (volume_path(name, v->path, sizeof(v->path), &created, err) < 0) {
-		return berr_prefix(err, "services.%s: volumes: ", s->name);
+		return berr_prefix(err, "services.%s: volumes", s->name);
 	}
 	if (created && !m->nocopy && v->image_root != NULL &&
 	    volume_populate(v->image_root, m->target, v->path, err) < 0) {
-		return berr_prefix(err, "services.%s: volumes: ", s->name);
+		return berr_prefix(err, "services.%s: volumes", s->name);
 	}
 	if (add_name(v, name) < 0) {
 		return berr_set(err, ENOMEM, "services.%s", s->name);
@@ -306,7 +306,7 @@ static int net_ports(const struct service_in *in, struct ctr_def *def, struct be
 	for (size_t i = 0; i < s->nports; i++) {
 		/* compose refused what cannot be published; the guard for any other way in. */
 		if (compose_port_check(s, &s->ports[i], err) < 0) {
-			return berr_prefix(err, "services.%s.ports: ", s->name);
+			return berr_prefix(err, "services.%s.ports", s->name);
 		}
 		nports += (size_t)(s->ports[i].published_end - s->ports[i].published_start) + 1;
 	}
@@ -387,6 +387,7 @@ struct ctr_paths {
 	char rootfs[PATH_MAX];
 	char hosts[PATH_MAX];
 	char resolv[PATH_MAX];
+	char files[PATH_MAX]; /* its secrets and configs */
 	char cgroup[CTR_NAME_MAX + 16];
 	char netns[PATH_MAX];
 	char host_name[256];
@@ -402,6 +403,7 @@ static void ctr_paths(const struct service_in *in, struct ctr_paths *cp)
 	path_join(cp->rootfs, sizeof(cp->rootfs), rundir, "rootfs");
 	path_join(cp->hosts, sizeof(cp->hosts), cp->dir, "hosts");
 	path_join(cp->resolv, sizeof(cp->resolv), cp->dir, "resolv.conf");
+	ctr_files_dir(in->name, cp->files, sizeof(cp->files));
 	snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s", in->name);
 	host_hostname(cp->host_name, sizeof(cp->host_name));
 	cp->join = NULL;
@@ -423,7 +425,7 @@ static int translate_service(const struct service_in *in, const struct image_res
 	memset(rt, 0, sizeof(*rt));
 	char mnt[PATH_MAX];
 	if (mount_image(img, mnt, sizeof(mnt), err) < 0) {
-		return berr_prefix(err, "services.%s: ", s->name);
+		return berr_prefix(err, "services.%s", s->name);
 	}
 	vctx->image_root = mnt;
 	struct compose_translate_in tin = {
@@ -437,6 +439,7 @@ static int translate_service(const struct service_in *in, const struct image_res
 		.hosts_file = cp->hosts,
 		.resolv_file = cp->resolv,
 		.cgroups_path = cp->cgroup,
+		.files_dir = cp->files,
 		.netns_path = cp->join != NULL ? cp->netns : NULL,
 	};
 	int ret = compose_translate(&tin, rt, err);
@@ -537,7 +540,13 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 	ctr_paths(in, &cp);
 	struct volume_ctx vctx = {.container = in->name};
 	struct compose_runtime rt;
-	int ret = translate_service(in, &img, &cp, &vctx, &rt, err);
+	memset(&rt, 0, sizeof(rt));
+	/* Written before the config that binds them; again at each apply, so
+	 * that a changed file is what the next start sees. */
+	int ret = compose_write_files(in->project, s, cp.files, err);
+	if (ret == 0) {
+		ret = translate_service(in, &img, &cp, &vctx, &rt, err);
+	}
 	if (ret == 0) {
 		ret = fill_def(in, &img, &rt, &vctx, def, err);
 	}

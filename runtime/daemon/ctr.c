@@ -66,6 +66,12 @@ int ctr_run_dir(const char *name, char *out, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int ctr_files_dir(const char *name, char *out, size_t size)
+{
+	int n = snprintf(out, size, "/run/berth/files/%s", name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 /* ---- the record's fields ---------------------------------------------------------------- */
 
 static const char *const state_names[] = {

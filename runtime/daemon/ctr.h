@@ -196,6 +196,9 @@ struct ctr {
 /* Paths of a container. */
 int ctr_dir(const char *name, char *out, size_t size);	   /* DATA: record, bundle, upper, log */
 int ctr_run_dir(const char *name, char *out, size_t size); /* /run: monitor files, rootfs mount */
+/* /run: its secrets and configs, written at each apply; kept while it stops
+ * and restarts, removed with it. */
+int ctr_files_dir(const char *name, char *out, size_t size);
 
 /* A valid container name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most CTR_NAME_MAX-1. */
 int ctr_valid_name(const char *name, struct berr *err);

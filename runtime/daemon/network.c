@@ -147,7 +147,7 @@ static int bnet_open(struct bnet *n, struct berr *err)
 	int ret = ipam_open(&n->ipam, NETWORKS_DIR, n->name, &cfg, err);
 	free(avoid);
 	if (ret < 0) {
-		return berr_prefix(err, "network %s: ", n->name);
+		return berr_prefix(err, "network %s", n->name);
 	}
 	n->open = 1;
 	return 0;
@@ -168,7 +168,7 @@ static int bnet_up(struct bnet *n, struct berr *err)
 	};
 	copy_string(b.ifname, sizeof(b.ifname), n->bridge);
 	if (net_bridge_ensure(&b, err) < 0 || dns_listen(dns, n->ipam.gateway, n->ipam.subnet.prefix, err) < 0) {
-		return berr_prefix(err, "network %s: ", n->name);
+		return berr_prefix(err, "network %s", n->name);
 	}
 	char subnet[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &n->ipam.subnet.net, subnet, sizeof(subnet));
@@ -276,7 +276,7 @@ static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uin
 		}
 		uint32_t addr = 0;
 		if (ipam_lease(&n->ipam, c->def.name, att->ipv4, &addr, err) < 0) {
-			return berr_prefix(err, "%s: network %s: ", c->def.name, n->name);
+			return berr_prefix(err, "%s: network %s", c->def.name, n->name);
 		}
 		char ifname[IFNAMSIZ];
 		snprintf(ifname, sizeof(ifname), "eth%u", (unsigned)(i % 1000));
@@ -292,7 +292,7 @@ static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uin
 		};
 		net_host_ifname(c->def.name, n->name, e.host_ifname);
 		if (net_endpoint_check(&e, err) != 1 && net_endpoint_attach(&e, err) < 0) {
-			return berr_prefix(err, "%s: network %s: ", c->def.name, n->name);
+			return berr_prefix(err, "%s: network %s", c->def.name, n->name);
 		}
 		/* A container reaching its own published port: the packet goes
 		 * back out of the port it came in on. */
