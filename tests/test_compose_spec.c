@@ -68,7 +68,9 @@ static int load_as(struct compose_project *p, const char *rel, int want_errors, 
 	}
 	if (!want_errors) {
 		for (size_t i = 0; i < p->nproblems; i++) {
-			fprintf(stderr, "  problem: %s\n", p->problems[i].msg);
+			if (p->problems[i].error) {
+				fprintf(stderr, "  problem: %s\n", p->problems[i].msg);
+			}
 		}
 	}
 	return (int)p->nerrors;
@@ -433,6 +435,218 @@ static void test_refused_say_why(void)
 	}
 }
 
+/* ---- deploy and the Linux keys, into the OCI config ---------------------------------------- */
+
+static int translate_one(struct compose_project *p, const char *rel, const char *compose, const char *service,
+			 struct compose_runtime *rt)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/compose.yaml", rel);
+	put(path, compose);
+	memset(rt, 0, sizeof(*rt));
+	if (load_as(p, rel, 0, 1) != 0) {
+		return -100;
+	}
+	static char *cmd[] = {"run"};
+	static struct image_config img = {.cmd = cmd, .ncmd = 1};
+	char rootfs[256];
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmpdir);
+	mkdir(rootfs, 0755);
+	put("rootfs/etc/group", "root:x:0:\naudio:x:29:\n");
+	struct compose_translate_in in = {
+		.project = p,
+		.service = compose_service_find(p, service),
+		.image = &img,
+		.rootfs = rootfs,
+		.volume_path = volume_path,
+	};
+	struct berr err = {0};
+	int ret = compose_translate(&in, rt, &err);
+	if (ret < 0) {
+		fprintf(stderr, "  translate: %s\n", err.msg);
+	}
+	return ret;
+}
+
+static int has_ns(const struct oci_config *c, enum oci_ns_type type)
+{
+	for (size_t i = 0; i < c->linux_.nnamespaces; i++) {
+		if (c->linux_.namespaces[i].type == type) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static const char *annotation(const struct oci_config *c, const char *key)
+{
+	for (size_t i = 0; i < c->nannotations; i++) {
+		if (strcmp(c->annotations[i].key, key) == 0) {
+			return c->annotations[i].value;
+		}
+	}
+	return NULL;
+}
+
+static void test_deploy(void)
+{
+	struct compose_project p;
+	struct compose_runtime rt;
+	CHECK_EQ_INT(
+		translate_one(&p, "dep",
+			      "name: shop\n"
+			      "services:\n"
+			      "  web:\n"
+			      "    image: x\n"
+			      "    deploy:\n"
+			      "      replicas: 3\n"
+			      "      resources:\n"
+			      "        limits: {cpus: \"0.5\", memory: 64m, pids: 50}\n"
+			      "        reservations: {cpus: \"0.25\", memory: 32m}\n"
+			      "      restart_policy: {condition: on-failure, delay: 2s, max_attempts: 4, window: 30s}\n"
+			      "      placement: {constraints: [node.role==manager]}\n"
+			      "      update_config: {parallelism: 2}\n"
+			      "      endpoint_mode: dnsrr\n",
+			      "web", &rt),
+		0);
+	const struct compose_service *s = compose_service_find(&p, "web");
+	CHECK(s != NULL && s->replicas == 3 && s->restart == COMPOSE_RESTART_ON_FAILURE && s->max_retries == 4);
+	CHECK(s != NULL && s->restart_delay_ns == 2000000000LL && s->restart_window_ns == 30000000000LL);
+	const struct oci_resources *r = &rt.oci.linux_.resources;
+	CHECK(r->has_memory_limit && r->memory_limit == 64 << 20);
+	CHECK(r->has_cpu_quota && r->cpu_quota == 50000 && r->cpu_period == 100000);
+	CHECK(r->has_pids_limit && r->pids_limit == 50);
+	CHECK(r->has_memory_reservation && r->memory_reservation == 32 << 20);
+	CHECK(r->has_cpu_shares && r->cpu_shares == 256);
+	/* replicas are named as Docker Compose names them */
+	char name[64];
+	CHECK(s != NULL && compose_container_name(&p, s, 1, name, sizeof(name)) == 0 &&
+	      strcmp(name, "shop-web-2") == 0);
+	/* Swarm's parts are warnings */
+	int warned = 0;
+	for (size_t i = 0; i < p.nproblems; i++) {
+		warned += !p.problems[i].error && strstr(p.problems[i].msg, "Swarm") != NULL;
+	}
+	CHECK(warned >= 2);
+	compose_runtime_free(&rt);
+	compose_free(&p);
+	expect_problem("depbad",
+		       "services:\n  web:\n    image: x\n    mem_limit: 1g\n    deploy:\n      resources:\n"
+		       "        limits: {memory: 2g}\n",
+		       "deploy.resources.limits.memory are set with different values");
+	expect_problem("depbad", "services:\n  web:\n    image: x\n    container_name: w\n    scale: 2\n",
+		       "2 replicas cannot all be named w");
+	expect_problem("depbad",
+		       "services:\n  web:\n    image: x\n    deploy: {resources: {reservations: {devices: "
+		       "[{capabilities: [gpu]}]}}}\n",
+		       "give the device nodes with devices:");
+}
+
+static void test_linux_keys(void)
+{
+	struct compose_project p;
+	struct compose_runtime rt;
+	CHECK_EQ_INT(translate_one(&p, "lin",
+				   "services:\n"
+				   "  web:\n"
+				   "    image: x\n"
+				   "    pid: host\n"
+				   "    ipc: host\n"
+				   "    uts: host\n"
+				   "    cgroup: host\n"
+				   "    cpu_shares: 512\n"
+				   "    cpu_period: 50ms\n"
+				   "    cpu_quota: 25000\n"
+				   "    cpuset: 0-1\n"
+				   "    mem_reservation: 16m\n"
+				   "    oom_score_adj: -500\n"
+				   "    group_add: [audio, \"1234\"]\n"
+				   "    security_opt: [\"no-new-privileges:false\", seccomp=unconfined, "
+				   "systempaths=unconfined]\n"
+				   "    annotations: {com.example.note: hi}\n"
+				   "    devices: [\"/dev/null:/dev/mynull:rw\"]\n"
+				   "    device_cgroup_rules: [\"c 188:* rwm\"]\n"
+				   "    blkio_config: {weight: 300}\n"
+				   "    mem_swappiness: 10\n"
+				   "    oom_kill_disable: true\n"
+				   "    cpu_rt_runtime: 400ms\n",
+				   "web", &rt),
+		     0);
+	const struct oci_config *c = &rt.oci;
+	CHECK(!has_ns(c, OCI_NS_PID) && !has_ns(c, OCI_NS_IPC) && !has_ns(c, OCI_NS_UTS) && !has_ns(c, OCI_NS_CGROUP));
+	CHECK(has_ns(c, OCI_NS_NET) && has_ns(c, OCI_NS_MOUNT));
+	CHECK(c->hostname == NULL); /* uts: host */
+	const struct oci_resources *r = &c->linux_.resources;
+	CHECK(r->has_cpu_shares && r->cpu_shares == 512);
+	CHECK(r->has_cpu_period && r->cpu_period == 50000 && r->has_cpu_quota && r->cpu_quota == 25000);
+	CHECK(r->cpuset_cpus != NULL && strcmp(r->cpuset_cpus, "0-1") == 0);
+	CHECK(r->has_memory_reservation && r->memory_reservation == 16 << 20);
+	CHECK(r->has_blkio_weight && r->blkio_weight == 300);
+	CHECK(c->process.has_oom_score_adj && c->process.oom_score_adj == -500);
+	int audio = 0;
+	int other = 0;
+	for (size_t i = 0; i < c->process.user.nadditional_gids; i++) {
+		audio |= c->process.user.additional_gids[i] == 29;
+		other |= c->process.user.additional_gids[i] == 1234;
+	}
+	CHECK(audio && other);
+	CHECK(!c->process.no_new_privileges);
+	CHECK(c->linux_.seccomp == NULL);
+	CHECK(c->linux_.nmasked_paths == 0 && c->linux_.nreadonly_paths == 0);
+	CHECK(annotation(c, "com.example.note") && strcmp(annotation(c, "com.example.note"), "hi") == 0);
+	CHECK(c->linux_.ndevices == 1 && strcmp(c->linux_.devices[0].path, "/dev/mynull") == 0 &&
+	      c->linux_.devices[0].type == 'c' && c->linux_.devices[0].major == 1 && c->linux_.devices[0].minor == 3);
+	int null_rule = 0;
+	int usb_rule = 0;
+	for (size_t i = 0; i < r->ndevices; i++) {
+		null_rule |= r->devices[i].allow && r->devices[i].major == 1 && r->devices[i].minor == 3 &&
+			     strcmp(r->devices[i].access, "rw") == 0;
+		usb_rule |= r->devices[i].allow && r->devices[i].major == 188 && r->devices[i].minor == -1;
+	}
+	CHECK(null_rule && usb_rule);
+	/* what cgroup v2 cannot do warns, as in Docker */
+	int warnings = 0;
+	for (size_t i = 0; i < p.nproblems; i++) {
+		warnings += !p.problems[i].error && strstr(p.problems[i].msg, "ignored") != NULL;
+	}
+	CHECK_EQ_INT(warnings, 3);
+	compose_runtime_free(&rt);
+	compose_free(&p);
+
+	/* the defaults keep every namespace */
+	CHECK_EQ_INT(translate_one(&p, "lin", "services:\n  web:\n    image: x\n    cpu_count: 2\n", "web", &rt), 0);
+	CHECK(has_ns(&rt.oci, OCI_NS_PID) && has_ns(&rt.oci, OCI_NS_IPC) && has_ns(&rt.oci, OCI_NS_UTS));
+	CHECK(rt.oci.linux_.resources.cpu_quota == 200000 && rt.oci.process.no_new_privileges);
+	compose_runtime_free(&rt);
+	compose_free(&p);
+}
+
+static void test_linux_refusals(void)
+{
+	static const struct {
+		const char *line;
+		const char *text;
+	} cases[] = {
+		{"security_opt: [\"label:disable\"]", "no SELinux"},
+		{"security_opt: [\"apparmor=unconfined\"]", "no AppArmor"},
+		{"security_opt: [\"seccomp=/config/p.json\"]", "seccomp"},
+		{"ipc: service:db", "service:db is not supported by Berth yet"},
+		{"pid: \"container:x\"", "container:x is not supported by Berth yet"},
+		{"userns_mode: remap", "remap is not supported by Berth yet"},
+		{"cgroup_parent: /system.slice", "outside berthd's cgroup /berth"},
+		{"uts: host\n    hostname: h", "cannot be set with uts: host"},
+		{"devices: [\"/etc/passwd\"]", "not a device under /dev"},
+		{"cpus: 1\n    cpu_quota: 5000", "cannot be combined with cpu_quota"},
+		{"mac_address: 02:42:ac:11:00:02", "not supported by Berth yet"},
+		{"post_start: [{command: echo}]", "not supported by Berth yet"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char yaml[256];
+		snprintf(yaml, sizeof(yaml), "services:\n  web:\n    image: x\n    %s\n", cases[i].line);
+		expect_problem("linbad", yaml, cases[i].text);
+	}
+}
+
 static void cleanup_tmp(void)
 {
 	char cmd[128];
@@ -455,6 +669,9 @@ int main(void)
 	RUN(test_extends);
 	RUN(test_label_file_platform_extensions);
 	RUN(test_refused_say_why);
+	RUN(test_deploy);
+	RUN(test_linux_keys);
+	RUN(test_linux_refusals);
 	cleanup_tmp();
 	return check_summary();
 }

@@ -420,11 +420,28 @@ void svc_check_isolation(struct ctx *x, struct compose_service *s, const struct 
 	if (s->uts_host && s->domainname != NULL) {
 		cx_fail(x, def, "domainname", "cannot be set with uts: host");
 	}
-	if (s->ipc.mode == COMPOSE_NS_SERVICE) {
-		svc_add_dep(x, s, s->ipc.target, "its ipc uses", s->ipc.line);
+	/* Joining another container's namespace needs the namespace when the
+	 * container starts, which berthd does not keep yet (as it keeps
+	 * network namespaces). */
+	const struct compose_nsshare *shares[] = {&s->ipc, &s->pid};
+	for (size_t i = 0; i < 2; i++) {
+		if (shares[i]->mode == COMPOSE_NS_SERVICE || shares[i]->mode == COMPOSE_NS_CONTAINER) {
+			cx_fail_at(
+				x, shares[i]->line, i == 0 ? "ipc" : "pid",
+				"%s:%s is not supported by Berth yet (host, and for ipc private, shareable and none, "
+				"are)",
+				shares[i]->mode == COMPOSE_NS_SERVICE ? "service" : "container", shares[i]->target);
+		}
 	}
-	if (s->pid.mode == COMPOSE_NS_SERVICE) {
-		svc_add_dep(x, s, s->pid.target, "its pid uses", s->pid.line);
+	if (s->userns == COMPOSE_USERNS_REMAP) {
+		cx_fail(x, def, "userns_mode",
+			"remap is not supported by Berth yet: its image layers would need their owners shifted (host "
+			"is supported)");
+	}
+	if (s->seccomp_profile != NULL) {
+		cx_fail(x, def, "security_opt",
+			"seccomp=%s: Docker seccomp profile files are not supported by Berth yet (unconfined is)",
+			s->seccomp_profile);
 	}
 	if (s->userns == COMPOSE_USERNS_REMAP && (s->privileged || s->network_mode == COMPOSE_NET_HOST ||
 						  s->pid.mode == COMPOSE_NS_HOST || s->ipc.mode == COMPOSE_NS_HOST)) {

@@ -185,10 +185,14 @@ struct service_in {
 	int auto_remove;
 };
 
-static const char *container_name_of(const struct compose_project *p, const char *service)
+/* The container that stands for a service where one is meant (a
+ * dependency, network_mode service:): its first replica. */
+static const char *container_name_of(const struct compose_project *p, const char *service, char *buf, size_t size)
 {
-	const struct compose_service *s = compose_service_find(p, service);
-	return s != NULL && s->container_name != NULL ? s->container_name : service;
+	if (compose_first_container(p, service, buf, size) < 0) {
+		copy_string(buf, size, service);
+	}
+	return buf;
 }
 
 static int host_hostname(char *out, size_t size)
@@ -257,9 +261,11 @@ static int net_mode(const struct service_in *in, struct ctr_def *def, struct ber
 	case COMPOSE_NET_SERVICE:
 	case COMPOSE_NET_CONTAINER:
 		def->netmode = NETMODE_JOIN;
-		def->join = strdup(s->network_mode == COMPOSE_NET_SERVICE
-					   ? container_name_of(in->project, s->network_mode_target)
-					   : s->network_mode_target);
+		char target[CTR_NAME_MAX];
+		def->join =
+			strdup(s->network_mode == COMPOSE_NET_SERVICE
+				       ? container_name_of(in->project, s->network_mode_target, target, sizeof(target))
+				       : s->network_mode_target);
 		if (def->join == NULL) {
 			return berr_set(err, ENOMEM, "services.%s", s->name);
 		}
@@ -345,6 +351,14 @@ static int net_names(const struct service_in *in, struct ctr_def *def, struct be
 		def->dns = strv_dup(s->dns, s->ndns);
 		def->ndns = def->dns != NULL ? s->ndns : 0;
 	}
+	if (s->ndns_search > 0) {
+		def->dns_search = strv_dup(s->dns_search, s->ndns_search);
+		def->ndns_search = def->dns_search != NULL ? s->ndns_search : 0;
+	}
+	if (s->ndns_opt > 0) {
+		def->dns_opt = strv_dup(s->dns_opt, s->ndns_opt);
+		def->ndns_opt = def->dns_opt != NULL ? s->ndns_opt : 0;
+	}
 	if (s->nextra_hosts > 0) {
 		def->extra_hosts = calloc(s->nextra_hosts, sizeof(*def->extra_hosts));
 		for (size_t i = 0; def->extra_hosts != NULL && i < s->nextra_hosts; i++) {
@@ -388,10 +402,11 @@ struct ctr_paths {
 	char hosts[PATH_MAX];
 	char resolv[PATH_MAX];
 	char files[PATH_MAX]; /* its secrets and configs */
-	char cgroup[CTR_NAME_MAX + 16];
+	char cgroup[CTR_NAME_MAX + 256];
 	char netns[PATH_MAX];
 	char host_name[256];
 	const char *join; /* the container whose network it shares, or NULL */
+	char join_name[CTR_NAME_MAX];
 };
 
 static void ctr_paths(const struct service_in *in, struct ctr_paths *cp)
@@ -404,11 +419,16 @@ static void ctr_paths(const struct service_in *in, struct ctr_paths *cp)
 	path_join(cp->hosts, sizeof(cp->hosts), cp->dir, "hosts");
 	path_join(cp->resolv, sizeof(cp->resolv), cp->dir, "resolv.conf");
 	ctr_files_dir(in->name, cp->files, sizeof(cp->files));
-	snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s", in->name);
+	/* cgroup_parent: a group under berthd's own, checked by compose */
+	if (s->cgroup_parent != NULL) {
+		snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s/%s", s->cgroup_parent, in->name);
+	} else {
+		snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s", in->name);
+	}
 	host_hostname(cp->host_name, sizeof(cp->host_name));
 	cp->join = NULL;
 	if (s->network_mode == COMPOSE_NET_SERVICE) {
-		cp->join = container_name_of(in->project, s->network_mode_target);
+		cp->join = container_name_of(in->project, s->network_mode_target, cp->join_name, sizeof(cp->join_name));
 	} else if (s->network_mode == COMPOSE_NET_CONTAINER) {
 		cp->join = s->network_mode_target;
 	}
@@ -493,6 +513,8 @@ static int fill_def(const struct service_in *in, const struct image_resolved *im
 	def->read_only = s->read_only;
 	def->restart = (enum restart_policy)s->restart;
 	def->max_retries = s->max_retries;
+	def->restart_delay_ms = s->restart_delay_ns / 1000000;
+	def->restart_window_ms = s->restart_window_ns / 1000000;
 	def->stop_signal = rt->stop_signal > 0 ? rt->stop_signal : SIGTERM;
 	def->stop_grace_ms = rt->stop_grace_ns >= 0 ? rt->stop_grace_ns / 1000000 : 10000;
 	def->tty = s->tty;
@@ -502,7 +524,9 @@ static int fill_def(const struct service_in *in, const struct image_resolved *im
 	if (s->ndeps > 0) {
 		def->deps = calloc(s->ndeps, sizeof(*def->deps));
 		for (size_t i = 0; def->deps != NULL && i < s->ndeps; i++) {
-			def->deps[def->ndeps].name = strdup(container_name_of(in->project, s->deps[i].service));
+			char dep[CTR_NAME_MAX];
+			def->deps[def->ndeps].name =
+				strdup(container_name_of(in->project, s->deps[i].service, dep, sizeof(dep)));
 			def->deps[def->ndeps].cond = (enum dep_condition)s->deps[i].condition;
 			def->ndeps++;
 		}
@@ -687,8 +711,9 @@ static int report_problems(const struct compose_project *p, const struct compose
 	}
 	for (size_t i = 0; i < g->nblocked; i++) {
 		const struct compose_service *s = &p->services[g->blocked[i].service];
+		char name[CTR_NAME_MAX];
 		problem(report, 1, g->blocked[i].why);
-		keep_previous(report, container_name_of(p, s->name), s->name, g->blocked[i].why);
+		keep_previous(report, container_name_of(p, s->name, name, sizeof(name)), s->name, g->blocked[i].why);
 		errors++;
 	}
 	for (size_t i = 0; i < p->nservices; i++) {
@@ -705,7 +730,8 @@ static int report_problems(const struct compose_project *p, const struct compose
 				break;
 			}
 		}
-		keep_previous(report, container_name_of(p, s->name), s->name, why);
+		char name[CTR_NAME_MAX];
+		keep_previous(report, container_name_of(p, s->name, name, sizeof(name)), s->name, why);
 	}
 	return errors;
 }
@@ -736,12 +762,19 @@ static int keep_service(const struct compose_project *p, const struct compose_se
 	return 0;
 }
 
-/* One service, in start order: created, recreated when its definition
- * changed, or kept. Returns the number of errors. */
-static int apply_service(const struct compose_project *p, size_t index, unsigned char *recreated, json_object *report)
+/* One container of a service (replica: 0 to replicas - 1), in start
+ * order: created, recreated when its definition changed, or kept. Returns
+ * the number of errors. */
+static int apply_container(const struct compose_project *p, size_t index, unsigned replica, unsigned char *recreated,
+			   json_object *report)
 {
 	const struct compose_service *s = &p->services[index];
-	const char *name = container_name_of(p, s->name);
+	char name[CTR_NAME_MAX];
+	if (compose_container_name(p, s, replica, name, sizeof(name)) < 0) {
+		/* compose refused such names; the guard for any other way in */
+		problem(report, 1, "a container name is too long");
+		return 1;
+	}
 	struct service_in in = {.project = p, .service = s, .name = name};
 	struct ctr_def def;
 	struct berr err = {0};
@@ -782,6 +815,32 @@ static int apply_service(const struct compose_project *p, size_t index, unsigned
 	return errors;
 }
 
+/* Each container of a service (replicas: N of them, named as Docker
+ * Compose names them). */
+static int apply_service(const struct compose_project *p, size_t index, unsigned char *recreated, json_object *report)
+{
+	const struct compose_service *s = &p->services[index];
+	unsigned n = s->replicas; /* scale: 0 runs none */
+	int errors = 0;
+	for (unsigned i = 0; i < n; i++) {
+		errors += apply_container(p, index, i, recreated, report);
+	}
+	return errors;
+}
+
+/* Whether container name is one of service s's (scaled down: no more). */
+static int service_has(const struct compose_project *p, const struct compose_service *s, const char *name)
+{
+	unsigned n = s->replicas; /* scale: 0 runs none */
+	char mine[CTR_NAME_MAX];
+	for (unsigned i = 0; i < n; i++) {
+		if (compose_container_name(p, s, i, mine, sizeof(mine)) == 0 && strcmp(mine, name) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Containers of services that are gone (or now have another name). */
 static void remove_gone(const struct compose_project *p, json_object *report)
 {
@@ -790,7 +849,7 @@ static void remove_gone(const struct compose_project *p, json_object *report)
 			continue;
 		}
 		const struct compose_service *s = compose_service_find(p, c->def.service);
-		if (s != NULL && s->active && strcmp(container_name_of(p, s->name), c->def.name) == 0) {
+		if (s != NULL && s->active && service_has(p, s, c->def.name)) {
 			continue;
 		}
 		add_str(report, "removed", c->def.name);

@@ -81,7 +81,12 @@ struct ctr_def {
 	size_t nlowerdirs;
 	int read_only; /* no upper directory */
 	enum restart_policy restart;
-	int max_retries; /* on-failure:N; 0: unlimited */
+	int max_retries; /* on-failure:N, deploy.restart_policy.max_attempts; 0: unlimited */
+	/* deploy.restart_policy: the wait before each restart (0: the
+	 * backoff), and how long a run must last not to count as an attempt
+	 * (0: every restart counts). */
+	int64_t restart_delay_ms;
+	int64_t restart_window_ms;
 	int stop_signal;
 	int64_t stop_grace_ms;
 	int tty;
@@ -102,6 +107,10 @@ struct ctr_def {
 	size_t nports;
 	char **dns; /* its own upstream resolvers (compose dns:) */
 	size_t ndns;
+	char **dns_search; /* resolv.conf's search domains ("." alone: none) */
+	size_t ndns_search;
+	char **dns_opt; /* resolv.conf's options */
+	size_t ndns_opt;
 	char **extra_hosts; /* "name address" lines for /etc/hosts */
 	size_t nextra_hosts;
 };
@@ -172,6 +181,7 @@ struct ctr {
 	int64_t next_start_ms; /* monotonic; CS_RESTARTING */
 	int64_t kill_at_ms;    /* monotonic; CS_STOPPING: SIGKILL then */
 	int64_t backoff_ms;
+	int window_restarts; /* restarts since a run lasted restart_window_ms */
 	enum ctr_after_stop after_stop;
 	struct ctr_def *replacement; /* AFTER_REPLACE */
 	char waiting_for[256];	     /* why a CS_CREATED container has not started */

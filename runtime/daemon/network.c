@@ -201,6 +201,33 @@ static void config_hostname(const struct ctr *c, char *out, size_t size)
 	json_object_put(o);
 }
 
+/* dns_search and dns_opt: lines after the rest, which the resolver reads
+ * last and so keeps ("." alone asks for no search domain). */
+static int resolv_extra(const struct ctr *c, char *resolv, size_t size, struct berr *err)
+{
+	size_t n = strlen(resolv);
+	if (c->def.ndns_search > 0) {
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "search");
+		for (size_t i = 0; i < c->def.ndns_search && n < size; i++) {
+			if (strcmp(c->def.dns_search[i], ".") != 0) {
+				n += (size_t)snprintf(resolv + n, size - n, " %s", c->def.dns_search[i]);
+			}
+		}
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "\n");
+	}
+	if (c->def.ndns_opt > 0) {
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "options");
+		for (size_t i = 0; i < c->def.ndns_opt && n < size; i++) {
+			n += (size_t)snprintf(resolv + n, size - n, " %s", c->def.dns_opt[i]);
+		}
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "\n");
+	}
+	if (n >= size) {
+		return berr_setx(err, E2BIG, "%s: dns_search and dns_opt: too long for resolv.conf", c->def.name);
+	}
+	return 0;
+}
+
 static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struct berr *err)
 {
 	char resolv[4096];
@@ -215,6 +242,9 @@ static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struc
 		snprintf(resolv, sizeof(resolv), "nameserver %s\noptions ndots:0\n", gw);
 	} else {
 		copy_string(resolv, sizeof(resolv), host_resolv);
+	}
+	if (resolv_extra(c, resolv, sizeof(resolv), err) < 0) {
+		return -err->code;
 	}
 	char hostname[256];
 	config_hostname(c, hostname, sizeof(hostname));

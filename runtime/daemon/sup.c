@@ -365,6 +365,21 @@ static int start_now(struct ctr *c, struct berr *err)
 	return 0;
 }
 
+/* The next start of c, which ran for ran_ms: after the restart policy's
+ * delay, or the backoff. A run that lasted the policy's window was a
+ * success: the attempts count again from none. */
+static void schedule_restart(struct ctr *c, int64_t ran_ms)
+{
+	if (c->def.restart_window_ms > 0 && ran_ms >= c->def.restart_window_ms) {
+		c->window_restarts = 0;
+	}
+	c->backoff_ms = c->def.restart_delay_ms > 0 ? c->def.restart_delay_ms : ctr_next_backoff(c->backoff_ms, ran_ms);
+	c->next_start_ms = now_mono_ms() + c->backoff_ms;
+	c->state = CS_RESTARTING;
+	c->restart_count++;
+	c->window_restarts++;
+}
+
 /* A start that cannot happen now ends like a run that failed at once:
  * the restart policy decides, with backoff. */
 static void start_or_fail(struct ctr *c)
@@ -377,10 +392,7 @@ static void start_or_fail(struct ctr *c)
 	c->exit_code = 127;
 	c->finished_ms = now_wall_ms();
 	if (!shutting_down && ctr_should_restart(c)) {
-		c->backoff_ms = ctr_next_backoff(c->backoff_ms, 0);
-		c->next_start_ms = now_mono_ms() + c->backoff_ms;
-		c->state = CS_RESTARTING;
-		c->restart_count++;
+		schedule_restart(c, 0);
 	} else {
 		c->state = CS_EXITED;
 	}
@@ -621,11 +633,11 @@ static void monitor_ended(struct ctr *c)
 		finish_removal(c);
 		return;
 	}
+	if (c->def.restart_window_ms > 0 && ran_ms >= c->def.restart_window_ms) {
+		c->window_restarts = 0; /* before the policy counts this run's attempts */
+	}
 	if (!requested && !shutting_down && ctr_should_restart(c)) {
-		c->backoff_ms = ctr_next_backoff(c->backoff_ms, ran_ms);
-		c->next_start_ms = now_mono_ms() + c->backoff_ms;
-		c->state = CS_RESTARTING;
-		c->restart_count++;
+		schedule_restart(c, ran_ms);
 		blog_info("%s: restarting in %lld ms (policy %s)", c->def.name, (long long)c->backoff_ms,
 			  restart_policy_name(c->def.restart));
 	}
