@@ -647,6 +647,38 @@ static void test_linux_refusals(void)
 	}
 }
 
+static void test_volumes_from_and_external(void)
+{
+	put("vf/compose.yaml", "services:\n"
+			       "  data:\n"
+			       "    image: x\n"
+			       "    volumes: [\"shared:/shared\", \"/scratch\"]\n"
+			       "  app:\n"
+			       "    image: x\n"
+			       "    volumes_from: [\"data:ro\"]\n"
+			       "volumes:\n"
+			       "  shared:\n"
+			       "    external: true\n"
+			       "    name: made-before\n");
+	struct compose_project p;
+	CHECK_EQ_INT(load(&p, "vf", 0), 0);
+	const struct compose_service *app = compose_service_find(&p, "app");
+	CHECK(app != NULL && app->nmounts == 2);
+	if (app != NULL && app->nmounts == 2) {
+		CHECK(strcmp(app->mounts[0].target, "/shared") == 0 && app->mounts[0].read_only);
+		/* the anonymous volume stays data's */
+		CHECK(app->mounts[1].source == NULL && app->mounts[1].anon_owner != NULL &&
+		      strcmp(app->mounts[1].anon_owner, "data") == 0);
+	}
+	/* data starts first */
+	CHECK(app != NULL && app->ndeps == 1 && strcmp(app->deps[0].service, "data") == 0);
+	const struct compose_volume *v = compose_volume_find(&p, "shared");
+	CHECK(v != NULL && v->external && strcmp(v->name, "made-before") == 0);
+	compose_free(&p);
+	expect_problem("vfbad", "services:\n  app:\n    image: x\n    volumes_from: [\"container:c\"]\n",
+		       "volumes_from a container is not supported by Berth yet");
+}
+
 static void cleanup_tmp(void)
 {
 	char cmd[128];
@@ -672,6 +704,7 @@ int main(void)
 	RUN(test_deploy);
 	RUN(test_linux_keys);
 	RUN(test_linux_refusals);
+	RUN(test_volumes_from_and_external);
 	cleanup_tmp();
 	return check_summary();
 }

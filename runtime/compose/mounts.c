@@ -493,8 +493,12 @@ int svc_volumes_from(struct ctx *x, void *obj, const struct yt_node *v, const ch
 		char *t = items[i];
 		f->line = v->items[i]->line;
 		if (strncmp(t, "container:", 10) == 0) {
-			f->container = 1;
-			t += 10;
+			/* berthd would have to copy them from the container as it
+			 * is when this one is made: not yet. */
+			cx_fail(x, v->items[i], field,
+				"'%.100s': volumes_from a container is not supported by Berth yet (from a service is)",
+				t);
+			continue;
 		}
 		char *colon = strchr(t, ':');
 		if (colon != NULL) {

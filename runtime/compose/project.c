@@ -132,7 +132,7 @@ static const struct cx_rule volume_rules[] = {
 	{"name", CX_FN, .fn = entry_name},
 	{"driver", CX_FN, .fn = entry_driver},
 	{"labels", CX_FN, .fn = entry_labels},
-	{"external", CX_REFUSED, .fn = volume_external, .why = "not supported by Berth yet"},
+	{"external", CX_FN, .fn = volume_external},
 	{"driver_opts", CX_REFUSED, .why = VOLUMES_ARE " (the local driver's options are not supported)"},
 };
 

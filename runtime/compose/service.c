@@ -978,7 +978,7 @@ static const struct cx_rule service_rules[] = {
 	{"cgroup", CX_FN, .fn = svc_cgroup},
 	{"cgroup_parent", CX_FN, .fn = svc_cgroup_parent},
 	{"userns_mode", CX_FN, .fn = svc_userns_mode},
-	PENDING("volumes_from", svc_volumes_from),
+	{"volumes_from", CX_FN, .fn = svc_volumes_from},
 	PENDING("links", svc_links),
 	PENDING("external_links", svc_external_links),
 	{"dns_search", CX_FN, .fn = svc_dns_search},

@@ -46,6 +46,7 @@ _Static_assert(COMPOSE_NAME_MAX <= CTR_NAME_MAX, "a container name compose accep
 static struct host_config host_cfg;
 
 struct volume_ctx {
+	const struct compose_project *project;
 	const char *container;
 	const char *image_root; /* the image, mounted read-only: a new volume gets its files */
 	char path[PATH_MAX];
@@ -111,14 +112,32 @@ static int volume_hook(void *ctx, const struct compose_service *s, const struct 
 	}
 	int created = 0;
 	char name[CTR_NAME_MAX + 32];
-	if (m->source != NULL) {
+	/* An anonymous volume shared by volumes_from is its owner's. */
+	const char *owner = m->anon_owner != NULL ? m->anon_owner : v->container;
+	const struct compose_volume *vol =
+		m->source != NULL && v->project != NULL ? compose_volume_find(v->project, m->source) : NULL;
+	if (vol != NULL && vol->external) {
+		copy_string(name, sizeof(name), vol->name != NULL ? vol->name : vol->key);
+	} else if (m->source != NULL) {
 		copy_string(name, sizeof(name), m->source);
-	} else if (compose_anon_volume_name(v->container, m->target, name, sizeof(name)) < 0) {
+	} else if (compose_anon_volume_name(owner, m->target, name, sizeof(name)) < 0) {
 		/* The image's VOLUMEs come this way; compose checked the service's. */
 		return berr_setx(err, ENAMETOOLONG,
 				 "services.%s: volumes: the anonymous volume at %s is named after the container, whose "
 				 "name must then be at most %d characters",
 				 s->name, m->target, COMPOSE_NAME_MAX - 1 - COMPOSE_ANON_SUFFIX_LEN);
+	}
+	if (vol != NULL && vol->external) {
+		/* external: made outside the file; berthd uses it, never makes it */
+		char path[PATH_MAX];
+		struct stat st;
+		if (path_join(path, sizeof(path), VOLUMES_DIR, name) < 0 || stat(path, &st) < 0) {
+			return berr_setx(
+				err, ENOENT,
+				"services.%s: volumes: volume %s is external and does not exist (`berth run -v "
+				"%s:/PATH` makes one, or drop external:)",
+				s->name, name, name);
+		}
 	}
 	if (volume_path(name, v->path, sizeof(v->path), &created, err) < 0) {
 		return berr_prefix(err, "services.%s: volumes", s->name);
@@ -562,7 +581,7 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 	}
 	struct ctr_paths cp;
 	ctr_paths(in, &cp);
-	struct volume_ctx vctx = {.container = in->name};
+	struct volume_ctx vctx = {.project = in->project, .container = in->name};
 	struct compose_runtime rt;
 	memset(&rt, 0, sizeof(rt));
 	/* Written before the config that binds them; again at each apply, so
