@@ -4,6 +4,7 @@ a project made of included files and services that extend others, x- keys
 and every spelling of linux/amd64. One VM serves the module."""
 import json
 import os
+import re
 import time
 
 import pytest
@@ -48,6 +49,40 @@ services:
       service: base
     environment:
       ROLE: worker
+  limited:
+    <<: *base
+    deploy:
+      resources:
+        limits: {cpus: "0.5", memory: 64m, pids: 40}
+        reservations: {cpus: "0.25", memory: 16m}
+      restart_policy: {condition: on-failure, max_attempts: 2}
+      placement: {constraints: ["node.role == manager"]}
+    cpu_period: 50ms
+    cpuset: "0"
+    oom_score_adj: 300
+  replica:
+    image: busybox
+    command: ["sh", "-c", "exec netserve http 8080 $$(hostname)"]
+    scale: 3
+  anyport:
+    image: busybox
+    command: ["netserve", "http", "80", "picked"]
+    ports: ["80"]
+  client:
+    <<: *base
+    depends_on: [replica]
+    dns_search: [example.internal]
+    dns_opt: ["timeout:3"]
+  hostpid:
+    <<: *base
+    pid: host
+    ipc: host
+    uts: host
+    devices: ["/dev/zero:/dev/myzero:r"]
+    group_add: ["4321"]
+    security_opt: ["no-new-privileges:true"]
+    annotations: {com.example.note: spec-test}
+    cgroup_parent: batch
 secrets:
   db_password:
     file: ./secrets/db_password.txt
@@ -99,8 +134,9 @@ def state(h, name):
 @pytest.fixture(scope="module")
 def host(image, workdir):
     base = imagegen.busybox_layer(BUSYBOX, imagegen.applets(BUSYBOX))
+    serve = imagegen.layer({"bin/netserve": open(os.path.join(OUT, "target", "tests", "netserve"), "rb").read()})
     tar = os.path.join(workdir, "busybox.tar")
-    imagegen.oci_tar(tar, [("busybox:latest", [base], imagegen.config([base]))])
+    imagegen.oci_tar(tar, [("busybox:latest", [base, serve], imagegen.config([base, serve]))])
     files = {
         "compose.yaml": COMPOSE,
         "db/compose.yaml": DB,
@@ -112,7 +148,9 @@ def host(image, workdir):
     }
     h = SshHost(workdir, image, config_files=files, memory=512)
     h.boot("spec")
-    wait(h, lambda: all(state(h, n) == "running" for n in ("web", "worker", "db")), 90, "the stack to run")
+    names = ("web", "worker", "db", "limited", "client", "hostpid", "anyport", "spec-replica-1", "spec-replica-2",
+             "spec-replica-3")
+    wait(h, lambda: all(state(h, n) == "running" for n in names), 120, "the stack to run")
     yield h
     h.kill()
 
@@ -167,3 +205,81 @@ def test_secret_changes_with_the_file_on_apply(host):
     h.run("berth restart web", check=True, timeout=120)
     wait(h, lambda: state(h, "web") == "running", 60, "web to run again")
     assert sh(h, "web", "cat /run/secrets/db_password") == "s3cret\n", r.stdout
+
+
+def cgroup(h, path, name):
+    return h.run(f"cat /sys/fs/cgroup/{path}/{name}", check=True).stdout.strip()
+
+
+def test_deploy_resources_in_cgroup_files(host):
+    h = host
+    assert cgroup(h, "berth/limited", "memory.max") == str(64 << 20)
+    assert cgroup(h, "berth/limited", "memory.low") == str(16 << 20)
+    # limits.cpus 0.5 on the 50 ms period of cpu_period
+    assert cgroup(h, "berth/limited", "cpu.max") == "25000 50000"
+    assert cgroup(h, "berth/limited", "pids.max") == "40"
+    # reservations.cpus: 256 shares, cgroup v2 weight 10 as runc converts them
+    assert cgroup(h, "berth/limited", "cpu.weight") == "10"
+    assert cgroup(h, "berth/limited", "cpuset.cpus") == "0"
+    assert sh(h, "limited", "cat /proc/self/oom_score_adj") == "300\n"
+
+
+def test_replicas_named_and_resolved(host):
+    h = host
+    ps = h.run("berth ps", check=True).stdout
+    for i in (1, 2, 3):
+        assert f"spec-replica-{i}" in ps, ps
+    # the service name resolves to every replica; each answers by name
+    out = sh(h, "client", "nslookup replica 2>&1 || true")
+    seen = set()
+    for _ in range(30):
+        seen.add(sh(h, "client", "wget -qO- http://replica:8080/"))
+        if len(seen) == 3:
+            break
+    assert seen == {"spec-replica-1", "spec-replica-2", "spec-replica-3"}, (seen, out)
+    assert sh(h, "client", "wget -qO- http://spec-replica-2:8080/") == "spec-replica-2"
+
+
+def test_port_without_host_port_gets_one(host):
+    h = host
+    ports = json.loads(h.run("berth inspect anyport", check=True).stdout)[0]["ports"]
+    m = re.fullmatch(r"0\.0\.0\.0:(\d+)->80/tcp", ports[0]) if len(ports) == 1 else None
+    assert m and 32768 <= int(m.group(1)) <= 60999, ports
+    assert h.run(f"wget -qO- -T 5 http://127.0.0.1:{m.group(1)}/", check=True).stdout == "picked"
+    # an apply keeps it
+    h.run("berth up", check=True)
+    assert json.loads(h.run("berth inspect anyport", check=True).stdout)[0]["ports"] == ports
+
+
+def test_scale_down_removes_replicas(host):
+    h = host
+    h.run("mount -o remount,rw /config", check=True)
+    h.put("/config/compose.yaml", COMPOSE.replace("scale: 3", "scale: 1"))
+    h.run("mount -o remount,ro /config", check=True)
+    r = h.run("berth up", check=True)
+    assert "removed: spec-replica-2" in r.stdout and "removed: spec-replica-3" in r.stdout, r.stdout
+    wait(h, lambda: "spec-replica-3" not in h.run("berth ps -a").stdout, 60, "replica 3 to go")
+    # one replica is named after the service, as Docker Compose names it then
+    assert "created: replica" in r.stdout, r.stdout
+
+
+def test_dns_search_and_options(host):
+    h = host
+    resolv = sh(h, "client", "cat /etc/resolv.conf")
+    assert "search example.internal" in resolv and "options timeout:3" in resolv, resolv
+
+
+def test_host_namespaces_devices_and_security(host):
+    h = host
+    # pid: host: the host's init is there
+    assert "init" in sh(h, "hostpid", "cat /proc/1/comm")
+    assert sh(h, "hostpid", "hostname") == h.run("hostname", check=True).stdout
+    assert sh(h, "hostpid", "head -c 4 /dev/myzero | od -An -tx1").split() == ["00"] * 4
+    r = h.run("berth exec hostpid sh -c 'echo x > /dev/myzero'")
+    assert r.returncode != 0  # allowed r only
+    assert "4321" in sh(h, "hostpid", "id -G")
+    assert sh(h, "hostpid", "grep NoNewPrivs /proc/self/status").split()[1] == "1"
+    # cgroup_parent: under berthd's own group
+    assert h.run("test -d /sys/fs/cgroup/berth/batch/hostpid").returncode == 0
+    config = json.loads(h.run("cat /data/berth/containers/hostpid/config.json", check=True).stdout)
+    assert config["annotations"]["com.example.note"] == "spec-test", config["annotations"]

@@ -898,9 +898,8 @@ static void test_ports(void)
 			"        name: dns\n"
 			"        app_protocol: dns\n"
 			"      - {target: 9000, published: 9000-9005}\n";
-	/* read as written; berthd publishes only with a host port */
-	CHECK_EQ_INT(parse(&p, y), 1);
-	CHECK(has_problem(&p, "compose.yaml:5: services.web.ports: ", "give the host port (\"8080:80\")"));
+	/* read as written; berthd picks a host port for 80, as Docker does */
+	CHECK_EQ_INT(parse(&p, y), 0);
 	const struct compose_service *s = svc(&p, "web");
 	CHECK(s && s->nports == 4);
 	if (s && s->nports == 4) {
@@ -2265,8 +2264,6 @@ static const struct {
 	const char *message; /* what both must say, in full up to the end or a strerror */
 } refusals[] = {
 	/* ports berthd cannot publish (daemon/apply.c build_net) */
-	{"  web:\n    image: x\n    ports: [\"80\"]\n", NULL,
-	 "compose.yaml:4: services.web.ports: give the host port (\"8080:80\"); Berth does not pick one"},
 	{"  web:\n    image: x\n    ports: [\"80:80/sctp\"]\n", NULL,
 	 "compose.yaml:4: services.web.ports: sctp: only tcp and udp are supported"},
 	{"  web:\n    image: x\n    ports: [\"[::1]:80:80\"]\n", NULL,
@@ -2367,6 +2364,8 @@ static const struct {
 	const char *compose;
 	const char *host;
 } acceptances[] = {
+	/* a port without a host port: berthd picks one */
+	{"  web:\n    image: x\n    ports: [\"80\", \"127.0.0.1::53/udp\", {target: 9000}]\n", NULL},
 	{"  web:\n    image: x\n    ports: [\"8080:80\", \"0.0.0.0:53:53/udp\", \"127.0.0.1:8000-8001:80-81\"]\n",
 	 NULL},
 	{"  web:\n    image: x\n    network_mode: \"service:db\"\n    ports: [\"80:80\"]\n  db: {image: x}\n", NULL},

@@ -579,10 +579,11 @@ int compose_bind_allowed(const struct host_config *host, const char *source);
  * -ENAMETOOLONG when it would be COMPOSE_NAME_MAX bytes or more. */
 int compose_anon_volume_name(const char *container, const char *target, char *out, size_t size);
 
-/* What berthd refuses of a published port of s: no host port (Berth does
- * not pick one yet), a container with no network of its own, a host
- * address other than IPv4, a protocol other than tcp and udp. 0, or
- * -EINVAL with err saying what (no file or field). */
+/* What berthd refuses of a published port of s: a container with no
+ * network of its own, a host address other than IPv4, a protocol other
+ * than tcp and udp. A port without a host port gets one berthd picks from
+ * the ephemeral range, as Docker does. 0, or -EINVAL with err saying what
+ * (no file or field). */
 int compose_port_check(const struct compose_service *s, const struct compose_port *pt, struct berr *err);
 
 /* Writes the secrets and configs of s (s->files) into dir (made 0700): file

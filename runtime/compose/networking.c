@@ -354,11 +354,6 @@ int svc_ports(struct ctx *x, void *obj, const struct yt_node *v, const char *fie
 
 int compose_port_check(const struct compose_service *s, const struct compose_port *pt, struct berr *err)
 {
-	/* berthd does not pick a free port yet. */
-	if (pt->published_start == 0) {
-		return berr_setx(err, EINVAL, "give the host port (\"8080:%u\"); Berth does not pick one",
-				 pt->target_start);
-	}
 	if (s->network_mode == COMPOSE_NET_HOST || s->network_mode == COMPOSE_NET_NONE) {
 		return berr_setx(err, EINVAL, "the container has no network of its own to publish from");
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,10 @@
 #include "monitor/logfile.h"
 
 #define LAST_GOOD_DIR BERTH_DATA_DIR "/last-good"
+/* Where Docker picks a host port for a port published without one (the
+ * kernel's default ip_local_port_range). */
+#define EPHEMERAL_FIRST 32768u
+#define EPHEMERAL_LAST 60999u
 #define TMP_ROOT BERTH_RUN_DIR_TMP
 #define BERTH_RUN_DIR_TMP "/run/berth/tmp"
 
@@ -323,6 +328,48 @@ static int net_attachments(const struct service_in *in, struct ctr_def *def, str
 	return 0;
 }
 
+/* Whether host port port/proto is free: no container publishes it (nor
+ * def, being built) and the host can bind it now. */
+static int port_free(const struct ctr_def *def, int proto, unsigned port)
+{
+	for (size_t i = 0; i < def->nports; i++) {
+		if (def->ports[i].proto == proto && def->ports[i].host_port == port) {
+			return 0;
+		}
+	}
+	ctr_foreach(c) {
+		for (size_t i = 0; i < c->def.nports; i++) {
+			if (c->def.ports[i].proto == proto && c->def.ports[i].host_port == port &&
+			    strcmp(c->def.name, def->name != NULL ? def->name : "") != 0) {
+				return 0;
+			}
+		}
+	}
+	auto_close int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	return fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
+/* A host port for one published without one, as Docker picks it: the one
+ * the container has now (an apply keeps it), else the first free one of
+ * the ephemeral range. 0 when there is none. */
+static uint16_t pick_port(const char *name, const struct ctr_def *def, int proto, unsigned target)
+{
+	const struct ctr *c = ctr_find(name);
+	for (size_t i = 0; c != NULL && c->has_def && i < c->def.nports; i++) {
+		const struct ctr_port *p = &c->def.ports[i];
+		if (p->picked && p->proto == proto && p->port == target) {
+			return p->host_port;
+		}
+	}
+	for (unsigned port = EPHEMERAL_FIRST; port <= EPHEMERAL_LAST; port++) {
+		if (port_free(def, proto, port)) {
+			return (uint16_t)port;
+		}
+	}
+	return 0;
+}
+
 /* Published ports, one per host port of a range. */
 static int net_ports(const struct service_in *in, struct ctr_def *def, struct berr *err)
 {
@@ -333,7 +380,9 @@ static int net_ports(const struct service_in *in, struct ctr_def *def, struct be
 		if (compose_port_check(s, &s->ports[i], err) < 0) {
 			return berr_prefix(err, "services.%s.ports", s->name);
 		}
-		nports += (size_t)(s->ports[i].published_end - s->ports[i].published_start) + 1;
+		const struct compose_port *pt = &s->ports[i];
+		nports += pt->published_start == 0 ? (size_t)(pt->target_end - pt->target_start) + 1
+						   : (size_t)(pt->published_end - pt->published_start) + 1;
 	}
 	def->ports = nports > 0 ? calloc(nports, sizeof(*def->ports)) : NULL;
 	if (nports > 0 && def->ports == NULL) {
@@ -346,6 +395,24 @@ static int net_ports(const struct service_in *in, struct ctr_def *def, struct be
 			inet_pton(AF_INET, pt->host_ip, &host);
 		}
 		int proto = strcmp(pt->protocol, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+		if (pt->published_start == 0) {
+			for (unsigned target = pt->target_start; target <= pt->target_end; target++) {
+				uint16_t host_port = pick_port(in->name, def, proto, target);
+				if (host_port == 0) {
+					return berr_setx(err, EADDRINUSE,
+							 "services.%s.ports: no free host port for %u in %u-%u",
+							 s->name, target, EPHEMERAL_FIRST, EPHEMERAL_LAST);
+				}
+				def->ports[def->nports++] = (struct ctr_port){
+					.proto = proto,
+					.host_ip = host.s_addr,
+					.host_port = host_port,
+					.port = (uint16_t)target,
+					.picked = 1,
+				};
+			}
+			continue;
+		}
 		for (unsigned p = pt->published_start; p <= pt->published_end; p++) {
 			unsigned target = pt->target_start + (p - pt->published_start);
 			if (pt->target_end == pt->target_start) {

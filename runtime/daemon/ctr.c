@@ -112,11 +112,9 @@ static const struct field netattach_fields[] = {
 };
 
 static const struct field port_fields[] = {
-	F_INT(struct ctr_port, proto, "proto"),
-	F_INT(struct ctr_port, host_ip, "host_ip"),
-	F_INT(struct ctr_port, host_port, "host_port"),
-	F_INT(struct ctr_port, port, "port"),
-	F_END,
+	F_INT(struct ctr_port, proto, "proto"),		 F_INT(struct ctr_port, host_ip, "host_ip"),
+	F_INT(struct ctr_port, host_port, "host_port"),	 F_INT(struct ctr_port, port, "port"),
+	F_INT_IF_SET(struct ctr_port, picked, "picked"), F_END,
 };
 
 static const struct field def_fields[] = {

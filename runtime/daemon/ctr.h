@@ -67,6 +67,7 @@ struct ctr_port {
 	uint32_t host_ip;
 	uint16_t host_port;
 	uint16_t port;
+	int picked; /* host_port was picked by berthd (the file gives none) */
 };
 
 /* What a container is; fixed from creation until it is removed. */
