@@ -1001,6 +1001,9 @@ static const struct cx_rule service_rules[] = {
 	 .why = "the overlay on DATA takes no per-container size; limit what may be written with tmpfs size: or "
 		"read_only: true and volumes"},
 	{"runtime", CX_REFUSED, .why = "berthd runs every container with its own runtime, berth-oci"},
+	{"pull_refresh_after", CX_REFUSED,
+	 .why = "Berth does not pull images (load them from /config/images or with `berth load`), so there is "
+		"nothing to refresh"},
 	{"models", CX_REFUSED, .why = "Docker Model Runner is not available: run the model server as a service"},
 	{"provider", CX_REFUSED, .why = "Docker Compose's provider plugins run on the workstation, not on a host"},
 	{"use_api_socket", CX_REFUSED,
