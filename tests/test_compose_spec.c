@@ -3,6 +3,7 @@
  * extends, name, label_file, platform and x- extensions. Each project is a
  * config directory read by compose_load_dir, the loader both berthd and
  * `berth config check` use. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -679,6 +680,65 @@ static void test_volumes_from_and_external(void)
 		       "volumes_from a container is not supported by Berth yet");
 }
 
+/* ---- the corpus ---------------------------------------------------------------------------- */
+
+/* Each config directory of tests/compose-corpus through config check's
+ * code: no error, or exactly the lines of its expected.txt as errors and
+ * warnings among the output. */
+static void test_corpus(void)
+{
+	char corpus[256];
+	snprintf(corpus, sizeof(corpus), "%.*s/compose-corpus", (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__);
+	DIR *d = opendir(corpus);
+	CHECK(d != NULL);
+	if (d == NULL) {
+		return;
+	}
+	struct dirent *e;
+	int seen = 0;
+	while ((e = readdir(d)) != NULL) {
+		char dir[512];
+		struct stat st;
+		snprintf(dir, sizeof(dir), "%s/%s", corpus, e->d_name);
+		if (e->d_name[0] == '.' || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			continue;
+		}
+		seen++;
+		struct host_config hc;
+		hostcfg_defaults(&hc);
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+		int errors = compose_check_dir(dir, &hc, f);
+		fclose(f);
+		hostcfg_free(&hc);
+		char path[600];
+		snprintf(path, sizeof(path), "%s/expected.txt", dir);
+		FILE *x = fopen(path, "r");
+		int expected_errors = 0;
+		char line[1024];
+		while (x != NULL && fgets(line, sizeof(line), x) != NULL) {
+			int found = strstr(out, line) != NULL &&
+				    (strstr(out, line) == out || strstr(out, line)[-1] == '\n');
+			CHECK(found);
+			if (!found) {
+				fprintf(stderr, "  %s: wanted the line %s  got:\n%s", e->d_name, line, out);
+			}
+			expected_errors += strstr(line, "warning: ") == NULL;
+		}
+		if (x != NULL) {
+			fclose(x);
+		}
+		CHECK_EQ_INT(errors, expected_errors);
+		if (errors != expected_errors) {
+			fprintf(stderr, "  %s:\n%s", e->d_name, out);
+		}
+		free(out);
+	}
+	closedir(d);
+	CHECK(seen >= 7);
+}
+
 static void cleanup_tmp(void)
 {
 	char cmd[128];
@@ -705,6 +765,7 @@ int main(void)
 	RUN(test_linux_keys);
 	RUN(test_linux_refusals);
 	RUN(test_volumes_from_and_external);
+	RUN(test_corpus);
 	cleanup_tmp();
 	return check_summary();
 }
