@@ -5,12 +5,11 @@ and every spelling of linux/amd64. One VM serves the module."""
 import json
 import os
 import re
-import time
 
 import pytest
 
 import imagegen
-from sshhost import SshHost
+from sshhost import SshHost, wait
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
@@ -113,17 +112,6 @@ services:
       SHARED: "from common"
       ROLE: base
 """
-
-
-def wait(h, cond, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}\n" + h.run("berth ps -a").stdout)
 
 
 def state(h, name):

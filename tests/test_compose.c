@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "composetest.h"
 #include "compose/compose.h"
 #include "compose/formats.h"
 #include "compose/graph.h"
@@ -27,30 +28,9 @@
 #include "lib/signame.h"
 #include "oci/config.h"
 
-static char tmpdir[64];
 static struct compose_vars vars;
 
 /* ---- helpers ---------------------------------------------------------------------- */
-
-static void put_file(const char *rel, const char *content)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	for (char *p = path + strlen(tmpdir) + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	}
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		perror(path);
-		exit(2);
-	}
-	fputs(content, f);
-	fclose(f);
-}
 
 static int parse_with(struct compose_project *p, const char *yaml, const char *const *profiles, size_t nprofiles,
 		      struct berr *err)
@@ -1622,29 +1602,6 @@ static void test_security_profile(void)
 	compose_runtime_free(&rt);
 }
 
-static const struct oci_mount *find_mount(const struct oci_config *c, const char *dest, size_t *index)
-{
-	for (size_t i = 0; i < c->nmounts; i++) {
-		if (strcmp(c->mounts[i].destination, dest) == 0) {
-			if (index) {
-				*index = i;
-			}
-			return &c->mounts[i];
-		}
-	}
-	return NULL;
-}
-
-static int has_option(const struct oci_mount *m, const char *opt)
-{
-	for (size_t i = 0; m && i < m->noptions; i++) {
-		if (strcmp(m->options[i], opt) == 0) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static void test_translate_mounts(void)
 {
 	char *cmd[] = {"run"};
@@ -2504,15 +2461,6 @@ static void test_load_file(void)
 	compose_free(&p);
 	CHECK(compose_load(&p, "/nonexistent/compose.yaml", NULL, &err) == -ENOENT);
 	compose_free(&p);
-}
-
-static void cleanup_tmp(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	}
 }
 
 int main(void)

@@ -13,32 +13,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "composetest.h"
 #include "compose/compose.h"
 #include "compose/translate.h"
 #include "lib/hostcfg.h"
 #include "oci/config.h"
-
-static char tmpdir[64];
-
-static void put(const char *rel, const char *content)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	for (char *p = path + strlen(tmpdir) + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0755);
-			*p = '/';
-		}
-	}
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		perror(path);
-		exit(2);
-	}
-	fputs(content, f);
-	fclose(f);
-}
 
 static char whole_file_error[sizeof(((struct berr *)0)->msg)];
 
@@ -103,7 +82,7 @@ static void expect_problem(const char *rel, const char *compose, const char *tex
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/compose.yaml", rel);
-	put(path, compose);
+	put_file(path, compose);
 	struct compose_project p;
 	CHECK(load(&p, rel, 1) != 0);
 	CHECK(has_problem(&p, text));
@@ -142,26 +121,6 @@ static int volume_path(void *ctx, const struct compose_service *s, const struct 
 	return 0;
 }
 
-static const struct oci_mount *find_mount(const struct oci_config *c, const char *dest)
-{
-	for (size_t i = 0; i < c->nmounts; i++) {
-		if (strcmp(c->mounts[i].destination, dest) == 0) {
-			return &c->mounts[i];
-		}
-	}
-	return NULL;
-}
-
-static int has_option(const struct oci_mount *m, const char *opt)
-{
-	for (size_t i = 0; m != NULL && i < m->noptions; i++) {
-		if (strcmp(m->options[i], opt) == 0) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static void check_file(const char *path, const char *content, unsigned mode, unsigned uid, unsigned gid)
 {
 	struct stat st;
@@ -181,34 +140,34 @@ static void check_file(const char *path, const char *content, unsigned mode, uns
 
 static void test_secrets_and_configs(void)
 {
-	put("sec/db_password.txt", "hunter2\n");
-	put("sec/nginx.conf", "server {}\n");
-	put("sec/.env", "API_TOKEN=abc123\n");
-	put("sec/compose.yaml", "services:\n"
-				"  web:\n"
-				"    image: x\n"
-				"    secrets:\n"
-				"      - db_password\n"
-				"      - source: token\n"
-				"        target: api_token\n"
-				"        uid: \"101\"\n"
-				"        gid: \"102\"\n"
-				"        mode: 0400\n"
-				"    configs:\n"
-				"      - source: nginx\n"
-				"        target: /etc/nginx/nginx.conf\n"
-				"      - inline\n"
-				"secrets:\n"
-				"  db_password:\n"
-				"    file: ./db_password.txt\n"
-				"  token:\n"
-				"    environment: API_TOKEN\n"
-				"configs:\n"
-				"  nginx:\n"
-				"    file: ./nginx.conf\n"
-				"  inline:\n"
-				"    content: |\n"
-				"      hello\n");
+	put_file("sec/db_password.txt", "hunter2\n");
+	put_file("sec/nginx.conf", "server {}\n");
+	put_file("sec/.env", "API_TOKEN=abc123\n");
+	put_file("sec/compose.yaml", "services:\n"
+				     "  web:\n"
+				     "    image: x\n"
+				     "    secrets:\n"
+				     "      - db_password\n"
+				     "      - source: token\n"
+				     "        target: api_token\n"
+				     "        uid: \"101\"\n"
+				     "        gid: \"102\"\n"
+				     "        mode: 0400\n"
+				     "    configs:\n"
+				     "      - source: nginx\n"
+				     "        target: /etc/nginx/nginx.conf\n"
+				     "      - inline\n"
+				     "secrets:\n"
+				     "  db_password:\n"
+				     "    file: ./db_password.txt\n"
+				     "  token:\n"
+				     "    environment: API_TOKEN\n"
+				     "configs:\n"
+				     "  nginx:\n"
+				     "    file: ./nginx.conf\n"
+				     "  inline:\n"
+				     "    content: |\n"
+				     "      hello\n");
 	struct compose_project p;
 	CHECK_EQ_INT(load(&p, "sec", 0), 0);
 	compose_free(&p);
@@ -261,10 +220,10 @@ static void test_secrets_and_configs(void)
 	if (err.code) {
 		fprintf(stderr, "  %s\n", err.msg);
 	}
-	const struct oci_mount *m = find_mount(&rt.oci, "/run/secrets/api_token");
+	const struct oci_mount *m = find_mount(&rt.oci, "/run/secrets/api_token", NULL);
 	snprintf(path, sizeof(path), "%s/1", dir);
 	CHECK(m != NULL && strcmp(m->source, path) == 0 && has_option(m, "ro") && has_option(m, "nosuid"));
-	CHECK(find_mount(&rt.oci, "/etc/nginx/nginx.conf") != NULL);
+	CHECK(find_mount(&rt.oci, "/etc/nginx/nginx.conf", NULL) != NULL);
 	compose_runtime_free(&rt);
 	/* without the directory there is nothing to bind: refused, not dropped */
 	in.files_dir = NULL;
@@ -298,24 +257,24 @@ static void test_secret_refusals(void)
 
 static void test_include(void)
 {
-	put("inc/compose.yaml", "name: shop\n"
-				"include:\n"
-				"  - db/compose.yaml\n"
-				"  - path: cache/compose.yaml\n"
-				"    env_file: cache/cache.env\n"
-				"services:\n"
-				"  web:\n"
-				"    image: web\n"
-				"    depends_on: [db]\n");
-	put("inc/db/compose.yaml", "services:\n"
-				   "  db:\n"
-				   "    image: postgres\n"
-				   "    volumes: [\"./init:/docker-entrypoint-initdb.d:ro\"]\n"
-				   "volumes:\n"
-				   "  pgdata: {}\n");
-	put("inc/cache/compose.yaml", "services:\n  cache:\n    image: redis:${REDIS_TAG}\n");
-	put("inc/cache/cache.env", "REDIS_TAG=7\n");
-	put("inc/db/init/schema.sql", "");
+	put_file("inc/compose.yaml", "name: shop\n"
+				     "include:\n"
+				     "  - db/compose.yaml\n"
+				     "  - path: cache/compose.yaml\n"
+				     "    env_file: cache/cache.env\n"
+				     "services:\n"
+				     "  web:\n"
+				     "    image: web\n"
+				     "    depends_on: [db]\n");
+	put_file("inc/db/compose.yaml", "services:\n"
+					"  db:\n"
+					"    image: postgres\n"
+					"    volumes: [\"./init:/docker-entrypoint-initdb.d:ro\"]\n"
+					"volumes:\n"
+					"  pgdata: {}\n");
+	put_file("inc/cache/compose.yaml", "services:\n  cache:\n    image: redis:${REDIS_TAG}\n");
+	put_file("inc/cache/cache.env", "REDIS_TAG=7\n");
+	put_file("inc/db/init/schema.sql", "");
 	struct compose_project p;
 	CHECK_EQ_INT(load(&p, "inc", 0), 0);
 	CHECK(p.name != NULL && strcmp(p.name, "shop") == 0);
@@ -331,31 +290,31 @@ static void test_include(void)
 	compose_free(&p);
 
 	/* a name in two files is an error, as in Docker Compose */
-	put("incdup/other.yaml", "services:\n  web:\n    image: other\n");
+	put_file("incdup/other.yaml", "services:\n  web:\n    image: other\n");
 	expect_problem("incdup", "include: [other.yaml]\nservices:\n  web:\n    image: web\n", "web");
 	expect_problem("incmiss", "include: [nothere.yaml]\nservices:\n  web:\n    image: web\n", "nothere.yaml");
 }
 
 static void test_extends(void)
 {
-	put("ext/common.yaml", "services:\n"
-			       "  base:\n"
-			       "    image: app:1\n"
-			       "    environment: {A: \"1\", B: \"1\"}\n"
-			       "    volumes: [\"./data:/data\"]\n"
-			       "    cap_add: [NET_ADMIN]\n");
-	put("ext/data/keep", "");
-	put("ext/compose.yaml", "services:\n"
-				"  local:\n"
-				"    image: app:1\n"
-				"    restart: always\n"
-				"  web:\n"
-				"    extends: {file: common.yaml, service: base}\n"
-				"    environment: {B: \"2\"}\n"
-				"    cap_add: [SYS_TIME]\n"
-				"  worker:\n"
-				"    extends: local\n"
-				"    command: work\n");
+	put_file("ext/common.yaml", "services:\n"
+				    "  base:\n"
+				    "    image: app:1\n"
+				    "    environment: {A: \"1\", B: \"1\"}\n"
+				    "    volumes: [\"./data:/data\"]\n"
+				    "    cap_add: [NET_ADMIN]\n");
+	put_file("ext/data/keep", "");
+	put_file("ext/compose.yaml", "services:\n"
+				     "  local:\n"
+				     "    image: app:1\n"
+				     "    restart: always\n"
+				     "  web:\n"
+				     "    extends: {file: common.yaml, service: base}\n"
+				     "    environment: {B: \"2\"}\n"
+				     "    cap_add: [SYS_TIME]\n"
+				     "  worker:\n"
+				     "    extends: local\n"
+				     "    command: work\n");
 	struct compose_project p;
 	CHECK_EQ_INT(load(&p, "ext", 0), 0);
 	const struct compose_service *web = compose_service_find(&p, "web");
@@ -376,27 +335,27 @@ static void test_extends(void)
 
 static void test_label_file_platform_extensions(void)
 {
-	put("lbl/labels.env", "com.example.team=ops\ncom.example.tier=back\n");
-	put("lbl/compose.yaml", "x-common: &common\n"
-				"  image: x\n"
-				"services:\n"
-				"  web:\n"
-				"    <<: *common\n"
-				"    label_file: ./labels.env\n"
-				"    labels: {com.example.tier: front}\n"
-				"    platform: linux/x86_64\n"
-				"    attach: false\n"
-				"    x-note: anything\n"
-				"    logging:\n"
-				"      driver: json-file\n"
-				"      x-mine: 1\n"
-				"    ulimits:\n"
-				"      nofile: {soft: 10, hard: 20, x-why: test}\n"
-				"      x-other: 1\n"
-				"  a: {image: x, platform: amd64}\n"
-				"  b: {image: x, platform: LINUX/AMD64/v3}\n"
-				"  c: {image: x, platform: linux/x86-64}\n"
-				"x-anything: [1, 2]\n");
+	put_file("lbl/labels.env", "com.example.team=ops\ncom.example.tier=back\n");
+	put_file("lbl/compose.yaml", "x-common: &common\n"
+				     "  image: x\n"
+				     "services:\n"
+				     "  web:\n"
+				     "    <<: *common\n"
+				     "    label_file: ./labels.env\n"
+				     "    labels: {com.example.tier: front}\n"
+				     "    platform: linux/x86_64\n"
+				     "    attach: false\n"
+				     "    x-note: anything\n"
+				     "    logging:\n"
+				     "      driver: json-file\n"
+				     "      x-mine: 1\n"
+				     "    ulimits:\n"
+				     "      nofile: {soft: 10, hard: 20, x-why: test}\n"
+				     "      x-other: 1\n"
+				     "  a: {image: x, platform: amd64}\n"
+				     "  b: {image: x, platform: LINUX/AMD64/v3}\n"
+				     "  c: {image: x, platform: linux/x86-64}\n"
+				     "x-anything: [1, 2]\n");
 	struct compose_project p;
 	CHECK_EQ_INT(load(&p, "lbl", 0), 0);
 	const struct compose_service *web = compose_service_find(&p, "web");
@@ -411,13 +370,25 @@ static void test_label_file_platform_extensions(void)
 	expect_problem("lblbad", "services:\n  web: {image: x, label_file: nothere.env}\n", "nothere.env");
 }
 
+/* A line of a service "web" and what its refusal says. */
+struct refusal {
+	const char *line;
+	const char *text;
+};
+
+static void check_refusals(const char *rel, const struct refusal *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char yaml[256];
+		snprintf(yaml, sizeof(yaml), "services:\n  web:\n    image: x\n    %s\n", cases[i].line);
+		expect_problem(rel, yaml, cases[i].text);
+	}
+}
+
 /* What stays refused says why and what to do instead. */
 static void test_refused_say_why(void)
 {
-	static const struct {
-		const char *line;
-		const char *text;
-	} cases[] = {
+	static const struct refusal cases[] = {
 		{"build: .", "build and push the image elsewhere, then pull it or load it"},
 		{"develop: {}", "watch mode"},
 		{"gpus: all", "devices:"},
@@ -429,11 +400,7 @@ static void test_refused_say_why(void)
 		{"provider: {type: x}", "provider"},
 		{"use_api_socket: true", "Docker API socket"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char yaml[256];
-		snprintf(yaml, sizeof(yaml), "services:\n  web:\n    image: x\n    %s\n", cases[i].line);
-		expect_problem("refused", yaml, cases[i].text);
-	}
+	check_refusals("refused", cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* ---- deploy and the Linux keys, into the OCI config ---------------------------------------- */
@@ -443,7 +410,7 @@ static int translate_one(struct compose_project *p, const char *rel, const char 
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/compose.yaml", rel);
-	put(path, compose);
+	put_file(path, compose);
 	memset(rt, 0, sizeof(*rt));
 	if (load_as(p, rel, 0, 1) != 0) {
 		return -100;
@@ -453,7 +420,7 @@ static int translate_one(struct compose_project *p, const char *rel, const char 
 	char rootfs[256];
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmpdir);
 	mkdir(rootfs, 0755);
-	put("rootfs/etc/group", "root:x:0:\naudio:x:29:\n");
+	put_file("rootfs/etc/group", "root:x:0:\naudio:x:29:\n");
 	struct compose_translate_in in = {
 		.project = p,
 		.service = compose_service_find(p, service),
@@ -624,10 +591,7 @@ static void test_linux_keys(void)
 
 static void test_linux_refusals(void)
 {
-	static const struct {
-		const char *line;
-		const char *text;
-	} cases[] = {
+	static const struct refusal cases[] = {
 		{"security_opt: [\"label:disable\"]", "no SELinux"},
 		{"security_opt: [\"apparmor=unconfined\"]", "no AppArmor"},
 		{"security_opt: [\"seccomp=/config/p.json\"]", "seccomp"},
@@ -641,26 +605,22 @@ static void test_linux_refusals(void)
 		{"mac_address: 02:42:ac:11:00:02", "not supported by Berth yet"},
 		{"post_start: [{command: echo}]", "not supported by Berth yet"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char yaml[256];
-		snprintf(yaml, sizeof(yaml), "services:\n  web:\n    image: x\n    %s\n", cases[i].line);
-		expect_problem("linbad", yaml, cases[i].text);
-	}
+	check_refusals("linbad", cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_volumes_from_and_external(void)
 {
-	put("vf/compose.yaml", "services:\n"
-			       "  data:\n"
-			       "    image: x\n"
-			       "    volumes: [\"shared:/shared\", \"/scratch\"]\n"
-			       "  app:\n"
-			       "    image: x\n"
-			       "    volumes_from: [\"data:ro\"]\n"
-			       "volumes:\n"
-			       "  shared:\n"
-			       "    external: true\n"
-			       "    name: made-before\n");
+	put_file("vf/compose.yaml", "services:\n"
+				    "  data:\n"
+				    "    image: x\n"
+				    "    volumes: [\"shared:/shared\", \"/scratch\"]\n"
+				    "  app:\n"
+				    "    image: x\n"
+				    "    volumes_from: [\"data:ro\"]\n"
+				    "volumes:\n"
+				    "  shared:\n"
+				    "    external: true\n"
+				    "    name: made-before\n");
 	struct compose_project p;
 	CHECK_EQ_INT(load(&p, "vf", 0), 0);
 	const struct compose_service *app = compose_service_find(&p, "app");
@@ -737,15 +697,6 @@ static void test_corpus(void)
 	}
 	closedir(d);
 	CHECK(seen >= 7);
-}
-
-static void cleanup_tmp(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	}
 }
 
 int main(void)
