@@ -5,6 +5,7 @@ and every spelling of linux/amd64. One VM serves the module."""
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -63,6 +64,17 @@ services:
     image: busybox
     command: ["sh", "-c", "exec netserve http 8080 $$(hostname)"]
     scale: 3
+  hooked:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    volumes: ["hookvol:/shared"]
+    post_start:
+      - command: ["sh", "-c", "echo started as $$(id -u) in $$(pwd) $$STAGE > /shared/post"]
+        user: "1000"
+        working_dir: /tmp
+        environment: {STAGE: post}
+    pre_stop:
+      - command: ["sh", "-c", "echo drained > /shared/pre"]
   anyport:
     image: busybox
     command: ["netserve", "http", "80", "picked"]
@@ -82,6 +94,8 @@ services:
     security_opt: ["no-new-privileges:true"]
     annotations: {com.example.note: spec-test}
     cgroup_parent: batch
+volumes:
+  hookvol: {}
 secrets:
   db_password:
     file: ./secrets/db_password.txt
@@ -136,7 +150,7 @@ def host(image, workdir):
     }
     h = SshHost(workdir, image, config_files=files, memory=512)
     h.boot("spec")
-    names = ("web", "worker", "db", "limited", "client", "hostpid", "anyport", "spec-replica-1", "spec-replica-2",
+    names = ("web", "worker", "db", "limited", "client", "hostpid", "anyport", "hooked", "spec-replica-1", "spec-replica-2",
              "spec-replica-3")
     wait(h, lambda: all(state(h, n) == "running" for n in names), 120, "the stack to run")
     yield h
@@ -271,3 +285,16 @@ def test_host_namespaces_devices_and_security(host):
     assert h.run("test -d /sys/fs/cgroup/berth/batch/hostpid").returncode == 0
     config = json.loads(h.run("cat /data/berth/containers/hostpid/config.json", check=True).stdout)
     assert config["annotations"]["com.example.note"] == "spec-test", config["annotations"]
+
+
+def test_post_start_and_pre_stop_hooks(host):
+    h = host
+    vol = "/data/berth/volumes/hookvol"
+    wait(h, lambda: h.run(f"cat {vol}/post").stdout, 30, "the post_start hook")
+    assert h.run(f"cat {vol}/post", check=True).stdout == "started as 1000 in /tmp post\n"
+    # pre_stop runs before the stop signal; the container then stops at once
+    t0 = time.monotonic()
+    h.run("berth stop hooked", check=True, timeout=60)
+    wait(h, lambda: state(h, "hooked") == "exited", 30, "hooked to stop")
+    assert time.monotonic() - t0 < 9, "the stop signal waited for the grace period"
+    assert h.run(f"cat {vol}/pre", check=True).stdout == "drained\n"

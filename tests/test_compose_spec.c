@@ -589,6 +589,33 @@ static void test_linux_keys(void)
 	compose_free(&p);
 }
 
+static void test_hooks(void)
+{
+	put_file("hooks/compose.yaml", "services:\n"
+				       "  web:\n"
+				       "    image: x\n"
+				       "    post_start:\n"
+				       "      - command: [\"sh\", \"-c\", \"echo started > /tmp/hook\"]\n"
+				       "        user: \"0:0\"\n"
+				       "        working_dir: /tmp\n"
+				       "        environment: {STAGE: post}\n"
+				       "    pre_stop:\n"
+				       "      - command: /app/drain --wait\n");
+	struct compose_project p;
+	CHECK_EQ_INT(load(&p, "hooks", 0), 0);
+	const struct compose_service *s = compose_service_find(&p, "web");
+	CHECK(s != NULL && s->npost_start == 1 && s->npre_stop == 1);
+	if (s != NULL && s->npost_start == 1 && s->npre_stop == 1) {
+		const struct compose_hook *h = &s->post_start[0];
+		CHECK(h->ncommand == 3 && strcmp(h->command[2], "echo started > /tmp/hook") == 0);
+		CHECK(strcmp(h->user, "0:0") == 0 && strcmp(h->working_dir, "/tmp") == 0);
+		CHECK(h->nenv == 1 && strcmp(h->env[0].name, "STAGE") == 0 && strcmp(h->env[0].value, "post") == 0);
+		/* a string is split like a shell, as command: is */
+		CHECK(s->pre_stop[0].ncommand == 2 && strcmp(s->pre_stop[0].command[1], "--wait") == 0);
+	}
+	compose_free(&p);
+}
+
 static void test_linux_refusals(void)
 {
 	static const struct refusal cases[] = {
@@ -603,7 +630,9 @@ static void test_linux_refusals(void)
 		{"devices: [\"/etc/passwd\"]", "not a device under /dev"},
 		{"cpus: 1\n    cpu_quota: 5000", "cannot be combined with cpu_quota"},
 		{"mac_address: 02:42:ac:11:00:02", "not supported by Berth yet"},
-		{"post_start: [{command: echo}]", "not supported by Berth yet"},
+		{"post_start: [{command: echo, privileged: true}]", "privileged hooks are not supported by Berth yet"},
+		{"pre_stop: [{command: echo, user: www}]", "give the hook's user as numbers"},
+		{"post_start: [{user: \"0\"}]", "a hook needs a command"},
 	};
 	check_refusals("linbad", cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -715,6 +744,7 @@ int main(void)
 	RUN(test_deploy);
 	RUN(test_linux_keys);
 	RUN(test_linux_refusals);
+	RUN(test_hooks);
 	RUN(test_volumes_from_and_external);
 	RUN(test_corpus);
 	cleanup_tmp();

@@ -657,6 +657,17 @@ static int hook_user(struct ctx *x, void *obj, const struct yt_node *v, const ch
 	if (h->user[0] == '\0' || h->user[0] == ':' || compose_check_user(h->user, &e) < 0) {
 		return cx_fail(x, v, field, "expected USER[:GROUP] (names or numbers), got '%.100s'", h->user);
 	}
+	/* berth-oci exec takes numbers; names would need the image's files. */
+	uint32_t id;
+	const char *colon = strchr(h->user, ':');
+	size_t ulen = colon != NULL ? (size_t)(colon - h->user) : strlen(h->user);
+	if (compose_parse_id(h->user, ulen, &id) < 0 ||
+	    (colon != NULL && compose_parse_id(colon + 1, strlen(colon + 1), &id) < 0)) {
+		return cx_fail(x, v, field,
+			       "'%.100s': give the hook's user as numbers (UID[:GID]); names are not "
+			       "supported by Berth yet",
+			       h->user);
+	}
 	return 0;
 }
 
@@ -674,6 +685,19 @@ static int hook_working_dir(struct ctx *x, void *obj, const struct yt_node *v, c
 	return h->working_dir ? 0 : cx_fail(x, v, field, "the path is too long");
 }
 
+/* A privileged hook would need capabilities the container lacks, which
+ * berth-oci exec cannot give yet. */
+static int hook_privileged(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	if (cx_bool(x, v, field, &((struct compose_hook *)obj)->privileged) < 0) {
+		return -1;
+	}
+	if (((struct compose_hook *)obj)->privileged) {
+		return cx_fail(x, v, field, "privileged hooks are not supported by Berth yet");
+	}
+	return 0;
+}
+
 static int hook_environment(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
 {
 	struct compose_hook *h = obj;
@@ -681,10 +705,8 @@ static int hook_environment(struct ctx *x, void *obj, const struct yt_node *v, c
 }
 
 static const struct cx_rule hook_rules[] = {
-	{"command", CX_FN, .fn = hook_command},
-	{"user", CX_FN, .fn = hook_user},
-	{"privileged", CX_BOOL, .offset = offsetof(struct compose_hook, privileged)},
-	{"working_dir", CX_FN, .fn = hook_working_dir},
+	{"command", CX_FN, .fn = hook_command},		{"user", CX_FN, .fn = hook_user},
+	{"privileged", CX_FN, .fn = hook_privileged},	{"working_dir", CX_FN, .fn = hook_working_dir},
 	{"environment", CX_FN, .fn = hook_environment},
 };
 
@@ -949,8 +971,8 @@ static const struct cx_rule service_rules[] = {
 	{"attach", CX_FN, .fn = svc_attach},
 	{"label_file", CX_FN, .fn = svc_label_file},
 	{"group_add", CX_FN, .fn = svc_group_add},
-	PENDING("post_start", svc_post_start),
-	PENDING("pre_stop", svc_pre_stop),
+	{"post_start", CX_FN, .fn = svc_post_start},
+	{"pre_stop", CX_FN, .fn = svc_pre_stop},
 	{"extends", CX_IGNORED, .offset = 0}, /* resolved before the keys are read (include.c) */
 	{"deploy", CX_FN, .fn = svc_deploy},
 	{"scale", CX_FN, .fn = svc_scale},

@@ -580,6 +580,40 @@ static void fill_health(const struct compose_runtime *rt, struct ctr_def *def)
 	def->health.retries = h->retries;
 }
 
+/* post_start or pre_stop hooks of the service into the definition's. */
+static int copy_hooks(const struct compose_hook *in, size_t n, struct ctr_hook **out, size_t *nout)
+{
+	if (n == 0) {
+		return 0;
+	}
+	*out = calloc(n, sizeof(**out));
+	if (*out == NULL) {
+		return -ENOMEM;
+	}
+	*nout = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ctr_hook *h = &(*out)[i];
+		h->command = strv_dup(in[i].command, in[i].ncommand);
+		h->ncommand = in[i].ncommand;
+		h->user = in[i].user != NULL ? strdup(in[i].user) : NULL;
+		h->cwd = in[i].working_dir != NULL ? strdup(in[i].working_dir) : NULL;
+		h->env = calloc(in[i].nenv + 1, sizeof(*h->env));
+		if (h->command == NULL || h->env == NULL || (in[i].user != NULL && h->user == NULL) ||
+		    (in[i].working_dir != NULL && h->cwd == NULL)) {
+			return -ENOMEM;
+		}
+		for (size_t k = 0; k < in[i].nenv; k++) {
+			/* A bare NAME whose variable is unset: not in the hook's environment. */
+			if (in[i].env[k].value != NULL &&
+			    asprintf(&h->env[h->nenv++], "%s=%s", in[i].env[k].name, in[i].env[k].value) < 0) {
+				h->env[--h->nenv] = NULL;
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
 /* The definition berthd keeps: the config, the image, and how the
  * container restarts, stops, is checked, waits, stores and logs. */
 static int fill_def(const struct service_in *in, const struct image_resolved *img, const struct compose_runtime *rt,
@@ -623,6 +657,10 @@ static int fill_def(const struct service_in *in, const struct image_resolved *im
 	vctx->nnames = 0;
 	if (build_net(in, def, err) < 0) {
 		return -err->code;
+	}
+	if (copy_hooks(s->post_start, s->npost_start, &def->post_start, &def->npost_start) < 0 ||
+	    copy_hooks(s->pre_stop, s->npre_stop, &def->pre_stop, &def->npre_stop) < 0) {
+		return berr_set(err, ENOMEM, "services.%s", s->name);
 	}
 	def->log_max_size = s->log_max_size > 0 ? (uint64_t)s->log_max_size : LOGFILE_DEFAULT_MAX_SIZE;
 	def->log_max_files = s->log_max_files > 0 ? (unsigned)s->log_max_files : LOGFILE_DEFAULT_MAX_FILES;

@@ -117,6 +117,14 @@ static const struct field port_fields[] = {
 	F_INT_IF_SET(struct ctr_port, picked, "picked"), F_END,
 };
 
+static const struct field hook_fields[] = {
+	F_STRV(struct ctr_hook, command, ncommand, "command"),
+	F_STR(struct ctr_hook, user, "user", 0),
+	F_STR(struct ctr_hook, cwd, "cwd", 0),
+	F_STRV(struct ctr_hook, env, nenv, "env"),
+	F_END,
+};
+
 static const struct field def_fields[] = {
 	F_STR(struct ctr_def, name, "name", FIELD_REQUIRED),
 	F_STR(struct ctr_def, service, "service", 0),
@@ -148,6 +156,8 @@ static const struct field def_fields[] = {
 	F_STRV(struct ctr_def, dns, ndns, "dns"),
 	F_STRV_IF_SET(struct ctr_def, dns_search, ndns_search, "dns_search"),
 	F_STRV_IF_SET(struct ctr_def, dns_opt, ndns_opt, "dns_opt"),
+	F_ARRAY_IF_SET(struct ctr_def, post_start, npost_start, "post_start", hook_fields),
+	F_ARRAY_IF_SET(struct ctr_def, pre_stop, npre_stop, "pre_stop", hook_fields),
 	F_STRV(struct ctr_def, extra_hosts, nextra_hosts, "extra_hosts"),
 	F_END,
 };

@@ -70,6 +70,18 @@ struct ctr_port {
 	int picked; /* host_port was picked by berthd (the file gives none) */
 };
 
+/* A post_start or pre_stop hook: a command run in the container. */
+struct ctr_hook {
+	char **command;
+	size_t ncommand;
+	char *user; /* UID[:GID]; NULL: the container's */
+	char *cwd;  /* NULL: the container's */
+	char **env; /* NAME=VALUE, over the container's */
+	size_t nenv;
+};
+
+enum hook_kind { HOOK_NONE, HOOK_POST_START, HOOK_PRE_STOP };
+
 /* What a container is; fixed from creation until it is removed. */
 struct ctr_def {
 	char *name;
@@ -112,6 +124,10 @@ struct ctr_def {
 	size_t ndns_search;
 	char **dns_opt; /* resolv.conf's options */
 	size_t ndns_opt;
+	struct ctr_hook *post_start;
+	size_t npost_start;
+	struct ctr_hook *pre_stop;
+	size_t npre_stop;
 	char **extra_hosts; /* "name address" lines for /etc/hosts */
 	size_t nextra_hosts;
 };
@@ -182,7 +198,12 @@ struct ctr {
 	int64_t next_start_ms; /* monotonic; CS_RESTARTING */
 	int64_t kill_at_ms;    /* monotonic; CS_STOPPING: SIGKILL then */
 	int64_t backoff_ms;
-	int window_restarts; /* restarts since a run lasted restart_window_ms */
+	int window_restarts;	  /* restarts since a run lasted restart_window_ms */
+	enum hook_kind hook_kind; /* the hooks running now (hooks.h) */
+	size_t hook_next;	  /* the next of them to start */
+	pid_t hook_pid;
+	struct child *hook_child;
+	int hook_signal; /* pre_stop: the stop signal to send when they are done */
 	enum ctr_after_stop after_stop;
 	struct ctr_def *replacement; /* AFTER_REPLACE */
 	char waiting_for[256];	     /* why a CS_CREATED container has not started */

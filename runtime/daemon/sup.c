@@ -23,6 +23,7 @@
 #include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/health.h"
+#include "daemon/hooks.h"
 #include "daemon/network.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
@@ -492,6 +493,7 @@ static void on_status(struct watch *w, uint32_t events)
 		c->error[0] = '\0';
 		blog_info("%s: running (pid %d)", c->def.name, (int)c->pid);
 		health_reset(c);
+		hooks_post_start(c);
 		if (c->stop_pending) {
 			c->stop_pending = 0;
 			struct berr err = {0};
@@ -585,6 +587,7 @@ static void monitor_ended(struct ctr *c)
 	int was_running = c->state == CS_RUNNING || c->state == CS_STOPPING;
 	forget_monitor(c);
 	health_stop(c);
+	hooks_stop(c);
 	if (read_exit(c) < 0) {
 		if (was_running) {
 			/* Killed monitor: nothing holds the container's output any
@@ -702,7 +705,8 @@ int sup_stop(struct ctr *c, int sig, int64_t grace_ms, enum ctr_after_stop after
 		blog_info("%s: stopping (signal %d, %lld ms grace)", c->def.name, s, (long long)grace);
 		c->state = CS_STOPPING;
 		c->kill_at_ms = now_mono_ms() + grace;
-		if (sup_kill(c, s, err) < 0) {
+		/* pre_stop hooks first: the signal follows them (hooks.h). */
+		if (!hooks_pre_stop(c, s) && sup_kill(c, s, err) < 0) {
 			blog_warn("%s", err->msg);
 		}
 		changed(c);
