@@ -81,7 +81,9 @@ services:
     ports: ["80"]
   client:
     <<: *base
-    depends_on: [replica]
+    depends_on: [replica, web]
+    links: ["db:database"]
+    external_links: ["web:front"]
     dns_search: [example.internal]
     dns_opt: ["timeout:3"]
   hostpid:
@@ -298,3 +300,12 @@ def test_post_start_and_pre_stop_hooks(host):
     wait(h, lambda: state(h, "hooked") == "exited", 30, "hooked to stop")
     assert time.monotonic() - t0 < 9, "the stop signal waited for the grace period"
     assert h.run(f"cat {vol}/pre", check=True).stdout == "drained\n"
+
+
+def test_links_in_etc_hosts(host):
+    h = host
+    hosts = sh(h, "client", "cat /etc/hosts")
+    db_addr = sh(h, "db", "hostname -i").split()[0]
+    web_addr = sh(h, "web", "hostname -i").split()[0]
+    assert f"{db_addr}\tdatabase db\n" in hosts, hosts
+    assert f"{web_addr}\tfront web\n" in hosts, hosts

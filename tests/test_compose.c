@@ -537,9 +537,8 @@ static void test_merge_keys_and_anchors(void)
 static void test_unsupported_keys(void)
 {
 	static const char *const keys[] = {
-		"build",	  "develop",	     "gpus",	  "links",   "external_links", "storage_opt",
-		"mac_address",	  "credential_spec", "isolation", "runtime", "provider",       "models",
-		"use_api_socket",
+		"build",     "develop", "gpus",	    "storage_opt", "mac_address",    "credential_spec",
+		"isolation", "runtime", "provider", "models",	   "use_api_socket",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char yaml[256];

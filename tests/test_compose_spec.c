@@ -616,6 +616,31 @@ static void test_hooks(void)
 	compose_free(&p);
 }
 
+static void test_links(void)
+{
+	put_file("links/compose.yaml", "services:\n"
+				       "  db: {image: x}\n"
+				       "  web:\n"
+				       "    image: x\n"
+				       "    links: [\"db:database\", db]\n"
+				       "    external_links: [\"legacy:old\"]\n");
+	struct compose_project p;
+	CHECK_EQ_INT(load(&p, "links", 0), 0);
+	const struct compose_service *s = compose_service_find(&p, "web");
+	CHECK(s != NULL && s->nlinks == 3);
+	if (s != NULL && s->nlinks == 3) {
+		CHECK(strcmp(s->links[0].target, "db") == 0 && strcmp(s->links[0].alias, "database") == 0);
+		CHECK(strcmp(s->links[1].alias, "db") == 0 && !s->links[1].external);
+		CHECK(s->links[2].external && strcmp(s->links[2].target, "legacy") == 0);
+	}
+	/* a linked service starts first */
+	CHECK(s != NULL && s->ndeps == 1 && strcmp(s->deps[0].service, "db") == 0);
+	compose_free(&p);
+	expect_problem("linksbad",
+		       "services:\n  web:\n    image: x\n    network_mode: host\n    links: [db]\n  db: {image: x}\n",
+		       "needs a network of the container's own");
+}
+
 static void test_linux_refusals(void)
 {
 	static const struct refusal cases[] = {
@@ -745,6 +770,7 @@ int main(void)
 	RUN(test_linux_keys);
 	RUN(test_linux_refusals);
 	RUN(test_hooks);
+	RUN(test_links);
 	RUN(test_volumes_from_and_external);
 	RUN(test_corpus);
 	cleanup_tmp();

@@ -445,6 +445,21 @@ static int net_names(const struct service_in *in, struct ctr_def *def, struct be
 		def->dns_opt = strv_dup(s->dns_opt, s->ndns_opt);
 		def->ndns_opt = def->dns_opt != NULL ? s->ndns_opt : 0;
 	}
+	def->links = s->nlinks > 0 ? calloc(s->nlinks, sizeof(*def->links)) : NULL;
+	for (size_t i = 0; def->links != NULL && i < s->nlinks; i++) {
+		/* links name a service (its first container), external_links a container */
+		const struct compose_link *l = &s->links[i];
+		char target[CTR_NAME_MAX];
+		if (l->external) {
+			copy_string(target, sizeof(target), l->target);
+		} else {
+			container_name_of(in->project, l->target, target, sizeof(target));
+		}
+		if (asprintf(&def->links[i], "%s %s", target, l->alias != NULL ? l->alias : l->target) < 0) {
+			return berr_set(err, ENOMEM, "services.%s", s->name);
+		}
+		def->nlinks++;
+	}
 	if (s->nextra_hosts > 0) {
 		def->extra_hosts = calloc(s->nextra_hosts, sizeof(*def->extra_hosts));
 		for (size_t i = 0; def->extra_hosts != NULL && i < s->nextra_hosts; i++) {

@@ -156,6 +156,7 @@ static const struct field def_fields[] = {
 	F_STRV(struct ctr_def, dns, ndns, "dns"),
 	F_STRV_IF_SET(struct ctr_def, dns_search, ndns_search, "dns_search"),
 	F_STRV_IF_SET(struct ctr_def, dns_opt, ndns_opt, "dns_opt"),
+	F_STRV_IF_SET(struct ctr_def, links, nlinks, "links"),
 	F_ARRAY_IF_SET(struct ctr_def, post_start, npost_start, "post_start", hook_fields),
 	F_ARRAY_IF_SET(struct ctr_def, pre_stop, npre_stop, "pre_stop", hook_fields),
 	F_STRV(struct ctr_def, extra_hosts, nextra_hosts, "extra_hosts"),

@@ -124,6 +124,8 @@ struct ctr_def {
 	size_t ndns_search;
 	char **dns_opt; /* resolv.conf's options */
 	size_t ndns_opt;
+	char **links; /* "CONTAINER ALIAS": names in its /etc/hosts (links, external_links) */
+	size_t nlinks;
 	struct ctr_hook *post_start;
 	size_t npost_start;
 	struct ctr_hook *pre_stop;

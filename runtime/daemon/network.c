@@ -228,6 +228,8 @@ static int resolv_extra(const struct ctr *c, char *resolv, size_t size, struct b
 	return 0;
 }
 
+static uint32_t link_address(const struct ctr *c, const char *target);
+
 static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struct berr *err)
 {
 	char resolv[4096];
@@ -281,6 +283,25 @@ static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struc
 			}
 		}
 		n += (size_t)snprintf(hosts + n, sizeof(hosts) - n, "%s\t%s\n", value, name);
+	}
+	for (size_t i = 0; i < c->def.nlinks && n < sizeof(hosts); i++) {
+		/* links: the alias and the container's name, at its address on
+		 * a network both are on, as Docker writes them */
+		char target[256];
+		char alias[256];
+		if (sscanf(c->def.links[i], "%255s %255s", target, alias) != 2) {
+			continue;
+		}
+		uint32_t a = link_address(c, target);
+		if (a == 0) {
+			blog_warn("%s: links: %s is not running on a network %s is on", c->def.name, target,
+				  c->def.name);
+			continue;
+		}
+		char at[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &a, at, sizeof(at));
+		n += (size_t)snprintf(hosts + n, sizeof(hosts) - n, "%s\t%s%s%s\n", at, alias,
+				      strcmp(alias, target) != 0 ? " " : "", strcmp(alias, target) != 0 ? target : "");
 	}
 	if (n >= sizeof(hosts)) {
 		return berr_setx(err, E2BIG, "%s: extra_hosts: too many entries for /etc/hosts", c->def.name);
@@ -433,6 +454,28 @@ static uint32_t lease_of(struct bnet *n, const char *owner)
 {
 	const struct ipam_lease *l = n->open ? ipam_find(&n->ipam, owner) : NULL;
 	return l != NULL ? l->addr : 0;
+}
+
+/* Where c reaches container target: its address on the first network of
+ * c's that it is on too; 0 when none. */
+static uint32_t link_address(const struct ctr *c, const char *target)
+{
+	const struct ctr *t = ctr_find(target);
+	if (t == NULL || !active(t) || t->def.netmode != NETMODE_BRIDGE) {
+		return 0;
+	}
+	for (size_t i = 0; i < c->def.nnets; i++) {
+		for (size_t k = 0; k < t->def.nnets; k++) {
+			struct bnet *n = bnet_get(c->def.nets[i].network);
+			if (strcmp(c->def.nets[i].network, t->def.nets[k].network) == 0 && n != NULL) {
+				uint32_t a = lease_of(n, t->def.name);
+				if (a != 0) {
+					return a;
+				}
+			}
+		}
+	}
+	return 0;
 }
 
 /* The address a container's published ports lead to. */
