@@ -75,6 +75,15 @@ services:
         environment: {STAGE: post}
     pre_stop:
       - command: ["sh", "-c", "echo drained > /shared/pre"]
+  netty:
+    <<: *base
+    networks:
+      back:
+        gw_priority: 5
+      front:
+        priority: 10
+        interface_name: lan0
+        mac_address: "02:42:ac:11:00:99"
   anyport:
     image: busybox
     command: ["netserve", "http", "80", "picked"]
@@ -96,6 +105,9 @@ services:
     security_opt: ["no-new-privileges:true"]
     annotations: {com.example.note: spec-test}
     cgroup_parent: batch
+networks:
+  front: {}
+  back: {}
 volumes:
   hookvol: {}
 secrets:
@@ -152,7 +164,7 @@ def host(image, workdir):
     }
     h = SshHost(workdir, image, config_files=files, memory=512)
     h.boot("spec")
-    names = ("web", "worker", "db", "limited", "client", "hostpid", "anyport", "hooked", "spec-replica-1", "spec-replica-2",
+    names = ("web", "worker", "db", "limited", "client", "hostpid", "anyport", "hooked", "netty", "spec-replica-1", "spec-replica-2",
              "spec-replica-3")
     wait(h, lambda: all(state(h, n) == "running" for n in names), 120, "the stack to run")
     yield h
@@ -309,3 +321,14 @@ def test_links_in_etc_hosts(host):
     web_addr = sh(h, "web", "hostname -i").split()[0]
     assert f"{db_addr}\tdatabase db\n" in hosts, hosts
     assert f"{web_addr}\tfront web\n" in hosts, hosts
+
+
+def test_network_attachment_keys(host):
+    h = host
+    # front has the higher priority: joined first, as lan0, with its MAC
+    assert sh(h, "netty", "cat /sys/class/net/lan0/address") == "02:42:ac:11:00:99\n"
+    assert sh(h, "netty", "cat /sys/class/net/lan0/ifindex") < sh(h, "netty", "cat /sys/class/net/eth1/ifindex")
+    # back's gw_priority gives it the default route
+    routes = sh(h, "netty", "cat /proc/net/route")
+    default = [line.split()[0] for line in routes.splitlines()[1:] if line.split()[1] == "00000000"]
+    assert default == ["eth1"], routes

@@ -537,7 +537,7 @@ static void test_merge_keys_and_anchors(void)
 static void test_unsupported_keys(void)
 {
 	static const char *const keys[] = {
-		"build",     "develop", "gpus",	    "storage_opt", "mac_address",    "credential_spec",
+		"build",     "develop", "gpus",	    "storage_opt", "credential_spec",
 		"isolation", "runtime", "provider", "models",	   "use_api_socket",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -1072,7 +1072,7 @@ static void test_networks(void)
 		"services:\n  a:\n    image: x\n    networks:\n      n: {ipv4_address: 300.0.0.1}\nnetworks: {n: }\n",
 		"compose.yaml:5: services.a.networks.n.ipv4_address: ", "not an IPv4 address");
 	check_error("services:\n  a:\n    image: x\n    networks:\n      n: {mac_address: x}\nnetworks: {n: }\n",
-		    "compose.yaml:5: services.a.networks.n: ", "unsupported key 'mac_address'");
+		    "compose.yaml:5: services.a.networks.n.mac_address: ", "'x' is not a unicast MAC address");
 	check_error("services:\n  a: {image: x}\nnetworks:\n  n: {driver: overlay}\n",
 		    "compose.yaml:4: networks.n.driver: ", "bridge networks only");
 	check_error("services:\n  a: {image: x}\nnetworks:\n  n: {enable_ipv6: true}\n",

@@ -654,7 +654,11 @@ static void test_linux_refusals(void)
 		{"uts: host\n    hostname: h", "cannot be set with uts: host"},
 		{"devices: [\"/etc/passwd\"]", "not a device under /dev"},
 		{"cpus: 1\n    cpu_quota: 5000", "cannot be combined with cpu_quota"},
-		{"mac_address: 02:42:ac:11:00:02", "not supported by Berth yet"},
+		{"mac_address: 03:42:ac:11:00:02", "is not a unicast MAC address"},
+		{"networks:\n      a: {interface_name: lan}\n      b: {interface_name: lan}\n    x-n: 1\nnetworks: {a: "
+		 "{}, b: {}}",
+		 "interface_name lan is given twice"},
+		{"networks:\n      a: {ipv6_address: \"fd00::2\"}\nnetworks: {a: {}}", "IPv4 only"},
 		{"post_start: [{command: echo, privileged: true}]", "privileged hooks are not supported by Berth yet"},
 		{"pre_stop: [{command: echo, user: www}]", "give the hook's user as numbers"},
 		{"post_start: [{user: \"0\"}]", "a hook needs a command"},

@@ -146,11 +146,10 @@ static const struct cx_rule attach_rules[] = {
 	{"aliases", CX_FN, .fn = attach_aliases},
 	{"ipv4_address", CX_FN, .fn = attach_ipv4},
 	{"ipv6_address", CX_FN, .fn = attach_ipv6},
-	/* Read, but berthd does not apply them yet: refused until it does. */
-	{"mac_address", CX_REFUSED, .fn = attach_mac, .why = "not supported by Berth yet"},
-	{"interface_name", CX_REFUSED, .fn = attach_ifname, .why = "not supported by Berth yet"},
-	{"priority", CX_REFUSED, .offset = ATTACH(priority), .why = "not supported by Berth yet"},
-	{"gw_priority", CX_REFUSED, .offset = ATTACH(gw_priority), .why = "not supported by Berth yet"},
+	{"mac_address", CX_FN, .fn = attach_mac},
+	{"interface_name", CX_FN, .fn = attach_ifname},
+	{"priority", CX_INT, .offset = ATTACH(priority), .min = INT_MIN, .max = INT_MAX},
+	{"gw_priority", CX_INT, .offset = ATTACH(gw_priority), .min = INT_MIN, .max = INT_MAX},
 	{"link_local_ips", CX_REFUSED, .why = "containers get link-local addresses only from the kernel"},
 	{"driver_opts", CX_REFUSED, .why = "Berth's bridge driver has no options"},
 };
@@ -601,6 +600,20 @@ void svc_check_networking(struct ctx *x, struct compose_service *s, const struct
 	int bridge = s->network_mode == COMPOSE_NET_DEFAULT || s->network_mode == COMPOSE_NET_BRIDGE;
 	if (s->mac_address != NULL && !bridge) {
 		cx_fail(x, def, "mac_address", "needs a network of the container's own (network_mode bridge)");
+	}
+	/* Interface names in the container are one each (eth0, ... unless given). */
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		for (size_t k = 0; k < i && s->networks[i].interface_name != NULL; k++) {
+			if (s->networks[k].interface_name != NULL &&
+			    strcmp(s->networks[i].interface_name, s->networks[k].interface_name) == 0) {
+				cx_fail_at(x, s->networks[i].line, "networks", "interface_name %s is given twice",
+					   s->networks[i].interface_name);
+			}
+		}
+		if (s->replicas > 1 && (s->networks[i].mac_address != NULL || s->mac_address != NULL)) {
+			cx_fail_at(x, s->networks[i].line, "networks", "%u replicas cannot all have one mac_address",
+				   s->replicas);
+		}
 	}
 	for (size_t i = 0; i < s->nlinks; i++) {
 		if (!bridge) {

@@ -1005,7 +1005,7 @@ static const struct cx_rule service_rules[] = {
 	{"external_links", CX_FN, .fn = svc_external_links},
 	{"dns_search", CX_FN, .fn = svc_dns_search},
 	{"dns_opt", CX_FN, .fn = svc_dns_opt},
-	PENDING("mac_address", svc_mac_address),
+	{"mac_address", CX_FN, .fn = svc_mac_address},
 
 	/* What a host without a build step, a Docker daemon or Windows cannot
 	 * do: refused, with what to do instead. */

@@ -302,19 +302,49 @@ static int net_mode(const struct service_in *in, struct ctr_def *def, struct ber
 	return 0;
 }
 
+/* The service's networks in the order the container joins them: by
+ * priority, highest first (eth0), then as the file lists them. */
+static void by_priority(const struct compose_service *s, const struct compose_netattach **order)
+{
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		size_t j = i;
+		while (j > 0 && order[j - 1]->priority < s->networks[i].priority) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = &s->networks[i];
+	}
+}
+
 /* The bridges it is on: its networks, or the default one. */
 static int net_attachments(const struct service_in *in, struct ctr_def *def, struct berr *err)
 {
 	const struct compose_service *s = in->service;
 	size_t n = s->nnetworks > 0 ? s->nnetworks : 1;
 	def->nets = calloc(n, sizeof(*def->nets));
-	if (def->nets == NULL) {
+	const struct compose_netattach **order = calloc(n, sizeof(*order));
+	if (def->nets == NULL || order == NULL) {
+		free(order);
 		return berr_set(err, ENOMEM, "services.%s", s->name);
+	}
+	by_priority(s, order);
+	/* gw_priority: the highest has the default route, when one is given */
+	const struct compose_netattach *route = NULL;
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		if (s->networks[i].gw_priority != 0 &&
+		    (route == NULL || s->networks[i].gw_priority > route->gw_priority)) {
+			route = &s->networks[i];
+		}
 	}
 	def->nnets = n;
 	for (size_t i = 0; i < n; i++) {
-		const struct compose_netattach *a = s->nnetworks > 0 ? &s->networks[i] : NULL;
+		const struct compose_netattach *a = s->nnetworks > 0 ? order[i] : NULL;
 		struct ctr_netattach *d = &def->nets[i];
+		/* the service's mac_address is its first network's */
+		const char *mac = a != NULL && a->mac_address != NULL ? a->mac_address : i == 0 ? s->mac_address : NULL;
+		d->mac = mac != NULL ? strdup(mac) : NULL;
+		d->ifname = a != NULL && a->interface_name != NULL ? strdup(a->interface_name) : NULL;
+		d->gateway = a != NULL && a == route;
 		d->network = strdup(a != NULL ? network_name(in->project, a->network) : DEFAULT_NETWORK);
 		d->ipv4 = a != NULL && a->ipv4_address != NULL ? strdup(a->ipv4_address) : NULL;
 		if (a != NULL && a->naliases > 0) {
@@ -322,9 +352,11 @@ static int net_attachments(const struct service_in *in, struct ctr_def *def, str
 			d->naliases = d->aliases != NULL ? a->naliases : 0;
 		}
 		if (d->network == NULL) {
+			free(order);
 			return berr_set(err, ENOMEM, "services.%s", s->name);
 		}
 	}
+	free(order);
 	return 0;
 }
 

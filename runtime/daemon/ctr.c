@@ -108,6 +108,9 @@ static const struct field netattach_fields[] = {
 	F_STR(struct ctr_netattach, network, "network", FIELD_REQUIRED),
 	F_STRV(struct ctr_netattach, aliases, naliases, "aliases"),
 	F_STR(struct ctr_netattach, ipv4, "ipv4", 0),
+	F_STR_IF_SET(struct ctr_netattach, mac, "mac"),
+	F_STR_IF_SET(struct ctr_netattach, ifname, "ifname"),
+	F_INT_IF_SET(struct ctr_netattach, gateway, "gateway"),
 	F_END,
 };
 

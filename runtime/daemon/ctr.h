@@ -58,7 +58,10 @@ struct ctr_netattach {
 	char *network;
 	char **aliases;
 	size_t naliases;
-	char *ipv4; /* a fixed address (ipv4_address); NULL: from IPAM */
+	char *ipv4;   /* a fixed address (ipv4_address); NULL: from IPAM */
+	char *mac;    /* "02:42:..."; NULL: from the address */
+	char *ifname; /* in the container; NULL: ethN */
+	int gateway;  /* gw_priority chose it for the default route */
 };
 
 /* A published port: host_port on host_ip (0: every address) to port. */

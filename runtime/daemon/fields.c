@@ -95,6 +95,9 @@ static int field_is_set(const struct field *f, const void *base)
 	if (f->kind == FIELD_STRV) {
 		return *(const size_t *)AT_CONST(base, f->count_off) != 0;
 	}
+	if (f->kind == FIELD_STR) {
+		return *(char *const *)AT_CONST(base, f->off) != NULL;
+	}
 	return int_get(AT_CONST(base, f->off), f->size, (f->flags & FIELD_UNSIGNED) != 0) != 0;
 }
 

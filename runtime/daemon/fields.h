@@ -30,7 +30,8 @@ enum field_kind {
 #define FIELD_UNHASHED 2u /* left out of the form fields_to_json gives with FIELDS_FOR_HASH */
 #define FIELD_UNSIGNED 4u /* FIELD_INT */
 #define FIELD_IF_COUNT 8u /* FIELD_OBJECT, FIELD_ARRAY: written only when the size_t at count_off is not 0 */
-/* FIELD_INT: written only when not 0; FIELD_STRV: only when not empty. A
+/* FIELD_INT: written only when not 0; FIELD_STRV: only when not empty;
+ * FIELD_STR: only when not NULL. A
  * field added later so leaves the records (and hashes) of containers that
  * do not use it as they were. */
 #define FIELD_IF_SET 16u
@@ -74,6 +75,10 @@ struct field {
 		.size = FIELD_SIZE(T, m)                                                       \
 	}
 /* The same, written only when set (FIELD_IF_SET). */
+#define F_STR_IF_SET(T, m, k)                                                             \
+	{                                                                                 \
+		.key = k, .kind = FIELD_STR, .flags = FIELD_IF_SET, .off = offsetof(T, m) \
+	}
 #define F_INT_IF_SET(T, m, k)                                                                                 \
 	{                                                                                                     \
 		.key = k, .kind = FIELD_INT, .flags = FIELD_SIGN(T, m) | FIELD_IF_SET, .off = offsetof(T, m), \

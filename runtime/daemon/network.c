@@ -314,6 +314,19 @@ static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struc
 
 /* ---- setting a container up ------------------------------------------------------- */
 
+/* "02:42:ac:11:00:02" (compose checked it) into bytes. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
+		return -EINVAL;
+	}
+	for (int i = 0; i < 6; i++) {
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
 static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uint32_t *first_gw, struct berr *err)
 {
 	for (size_t i = 0; i < c->def.nnets; i++) {
@@ -331,6 +344,16 @@ static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uin
 		}
 		char ifname[IFNAMSIZ];
 		snprintf(ifname, sizeof(ifname), "eth%u", (unsigned)(i % 1000));
+		if (att->ifname != NULL) {
+			copy_string(ifname, sizeof(ifname), att->ifname);
+		}
+		/* gw_priority chose one network for the default route; else the
+		 * first that leads anywhere has it */
+		int chosen = 0;
+		for (size_t k = 0; k < c->def.nnets; k++) {
+			chosen |= c->def.nets[k].gateway;
+		}
+		int route = chosen ? att->gateway : *first_gw == 0;
 		struct net_endpoint e = {
 			.netns_path = path,
 			.bridge = n->bridge,
@@ -339,8 +362,11 @@ static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uin
 			.prefix = n->ipam.subnet.prefix,
 			/* The default route goes through the first network that
 			 * leads anywhere. */
-			.gateway = *first_gw == 0 && !n->internal ? n->ipam.gateway : 0,
+			.gateway = route && !n->internal ? n->ipam.gateway : 0,
 		};
+		if (att->mac != NULL && parse_mac(att->mac, e.mac) < 0) {
+			return berr_setx(err, EINVAL, "%s: network %s: mac_address %s", c->def.name, n->name, att->mac);
+		}
 		net_host_ifname(c->def.name, n->name, e.host_ifname);
 		if (net_endpoint_check(&e, err) != 1 && net_endpoint_attach(&e, err) < 0) {
 			return berr_prefix(err, "%s: network %s", c->def.name, n->name);
