@@ -327,7 +327,7 @@ def test_network_attachment_keys(host):
     h = host
     # front has the higher priority: joined first, as lan0, with its MAC
     assert sh(h, "netty", "cat /sys/class/net/lan0/address") == "02:42:ac:11:00:99\n"
-    assert sh(h, "netty", "cat /sys/class/net/lan0/ifindex") < sh(h, "netty", "cat /sys/class/net/eth1/ifindex")
+    assert int(sh(h, "netty", "cat /sys/class/net/lan0/ifindex")) < int(sh(h, "netty", "cat /sys/class/net/eth1/ifindex"))
     # back's gw_priority gives it the default route
     routes = sh(h, "netty", "cat /proc/net/route")
     default = [line.split()[0] for line in routes.splitlines()[1:] if line.split()[1] == "00000000"]

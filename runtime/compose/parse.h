@@ -4,11 +4,17 @@
  *
  * The parser is split by concern:
  *   tree.c        problems, scalars, lists, merge keys, key tables
- *   service.c     the service keys and one service as a whole
- *   resources.c   capabilities, limits, sysctls and ulimits of a service
- *   mounts.c      volumes and tmpfs of a service; the host's bind rules
- *   networking.c  network_mode, networks, ports, expose, dns, extra_hosts;
- *                 the top-level networks' addresses
+ *   service.c     the service keys and one service as a whole; hooks
+ *   resources.c   capabilities, limits (cpu, memory, io), sysctls and
+ *                 ulimits of a service
+ *   deploy.c      deploy: and scale:
+ *   isolation.c   namespaces, cgroup_parent, devices, security_opt
+ *   mounts.c      volumes, tmpfs and volumes_from of a service; the host's
+ *                 bind rules
+ *   networking.c  network_mode, networks, ports, expose, dns, extra_hosts,
+ *                 links; the top-level networks' addresses
+ *   files.c       secrets and configs (secrets.c writes them for berthd)
+ *   include.c     include: and extends:
  *   project.c     the top level: name, volumes, networks, cross checks,
  *                 loading a file or a config directory, printing problems
  *
