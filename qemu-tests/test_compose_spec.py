@@ -57,7 +57,6 @@ services:
         reservations: {cpus: "0.25", memory: 16m}
       restart_policy: {condition: on-failure, max_attempts: 2}
       placement: {constraints: ["node.role == manager"]}
-    cpu_period: 50ms
     cpuset: "0"
     oom_score_adj: 300
   replica:
@@ -231,8 +230,7 @@ def test_deploy_resources_in_cgroup_files(host):
     h = host
     assert cgroup(h, "berth/limited", "memory.max") == str(64 << 20)
     assert cgroup(h, "berth/limited", "memory.low") == str(16 << 20)
-    # limits.cpus 0.5 on the 50 ms period of cpu_period
-    assert cgroup(h, "berth/limited", "cpu.max") == "25000 50000"
+    assert cgroup(h, "berth/limited", "cpu.max") == "50000 100000"
     assert cgroup(h, "berth/limited", "pids.max") == "40"
     # reservations.cpus: 256 shares, cgroup v2 weight 10 as runc converts them
     assert cgroup(h, "berth/limited", "cpu.weight") == "10"

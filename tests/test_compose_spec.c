@@ -651,6 +651,7 @@ static void test_linux_refusals(void)
 		{"pid: \"container:x\"", "container:x is not supported by Berth yet"},
 		{"userns_mode: remap", "remap is not supported by Berth yet"},
 		{"cgroup_parent: /system.slice", "outside berthd's cgroup /berth"},
+		{"cgroup_parent: other\n  other: {image: x}", "'other' is the group of a container"},
 		{"uts: host\n    hostname: h", "cannot be set with uts: host"},
 		{"devices: [\"/etc/passwd\"]", "not a device under /dev"},
 		{"cpus: 1\n    cpu_quota: 5000", "cannot be combined with cpu_quota"},

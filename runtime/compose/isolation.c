@@ -137,10 +137,6 @@ int svc_cgroup_parent(struct ctx *x, void *obj, const struct yt_node *v, const c
 	    strspn(rel, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") != strlen(rel)) {
 		return cx_fail(x, v, field, "'%.100s' is not a cgroup name ([a-zA-Z0-9_.-/])", t);
 	}
-	/* A container's own group is /berth/NAME: a parent must not be one. */
-	if (strchr(rel, '/') == NULL && compose_service_find(x->p, rel) != NULL) {
-		return cx_fail(x, v, field, "'%.100s' is the group of a container: give another name", rel);
-	}
 	s->cgroup_parent = (char *)rel;
 	return 0;
 }
@@ -462,6 +458,20 @@ void svc_check_isolation(struct ctx *x, struct compose_service *s, const struct 
  * its own to share, and an ipc namespace it keeps private is its own. */
 void svc_cross_check_isolation(struct ctx *x, struct compose_service *s)
 {
+	/* A container's own group is /berth/NAME: a parent must not be one
+	 * (known once every service is read). */
+	char name[COMPOSE_NAME_MAX];
+	for (size_t i = 0; s->cgroup_parent != NULL && strchr(s->cgroup_parent, '/') == NULL && i < x->p->nservices;
+	     i++) {
+		const struct compose_service *o = &x->p->services[i];
+		for (unsigned k = 0; k < (o->replicas > 1 ? o->replicas : 1); k++) {
+			if (compose_container_name(x->p, o, k, name, sizeof(name)) == 0 &&
+			    strcmp(name, s->cgroup_parent) == 0) {
+				cx_fail_at(x, s->line, "cgroup_parent",
+					   "'%.100s' is the group of a container: give another name", s->cgroup_parent);
+			}
+		}
+	}
 	const struct compose_nsshare *shares[] = {&s->ipc, &s->pid};
 	static const char *const keys[] = {"ipc", "pid"};
 	for (size_t i = 0; i < 2; i++) {
