@@ -99,7 +99,7 @@ services:
     pid: host
     ipc: host
     uts: host
-    devices: ["/dev/zero:/dev/myzero:r"]
+    devices: ["/dev/zero:/dev/myzero:r", "/dev/kmsg:/dev/mykmsg:r"]
     group_add: ["4321"]
     security_opt: ["no-new-privileges:true"]
     annotations: {com.example.note: spec-test}
@@ -289,8 +289,10 @@ def test_host_namespaces_devices_and_security(host):
     assert "init" in sh(h, "hostpid", "cat /proc/1/comm")
     assert sh(h, "hostpid", "hostname") == h.run("hostname", check=True).stdout
     assert sh(h, "hostpid", "head -c 4 /dev/myzero | wc -c").strip() == "4"
-    r = h.run("berth exec hostpid sh -c 'echo x > /dev/myzero'")
-    assert r.returncode != 0  # allowed r only
+    # kmsg is not among the nodes every container may use: allowed r only
+    assert sh(h, "hostpid", "stat -c %t:%T /dev/mykmsg") == "1:b\n"
+    r = h.run("berth exec hostpid sh -c 'echo x > /dev/mykmsg'")
+    assert r.returncode != 0 and "not permitted" in r.stderr + r.stdout, (r.stdout, r.stderr)
     assert "4321" in sh(h, "hostpid", "id -G")
     assert sh(h, "hostpid", "grep NoNewPrivs /proc/self/status").split()[1] == "1"
     # cgroup_parent: under berthd's own group
