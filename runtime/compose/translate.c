@@ -1006,6 +1006,21 @@ static int add_device(struct tx *t, const char *source, const char *target, cons
 	d.has_uid = 1;
 	d.has_gid = 1;
 	d.path = tdup(t, target);
+	/* What the permissions leave out is denied, then what they give
+	 * allowed (the runtime allows a node it creates otherwise). */
+	char denied[4] = "";
+	size_t nd = 0;
+	for (const char *p = "rwm"; *p; p++) {
+		if (strchr(perms, *p) == NULL) {
+			denied[nd++] = *p;
+		}
+	}
+	if (nd > 0 && add_rule(t, &l->resources, d.type, d.major, d.minor, denied) < 0) {
+		return -ENOMEM;
+	}
+	if (nd > 0) {
+		l->resources.devices[l->resources.ndevices - 1].allow = 0;
+	}
 	struct oci_device *all = arena_alloc(t->a, (l->ndevices + 1) * sizeof(*all));
 	if (d.path == NULL || all == NULL) {
 		return toom(t);
