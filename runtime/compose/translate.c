@@ -1006,11 +1006,13 @@ static int add_device(struct tx *t, const char *source, const char *target, cons
 	d.has_uid = 1;
 	d.has_gid = 1;
 	d.path = tdup(t, target);
-	/* What the permissions leave out is denied, then what they give
-	 * allowed (the runtime allows a node it creates otherwise). */
+	/* What the permissions leave out of read and write is denied (the
+	 * runtime allows a node it creates otherwise). mknod stays allowed:
+	 * the runtime makes the node inside the container's cgroup, and a
+	 * node made again opens no more than the rules say. */
 	char denied[4] = "";
 	size_t nd = 0;
-	for (const char *p = "rwm"; *p; p++) {
+	for (const char *p = "rw"; *p; p++) {
 		if (strchr(perms, *p) == NULL) {
 			denied[nd++] = *p;
 		}
