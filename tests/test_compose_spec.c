@@ -568,7 +568,7 @@ static void test_linux_keys(void)
 	int usb_rule = 0;
 	for (size_t i = 0; i < r->ndevices; i++) {
 		null_rule |= r->devices[i].allow && r->devices[i].major == 1 && r->devices[i].minor == 3 &&
-			     strcmp(r->devices[i].access, "rw") == 0;
+			     strcmp(r->devices[i].access, "rwm") == 0;
 		usb_rule |= r->devices[i].allow && r->devices[i].major == 188 && r->devices[i].minor == -1;
 	}
 	CHECK(null_rule && usb_rule);

@@ -1032,7 +1032,9 @@ static int add_device(struct tx *t, const char *source, const char *target, cons
 	}
 	all[l->ndevices++] = d;
 	l->devices = all;
-	return add_rule(t, &l->resources, d.type, d.major, d.minor, perms);
+	char allowed[4];
+	snprintf(allowed, sizeof(allowed), "%s%s", perms, strchr(perms, 'm') != NULL ? "" : "m");
+	return add_rule(t, &l->resources, d.type, d.major, d.minor, allowed);
 }
 
 /* devices: each node, or each node of a directory (/dev/snd), created in
