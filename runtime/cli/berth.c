@@ -22,6 +22,7 @@
 #include "cli/attach.h"
 #include "cli/client.h"
 #include "cli/configcheck.h"
+#include "cli/info.h"
 #include "lib/signame.h"
 #include "proto/proto.h"
 
@@ -48,6 +49,7 @@ static int usage(FILE *out)
 		     "Configuration:\n"
 		     "  up                                apply /config/compose.yaml now\n"
 		     "  config check [DIR]                check a config directory (default /config)\n"
+		     "  info                              host name, boot slot, cloud metadata\n"
 		     "  version\n");
 	return out == stderr ? 1 : 0;
 }
@@ -853,6 +855,9 @@ int berth_main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		return cmd_version();
+	}
+	if (strcmp(cmd, "info") == 0) {
+		return cmd_info(argc, argv);
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		return usage(stdout);
