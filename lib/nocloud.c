@@ -45,24 +45,28 @@ static int parse_doc(struct cloud_meta *m, struct yt_doc *yt, const char *name, 
 	return 0;
 }
 
-static void keys_from(const struct doc *d, const struct yt_node *n, const char *field)
+typedef int (*add_fn)(struct cloud_meta *m, const char *text, const char *where);
+
+/* A string or a list of strings (keys, name servers), each given to add
+ * with its file and line. */
+static void each_string(const struct doc *d, const struct yt_node *n, const char *field, add_fn add)
 {
 	char w[160];
 	if (n->kind == YT_SCALAR && !yt_is_null(n)) {
 		where(d, n, field, w, sizeof(w));
-		cloud_add_key(d->m, n->value, w);
+		add(d->m, n->value, w);
 		return;
 	}
 	if (n->kind != YT_SEQ) {
 		where(d, n, field, w, sizeof(w));
-		cloud_error(d->m, "%s: expected a list of keys; ignored", w);
+		cloud_error(d->m, "%s: expected a list; ignored", w);
 		return;
 	}
 	for (size_t i = 0; i < n->count; i++) {
-		const char *k = scalar(d, n->items[i], field);
-		if (k != NULL) {
+		const char *s = scalar(d, n->items[i], field);
+		if (s != NULL) {
 			where(d, n->items[i], field, w, sizeof(w));
-			cloud_add_key(d->m, k, w);
+			add(d->m, s, w);
 		}
 	}
 }
@@ -96,7 +100,7 @@ int nocloud_parse_meta_data(struct cloud_meta *m, const char *name, const char *
 	}
 	n = yt_get(yt.root, "public-keys");
 	if (n != NULL) {
-		keys_from(&d, n, "public-keys");
+		each_string(&d, n, "public-keys", cloud_add_key);
 	}
 	n = yt_get(yt.root, "network-interfaces");
 	if (n != NULL) {
@@ -140,14 +144,14 @@ int cloud_parse_user_data(struct cloud_meta *m, const char *name, const char *bu
 	}
 	n = yt_get(yt.root, "ssh_authorized_keys");
 	if (n != NULL) {
-		keys_from(&d, n, "ssh_authorized_keys");
+		each_string(&d, n, "ssh_authorized_keys", cloud_add_key);
 	}
 	n = yt_get(yt.root, "users");
 	if (n != NULL && n->kind == YT_SEQ) {
 		for (size_t i = 0; i < n->count; i++) {
 			const struct yt_node *keys = yt_get(n->items[i], "ssh_authorized_keys");
 			if (keys != NULL) {
-				keys_from(&d, keys, "users.ssh_authorized_keys");
+				each_string(&d, keys, "users.ssh_authorized_keys", cloud_add_key);
 			}
 		}
 	} else if (n != NULL) {
@@ -159,28 +163,6 @@ int cloud_parse_user_data(struct cloud_meta *m, const char *name, const char *bu
 }
 
 /* ---- network-config ----------------------------------------------------------- */
-
-static void name_servers(const struct doc *d, const struct yt_node *list, const char *field)
-{
-	char w[160];
-	if (list->kind == YT_SCALAR && !yt_is_null(list)) {
-		where(d, list, field, w, sizeof(w));
-		cloud_add_dns(d->m, list->value, w);
-		return;
-	}
-	if (list->kind != YT_SEQ) {
-		where(d, list, field, w, sizeof(w));
-		cloud_error(d->m, "%s: expected a list of addresses; ignored", w);
-		return;
-	}
-	for (size_t i = 0; i < list->count; i++) {
-		const char *s = scalar(d, list->items[i], field);
-		if (s != NULL) {
-			where(d, list->items[i], field, w, sizeof(w));
-			cloud_add_dns(d->m, s, w);
-		}
-	}
-}
 
 static const char *opt_scalar(const struct doc *d, const struct yt_node *map, const char *key, const char *field)
 {
@@ -231,7 +213,7 @@ static void v1_subnet(const struct doc *d, const struct yt_node *sn, struct host
 		}
 		const struct yt_node *dns = yt_get(sn, "dns_nameservers");
 		if (dns != NULL) {
-			name_servers(d, dns, "subnets.dns_nameservers");
+			each_string(d, dns, "subnets.dns_nameservers", cloud_add_dns);
 		}
 		const struct yt_node *routes = yt_get(sn, "routes");
 		for (size_t i = 0; routes != NULL && routes->kind == YT_SEQ && i < routes->count; i++) {
@@ -279,7 +261,7 @@ static void v1_config(const struct doc *d, const struct yt_node *list)
 		if (strcmp(type, "nameserver") == 0) {
 			const struct yt_node *a = yt_get(e, "address");
 			if (a != NULL) {
-				name_servers(d, a, "config.address");
+				each_string(d, a, "config.address", cloud_add_dns);
 			}
 			continue;
 		}
@@ -391,7 +373,7 @@ static void v2_ethernet(const struct doc *d, const struct yt_node *key, const st
 	}
 	n = yt_get(e, "nameservers");
 	if (n != NULL && yt_get(n, "addresses") != NULL) {
-		name_servers(d, yt_get(n, "addresses"), "nameservers.addresses");
+		each_string(d, yt_get(n, "addresses"), "nameservers.addresses", cloud_add_dns);
 	}
 	set_mtu(d, yt_get(e, "mtu"), f, "mtu");
 }

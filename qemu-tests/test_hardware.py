@@ -123,18 +123,14 @@ def test_ahci_disk_and_e1000e_nic_named_by_mac(image, workdir):
         h.kill()
 
 
-def test_virtio_scsi_disk_and_vmxnet3_nic(image, workdir):
-    h = boot(workdir, image, "virtio-scsi", "vmxnet3", "vscsi-vmxnet3")
+# QEMU's rtl8139 is an RTL-8139C+, which 8139cp drives.
+@pytest.mark.parametrize("disk_bus,disk_driver,nic_model,nic_driver", [
+    ("virtio-scsi", "virtio_scsi", "vmxnet3", "vmxnet3"),
+    ("mptsas", "mptsas", "rtl8139", "8139cp"),
+])
+def test_scsi_disk_and_nic(image, workdir, disk_bus, disk_driver, nic_model, nic_driver):
+    h = boot(workdir, image, disk_bus, nic_model, f"{disk_bus}-{nic_model}")
     try:
-        check_disk_and_nic(h, "virtio_scsi", "sda", "vmxnet3")
-    finally:
-        h.kill()
-
-
-def test_lsi_sas_disk_and_rtl8139_nic(image, workdir):
-    h = boot(workdir, image, "mptsas", "rtl8139", "mptsas-rtl8139")
-    try:
-        # QEMU's rtl8139 is an RTL-8139C+, which 8139cp drives.
-        check_disk_and_nic(h, "mptsas", "sda", "8139cp")
+        check_disk_and_nic(h, disk_driver, "sda", nic_driver)
     finally:
         h.kill()
