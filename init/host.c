@@ -204,10 +204,29 @@ static int resolve_mac(struct host_iface *iface)
 	return -ENODEV;
 }
 
+/* NIC firmware from CONFIG: the root image has none, and the drivers that
+ * want a file at link-up (r8169's PHY patches, tg3's TSO firmware) look in
+ * firmware_class's path as the link comes up, which is after this. (ice
+ * loads its DDP package at probe, before any filesystem: it stays in safe
+ * mode.) */
+static void firmware_path(void)
+{
+	struct berr err;
+	if (access(CONFIG_MOUNT "/firmware", R_OK | X_OK) != 0) {
+		return;
+	}
+	if (write_file("/sys/module/firmware_class/parameters/path", CONFIG_MOUNT "/firmware", &err) < 0) {
+		blog_warn("firmware: %s", err.msg);
+		return;
+	}
+	blog_info("firmware: drivers look for files in %s/firmware", CONFIG_MOUNT);
+}
+
 static void apply_network(const struct host_config *cfg, struct host_state *st)
 {
 	struct nl_sock nl;
 	struct berr err;
+	firmware_path();
 	if (nl_open(&nl, &err) < 0) {
 		blog_err("network: %s", err.msg);
 		return;
