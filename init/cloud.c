@@ -2,6 +2,7 @@
  * logged and the host goes on with what it has. */
 #include "init/cloud.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,14 +39,21 @@ static int skipped_device(const char *name, const char *boot_disk)
 			return 1;
 		}
 	}
-	/* The boot disk and its partitions (vda5, nvme0n1p5) are Berth's own. */
+	/* The boot disk and its partitions (vda5; nvme0n1p5, since a name
+	 * that ends in a digit gets a 'p' before the partition's) are Berth's
+	 * own. */
 	size_t n = strlen(boot_disk);
-	if (n > 0 && strncmp(name, boot_disk, n) == 0) {
-		const char *rest = name + n;
-		rest += *rest == 'p';
-		return *rest == '\0' || strspn(rest, "0123456789") == strlen(rest);
+	if (n == 0 || strncmp(name, boot_disk, n) != 0) {
+		return 0;
 	}
-	return 0;
+	const char *rest = name + n;
+	if (*rest == '\0') {
+		return 1;
+	}
+	if (isdigit((unsigned char)boot_disk[n - 1]) && *rest++ != 'p') {
+		return 0;
+	}
+	return *rest != '\0' && strspn(rest, "0123456789") == strlen(rest);
 }
 
 static int compare_names(const void *a, const void *b)
