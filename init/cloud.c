@@ -30,8 +30,7 @@ struct source {
 	enum fs_kind fs;
 };
 
-/* Devices that cannot hold metadata, or that reading would disturb. */
-static int skipped_device(const char *name, const char *boot_disk)
+int cloud_skipped_device(const char *name, const char *boot_disk)
 {
 	static const char *const prefixes[] = {"loop", "ram", "zram", "dm-", "md", "nbd", NULL};
 	for (const char *const *p = prefixes; *p != NULL; p++) {
@@ -107,7 +106,7 @@ static int find_source(const char *boot_disk, struct source *found)
 	size_t count = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL && count < MAX_DEVICES) {
-		if (de->d_name[0] == '.' || skipped_device(de->d_name, boot_disk)) {
+		if (de->d_name[0] == '.' || cloud_skipped_device(de->d_name, boot_disk)) {
 			continue;
 		}
 		names[count] = strdup(de->d_name);

@@ -16,4 +16,8 @@
 /* boot_disk: the disk init booted from ("vda"), never searched; may be "". */
 void cloud_setup(struct host_config *cfg, const char *boot_disk);
 
+/* Whether block device name is never searched: loop, RAM, device-mapper
+ * and md devices, and boot_disk with its partitions. */
+int cloud_skipped_device(const char *name, const char *boot_disk);
+
 #endif
