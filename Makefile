@@ -22,7 +22,7 @@ export BERTH_TOP := $(CURDIR)
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run check check-clean-room unit lint qemu-test image clean format bench binaries fuzz fuzz-build
+.PHONY: all deps run check check-clean-room unit lint qemu-test image clean format bench binaries fuzz fuzz-build kernel-sizes
 
 DEPS_STAMP := $(OUT)/.deps-$(shell cat rootfs/build-deps | sha256sum | cut -c1-12)
 $(DEPS_STAMP): rootfs/build-deps
@@ -305,6 +305,11 @@ BENCH_TOOLS := $(OUT)/target/tests/timeit $(OUT)/target/tests/ocilife $(OUT)/tar
 	$(OUT)/target/tests/tcpproxy $(OUT)/target/tests/netserve
 $(OUT)/bench/bench.ext4: bench/mkbenchdisk bench/bench.pins rootfs/fetch rootfs/lib.sh | $(DEPS_STAMP)
 	bench/mkbenchdisk $@
+# What each driver group of kernel-config/berth.config costs (one kernel build
+# per group; cached).
+kernel-sizes: | $(DEPS_STAMP)
+	kernel-config/build sizes
+
 bench: all $(BENCH_TOOLS) $(OUT)/bench/bench.ext4 $(OUT)/pkg/busybox/busybox
 	bench/bench-deps
 	$(PYTHON) bench/run.py $(if $(filter 1,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY))
