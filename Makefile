@@ -45,7 +45,7 @@ VIEW_image := lib image
 VIEW_net := lib net
 VIEW_proto := lib proto
 VIEW_cinit := lib cinit
-VIEW_compose := lib compose oci image
+VIEW_compose := lib compose oci image net
 VIEW_monitor := lib monitor proto oci
 VIEW_cli := lib cli proto compose image
 VIEW_daemon := lib daemon proto compose oci net image monitor cinit
@@ -286,8 +286,11 @@ lint: | $(DEPS_STAMP)
 format:
 	clang-format -i $(CLANG_FORMAT_FILES)
 
+# TESTS=qemu-tests/test_oci.py runs one module (or several); PYTEST_ARGS adds
+# pytest options (-x, -k NAME).
+TESTS ?= qemu-tests
 qemu-test: all $(TEST_TOOLS)
-	$(PYTHON) -m pytest -c qemu-tests/pytest.ini qemu-tests $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -c qemu-tests/pytest.ini $(TESTS) $(PYTEST_ARGS)
 
 check: lint unit fuzz qemu-test
 

@@ -396,7 +396,7 @@ int yt_is_null(const struct yt_node *n)
 		strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0);
 }
 
-static const char *kind_name(const struct yt_node *n)
+const char *yt_kind_name(const struct yt_node *n)
 {
 	if (yt_is_null(n)) {
 		return "nothing";
@@ -415,7 +415,7 @@ static const char *kind_name(const struct yt_node *n)
 int yt_string(const struct yt_doc *doc, const struct yt_node *n, const char *field, const char **out, struct berr *err)
 {
 	if (n == NULL || n->kind != YT_SCALAR || yt_is_null(n)) {
-		return yt_error(doc, n, err, "%s: expected a string, got %s", field, kind_name(n));
+		return yt_error(doc, n, err, "%s: expected a string, got %s", field, yt_kind_name(n));
 	}
 	*out = n->value;
 	return 0;
@@ -440,14 +440,14 @@ int yt_bool(const struct yt_doc *doc, const struct yt_node *n, const char *field
 	if (n != NULL && n->kind == YT_SCALAR) {
 		return yt_error(doc, n, err, "%s: expected true or false, got '%.100s'", field, n->value);
 	}
-	return yt_error(doc, n, err, "%s: expected true or false, got %s", field, kind_name(n));
+	return yt_error(doc, n, err, "%s: expected true or false, got %s", field, yt_kind_name(n));
 }
 
 int yt_int(const struct yt_doc *doc, const struct yt_node *n, const char *field, long long min, long long max,
 	   long long *out, struct berr *err)
 {
 	if (n == NULL || n->kind != YT_SCALAR || yt_is_null(n)) {
-		return yt_error(doc, n, err, "%s: expected a number, got %s", field, kind_name(n));
+		return yt_error(doc, n, err, "%s: expected a number, got %s", field, yt_kind_name(n));
 	}
 	char *end;
 	errno = 0;

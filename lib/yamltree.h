@@ -55,6 +55,9 @@ const struct yt_node *yt_get(const struct yt_node *map, const char *key);
 /* True for an explicit or implicit null: `~`, `null`, or nothing. */
 int yt_is_null(const struct yt_node *n);
 
+/* What n is, for messages: "a mapping", "a list", "a scalar", "nothing". */
+const char *yt_kind_name(const struct yt_node *n);
+
 /* Sets err to "file:line: fmt..." for node n (line 0 if n is NULL). */
 int yt_error(const struct yt_doc *doc, const struct yt_node *n, struct berr *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

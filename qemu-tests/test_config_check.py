@@ -37,6 +37,9 @@ def test_documented_examples_are_valid(tmp_path, n):
     (tmp_path / "images").mkdir()
     imagegen.docker_tar(str(tmp_path / "images" / "stack.tar"),
                         [(name, [layer], imagegen.config([layer])) for name in names])
+    # What it binds from the config directory, there as the user puts it.
+    for src in re.findall(r"^\s+- \./([^:]+):", text, re.M):
+        (tmp_path / src).mkdir(parents=True, exist_ok=True)
     r = check(tmp_path, {"compose.yaml": text, ".env": "DB_PASSWORD=x\n"})
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip().endswith(": OK")
@@ -54,7 +57,21 @@ MISTAKES = [
     ("services:\n  web:\n    image: busybox\n    deploy: {}\n", "deploy"),
     ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", "cycle"),
     ("services:\n  a:\n    image: x\n    environment:\n      P: ${NOPE:?needs NOPE}\n", "NOPE"),
+    # What berthd refuses when it applies the file, found before flashing.
+    ("services:\n  web:\n    image: x\n    ports: [\"53:53/sctp\"]\n",
+     "compose.yaml:4: services.web.ports: sctp: only tcp and udp are supported"),
+    ("services:\n  web:\n    image: x\n    volumes: [\"./site:/srv:ro\"]\n",
+     "compose.yaml:4: services.web.volumes: bind mount source /config/site: No such file or directory"),
+    ("services:\n  web:\n    image: x\n    volumes: [\"/srv:/srv\"]\n",
+     "compose.yaml:4: services.web.volumes: bind mount of /srv: only paths under /config"),
 ]
+
+
+def test_bind_mounts_follow_host_yaml(tmp_path):
+    (tmp_path / "site").mkdir()
+    compose = "services:\n  web:\n    image: x\n    volumes: [\"./site:/site:ro\", \"/srv/media:/media\"]\n"
+    r = check(tmp_path, {"compose.yaml": compose, "host.yaml": "containers:\n  bind_mounts: [/srv/media]\n"})
+    assert "volumes" not in r.stdout, r.stdout
 
 
 @pytest.mark.parametrize("text,message", MISTAKES)

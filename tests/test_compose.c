@@ -23,6 +23,7 @@
 #include "compose/profile.h"
 #include "compose/shlex.h"
 #include "compose/translate.h"
+#include "lib/hostcfg.h"
 #include "lib/signame.h"
 #include "oci/config.h"
 
@@ -264,7 +265,9 @@ static void test_command_forms(void)
 			"  c: {image: x, command: \"\"}\n"
 			"  d: {image: x, command: [], entrypoint: []}\n"
 			"  e: {image: x, command: [echo, 42, true]}\n";
-	CHECK_EQ_INT(parse(&p, y), 0);
+	/* d runs nothing whatever its image: berthd refuses it, so compose does */
+	CHECK_EQ_INT(parse(&p, y), 1);
+	CHECK(has_problem(&p, "compose.yaml:5: services.d.entrypoint: ", "is empty and no command is given"));
 	const struct compose_service *a = svc(&p, "a");
 	CHECK(a && a->has_command &&
 	      argv_is(a->command, a->ncommand, (const char *[]){"sh", "-c", "echo \"hi there\"", NULL}));
@@ -869,7 +872,7 @@ static void test_volumes(void)
 	check_error(
 		"services:\n  a:\n    image: x\n    volumes:\n      - type: bind\n        source: /x\n        target: "
 		"/y\n        bind: {selinux: z}\n",
-		"compose.yaml:8: services.a.volumes.bind.selinux: ", "no SELinux");
+		"compose.yaml:8: services.a.volumes.bind: ", "unsupported key 'selinux' (the kernel has no SELinux)");
 	check_error("services:\n  a: {image: x}\nvolumes:\n  v: {external: true}\n",
 		    "compose.yaml:4: volumes.v: ", "unsupported key 'external'");
 	check_error("services:\n  a: {image: x}\nvolumes:\n  v: {driver: nfs}\n",
@@ -939,7 +942,9 @@ static void test_ports(void)
 			"        name: dns\n"
 			"        app_protocol: dns\n"
 			"      - {target: 9000, published: 9000-9005}\n";
-	CHECK_EQ_INT(parse(&p, y), 0);
+	/* read as written; berthd publishes only with a host port */
+	CHECK_EQ_INT(parse(&p, y), 1);
+	CHECK(has_problem(&p, "compose.yaml:5: services.web.ports: ", "give the host port (\"8080:80\")"));
 	const struct compose_service *s = svc(&p, "web");
 	CHECK(s && s->nports == 4);
 	if (s && s->nports == 4) {
@@ -964,10 +969,9 @@ static void test_ports(void)
 		    "compose.yaml:5: services.a.ports.protocol: ", "expected tcp, udp or sctp");
 	check_error("services:\n  a:\n    image: x\n    ports:\n      - {target: 80, hostport: 1}\n",
 		    "compose.yaml:5: services.a.ports: ", "unknown key 'hostport'");
-	/* host networking: ports are a warning, not an error */
-	CHECK_EQ_INT(parse(&p, "services:\n  a:\n    image: x\n    network_mode: host\n    ports: [\"80:80\"]\n"), 0);
-	CHECK(has_problem(&p, "compose.yaml:5: services.a.ports: ", "ignored with network_mode: host"));
-	compose_free(&p);
+	/* host networking: berthd has nothing to publish from */
+	check_error("services:\n  a:\n    image: x\n    network_mode: host\n    ports: [\"80:80\"]\n",
+		    "compose.yaml:5: services.a.ports: ", "the container has no network of its own to publish from");
 }
 
 static void test_value_formats(void)
@@ -1381,7 +1385,6 @@ static void test_entrypoint_and_command_rules(void)
 		{"entrypoint: []\n    command: [ls]", 0, {"ls"}},
 		{"command: []", 0, {"/entry.sh", "--flag"}},
 		{"", 1, {"serve", "--port=80"}},
-		{"entrypoint: \"\"", 1, {NULL}}, /* Cmd dropped by the entrypoint: nothing left */
 		{"command: echo 'a b' \"c\\\"d\"", 2, {"echo", "a b", "c\"d"}},
 		{"", 2, {NULL}},
 	};
@@ -1415,6 +1418,9 @@ static void test_entrypoint_and_command_rules(void)
 		}
 		compose_runtime_free(&rt);
 	}
+	/* The image's Cmd dropped by an empty entrypoint: nothing left, whatever the image. */
+	check_error("services:\n  web:\n    image: x\n    entrypoint: \"\"\n",
+		    "compose.yaml:4: services.web.entrypoint: ", "is empty and no command is given");
 }
 
 static void test_translate_env_and_workdir(void)
@@ -1549,8 +1555,15 @@ static void test_translate_user(void)
 	CHECK_STR_CONTAINS(err.msg, "services.web: user 'ghost' is not in the image's /etc/passwd");
 	CHECK(translate("services:\n  web: {image: x, user: \"app:nogroup\"}\n", "web", &img, &rt, &err) == -EINVAL);
 	CHECK_STR_CONTAINS(err.msg, "services.web: group 'nogroup' is not in the image's /etc/group");
-	CHECK(translate("services:\n  web: {image: x, user: \"3000000000\"}\n", "web", &img, &rt, &err) == -EINVAL);
-	CHECK_STR_CONTAINS(err.msg, "out of range");
+	/* out of range: compose refuses the service's, the translation the image's */
+	check_error("services:\n  web: {image: x, user: \"3000000000\"}\n",
+		    "compose.yaml:2: services.web.user: ", "user 3000000000 is out of range (0 to 2147483647)");
+	check_error("services:\n  web: {image: x, user: \"app:4000000000\"}\n",
+		    "compose.yaml:2: services.web.user: ", "group 4000000000 is out of range");
+	img.user = "3000000000";
+	CHECK(translate("services:\n  web: {image: x}\n", "web", &img, &rt, &err) == -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "services.web: user 3000000000 is out of range");
+	img.user = NULL;
 
 	/* passwd as a symlink to an absolute path: resolved inside the rootfs */
 	char saved[128];
@@ -2252,7 +2265,7 @@ static void test_check_dir(void)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	int errors = compose_check_dir(dir, NULL, 0, out);
+	int errors = compose_check_dir(dir, NULL, out);
 	fclose(out);
 	CHECK_EQ_INT(errors, 5); /* build, web blocked, cycle, a and b blocked */
 	CHECK_STR_CONTAINS(text, "compose.yaml:7: services.db: unsupported key 'build'");
@@ -2263,17 +2276,255 @@ static void test_check_dir(void)
 
 	put_file("config/compose.yaml", "services:\n  web:\n    image: \"app:${TAG:?}\"\n");
 	out = open_memstream(&text, &len);
-	CHECK_EQ_INT(compose_check_dir(dir, NULL, 0, out), 0);
+	CHECK_EQ_INT(compose_check_dir(dir, NULL, out), 0);
 	fclose(out);
 	CHECK(len == 0);
 	free(text);
 
 	put_file("config/.env", "BROKEN='x\n");
 	out = open_memstream(&text, &len);
-	CHECK_EQ_INT(compose_check_dir(dir, NULL, 0, out), 1);
+	CHECK_EQ_INT(compose_check_dir(dir, NULL, out), 1);
 	fclose(out);
 	CHECK_STR_CONTAINS(text, ".env:1: BROKEN: the quoted value is never closed");
 	free(text);
+}
+
+/* ---- one check path -------------------------------------------------------------------------- */
+
+/* Everything berthd refuses of a config directory that the directory
+ * alone decides, read both ways a directory is read: `berth config check`
+ * (compose_check_dir) and berthd's apply before it builds containers
+ * (compose_load_dir with the host's rules, then the start order). Each
+ * refusal must give the same message both ways. */
+static const struct {
+	const char *compose; /* the services (and more) of compose.yaml */
+	const char *host;    /* host.yaml, or NULL */
+	const char *message; /* what both must say, in full up to the end or a strerror */
+} refusals[] = {
+	/* ports berthd cannot publish (daemon/apply.c build_net) */
+	{"  web:\n    image: x\n    ports: [\"80\"]\n", NULL,
+	 "compose.yaml:4: services.web.ports: give the host port (\"8080:80\"); Berth does not pick one"},
+	{"  web:\n    image: x\n    ports: [\"80:80/sctp\"]\n", NULL,
+	 "compose.yaml:4: services.web.ports: sctp: only tcp and udp are supported"},
+	{"  web:\n    image: x\n    ports: [\"[::1]:80:80\"]\n", NULL,
+	 "compose.yaml:4: services.web.ports: host address ::1: only IPv4 addresses are supported"},
+	{"  web:\n    image: x\n    ports:\n      - {target: 80, published: 80, host_ip: \"fe80::1\"}\n", NULL,
+	 "compose.yaml:5: services.web.ports: host address fe80::1: only IPv4 addresses are supported"},
+	{"  web:\n    image: x\n    network_mode: none\n    ports: [\"80:80\"]\n", NULL,
+	 "compose.yaml:5: services.web.ports: the container has no network of its own to publish from"},
+	{"  web:\n    image: x\n    network_mode: host\n    ports: [\"80:80\"]\n", NULL,
+	 "compose.yaml:5: services.web.ports: the container has no network of its own to publish from"},
+	/* bind mounts (volume_hook), with host.yaml's containers.bind_mounts */
+	{"  web:\n    image: x\n    volumes: [\"/etc:/e\"]\n", NULL,
+	 "compose.yaml:4: services.web.volumes: bind mount of /etc: " COMPOSE_BIND_RULE},
+	{"  web:\n    image: x\n    volumes:\n      - {type: bind, source: /data/berth/state, target: /s}\n", NULL,
+	 "compose.yaml:5: services.web.volumes: bind mount of /data/berth/state: " COMPOSE_BIND_RULE},
+	{"  web:\n    image: x\n    volumes: [\"/srv/media:/m\"]\n", "containers:\n  bind_mounts: [/srv/other]\n",
+	 "compose.yaml:4: services.web.volumes: bind mount of /srv/media: " COMPOSE_BIND_RULE},
+	{"  web:\n    image: x\n    volumes: [\"./nginx.conf:/etc/nginx.conf:ro\"]\n", NULL,
+	 "compose.yaml:4: services.web.volumes: bind mount source /config/nginx.conf: "},
+	/* names berthd gives directories and files (sup_create, volume_path, ipam_open) */
+	{"  web:\n    image: x\n    container_name: "
+	 "c123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678"
+	 "90"
+	 "12345678901234567\n",
+	 NULL,
+	 "services.web.container_name: 'c123456789012345678901234567890123456789...' is longer than 127 characters"},
+	{"  "
+	 "s123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678"
+	 "90"
+	 "12345678901234567:\n    image: x\n",
+	 NULL, "the name is longer than 127 characters: give a shorter container_name"},
+	{"  web:\n    image: x\n    container_name: "
+	 "c123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678"
+	 "9\n"
+	 "    volumes: [\"/cache\"]\n",
+	 NULL,
+	 "compose.yaml:5: services.web.volumes: an anonymous volume is named after the container: the container's name "
+	 "must be at most 109 characters"},
+	{"  web: {image: x}\nvolumes:\n  "
+	 "v12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+	 "12345678901234567890123456789012345678901234567: {}\n",
+	 NULL, "the name is longer than 127 characters"},
+	{"  web: {image: x, networks: [n]}\nnetworks:\n  n:\n    name: "
+	 "n123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+	 "0123456789012345678901234567\n",
+	 NULL, "compose.yaml:4: networks.n.name: 'n123456789012345678901234567890123456789...' is longer than 127"},
+	/* what the translation refuses whatever the image (compose_translate) */
+	{"  web:\n    image: x\n    user: \"3000000000:0\"\n", NULL,
+	 "compose.yaml:4: services.web.user: user 3000000000 is out of range (0 to 2147483647)"},
+	{"  web:\n    image: x\n    user: \"app:9999999999\"\n", NULL,
+	 "compose.yaml:4: services.web.user: group 9999999999 is out of range (0 to 2147483647)"},
+	{"  web:\n    image: x\n    entrypoint: []\n", NULL,
+	 "compose.yaml:4: services.web.entrypoint: is empty and no command is given: nothing would run (an entrypoint "
+	 "drops the image's Cmd)"},
+	/* networks berthd's IPAM will not make (ipam_open, ipam_lease) */
+	{"  web: {image: x, networks: [n]}\nnetworks:\n  n:\n    ipam:\n      config:\n        - subnet: fd00::/64\n",
+	 NULL,
+	 "compose.yaml:7: networks.n.ipam.config.subnet: subnet \"fd00::/64\": \"fd00::\" is not an IPv4 address"},
+	{"  web: {image: x, networks: [n]}\nnetworks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.1.0.1/24\n",
+	 NULL,
+	 "compose.yaml:7: networks.n.ipam.config.subnet: subnet \"10.1.0.1/24\" has host bits set (10.1.0.0/24?)"},
+	{"  web: {image: x, networks: [n]}\nnetworks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.1.0.0/31\n",
+	 NULL,
+	 "compose.yaml:7: networks.n.ipam.config.subnet: subnet \"10.1.0.0/31\": the prefix length must be 1 to 30"},
+	{"  web: {image: x, networks: [n]}\nnetworks:\n  n:\n    ipam:\n      config:\n        - {subnet: 10.1.0.0/24, "
+	 "gateway: 10.2.0.1}\n",
+	 NULL, "compose.yaml:7: networks.n.ipam.config.gateway: 10.2.0.1 is outside the subnet"},
+	{"  web:\n    image: x\n    networks:\n      n: {ipv4_address: 10.9.0.5}\nnetworks:\n  n:\n    ipam:\n      "
+	 "config: "
+	 "[{subnet: 10.1.0.0/24}]\n",
+	 NULL,
+	 "compose.yaml:5: services.web.networks.n.ipv4_address: 10.9.0.5 is outside the subnet 10.1.0.0/24 of network "
+	 "n"},
+	{"  web:\n    image: x\n    networks:\n      n: {ipv4_address: 10.1.0.1}\nnetworks:\n  n:\n    ipam:\n      "
+	 "config: "
+	 "[{subnet: 10.1.0.0/24}]\n",
+	 NULL, "compose.yaml:5: services.web.networks.n.ipv4_address: 10.1.0.1 is the gateway of network n"},
+	{"  a:\n    image: x\n    networks:\n      n: {ipv4_address: 10.1.0.7}\n  b:\n    image: x\n    networks:\n    "
+	 "  n: "
+	 "{ipv4_address: 10.1.0.7}\nnetworks:\n  n:\n    ipam:\n      config: [{subnet: 10.1.0.0/24}]\n",
+	 NULL, "compose.yaml:9: services.b.networks.n.ipv4_address: 10.1.0.7 is also the address of service a"},
+	{"  a: {image: x, networks: [m]}\n  b: {image: x, networks: [n]}\nnetworks:\n  m:\n    ipam: {config: "
+	 "[{subnet: "
+	 "10.1.0.0/16}]}\n  n:\n    ipam: {config: [{subnet: 10.1.2.0/24}]}\n",
+	 NULL, "compose.yaml:7: networks.n.ipam.config.subnet: 10.1.2.0/24 overlaps network m's 10.1.0.0/16"},
+	/* a network shared from a service that has none of its own (network_setup) */
+	{"  a: {image: x, network_mode: host}\n  b: {image: x, network_mode: \"service:a\"}\n", NULL,
+	 "compose.yaml:3: services.b.network_mode: service a has no network of its own to share"},
+	/* one container per name (sup_create, or a silent takeover by sup_replace) */
+	{"  a: {image: x}\n  b: {image: x, container_name: a}\n", NULL,
+	 "compose.yaml:3: services.b.container_name: 'a' is also the container name of a"},
+	{"  a: {image: x, container_name: b}\n  b: {image: x}\n", NULL,
+	 "compose.yaml:3: services.b: 'b' is also the container name of a"},
+};
+
+/* What both ways accept: the rules above are no stricter than berthd. */
+static const struct {
+	const char *compose;
+	const char *host;
+} acceptances[] = {
+	{"  web:\n    image: x\n    ports: [\"8080:80\", \"0.0.0.0:53:53/udp\", \"127.0.0.1:8000-8001:80-81\"]\n",
+	 NULL},
+	{"  web:\n    image: x\n    network_mode: \"service:db\"\n    ports: [\"80:80\"]\n  db: {image: x}\n", NULL},
+	{"  web:\n    image: x\n    volumes: [\"./present.conf:/p:ro\", \"/data/site:/s\", \"/srv/media/x:/m\"]\n",
+	 "containers:\n  bind_mounts: [/srv/media]\n"},
+	{"  web:\n    image: x\n    user: \"2147483647:0\"\n    entrypoint: []\n    command: [run]\n", NULL},
+	{"  web:\n    image: x\n    networks:\n      n: {ipv4_address: 10.1.0.9}\n  db:\n    image: x\n    networks: "
+	 "[m]\nnetworks:\n  n:\n    ipam: {config: [{subnet: 10.1.0.0/24, gateway: 10.1.0.254}]}\n  m:\n    ipam: "
+	 "{config: [{subnet: 10.2.0.0/24}]}\n  unused:\n    ipam: {config: [{subnet: 10.1.0.0/16}]}\n",
+	 NULL},
+};
+
+/* One config directory read both ways. */
+struct both_paths {
+	char *check_text; /* config check's output */
+	int check_errors;
+	const char *berthd[16]; /* berthd's error messages, as it reports them */
+	size_t nberthd;
+	int berthd_errors;
+	struct compose_project p;
+	struct compose_graph g;
+};
+
+static void read_both_paths(const char *dir, const char *compose, const char *host, struct both_paths *b)
+{
+	memset(b, 0, sizeof(*b));
+	char text[2048];
+	snprintf(text, sizeof(text), "services:\n%s", compose);
+	put_file("onepath/compose.yaml", text);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/host.yaml", dir);
+	unlink(path);
+	if (host != NULL) {
+		put_file("onepath/host.yaml", host);
+	}
+	struct host_config hc;
+	hostcfg_defaults(&hc);
+	CHECK_EQ_INT(hostcfg_load(&hc, path, "host.yaml"), 0);
+	/* `berth config check` */
+	size_t len = 0;
+	FILE *out = open_memstream(&b->check_text, &len);
+	b->check_errors = compose_check_dir(dir, &hc, out);
+	fclose(out);
+	/* berthd's apply: its loader with the same inputs, then the start order */
+	struct compose_options opt = {.config_dir = dir, .host = &hc};
+	struct berr err = {0};
+	if (compose_load_dir(&b->p, dir, &opt, &err) < 0 || compose_graph_build(&b->p, &b->g, &err) < 0) {
+		fprintf(stderr, "  %s\n", err.msg);
+		b->berthd_errors = -1;
+		hostcfg_free(&hc);
+		return;
+	}
+	for (size_t i = 0; i < b->p.nproblems && b->nberthd < 16; i++) {
+		if (b->p.problems[i].error) {
+			b->berthd[b->nberthd++] = b->p.problems[i].msg;
+		}
+	}
+	for (size_t i = 0; i < b->g.nerrors && b->nberthd < 16; i++) {
+		b->berthd[b->nberthd++] = b->g.errors[i];
+	}
+	b->berthd_errors = (int)(b->p.nerrors + b->g.nerrors);
+	hostcfg_free(&hc);
+}
+
+static void free_both_paths(struct both_paths *b)
+{
+	free(b->check_text);
+	compose_graph_free(&b->g);
+	compose_free(&b->p);
+}
+
+/* The message berthd gives that holds want, when config check printed the
+ * same as a line of its own; NULL otherwise. */
+static const char *same_message(const struct both_paths *b, const char *want)
+{
+	for (size_t k = 0; k < b->nberthd && b->check_text != NULL; k++) {
+		const char *m = b->berthd[k];
+		size_t len = strlen(m);
+		if (strstr(m, want) == NULL) {
+			continue;
+		}
+		for (const char *at = strstr(b->check_text, m); at != NULL; at = strstr(at + 1, m)) {
+			if ((at == b->check_text || at[-1] == '\n') && at[len] == '\n') {
+				return m;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void test_one_check_path(void)
+{
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/onepath", tmpdir);
+	mkdir(dir, 0755);
+	put_file("onepath/present.conf", "x\n");
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		struct both_paths b;
+		read_both_paths(dir, refusals[i].compose, refusals[i].host, &b);
+		int same = same_message(&b, refusals[i].message) != NULL;
+		CHECK(same);
+		CHECK(b.check_errors >= 1 && b.berthd_errors >= 1);
+		if (!same) {
+			fprintf(stderr, "  case %zu: wanted \"%s\"\n  config check said:\n%s", i, refusals[i].message,
+				b.check_text ? b.check_text : "");
+			for (size_t k = 0; k < b.nberthd; k++) {
+				fprintf(stderr, "  berthd: %s\n", b.berthd[k]);
+			}
+		}
+		free_both_paths(&b);
+	}
+	for (size_t i = 0; i < sizeof(acceptances) / sizeof(acceptances[0]); i++) {
+		struct both_paths b;
+		read_both_paths(dir, acceptances[i].compose, acceptances[i].host, &b);
+		CHECK_EQ_INT(b.check_errors, 0);
+		CHECK_EQ_INT(b.berthd_errors, 0);
+		if (b.check_errors != 0) {
+			fprintf(stderr, "  acceptance %zu:\n%s", i, b.check_text ? b.check_text : "");
+		}
+		free_both_paths(&b);
+	}
 }
 
 static void test_load_file(void)
@@ -2343,6 +2594,7 @@ int main(void)
 	RUN(test_serializer_roundtrip);
 	RUN(test_check_dir);
 	RUN(test_load_file);
+	RUN(test_one_check_path);
 	compose_vars_free(&vars);
 	cleanup_tmp();
 	return check_summary();

@@ -86,6 +86,60 @@ static void pass_signal(const char *name, int sig)
 	json_object_put(resp);
 }
 
+/* Signals while attached: 0 to go on, or the exit status to end with. */
+static int on_signals(int sigfd, int sock, const struct attach_opts *o)
+{
+	struct signalfd_siginfo si;
+	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGWINCH) {
+			send_size(sock);
+		} else if (o->kill_name != NULL) {
+			pass_signal(o->kill_name, (int)si.ssi_signo);
+		} else {
+			return 128 + (int)si.ssi_signo;
+		}
+	}
+	return 0;
+}
+
+/* Our stdin to the container; 0 once it has ended. */
+static int on_stdin(int sock)
+{
+	char buf[4096];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	struct berr err = {0};
+	if (n > 0) {
+		proto_send(sock, PROTO_STDIN, buf, (size_t)n, NULL, 0, &err);
+	} else if (n == 0 || errno != EINTR) {
+		proto_send(sock, PROTO_STDIN_EOF, "", 0, NULL, 0, &err);
+		return 0;
+	}
+	return 1;
+}
+
+/* One frame from the monitor: 0 to go on, 1 when the stream has ended
+ * (*code: the container's exit code, or -1 when the connection broke). */
+static int on_frame(int sock, int *code)
+{
+	struct proto_frame f = {0};
+	struct berr err = {0};
+	if (proto_recv(sock, &f, &err) <= 0) {
+		proto_frame_release(&f);
+		return 1;
+	}
+	int ended = 0;
+	if (f.type == PROTO_STDOUT || f.type == PROTO_STDERR) {
+		write_all(f.type == PROTO_STDERR ? STDERR_FILENO : STDOUT_FILENO, f.data, f.len);
+	} else if (f.type == PROTO_EXIT) {
+		json_object *x = json_tokener_parse(f.data);
+		*code = x != NULL ? (int)json_int(x, "exit_code") : 0;
+		json_object_put(x);
+		ended = 1;
+	}
+	proto_frame_release(&f);
+	return ended;
+}
+
 int attach_run(const struct attach_opts *o)
 {
 	int sock = connect_retry(o->socket);
@@ -117,49 +171,17 @@ int attach_run(const struct attach_opts *o)
 			}
 			break;
 		}
-		if (fds[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGWINCH) {
-					send_size(sock);
-				} else if (o->kill_name != NULL) {
-					pass_signal(o->kill_name, (int)si.ssi_signo);
-				} else {
-					restore_terminal();
-					close(sock);
-					return 128 + (int)si.ssi_signo;
-				}
-			}
+		int status = (fds[1].revents & POLLIN) ? on_signals(sigfd, sock, o) : 0;
+		if (status != 0) {
+			restore_terminal();
+			close(sock);
+			return status;
 		}
 		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			char buf[4096];
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-			struct berr err = {0};
-			if (n > 0) {
-				proto_send(sock, PROTO_STDIN, buf, (size_t)n, NULL, 0, &err);
-			} else if (n == 0 || errno != EINTR) {
-				proto_send(sock, PROTO_STDIN_EOF, "", 0, NULL, 0, &err);
-				stdin_live = 0;
-			}
+			stdin_live = on_stdin(sock);
 		}
-		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			struct proto_frame f = {0};
-			struct berr err = {0};
-			int n = proto_recv(sock, &f, &err);
-			if (n <= 0) {
-				proto_frame_release(&f);
-				break;
-			}
-			if (f.type == PROTO_STDOUT || f.type == PROTO_STDERR) {
-				write_all(f.type == PROTO_STDERR ? STDERR_FILENO : STDOUT_FILENO, f.data, f.len);
-			} else if (f.type == PROTO_EXIT) {
-				json_object *x = json_tokener_parse(f.data);
-				code = x != NULL ? (int)json_int(x, "exit_code") : 0;
-				json_object_put(x);
-				proto_frame_release(&f);
-				break;
-			}
-			proto_frame_release(&f);
+		if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && on_frame(sock, &code)) {
+			break;
 		}
 	}
 	restore_terminal();

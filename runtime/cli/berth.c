@@ -30,30 +30,6 @@
 #define BERTH_VERSION "unknown"
 #endif
 
-static int usage(FILE *out)
-{
-	fprintf(out, "usage: berth COMMAND [OPTIONS]\n"
-		     "\n"
-		     "Containers:\n"
-		     "  ps [-a] [-q]                      list containers (-a: also stopped ones)\n"
-		     "  logs [-f] [-t] [--tail N] [--since T] NAME\n"
-		     "  exec [-i] [-t] [-d] [-u USER] [-w DIR] [-e VAR=V] NAME CMD [ARG...]\n"
-		     "  attach NAME                       the container's output (and input)\n"
-		     "  run [OPTIONS] IMAGE [CMD...]      an ad hoc container (see berth run --help)\n"
-		     "  start NAME...  stop [-t SECS] NAME...  restart [-t SECS] NAME...\n"
-		     "  kill [-s SIGNAL] NAME...  rm [-f] NAME...  inspect NAME...\n"
-		     "Images:\n"
-		     "  images  load [-i FILE]  rmi [-f] IMAGE...\n"
-		     "Networks:\n"
-		     "  network ls                        bridges, subnets, and the nf_tables rule count\n"
-		     "Configuration:\n"
-		     "  up                                apply /config/compose.yaml now\n"
-		     "  config check [DIR]                check a config directory (default /config)\n"
-		     "  info                              host name, boot slot, cloud metadata\n"
-		     "  version\n");
-	return out == stderr ? 1 : 0;
-}
-
 /* ---- formatting ---------------------------------------------------------------- */
 
 static void ago(int64_t when_ms, char *out, size_t size)
@@ -165,8 +141,10 @@ static int for_each_name(const char *cmd, int argc, char **argv, int first, json
 	return failed;
 }
 
-static int cmd_lifecycle(const char *cmd, int argc, char **argv)
+/* start, stop, restart, kill, rm: argv[0] says which. */
+static int cmd_lifecycle(int argc, char **argv)
 {
+	const char *cmd = argv[0];
 	json_object *extra = json_object_new_object();
 	int opt;
 	const char *opts = strcmp(cmd, "kill") == 0 ? "+s:" : strcmp(cmd, "rm") == 0 ? "+f" : "+t:";
@@ -275,15 +253,18 @@ static int cmd_logs(int argc, char **argv)
 
 /* ---- exec: berthd says where the container is; berth-oci does the rest -- */
 
-static int cmd_exec(int argc, char **argv)
-{
-	int interactive = 0;
-	int tty = 0;
-	int detach = 0;
-	const char *user = NULL;
-	const char *workdir = NULL;
+struct exec_opts {
+	int interactive;
+	int tty;
+	int detach;
+	const char *user;
+	const char *workdir;
 	const char *envs[64];
-	size_t nenv = 0;
+	size_t nenv;
+};
+
+static int exec_parse(int argc, char **argv, struct exec_opts *o)
+{
 	static const struct option longopts[] = {
 		{"interactive", no_argument, NULL, 'i'},
 		{"tty", no_argument, NULL, 't'},
@@ -297,42 +278,88 @@ static int cmd_exec(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+itdu:w:e:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
-			interactive = 1;
+			o->interactive = 1;
 			break;
 		case 't':
-			tty = 1;
+			o->tty = 1;
 			break;
 		case 'd':
-			detach = 1;
+			o->detach = 1;
 			break;
 		case 'u':
-			user = optarg;
+			o->user = optarg;
 			break;
 		case 'w':
-			workdir = optarg;
+			o->workdir = optarg;
 			break;
 		case 'e':
-			if (nenv == sizeof(envs) / sizeof(envs[0])) {
+			if (o->nenv == sizeof(o->envs) / sizeof(o->envs[0])) {
 				fprintf(stderr, "berth exec: too many -e options\n");
-				return 1;
+				return -1;
 			}
-			envs[nenv++] = optarg;
+			o->envs[o->nenv++] = optarg;
 			break;
 		default:
-			return 1;
+			return -1;
 		}
 	}
 	if (argc - optind < 2) {
 		fprintf(stderr, "berth exec: give a container name and a command\n");
-		return 1;
+		return -1;
 	}
-	if (tty && !isatty(STDIN_FILENO)) {
+	if (o->tty && !isatty(STDIN_FILENO)) {
 		fprintf(stderr, "berth exec: -t: the input device is not a terminal\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* berth-oci --root ROOT exec [OPTIONS] ID CMD... (a NULL-terminated, malloc'd array). */
+static const char **exec_argv(const struct exec_opts *o, const char *root, const char *id, char **cmd, int ncmd)
+{
+	const char **av = calloc(16 + 2 * o->nenv + (size_t)ncmd, sizeof(*av));
+	if (av == NULL) {
+		return NULL;
+	}
+	size_t n = 0;
+	av[n++] = "berth-oci";
+	av[n++] = "--root";
+	av[n++] = root;
+	av[n++] = "exec";
+	if (o->tty) {
+		av[n++] = "--tty";
+	}
+	if (o->detach) {
+		av[n++] = "--detach";
+	}
+	if (o->user != NULL) {
+		av[n++] = "--user";
+		av[n++] = o->user;
+	}
+	if (o->workdir != NULL) {
+		av[n++] = "--cwd";
+		av[n++] = o->workdir;
+	}
+	for (size_t i = 0; i < o->nenv; i++) {
+		av[n++] = "--env";
+		av[n++] = o->envs[i];
+	}
+	av[n++] = id;
+	for (int i = 0; i < ncmd; i++) {
+		av[n++] = cmd[i];
+	}
+	av[n] = NULL;
+	return av;
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+	struct exec_opts o = {0};
+	if (exec_parse(argc, argv, &o) < 0) {
 		return 1;
 	}
-	const char *name = argv[optind];
 	json_object *req = client_req("exec");
-	json_object_object_add(req, "name", json_object_new_string(name));
+	json_object_object_add(req, "name", json_object_new_string(argv[optind]));
 	json_object *resp = NULL;
 	if (client_call("exec", req, NULL, 0, &resp) < 0) {
 		json_object_put(resp);
@@ -344,40 +371,11 @@ static int cmd_exec(int argc, char **argv)
 		fprintf(stderr, "berth exec: berthd's answer lacks the container's location\n");
 		return 1;
 	}
-	size_t max = 16 + 2 * nenv + (size_t)(argc - optind);
-	const char **av = calloc(max, sizeof(*av));
+	const char **av = exec_argv(&o, root, id, argv + optind + 1, argc - optind - 1);
 	if (av == NULL) {
 		return 1;
 	}
-	size_t n = 0;
-	av[n++] = "berth-oci";
-	av[n++] = "--root";
-	av[n++] = root;
-	av[n++] = "exec";
-	if (tty) {
-		av[n++] = "--tty";
-	}
-	if (detach) {
-		av[n++] = "--detach";
-	}
-	if (user != NULL) {
-		av[n++] = "--user";
-		av[n++] = user;
-	}
-	if (workdir != NULL) {
-		av[n++] = "--cwd";
-		av[n++] = workdir;
-	}
-	for (size_t i = 0; i < nenv; i++) {
-		av[n++] = "--env";
-		av[n++] = envs[i];
-	}
-	av[n++] = id;
-	for (int i = optind + 1; i < argc; i++) {
-		av[n++] = argv[i];
-	}
-	av[n] = NULL;
-	if (!interactive && !tty) {
+	if (!o.interactive && !o.tty) {
 		/* Without -i the command gets no input, as with docker. */
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null >= 0) {
@@ -434,18 +432,78 @@ static int run_usage(void)
 	return 125;
 }
 
-static int cmd_run(int argc, char **argv)
+enum {
+	OPT_RM = 256,
+	OPT_NAME,
+	OPT_ENTRYPOINT,
+	OPT_RESTART,
+	OPT_HOSTNAME,
+	OPT_NETWORK,
+	OPT_READ_ONLY,
+	OPT_INIT,
+};
+
+/* The options that only set a key of the request. */
+static const struct run_key {
+	int opt;
+	const char *key;
+	int is_bool;
+} run_keys[] = {
+	{OPT_RM, "rm", 1},
+	{OPT_NAME, "name", 0},
+	{'w', "workdir", 0},
+	{'u', "user", 0},
+	{OPT_ENTRYPOINT, "entrypoint", 0},
+	{OPT_RESTART, "restart", 0},
+	{OPT_HOSTNAME, "hostname", 0},
+	{OPT_NETWORK, "network", 0},
+	{OPT_READ_ONLY, "read_only", 1},
+	{OPT_INIT, "init", 1},
+};
+
+static int run_set_key(json_object *req, int opt, const char *arg)
 {
-	enum {
-		OPT_RM = 256,
-		OPT_NAME,
-		OPT_ENTRYPOINT,
-		OPT_RESTART,
-		OPT_HOSTNAME,
-		OPT_NETWORK,
-		OPT_READ_ONLY,
-		OPT_INIT
-	};
+	for (size_t i = 0; i < sizeof(run_keys) / sizeof(run_keys[0]); i++) {
+		if (run_keys[i].opt == opt) {
+			json_object_object_add(req, run_keys[i].key,
+					       run_keys[i].is_bool ? json_object_new_boolean(1)
+								   : json_object_new_string(arg));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* -e VAR=VALUE, or -e VAR: docker passes this shell's value, if any. */
+static int run_add_env(json_object *env, const char *arg)
+{
+	if (strchr(arg, '=') != NULL) {
+		json_object_array_add(env, json_object_new_string(arg));
+		return 0;
+	}
+	const char *val = getenv(arg);
+	char *kv = NULL;
+	if (val == NULL) {
+		return 0;
+	}
+	if (asprintf(&kv, "%s=%s", arg, val) < 0) {
+		return -1;
+	}
+	json_object_array_add(env, json_object_new_string(kv));
+	free(kv);
+	return 0;
+}
+
+struct run_opts {
+	int detach;
+	int interactive;
+	int tty;
+};
+
+/* The command line into the request; returns -1 to go on, or the exit
+ * status to end with. */
+static int run_parse(int argc, char **argv, json_object *req, struct run_opts *o)
+{
 	static const struct option longopts[] = {
 		{"detach", no_argument, NULL, 'd'},
 		{"interactive", no_argument, NULL, 'i'},
@@ -466,93 +524,45 @@ static int cmd_run(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	json_object *req = client_req("run");
 	json_object *env = json_object_new_array();
 	json_object *volumes = json_object_new_array();
 	json_object_object_add(req, "env", env);
 	json_object_object_add(req, "volumes", volumes);
-	int detach = 0;
-	int interactive = 0;
-	int tty = 0;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "+dite:v:w:u:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
-			detach = 1;
+			o->detach = 1;
 			break;
 		case 'i':
-			interactive = 1;
+			o->interactive = 1;
 			break;
 		case 't':
-			tty = 1;
-			break;
-		case OPT_RM:
-			json_object_object_add(req, "rm", json_object_new_boolean(1));
-			break;
-		case OPT_NAME:
-			json_object_object_add(req, "name", json_object_new_string(optarg));
+			o->tty = 1;
 			break;
 		case 'e':
-			if (strchr(optarg, '=') == NULL) {
-				/* docker: VAR alone passes this shell's value, if any. */
-				const char *val = getenv(optarg);
-				if (val == NULL) {
-					break;
-				}
-				char *kv = NULL;
-				if (asprintf(&kv, "%s=%s", optarg, val) < 0) {
-					json_object_put(req);
-					return 125;
-				}
-				json_object_array_add(env, json_object_new_string(kv));
-				free(kv);
-			} else {
-				json_object_array_add(env, json_object_new_string(optarg));
+			if (run_add_env(env, optarg) < 0) {
+				return 125;
 			}
 			break;
 		case 'v':
 			json_object_array_add(volumes, json_object_new_string(optarg));
 			break;
-		case 'w':
-			json_object_object_add(req, "workdir", json_object_new_string(optarg));
-			break;
-		case 'u':
-			json_object_object_add(req, "user", json_object_new_string(optarg));
-			break;
-		case OPT_ENTRYPOINT:
-			json_object_object_add(req, "entrypoint", json_object_new_string(optarg));
-			break;
-		case OPT_RESTART:
-			json_object_object_add(req, "restart", json_object_new_string(optarg));
-			break;
-		case OPT_HOSTNAME:
-			json_object_object_add(req, "hostname", json_object_new_string(optarg));
-			break;
-		case OPT_NETWORK:
-			json_object_object_add(req, "network", json_object_new_string(optarg));
-			break;
-		case OPT_READ_ONLY:
-			json_object_object_add(req, "read_only", json_object_new_boolean(1));
-			break;
-		case OPT_INIT:
-			json_object_object_add(req, "init", json_object_new_boolean(1));
-			break;
 		case 'h':
-			json_object_put(req);
 			run_usage();
 			return 0;
 		default:
-			json_object_put(req);
-			return run_usage();
+			if (!run_set_key(req, opt, optarg)) {
+				return run_usage();
+			}
+			break;
 		}
 	}
 	if (optind >= argc) {
-		json_object_put(req);
 		fprintf(stderr, "berth run: give an image\n");
 		return run_usage();
 	}
-	if (tty && !isatty(STDIN_FILENO)) {
-		json_object_put(req);
+	if (o->tty && !isatty(STDIN_FILENO)) {
 		fprintf(stderr, "berth run: -t: the input device is not a terminal\n");
 		return 125;
 	}
@@ -564,27 +574,39 @@ static int cmd_run(int argc, char **argv)
 		}
 		json_object_object_add(req, "args", args);
 	}
-	json_object_object_add(req, "detach", json_object_new_boolean(detach));
-	json_object_object_add(req, "tty", json_object_new_boolean(tty));
-	json_object_object_add(req, "stdin", json_object_new_boolean(interactive));
+	json_object_object_add(req, "detach", json_object_new_boolean(o->detach));
+	json_object_object_add(req, "tty", json_object_new_boolean(o->tty));
+	json_object_object_add(req, "stdin", json_object_new_boolean(o->interactive));
+	return -1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	json_object *req = client_req("run");
+	int code = run_parse(argc, argv, req, &o);
+	if (code >= 0) {
+		json_object_put(req);
+		return code;
+	}
 	json_object *resp = NULL;
 	if (client_call("run", req, NULL, 0, &resp) < 0) {
 		json_object_put(resp);
 		return 125;
 	}
 	const char *name = json_str(resp, "name");
-	if (detach) {
+	if (o.detach) {
 		printf("%s\n", name != NULL ? name : "");
 		json_object_put(resp);
 		return 0;
 	}
-	struct attach_opts o = {
+	struct attach_opts a = {
 		.socket = json_str(resp, "attach"),
-		.tty = tty,
-		.stdin_open = interactive,
-		.kill_name = tty ? NULL : name,
+		.tty = o.tty,
+		.stdin_open = o.interactive,
+		.kill_name = o.tty ? NULL : name,
 	};
-	int code = attach_run(&o);
+	code = attach_run(&a);
 	json_object_put(resp);
 	return code < 0 ? 125 : code;
 }
@@ -793,8 +815,10 @@ static int cmd_config(int argc, char **argv)
 	return config_check(argc == 3 ? argv[2] : "/config");
 }
 
-static int cmd_version(void)
+static int cmd_version(int argc, char **argv)
 {
+	(void)argc;
+	(void)argv;
 	printf("berth %s\n", BERTH_VERSION);
 	json_object *resp = NULL;
 	if (access(BERTH_SOCKET, F_OK) == 0 && client_call("version", client_req("version"), NULL, 0, &resp) == 0) {
@@ -804,64 +828,87 @@ static int cmd_version(void)
 	return 0;
 }
 
+static int usage(FILE *out);
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return usage(stdout);
+}
+
+/* ---- the commands ------------------------------------------------------------------------ */
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+	const char *args;		   /* what follows the name in the usage text */
+	const char *help;		   /* one line; NULL: another name of the one before */
+	const char *section;		   /* not NULL: the usage text's heading above it */
+};
+
+static const struct command commands[] = {
+	{"ps", cmd_ps, "[-a] [-q]", "list containers (-a: also stopped ones)", "Containers"},
+	{"logs", cmd_logs, "[-f] [-t] [--tail N] [--since T] NAME", "a container's output (-f: follow it)", NULL},
+	{"exec", cmd_exec, "[-i] [-t] [-d] [-u USER] [-w DIR] [-e VAR=V] NAME CMD [ARG...]",
+	 "run a command in a running container", NULL},
+	{"attach", cmd_attach, "NAME", "the container's output (and input)", NULL},
+	{"run", cmd_run, "[OPTIONS] IMAGE [CMD...]", "an ad hoc container (see berth run --help)", NULL},
+	{"start", cmd_lifecycle, "NAME...", "start containers", NULL},
+	{"stop", cmd_lifecycle, "[-t SECS] NAME...", "stop containers (SIGKILL after -t SECS)", NULL},
+	{"restart", cmd_lifecycle, "[-t SECS] NAME...", "stop containers, then start them", NULL},
+	{"kill", cmd_lifecycle, "[-s SIGNAL] NAME...", "send containers a signal (default KILL)", NULL},
+	{"rm", cmd_lifecycle, "[-f] NAME...", "remove containers (-f: running ones too)", NULL},
+	{"inspect", cmd_inspect, "NAME...", "containers' details, as JSON", NULL},
+	{"images", cmd_images, "", "list images", "Images"},
+	{"load", cmd_load, "[-i FILE]", "import an image archive (docker save, OCI layout)", NULL},
+	{"rmi", cmd_rmi, "[-f] IMAGE...", "remove images", NULL},
+	{"network", cmd_network, "ls", "bridges, subnets, and the nf_tables rule count", "Networks"},
+	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
+	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
+	{"info", cmd_info, "", "host name, boot slot, cloud metadata", NULL},
+	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
+	{"--version", cmd_version, NULL, NULL, NULL},
+	{"help", cmd_help, "", "this text", NULL},
+	{"--help", cmd_help, NULL, NULL, NULL},
+	{"-h", cmd_help, NULL, NULL, NULL},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+#define USAGE_HELP_COLUMN 36
+
+static int usage(FILE *out)
+{
+	fprintf(out, "usage: berth COMMAND [OPTIONS]\n");
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct command *c = &commands[i];
+		if (c->section != NULL) {
+			fprintf(out, "\n%s:\n", c->section);
+		}
+		if (c->help == NULL) {
+			continue;
+		}
+		int n = fprintf(out, "  %s%s%s", c->name, c->args[0] != '\0' ? " " : "", c->args);
+		if (n >= USAGE_HELP_COLUMN - 1) {
+			fprintf(out, "\n");
+			n = 0;
+		}
+		fprintf(out, "%*s%s\n", USAGE_HELP_COLUMN - n, "", c->help);
+	}
+	return out == stderr ? 1 : 0;
+}
+
 int berth_main(int argc, char **argv)
 {
 	if (argc < 2) {
 		return usage(stderr);
 	}
-	const char *cmd = argv[1];
-	argc--;
-	argv++;
-	optind = 1;
-	if (strcmp(cmd, "ps") == 0) {
-		return cmd_ps(argc, argv);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			optind = 1;
+			return commands[i].run(argc - 1, argv + 1);
+		}
 	}
-	if (strcmp(cmd, "logs") == 0) {
-		return cmd_logs(argc, argv);
-	}
-	if (strcmp(cmd, "exec") == 0) {
-		return cmd_exec(argc, argv);
-	}
-	if (strcmp(cmd, "attach") == 0) {
-		return cmd_attach(argc, argv);
-	}
-	if (strcmp(cmd, "run") == 0) {
-		return cmd_run(argc, argv);
-	}
-	if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 || strcmp(cmd, "restart") == 0 ||
-	    strcmp(cmd, "kill") == 0 || strcmp(cmd, "rm") == 0) {
-		return cmd_lifecycle(cmd, argc, argv);
-	}
-	if (strcmp(cmd, "inspect") == 0) {
-		return cmd_inspect(argc, argv);
-	}
-	if (strcmp(cmd, "images") == 0) {
-		return cmd_images(argc, argv);
-	}
-	if (strcmp(cmd, "load") == 0) {
-		return cmd_load(argc, argv);
-	}
-	if (strcmp(cmd, "rmi") == 0) {
-		return cmd_rmi(argc, argv);
-	}
-	if (strcmp(cmd, "up") == 0) {
-		return cmd_up(argc, argv);
-	}
-	if (strcmp(cmd, "network") == 0) {
-		return cmd_network(argc, argv);
-	}
-	if (strcmp(cmd, "config") == 0) {
-		return cmd_config(argc, argv);
-	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		return cmd_version();
-	}
-	if (strcmp(cmd, "info") == 0) {
-		return cmd_info(argc, argv);
-	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		return usage(stdout);
-	}
-	fprintf(stderr, "berth: unknown command '%s'\n", cmd);
+	fprintf(stderr, "berth: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }

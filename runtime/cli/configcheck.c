@@ -11,7 +11,6 @@
 
 #include "cli/imagecheck.h"
 #include "compose/compose.h"
-#include "compose/interp.h"
 #include "image/imgref.h"
 #include "image/store.h"
 #include "lib/fsutil.h"
@@ -21,21 +20,12 @@
 
 /* Every service's image must come from somewhere: images/ of this config,
  * or (on a Berth host) the store, where `berth load` puts images. */
-static size_t check_service_images(const char *dir, char **names, size_t nnames)
+static size_t check_service_images(const char *dir, const struct host_config *hc, char **names, size_t nnames)
 {
-	char path[PATH_MAX];
-	char env[PATH_MAX];
-	if (path_join(path, sizeof(path), dir, "compose.yaml") < 0 || path_join(env, sizeof(env), dir, ".env") < 0) {
-		return 0;
-	}
-	struct compose_vars vars = {0};
 	struct berr err = {0};
-	compose_dotenv_load(&vars, NULL, env, ".env", &err);
-	struct compose_options opt = {.file_name = "compose.yaml", .dir = dir, .vars = &vars};
+	struct compose_options opt = {.host = hc};
 	struct compose_project p;
-	memset(&p, 0, sizeof(p));
-	int ret = compose_load(&p, path, &opt, &err);
-	compose_vars_free(&vars);
+	int ret = compose_load_dir(&p, dir, &opt, &err);
 	struct store *store = NULL;
 	if (ret >= 0 && access(HOST_STORE, F_OK) == 0 && store_open(&store, HOST_STORE, &err) < 0) {
 		store = NULL;
@@ -79,41 +69,42 @@ int config_check(const char *dir)
 	}
 	size_t errors = 0;
 	char path[PATH_MAX];
-
-	if (path_join(path, sizeof(path), dir, "compose.yaml") == 0 && access(path, F_OK) == 0) {
-		int n = compose_check_dir(dir, NULL, 0, stdout);
+	char host_yaml[PATH_MAX];
+	/* host.yaml first: compose.yaml's bind mounts are checked against it. */
+	struct host_config hc;
+	hostcfg_defaults(&hc);
+	if (path_join(host_yaml, sizeof(host_yaml), dir, "host.yaml") == 0) {
+		hostcfg_load(&hc, host_yaml, "host.yaml");
+	}
+	int compose = path_join(path, sizeof(path), dir, "compose.yaml") == 0 && access(path, F_OK) == 0;
+	if (compose) {
+		int n = compose_check_dir(dir, &hc, stdout);
 		errors += n > 0 ? (size_t)n : (size_t)(n < 0);
 	} else {
 		printf("%s/compose.yaml: not present (no system containers)\n", dir);
 	}
-
-	if (path_join(path, sizeof(path), dir, "host.yaml") == 0 && access(path, F_OK) == 0) {
-		struct host_config hc;
-		hostcfg_defaults(&hc);
-		hostcfg_load(&hc, path, "host.yaml");
-		size_t shown = hc.nerrors < HOST_MAX_ERRORS ? hc.nerrors : HOST_MAX_ERRORS;
-		for (size_t i = 0; i < shown; i++) {
-			printf("%s\n", hc.errors[i]);
-		}
-		if (hc.nerrors > shown) {
-			printf("%s: ... and %zu more problems\n", path, hc.nerrors - shown);
-		}
-		errors += hc.nerrors;
-		hostcfg_free(&hc);
+	size_t shown = hc.nerrors < HOST_MAX_ERRORS ? hc.nerrors : HOST_MAX_ERRORS;
+	for (size_t i = 0; i < shown; i++) {
+		printf("%s\n", hc.errors[i]);
 	}
+	if (hc.nerrors > shown) {
+		printf("%s: ... and %zu more problems\n", host_yaml, hc.nerrors - shown);
+	}
+	errors += hc.nerrors;
 
 	char **names = NULL;
 	size_t nnames = 0;
 	if (path_join(path, sizeof(path), dir, "images") == 0 && access(path, F_OK) == 0) {
 		errors += (size_t)image_check_dir(path, stdout, &names, &nnames);
 	}
-	if (path_join(path, sizeof(path), dir, "compose.yaml") == 0 && access(path, F_OK) == 0) {
-		errors += check_service_images(dir, names, nnames);
+	if (compose) {
+		errors += check_service_images(dir, &hc, names, nnames);
 	}
 	for (size_t i = 0; i < nnames; i++) {
 		free(names[i]);
 	}
 	free(names);
+	hostcfg_free(&hc);
 
 	if (errors > 0) {
 		printf("%s: %zu error%s\n", dir, errors, errors == 1 ? "" : "s");

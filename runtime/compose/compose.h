@@ -26,6 +26,22 @@
 #define COMPOSE_MAX_PROBLEMS 256 /* kept; more are counted */
 #define COMPOSE_MAX_ENTRIES 4096 /* services, volumes or networks in one file */
 
+/* Container, volume and network names are at most COMPOSE_NAME_MAX - 1
+ * bytes: berthd names directories and state files after them. An
+ * anonymous volume is named after its container, plus "-anon-" and 12 hex
+ * digits of its path. */
+#define COMPOSE_NAME_MAX 128
+#define COMPOSE_ANON_SUFFIX_LEN 18
+
+/* Where a host keeps what containers may bind: the config partition
+ * (read-only), and the DATA partition but for berthd's own state. */
+#define COMPOSE_CONFIG_DIR "/config"
+#define COMPOSE_DATA_DIR "/data"
+#define COMPOSE_STATE_DIR "/data/berth"
+#define COMPOSE_BIND_RULE                                                                                           \
+	"only paths under /config (read-only), /data (but not /data/berth) and host.yaml's containers.bind_mounts " \
+	"may be bound into containers"
+
 enum compose_restart {
 	COMPOSE_RESTART_NO,
 	COMPOSE_RESTART_ALWAYS,
@@ -201,6 +217,7 @@ struct compose_service {
 	int64_t stop_grace_ns; /* -1: not given (10 s) */
 	enum compose_netmode network_mode;
 	char *network_mode_target; /* SERVICE and CONTAINER */
+	int network_mode_line;
 	struct compose_netattach *networks;
 	size_t nnetworks;
 	struct compose_port *ports;
@@ -269,13 +286,22 @@ struct compose_project {
 	size_t nwarnings;
 };
 
+struct host_config;
+
 struct compose_options {
 	const char *file_name;		 /* in messages; NULL: "compose.yaml" */
-	const char *dir;		 /* base of relative paths; NULL: "." */
+	const char *dir;		 /* base of relative paths, as the host sees it; NULL: "." */
 	const struct compose_vars *vars; /* interpolation (the contents of .env) */
 	const char *const *profiles;	 /* enabled profiles; "*" enables all */
 	size_t nprofiles;
 	const char *default_name; /* project name without `name:`; NULL: "berth" */
+	/* Where the host's /config can be read now (env_file, bind sources);
+	 * NULL: /config itself. */
+	const char *config_dir;
+	/* The host the project is for (host.yaml's containers.bind_mounts):
+	 * bind sources it does not allow, and those on /config that do not
+	 * exist, are errors. NULL: binds are not checked (a file on its own). */
+	const struct host_config *host;
 };
 
 /* Parses compose.yaml text. Returns the number of errors collected in
@@ -287,6 +313,31 @@ int compose_parse(struct compose_project *p, const char *buf, size_t len, const 
 
 /* Reads and parses a file (opt->dir defaults to the file's directory). */
 int compose_load(struct compose_project *p, const char *path, const struct compose_options *opt, struct berr *err);
+
+/* A config directory, the one way berthd and `berth config check` read it:
+ * DIR/.env (when present), then DIR/compose.yaml interpolated with it.
+ * opt->vars is ignored; file_name defaults to "compose.yaml", dir to
+ * /config (relative paths are the host's) and config_dir to DIR. Returns
+ * what compose_load does; a broken .env fails the whole file.
+ *
+ * What the directory alone decides is checked here, so that `config check`
+ * finds every mistake berthd would refuse. What needs the host as it runs
+ * is checked by berthd only:
+ *   - the image: loaded, or in images/ (config check looks at images/ and,
+ *     on a host, at the store); the user, group, command, StopSignal and
+ *     VOLUMEs it brings (an anonymous volume for a container name longer
+ *     than COMPOSE_NAME_MAX - 1 - COMPOSE_ANON_SUFFIX_LEN characters);
+ *   - a container name taken by a container of `berth run`;
+ *   - bind sources under /data and host.yaml's bind_mounts that do not
+ *     exist (/data is created when create_host_path allows, the rest not);
+ *   - a network's subnet picked from the pools, one that overlaps a
+ *     network berthd has from before, a network whose stored subnet or
+ *     gateway differ from the file's, a fixed address on a network whose
+ *     subnet is picked, a network with no free address;
+ *   - what the kernel refuses when the container starts: a sysctl it does
+ *     not have, a tmpfs size it does not take, limits of its cgroups;
+ *   - a container's /etc/hosts over 8 KiB (extra_hosts). */
+int compose_load_dir(struct compose_project *p, const char *dir, const struct compose_options *opt, struct berr *err);
 
 void compose_free(struct compose_project *p);
 
@@ -301,10 +352,26 @@ struct compose_graph;
  * number of errors printed or counted. */
 int compose_print_problems(const struct compose_project *p, const struct compose_graph *g, FILE *out);
 
-/* `berth config check`: loads DIR/.env (when present) and
- * DIR/compose.yaml, builds the start order, and prints every problem,
- * errors and warnings, one a line, to out. Returns the number of errors
- * (0: the configuration is good). */
-int compose_check_dir(const char *dir, const char *const *profiles, size_t nprofiles, FILE *out);
+/* `berth config check`: loads DIR as berthd would (compose_load_dir, for
+ * host, which may be NULL), builds the start order, and prints every
+ * problem, errors and warnings, one a line, to out. Returns the number of
+ * errors (0: the configuration is good). */
+int compose_check_dir(const char *dir, const struct host_config *host, FILE *out);
+
+/* ---- the host's rules, for berthd's own guards (mounts.c, networking.c) ---- */
+
+/* Whether berthd binds source (an absolute, clean host path) into a
+ * container (COMPOSE_BIND_RULE); host may be NULL. */
+int compose_bind_allowed(const struct host_config *host, const char *source);
+
+/* The name on DATA of an anonymous volume of container at target;
+ * -ENAMETOOLONG when it would be COMPOSE_NAME_MAX bytes or more. */
+int compose_anon_volume_name(const char *container, const char *target, char *out, size_t size);
+
+/* What berthd refuses of a published port of s: no host port (Berth does
+ * not pick one), a container with no network of its own, a host address
+ * other than IPv4, a protocol other than tcp and udp. 0, or -EINVAL with
+ * err saying what (no file or field). */
+int compose_port_check(const struct compose_service *s, const struct compose_port *pt, struct berr *err);
 
 #endif

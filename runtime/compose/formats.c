@@ -367,3 +367,39 @@ int compose_parse_port(struct arena *a, const char *spec, struct compose_port *o
 	}
 	return 0;
 }
+
+int compose_parse_id(const char *s, size_t len, uint32_t *id)
+{
+	if (len == 0 || len > 10) {
+		return -EINVAL;
+	}
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			return -EINVAL;
+		}
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > COMPOSE_ID_MAX) {
+		return -ERANGE;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+int compose_check_user(const char *spec, struct berr *err)
+{
+	if (strlen(spec) >= COMPOSE_USER_MAX) {
+		return berr_setx(err, EINVAL, "user '%.40s...' is too long", spec);
+	}
+	const char *colon = strchr(spec, ':');
+	size_t ulen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+	uint32_t id;
+	if (compose_parse_id(spec, ulen, &id) == -ERANGE) {
+		return berr_setx(err, EINVAL, "user %.*s is out of range (0 to %d)", (int)ulen, spec, COMPOSE_ID_MAX);
+	}
+	if (colon != NULL && compose_parse_id(colon + 1, strlen(colon + 1), &id) == -ERANGE) {
+		return berr_setx(err, EINVAL, "group %s is out of range (0 to %d)", colon + 1, COMPOSE_ID_MAX);
+	}
+	return 0;
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "compose/compose.h"
+#include "lib/berr.h"
 #include "lib/arena.h"
 
 /* Each returns 0, or -EINVAL (-ERANGE for numbers too large). */
@@ -18,6 +19,15 @@ int compose_parse_cap(const char *s, int *cap);		/* "NET_ADMIN", "cap_net_admin"
 int compose_parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out);		 /* decimal digits only */
 int compose_parse_port_range(const char *s, size_t len, uint16_t *start, uint16_t *end); /* "80", "80-90" */
 int compose_parse_protocol(const char *s, char out[8]);					 /* tcp, udp, sctp */
+int compose_parse_id(const char *s, size_t len, uint32_t *id); /* a user or group id: 0 to COMPOSE_ID_MAX */
+
+#define COMPOSE_ID_MAX INT32_MAX /* Docker's limit for user and group ids */
+#define COMPOSE_USER_MAX 256	 /* bytes of USER[:GROUP] */
+
+/* USER[:GROUP] as the translation reads it: at most COMPOSE_USER_MAX - 1
+ * bytes, and a user or group given as a number in range (a number of more
+ * than ten digits is a name). 0, or -EINVAL with err saying what. */
+int compose_check_user(const char *spec, struct berr *err);
 
 /* The short syntax of ports ("127.0.0.1:8080:80/udp", "[::1]::80",
  * "8000-8010:8000-8010"); host_ip is allocated in a. On error *why says

@@ -25,7 +25,6 @@
 #include "lib/signame.h"
 
 #define ETC_FILE_MAX (4u << 20) /* bytes of /etc/passwd or /etc/group read */
-#define MAX_ID INT32_MAX	/* Docker's limit for uids and gids */
 #define DEFAULT_SHM "size=65536k"
 #define CPU_PERIOD 100000
 
@@ -161,25 +160,6 @@ static int read_root_file(struct tx *t, int rootfd, const char *rel, char **buf,
 	return 0;
 }
 
-static int parse_id(const char *s, size_t len, uint32_t *out)
-{
-	if (len == 0 || len > 10) {
-		return -EINVAL;
-	}
-	uint64_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return -EINVAL;
-		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > MAX_ID) {
-		return -ERANGE;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 /* Splits one line of a colon-separated file into at most max fields. */
 static size_t split_fields(const char *line, size_t len, const char **f, size_t *flen, size_t max)
 {
@@ -257,7 +237,7 @@ static int pw_line(void *ctx, const char **f, const size_t *flen, size_t n)
 	struct pw_match *m = ctx;
 	uint32_t uid;
 	uint32_t gid;
-	if (n < 4 || parse_id(f[2], flen[2], &uid) < 0 || parse_id(f[3], flen[3], &gid) < 0) {
+	if (n < 4 || compose_parse_id(f[2], flen[2], &uid) < 0 || compose_parse_id(f[3], flen[3], &gid) < 0) {
 		return 0;
 	}
 	int match = m->user[0] == '\0' ? uid == 0 : m->numeric ? uid == m->uid_arg : field_is(f[0], flen[0], m->user);
@@ -289,13 +269,13 @@ static int gr_line(void *ctx, const char **f, const size_t *flen, size_t n)
 {
 	struct gr_match *m = ctx;
 	uint32_t gid;
-	if (n < 3 || parse_id(f[2], flen[2], &gid) < 0) {
+	if (n < 3 || compose_parse_id(f[2], flen[2], &gid) < 0) {
 		return 0;
 	}
 	if (m->group != NULL) {
 		uint32_t want;
 		if (field_is(f[0], flen[0], m->group) ||
-		    (parse_id(m->group, strlen(m->group), &want) == 0 && want == gid)) {
+		    (compose_parse_id(m->group, strlen(m->group), &want) == 0 && want == gid)) {
 			m->found_gid = gid;
 			m->found = 1;
 			return 1;
@@ -347,10 +327,12 @@ static int gr_line(void *ctx, const char **f, const size_t *flen, size_t n)
 static int resolve_user(struct tx *t, const char *spec, struct exec_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	char user[256];
+	char user[COMPOSE_USER_MAX];
 	const char *group = NULL;
-	if (strlen(spec) >= sizeof(user)) {
-		return tfail(t, "user '%.40s...' is too long", spec);
+	struct berr e;
+	/* The image's USER too: compose checked the service's. */
+	if (compose_check_user(spec, &e) < 0) {
+		return tfail(t, "%s", e.msg);
 	}
 	memcpy(user, spec, strlen(spec) + 1);
 	char *colon = strchr(user, ':');
@@ -359,11 +341,7 @@ static int resolve_user(struct tx *t, const char *spec, struct exec_user *u)
 		group = colon[1] ? colon + 1 : NULL;
 	}
 	struct pw_match pm = {.t = t, .user = user, .u = u};
-	int r = parse_id(user, strlen(user), &pm.uid_arg);
-	if (r == -ERANGE) {
-		return tfail(t, "user %s is out of range (0 to %d)", user, MAX_ID);
-	}
-	pm.numeric = r == 0;
+	pm.numeric = compose_parse_id(user, strlen(user), &pm.uid_arg) == 0;
 	auto_close int rootfd = open(t->in->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0 && errno != ENOENT) {
 		return berr_set(t->err, errno, "services.%s: open %s", t->s->name, t->in->rootfs);
@@ -406,11 +384,7 @@ static int resolve_user(struct tx *t, const char *spec, struct exec_user *u)
 			u->gid = gm.found_gid;
 			return 0;
 		}
-		r = parse_id(group, strlen(group), &u->gid);
-		if (r == -ERANGE) {
-			return tfail(t, "group %s is out of range (0 to %d)", group, MAX_ID);
-		}
-		if (r < 0) {
+		if (compose_parse_id(group, strlen(group), &u->gid) < 0) {
 			return tfail(t, "group '%s' is not in the image's /etc/group", group);
 		}
 		return 0;
@@ -777,30 +751,24 @@ static int taken(const struct oci_mount *list, size_t n, const char *dest)
 	return 0;
 }
 
-static int build_mounts(struct tx *t)
+/* The service's mounts and the image's anonymous volumes, parents before
+ * children (/data before /data/cache), otherwise in order. */
+static int user_mounts(struct tx *t, struct oci_mount *user, size_t nuser)
 {
 	const struct compose_service *s = t->s;
-	struct compose_runtime *out = t->out;
-	size_t nuser = s->nmounts + out->nanon_volumes;
-	struct oci_mount *user = arena_alloc(t->a, (nuser + 1) * sizeof(*user));
-	struct oci_mount *all = arena_alloc(t->a, (nuser + 11) * sizeof(*all));
-	if (user == NULL || all == NULL) {
-		return toom(t);
-	}
 	for (size_t i = 0; i < s->nmounts; i++) {
 		int ret = user_mount(t, &s->mounts[i], &user[i]);
 		if (ret < 0) {
 			return ret;
 		}
 	}
-	for (size_t i = 0; i < out->nanon_volumes; i++) {
-		struct compose_mount anon = {.type = COMPOSE_MOUNT_VOLUME, .target = out->anon_volumes[i]};
+	for (size_t i = 0; i < t->out->nanon_volumes; i++) {
+		struct compose_mount anon = {.type = COMPOSE_MOUNT_VOLUME, .target = t->out->anon_volumes[i]};
 		int ret = user_mount(t, &anon, &user[s->nmounts + i]);
 		if (ret < 0) {
 			return ret;
 		}
 	}
-	/* Parents before children (/data before /data/cache), stable. */
 	for (size_t i = 1; i < nuser; i++) {
 		struct oci_mount m = user[i];
 		size_t j = i;
@@ -810,7 +778,14 @@ static int build_mounts(struct tx *t)
 		}
 		user[j] = m;
 	}
-	size_t n = 0;
+	return 0;
+}
+
+/* Docker's default mounts; a service mount on a default's path replaces
+ * it, as in Docker. */
+static int default_mounts(struct tx *t, const struct oci_mount *user, size_t nuser, struct oci_mount *all, size_t *n)
+{
+	const struct compose_service *s = t->s;
 	int priv = s->privileged;
 	char *shm = s->shm_size > 0 ? tfmt(t, "size=%lld", (long long)s->shm_size) : tdup(t, DEFAULT_SHM);
 	if (shm == NULL) {
@@ -839,17 +814,20 @@ static int build_mounts(struct tx *t)
 		{"/sys", "sysfs", "sysfs", sys, 4},
 		{"/sys/fs/cgroup", "cgroup2", "cgroup", cg, 5},
 	};
-	/* A service mount on a default's path replaces it, as in Docker. */
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		if (!taken(user, nuser, defaults[i].dest) &&
-		    add_mount(t, all, &n, defaults[i].dest, defaults[i].type, defaults[i].source, defaults[i].opts,
+		    add_mount(t, all, n, defaults[i].dest, defaults[i].type, defaults[i].source, defaults[i].opts,
 			      defaults[i].n) < 0) {
 			return -ENOMEM;
 		}
 	}
-	for (size_t i = 0; i < nuser; i++) {
-		all[n++] = user[i];
-	}
+	return 0;
+}
+
+/* The files berthd writes for the container, bound read-only over the
+ * image's, but where a service mount takes the path. */
+static int etc_files(struct tx *t, const struct oci_mount *user, size_t nuser, struct oci_mount *all, size_t *n)
+{
 	const char *etc_opts[] = {"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate"};
 	const struct {
 		const char *dest;
@@ -866,9 +844,36 @@ static int build_mounts(struct tx *t)
 		if (files[i].source[0] != '/') {
 			return tfail(t, "the file for %s must be an absolute path", files[i].dest);
 		}
-		if (add_mount(t, all, &n, files[i].dest, "bind", files[i].source, etc_opts, 6) < 0) {
+		if (add_mount(t, all, n, files[i].dest, "bind", files[i].source, etc_opts, 6) < 0) {
 			return -ENOMEM;
 		}
+	}
+	return 0;
+}
+
+static int build_mounts(struct tx *t)
+{
+	struct compose_runtime *out = t->out;
+	size_t nuser = t->s->nmounts + out->nanon_volumes;
+	struct oci_mount *user = arena_alloc(t->a, (nuser + 1) * sizeof(*user));
+	struct oci_mount *all = arena_alloc(t->a, (nuser + 11) * sizeof(*all));
+	if (user == NULL || all == NULL) {
+		return toom(t);
+	}
+	size_t n = 0;
+	int ret = user_mounts(t, user, nuser);
+	if (ret == 0) {
+		ret = default_mounts(t, user, nuser, all, &n);
+	}
+	if (ret < 0) {
+		return ret;
+	}
+	for (size_t i = 0; i < nuser; i++) {
+		all[n++] = user[i];
+	}
+	ret = etc_files(t, user, nuser, all, &n);
+	if (ret < 0) {
+		return ret;
 	}
 	out->oci.mounts = all;
 	out->oci.nmounts = n;

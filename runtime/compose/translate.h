@@ -2,7 +2,7 @@
  * config, the way Docker would run it: entrypoint and command, the
  * environment, user and groups from the image's /etc/passwd and
  * /etc/group, working directory, Berth's default security profile
- * (runtime/profile.h) adjusted by cap_add, cap_drop and privileged,
+ * (compose/profile.h) adjusted by cap_add, cap_drop and privileged,
  * namespaces, mounts, limits and annotations.
  *
  * The caller decides where data lives: named volumes, anonymous volumes

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/apply.h"
+#include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
@@ -137,11 +138,14 @@ static struct ctr *need_ctr(struct client *cl, json_object *req)
 	return c;
 }
 
+static void ctr_changed(struct ctr *c);
+
 static void wait_for(struct client *cl, struct ctr *c, enum wait_for what)
 {
 	copy_string(cl->name, sizeof(cl->name), c->def.name);
 	cl->wait = what;
-	api_ctr_changed(c);
+	/* It may be there already. */
+	ctr_changed(c);
 }
 
 /* ---- container listings ------------------------------------------------------ */
@@ -174,11 +178,12 @@ static json_object *ctr_summary(const struct ctr *c)
 	return o;
 }
 
-static void cmd_ps(struct client *cl, json_object *req)
+static void cmd_ps(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	int all = req_bool(req, "all");
 	json_object *list = json_object_new_array();
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (all || c->state == CS_RUNNING || c->state == CS_STARTING || c->state == CS_STOPPING ||
 		    c->state == CS_RESTARTING) {
 			json_object_array_add(list, ctr_summary(c));
@@ -198,8 +203,9 @@ static json_object *strv_json(char *const *v, size_t n)
 	return a;
 }
 
-static void cmd_inspect(struct client *cl, json_object *req)
+static void cmd_inspect(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	struct ctr *c = need_ctr(cl, req);
 	if (c == NULL) {
 		return;
@@ -255,8 +261,9 @@ static void cmd_inspect(struct client *cl, json_object *req)
 
 /* ---- lifecycle -------------------------------------------------------------------- */
 
-static void cmd_start(struct client *cl, json_object *req)
+static void cmd_start(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	struct ctr *c = need_ctr(cl, req);
 	struct berr err = {0};
 	if (c == NULL) {
@@ -269,7 +276,7 @@ static void cmd_start(struct client *cl, json_object *req)
 	wait_for(cl, c, WAIT_STARTED);
 }
 
-static void cmd_stop(struct client *cl, json_object *req, int restart)
+static void stop_or_restart(struct client *cl, json_object *req, int restart)
 {
 	struct ctr *c = need_ctr(cl, req);
 	struct berr err = {0};
@@ -298,8 +305,21 @@ static void cmd_stop(struct client *cl, json_object *req, int restart)
 	wait_for(cl, c, restart ? WAIT_STARTED : WAIT_STOPPED);
 }
 
-static void cmd_kill(struct client *cl, json_object *req)
+static void cmd_stop(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
+	stop_or_restart(cl, req, 0);
+}
+
+static void cmd_restart(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)f;
+	stop_or_restart(cl, req, 1);
+}
+
+static void cmd_kill(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)f;
 	struct ctr *c = need_ctr(cl, req);
 	struct berr err = {0};
 	if (c == NULL) {
@@ -317,8 +337,9 @@ static void cmd_kill(struct client *cl, json_object *req)
 	reply_ok(cl);
 }
 
-static void cmd_rm(struct client *cl, json_object *req)
+static void cmd_rm(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	struct ctr *c = need_ctr(cl, req);
 	struct berr err = {0};
 	if (c == NULL) {
@@ -358,8 +379,9 @@ static void cmd_rm(struct client *cl, json_object *req)
 	reply_ok(cl);
 }
 
-static void cmd_attach(struct client *cl, json_object *req)
+static void cmd_attach(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	struct ctr *c = need_ctr(cl, req);
 	if (c == NULL) {
 		return;
@@ -381,8 +403,9 @@ static void cmd_attach(struct client *cl, json_object *req)
 	reply(cl, o);
 }
 
-static void cmd_exec(struct client *cl, json_object *req)
+static void cmd_exec(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	struct ctr *c = need_ctr(cl, req);
 	if (c == NULL) {
 		return;
@@ -428,9 +451,57 @@ static void logs_done(struct child *ch, int status)
 	reply(cl, o);
 }
 
+/* The read, in the child: out, err are the client's stdout and stderr. */
+static void __attribute__((noreturn))
+logs_child(const char *path, unsigned max_files, struct logfile_read_opts *o, struct logs_ctx *x, int out, int err_fd)
+{
+	/* Keep only what the read needs: berthd's other fds (clients, the
+	 * listening socket) must not live on in this child. */
+	int keep[4] = {out, err_fd, x->conn, x->monitor_pidfd};
+	for (int i = 0; i < 4; i++) {
+		if (keep[i] >= 0 && dup3(keep[i], 3 + i, 0) < 0) {
+			_exit(1);
+		}
+	}
+	close_fds_from(7);
+	x->conn = 5;
+	x->monitor_pidfd = x->monitor_pidfd >= 0 ? 6 : -1;
+	struct berr err = {0};
+	signal(SIGPIPE, SIG_IGN);
+	int ret = logfile_read(path, max_files, o, 3, 4, &err);
+	/* No log yet: the container has not said anything. */
+	if (ret < 0 && ret != -EPIPE && ret != -ENOENT) {
+		dprintf(4, "berth logs: %s\n", err.msg);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+static int logs_opts(struct client *cl, json_object *req, struct logfile_read_opts *o)
+{
+	*o = (struct logfile_read_opts){.tail = req_int(req, "tail", -1), .timestamps = req_bool(req, "timestamps")};
+	const char *since = req_str(req, "since");
+	if (since == NULL) {
+		return 0;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (logfile_parse_time(since, &now, &o->since) < 0) {
+		char msg[300];
+		snprintf(msg, sizeof(msg),
+			 "--since %s: expected a time (2026-11-28T07:00:00Z, a Unix time) or a duration (10m, 1h30m)",
+			 since);
+		reply_error(cl, EINVAL, msg);
+		return -1;
+	}
+	o->have_since = 1;
+	return 0;
+}
+
 static void cmd_logs(struct client *cl, json_object *req, struct proto_frame *f)
 {
 	struct ctr *c = need_ctr(cl, req);
+	struct logfile_read_opts o;
 	if (c == NULL) {
 		return;
 	}
@@ -438,30 +509,16 @@ static void cmd_logs(struct client *cl, json_object *req, struct proto_frame *f)
 		reply_error(cl, EINVAL, "logs: the request carries no output descriptors");
 		return;
 	}
-	struct logfile_read_opts o = {.tail = req_int(req, "tail", -1), .timestamps = req_bool(req, "timestamps")};
-	const char *since = req_str(req, "since");
-	if (since != NULL) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (logfile_parse_time(since, &now, &o.since) < 0) {
-			char msg[300];
-			snprintf(msg, sizeof(msg),
-				 "--since %s: expected a time (2026-11-28T07:00:00Z, a Unix time) or "
-				 "a duration (10m, 1h30m)",
-				 since);
-			reply_error(cl, EINVAL, msg);
-			return;
-		}
-		o.have_since = 1;
+	if (logs_opts(cl, req, &o) < 0) {
+		return;
 	}
-	int follow = req_bool(req, "follow") && (c->state == CS_RUNNING || c->state == CS_STOPPING);
-	o.follow = follow;
+	o.follow = req_bool(req, "follow") && (c->state == CS_RUNNING || c->state == CS_STOPPING);
 	char dir[PATH_MAX];
 	char path[PATH_MAX + 8];
 	ctr_dir(c->def.name, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/log", dir);
 	unsigned max_files = c->def.log_max_files > 0 ? c->def.log_max_files : LOGFILE_DEFAULT_MAX_FILES;
-	struct logs_ctx x = {.conn = cl->w.fd, .monitor_pidfd = follow ? c->monitor_pidfd : -1};
+	struct logs_ctx x = {.conn = cl->w.fd, .monitor_pidfd = o.follow ? c->monitor_pidfd : -1};
 	o.stop = logs_stop;
 	o.stop_ctx = &x;
 	watch_del(&cl->w);
@@ -471,37 +528,18 @@ static void cmd_logs(struct client *cl, json_object *req, struct proto_frame *f)
 		return;
 	}
 	if (pid == 0) {
-		/* Keep only what the read needs: berthd's other fds (clients,
-		 * the listening socket) must not live on in this child. */
-		int keep[4] = {f->fds[0], f->fds[1], x.conn, x.monitor_pidfd};
-		for (int i = 0; i < 4; i++) {
-			if (keep[i] >= 0 && dup3(keep[i], 3 + i, 0) < 0) {
-				_exit(1);
-			}
-		}
-		close_fds_from(7);
-		x.conn = 5;
-		x.monitor_pidfd = x.monitor_pidfd >= 0 ? 6 : -1;
-		struct berr err = {0};
-		signal(SIGPIPE, SIG_IGN);
-		int ret = logfile_read(path, max_files, &o, 3, 4, &err);
-		/* No log yet: the container has not said anything. */
-		if (ret < 0 && ret != -EPIPE && ret != -ENOENT) {
-			dprintf(4, "berth logs: %s\n", err.msg);
-			_exit(1);
-		}
-		_exit(0);
+		logs_child(path, max_files, &o, &x, f->fds[0], f->fds[1]);
 	}
-	struct child *ch = child_add(pid, logs_done, cl);
-	if (ch == NULL) {
+	if (child_add(pid, logs_done, cl) == NULL) {
 		kill(pid, SIGKILL);
 	}
 }
 
 /* ---- run, images, up ------------------------------------------------------------ */
 
-static void cmd_run(struct client *cl, json_object *req)
+static void cmd_run(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	struct ctr_def def = {0};
 	struct berr err = {0};
 	if (apply_run_def(req, &def, &err) < 0) {
@@ -536,8 +574,10 @@ static void cmd_run(struct client *cl, json_object *req)
 	reply(cl, o);
 }
 
-static void cmd_images(struct client *cl)
+static void cmd_images(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)req;
+	(void)f;
 	json_object *o = ok_obj();
 	struct berr err = {0};
 	json_object *list = json_object_new_array();
@@ -565,8 +605,9 @@ static void load_done(struct child *ch, int status)
 
 /* Removing takes the store's lock, which an import in a child may hold
  * for long: like load, it runs in a child that answers the client. */
-static void cmd_rmi(struct client *cl, json_object *req)
+static void cmd_rmi(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)f;
 	const char *ref = req_str(req, "image");
 	if (ref == NULL) {
 		reply_error(cl, EINVAL, "no image given");
@@ -600,8 +641,9 @@ static void cmd_rmi(struct client *cl, json_object *req)
 	}
 }
 
-static void cmd_load(struct client *cl, struct proto_frame *f)
+static void cmd_load(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)req;
 	if (f->nfds < 1) {
 		reply_error(cl, EINVAL, "load: the request carries no archive");
 		return;
@@ -634,22 +676,72 @@ static void cmd_load(struct client *cl, struct proto_frame *f)
 	}
 }
 
-static void cmd_up(struct client *cl)
+static void cmd_up(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)req;
+	(void)f;
 	json_object *report = json_object_new_object();
 	int ret = apply_compose(report);
 	json_object_object_add(report, "ok", json_object_new_boolean(ret == 0));
 	reply(cl, report);
 }
 
-static void cmd_version(struct client *cl)
+static void cmd_version(struct client *cl, json_object *req, struct proto_frame *f)
 {
+	(void)req;
+	(void)f;
 	json_object *o = ok_obj();
 	json_object_object_add(o, "version", json_object_new_string(BERTH_VERSION));
 	reply(cl, o);
 }
 
+static void cmd_networks(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)req;
+	(void)f;
+	json_object *o = network_list();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	reply(cl, o);
+}
+
 /* ---- dispatch -------------------------------------------------------------------------- */
+
+/* Every handler answers the client, now or later (reply, reply_error,
+ * wait_for, or a child that answers it). */
+struct request {
+	const char *cmd;
+	void (*fn)(struct client *cl, json_object *req, struct proto_frame *f);
+};
+
+static const struct request requests[] = {
+	{"ps", cmd_ps},
+	{"inspect", cmd_inspect},
+	{"start", cmd_start},
+	{"stop", cmd_stop},
+	{"restart", cmd_restart},
+	{"kill", cmd_kill},
+	{"rm", cmd_rm},
+	{"attach", cmd_attach},
+	{"exec", cmd_exec},
+	{"logs", cmd_logs},
+	{"run", cmd_run},
+	{"up", cmd_up},
+	{"networks", cmd_networks},
+	{"version", cmd_version},
+	{"images", cmd_images},
+	{"rmi", cmd_rmi},
+	{"load", cmd_load},
+};
+
+static const struct request *find_request(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		if (strcmp(requests[i].cmd, cmd) == 0) {
+			return &requests[i];
+		}
+	}
+	return NULL;
+}
 
 static void on_client(struct watch *w, uint32_t events)
 {
@@ -674,48 +766,15 @@ static void on_client(struct watch *w, uint32_t events)
 	}
 	json_object *req = json_tokener_parse(f.data);
 	const char *cmd = req != NULL ? req_str(req, "cmd") : NULL;
+	const struct request *r = cmd != NULL ? find_request(cmd) : NULL;
 	if (cmd == NULL) {
 		reply_error(cl, EINVAL, "the request is not a JSON object with a \"cmd\"");
-	} else if (strcmp(cmd, "ps") == 0) {
-		cmd_ps(cl, req);
-	} else if (strcmp(cmd, "inspect") == 0) {
-		cmd_inspect(cl, req);
-	} else if (strcmp(cmd, "start") == 0) {
-		cmd_start(cl, req);
-	} else if (strcmp(cmd, "stop") == 0) {
-		cmd_stop(cl, req, 0);
-	} else if (strcmp(cmd, "restart") == 0) {
-		cmd_stop(cl, req, 1);
-	} else if (strcmp(cmd, "kill") == 0) {
-		cmd_kill(cl, req);
-	} else if (strcmp(cmd, "rm") == 0) {
-		cmd_rm(cl, req);
-	} else if (strcmp(cmd, "attach") == 0) {
-		cmd_attach(cl, req);
-	} else if (strcmp(cmd, "exec") == 0) {
-		cmd_exec(cl, req);
-	} else if (strcmp(cmd, "logs") == 0) {
-		cmd_logs(cl, req, &f);
-	} else if (strcmp(cmd, "run") == 0) {
-		cmd_run(cl, req);
-	} else if (strcmp(cmd, "up") == 0) {
-		cmd_up(cl);
-	} else if (strcmp(cmd, "networks") == 0) {
-		json_object *o = network_list();
-		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		reply(cl, o);
-	} else if (strcmp(cmd, "version") == 0) {
-		cmd_version(cl);
-	} else if (strcmp(cmd, "images") == 0) {
-		cmd_images(cl);
-	} else if (strcmp(cmd, "rmi") == 0) {
-		cmd_rmi(cl, req);
-	} else if (strcmp(cmd, "load") == 0) {
-		cmd_load(cl, &f);
-	} else {
+	} else if (r == NULL) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "unknown request '%.64s'", cmd);
 		reply_error(cl, EINVAL, msg);
+	} else {
+		r->fn(cl, req, &f);
 	}
 	json_object_put(req);
 	proto_frame_release(&f);
@@ -749,15 +808,18 @@ static void on_accept(struct watch *w, uint32_t events)
 	watch_add(&cl->w, EPOLLIN);
 }
 
+static void on_ctr_event(struct ctr *c, enum ctr_event ev);
+
 int api_init(int listen_fd)
 {
 	listen_watch = (struct watch){.fd = listen_fd, .fn = on_accept};
-	return watch_add(&listen_watch, EPOLLIN);
+	int ret = ctr_observe(on_ctr_event);
+	return ret < 0 ? ret : watch_add(&listen_watch, EPOLLIN);
 }
 
 /* ---- answering waiting requests ---------------------------------------------------- */
 
-void api_ctr_changed(struct ctr *c)
+static void ctr_changed(struct ctr *c)
 {
 	struct client *next = NULL;
 	for (struct client *cl = clients; cl != NULL; cl = next) {
@@ -799,7 +861,7 @@ void api_ctr_changed(struct ctr *c)
 	}
 }
 
-void api_ctr_removed(struct ctr *c)
+static void ctr_removed(struct ctr *c)
 {
 	struct client *next = NULL;
 	for (struct client *cl = clients; cl != NULL; cl = next) {
@@ -811,5 +873,14 @@ void api_ctr_removed(struct ctr *c)
 				reply_error(cl, ENOENT, "the container was removed");
 			}
 		}
+	}
+}
+
+static void on_ctr_event(struct ctr *c, enum ctr_event ev)
+{
+	if (ev == CTR_REMOVED) {
+		ctr_removed(c);
+	} else {
+		ctr_changed(c);
 	}
 }

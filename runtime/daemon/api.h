@@ -4,15 +4,8 @@
 #ifndef BERTH_API_H
 #define BERTH_API_H
 
-#include "daemon/ctr.h"
-
-/* Starts accepting connections on the listening socket. */
+/* Starts accepting connections on the listening socket, and follows the
+ * container table (ctrtab.h) to answer requests waiting for a container. */
 int api_init(int listen_fd);
-
-/* A container changed state: answers the requests waiting for that. */
-void api_ctr_changed(struct ctr *c);
-
-/* A container is about to be freed. */
-void api_ctr_removed(struct ctr *c);
 
 #endif

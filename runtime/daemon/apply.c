@@ -17,11 +17,11 @@
 #include "cinit/cinit.h"
 #include "compose/compose.h"
 #include "compose/graph.h"
-#include "compose/interp.h"
 #include "compose/ociwrite.h"
 #include "compose/shlex.h"
 #include "compose/translate.h"
 #include "daemon/bundle.h"
+#include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
@@ -31,13 +31,14 @@
 #include "lib/fsutil.h"
 #include "lib/hostcfg.h"
 #include "lib/log.h"
-#include "lib/sha256.h"
 #include "lib/yamltree.h"
 #include "monitor/logfile.h"
 
 #define LAST_GOOD_DIR BERTH_DATA_DIR "/last-good"
 #define TMP_ROOT BERTH_RUN_DIR_TMP
 #define BERTH_RUN_DIR_TMP "/run/berth/tmp"
+
+_Static_assert(COMPOSE_NAME_MAX <= CTR_NAME_MAX, "a container name compose accepts is one berthd takes");
 
 /* ---- where a container's data lives ---------------------------------------------- */
 
@@ -73,49 +74,51 @@ static int add_name(struct volume_ctx *v, const char *name)
 	return 0;
 }
 
+/* Binds may come from /config (read-only there) and from DATA, never from
+ * berthd's own state. compose refused the others already (the project is
+ * read with the host's rules); this is the guard for any other way in. A
+ * missing source under /data is created when the mount allows it. */
+static int bind_source(struct volume_ctx *v, const struct compose_service *s, const struct compose_mount *m,
+		       const char **host_path, struct berr *err)
+{
+	const char *src = m->source;
+	if (!compose_bind_allowed(&host_cfg, src)) {
+		return berr_setx(err, EPERM, "services.%s: volumes: bind mount of %s: " COMPOSE_BIND_RULE, s->name,
+				 src);
+	}
+	struct stat st;
+	if (stat(src, &st) < 0) {
+		if (errno != ENOENT || !m->create_host_path || !under(src, COMPOSE_DATA_DIR)) {
+			return berr_set(err, errno, "services.%s: volumes: bind mount source %s", s->name, src);
+		}
+		if (mkdir_p(src, 0755, err) < 0) {
+			return berr_prefix(err, "services.%s: volumes: ", s->name);
+		}
+	}
+	copy_string(v->path, sizeof(v->path), src);
+	*host_path = v->path;
+	return 0;
+}
+
 /* Named volumes live on DATA; anonymous ones too, named after the
- * container and the path, so that a recreated container finds its data.
- * Binds may come from /config (read-only there) and from DATA, never from
- * berthd's own state. */
+ * container and the path, so that a recreated container finds its data. */
 static int volume_hook(void *ctx, const struct compose_service *s, const struct compose_mount *m,
 		       const char **host_path, struct berr *err)
 {
 	struct volume_ctx *v = ctx;
-	int created = 0;
 	if (m->type == COMPOSE_MOUNT_BIND) {
-		const char *src = m->source;
-		int allowed = under(src, "/config") || (under(src, "/data") && !under(src, BERTH_DATA_DIR));
-		for (size_t i = 0; i < host_cfg.nbind_allow && !allowed; i++) {
-			allowed = under(src, host_cfg.bind_allow[i]);
-		}
-		if (!allowed) {
-			return berr_setx(
-				err, EPERM,
-				"services.%s: volumes: bind mount of %s: only paths under /config (read-only), "
-				"/data (but not /data/berth) and host.yaml's containers.bind_mounts may be bound "
-				"into containers",
-				s->name, src);
-		}
-		struct stat st;
-		if (stat(src, &st) < 0) {
-			if (errno != ENOENT || !m->create_host_path || !under(src, "/data")) {
-				return berr_set(err, errno, "services.%s: volumes: bind mount source %s", s->name, src);
-			}
-			if (mkdir_p(src, 0755, err) < 0) {
-				return berr_prefix(err, "services.%s: volumes: ", s->name);
-			}
-		}
-		copy_string(v->path, sizeof(v->path), src);
-		*host_path = v->path;
-		return 0;
+		return bind_source(v, s, m, host_path, err);
 	}
+	int created = 0;
 	char name[CTR_NAME_MAX + 32];
 	if (m->source != NULL) {
 		copy_string(name, sizeof(name), m->source);
-	} else {
-		char hex[SHA256_HEX_LEN + 1];
-		sha256_hex(m->target, strlen(m->target), hex);
-		snprintf(name, sizeof(name), "%s-anon-%.12s", v->container, hex);
+	} else if (compose_anon_volume_name(v->container, m->target, name, sizeof(name)) < 0) {
+		/* The image's VOLUMEs come this way; compose checked the service's. */
+		return berr_setx(err, ENAMETOOLONG,
+				 "services.%s: volumes: the anonymous volume at %s is named after the container, whose "
+				 "name must then be at most %d characters",
+				 s->name, m->target, COMPOSE_NAME_MAX - 1 - COMPOSE_ANON_SUFFIX_LEN);
 	}
 	if (volume_path(name, v->path, sizeof(v->path), &created, err) < 0) {
 		return berr_prefix(err, "services.%s: volumes: ", s->name);
@@ -239,8 +242,9 @@ static const char *network_name(const struct compose_project *p, const char *key
 	return n != NULL && n->name != NULL ? n->name : key;
 }
 
-/* Networks, published ports, resolvers and extra hosts of a service. */
-static int build_net(const struct service_in *in, struct ctr_def *def, struct berr *err)
+/* How the container reaches the network: its own namespace on bridges,
+ * the host's, none, or another container's. */
+static int net_mode(const struct service_in *in, struct ctr_def *def, struct berr *err)
 {
 	const struct compose_service *s = in->service;
 	switch (s->network_mode) {
@@ -265,40 +269,46 @@ static int build_net(const struct service_in *in, struct ctr_def *def, struct be
 		def->netmode = NETMODE_BRIDGE;
 		break;
 	}
-	if (def->netmode == NETMODE_BRIDGE) {
-		size_t n = s->nnetworks > 0 ? s->nnetworks : 1;
-		def->nets = calloc(n, sizeof(*def->nets));
-		if (def->nets == NULL) {
+	return 0;
+}
+
+/* The bridges it is on: its networks, or the default one. */
+static int net_attachments(const struct service_in *in, struct ctr_def *def, struct berr *err)
+{
+	const struct compose_service *s = in->service;
+	size_t n = s->nnetworks > 0 ? s->nnetworks : 1;
+	def->nets = calloc(n, sizeof(*def->nets));
+	if (def->nets == NULL) {
+		return berr_set(err, ENOMEM, "services.%s", s->name);
+	}
+	def->nnets = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct compose_netattach *a = s->nnetworks > 0 ? &s->networks[i] : NULL;
+		struct ctr_netattach *d = &def->nets[i];
+		d->network = strdup(a != NULL ? network_name(in->project, a->network) : DEFAULT_NETWORK);
+		d->ipv4 = a != NULL && a->ipv4_address != NULL ? strdup(a->ipv4_address) : NULL;
+		if (a != NULL && a->naliases > 0) {
+			d->aliases = strv_dup(a->aliases, a->naliases);
+			d->naliases = d->aliases != NULL ? a->naliases : 0;
+		}
+		if (d->network == NULL) {
 			return berr_set(err, ENOMEM, "services.%s", s->name);
 		}
-		def->nnets = n;
-		for (size_t i = 0; i < n; i++) {
-			const struct compose_netattach *a = s->nnetworks > 0 ? &s->networks[i] : NULL;
-			struct ctr_netattach *d = &def->nets[i];
-			d->network = strdup(a != NULL ? network_name(in->project, a->network) : DEFAULT_NETWORK);
-			d->ipv4 = a != NULL && a->ipv4_address != NULL ? strdup(a->ipv4_address) : NULL;
-			if (a != NULL && a->naliases > 0) {
-				d->aliases = strv_dup(a->aliases, a->naliases);
-				d->naliases = d->aliases != NULL ? a->naliases : 0;
-			}
-			if (d->network == NULL) {
-				return berr_set(err, ENOMEM, "services.%s", s->name);
-			}
-		}
 	}
+	return 0;
+}
+
+/* Published ports, one per host port of a range. */
+static int net_ports(const struct service_in *in, struct ctr_def *def, struct berr *err)
+{
+	const struct compose_service *s = in->service;
 	size_t nports = 0;
 	for (size_t i = 0; i < s->nports; i++) {
-		const struct compose_port *pt = &s->ports[i];
-		if (pt->published_start == 0) {
-			return berr_setx(err, EINVAL,
-					 "services.%s.ports: give the host port (\"8080:%u\"); Berth does not pick one",
-					 s->name, pt->target_start);
+		/* compose refused what cannot be published; the guard for any other way in. */
+		if (compose_port_check(s, &s->ports[i], err) < 0) {
+			return berr_prefix(err, "services.%s.ports: ", s->name);
 		}
-		nports += (size_t)(pt->published_end - pt->published_start) + 1;
-	}
-	if (nports > 0 && def->netmode != NETMODE_BRIDGE && def->netmode != NETMODE_JOIN) {
-		return berr_setx(err, EINVAL,
-				 "services.%s.ports: the container has no network of its own to publish from", s->name);
+		nports += (size_t)(s->ports[i].published_end - s->ports[i].published_start) + 1;
 	}
 	def->ports = nports > 0 ? calloc(nports, sizeof(*def->ports)) : NULL;
 	if (nports > 0 && def->ports == NULL) {
@@ -307,17 +317,10 @@ static int build_net(const struct service_in *in, struct ctr_def *def, struct be
 	for (size_t i = 0; i < s->nports; i++) {
 		const struct compose_port *pt = &s->ports[i];
 		struct in_addr host = {0};
-		if (pt->host_ip != NULL && strcmp(pt->host_ip, "0.0.0.0") != 0 &&
-		    inet_pton(AF_INET, pt->host_ip, &host) != 1) {
-			return berr_setx(err, EINVAL,
-					 "services.%s.ports: host address %s: only IPv4 addresses are supported",
-					 s->name, pt->host_ip);
+		if (pt->host_ip != NULL) {
+			inet_pton(AF_INET, pt->host_ip, &host);
 		}
 		int proto = strcmp(pt->protocol, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
-		if (strcmp(pt->protocol, "tcp") != 0 && strcmp(pt->protocol, "udp") != 0) {
-			return berr_setx(err, EINVAL, "services.%s.ports: %s: only tcp and udp are supported", s->name,
-					 pt->protocol);
-		}
 		for (unsigned p = pt->published_start; p <= pt->published_end; p++) {
 			unsigned target = pt->target_start + (p - pt->published_start);
 			if (pt->target_end == pt->target_start) {
@@ -331,6 +334,13 @@ static int build_net(const struct service_in *in, struct ctr_def *def, struct be
 			};
 		}
 	}
+	return 0;
+}
+
+/* Its resolvers and the extra names of its /etc/hosts. */
+static int net_names(const struct service_in *in, struct ctr_def *def, struct berr *err)
+{
+	const struct compose_service *s = in->service;
 	if (s->ndns > 0) {
 		def->dns = strv_dup(s->dns, s->ndns);
 		def->ndns = def->dns != NULL ? s->ndns : 0;
@@ -348,6 +358,16 @@ static int build_net(const struct service_in *in, struct ctr_def *def, struct be
 	return 0;
 }
 
+/* Networks, published ports, resolvers and extra hosts of a service. */
+static int build_net(const struct service_in *in, struct ctr_def *def, struct berr *err)
+{
+	if (net_mode(in, def, err) < 0 || (def->netmode == NETMODE_BRIDGE && net_attachments(in, def, err) < 0) ||
+	    net_ports(in, def, err) < 0 || net_names(in, def, err) < 0) {
+		return -err->code;
+	}
+	return 0;
+}
+
 /* The container joins the namespace berthd made for it (network.h). */
 static int set_netns(struct oci_config *cfg, const char *path, struct berr *err)
 {
@@ -358,6 +378,146 @@ static int set_netns(struct oci_config *cfg, const char *path, struct berr *err)
 		}
 	}
 	return berr_setx(err, EINVAL, "the container config has no network namespace");
+}
+
+/* Where a container's files are: its directory on DATA, its root, its
+ * cgroup, and the network namespace it has or joins. */
+struct ctr_paths {
+	char dir[PATH_MAX];
+	char rootfs[PATH_MAX];
+	char hosts[PATH_MAX];
+	char resolv[PATH_MAX];
+	char cgroup[CTR_NAME_MAX + 16];
+	char netns[PATH_MAX];
+	char host_name[256];
+	const char *join; /* the container whose network it shares, or NULL */
+};
+
+static void ctr_paths(const struct service_in *in, struct ctr_paths *cp)
+{
+	const struct compose_service *s = in->service;
+	char rundir[PATH_MAX];
+	ctr_dir(in->name, cp->dir, sizeof(cp->dir));
+	ctr_run_dir(in->name, rundir, sizeof(rundir));
+	path_join(cp->rootfs, sizeof(cp->rootfs), rundir, "rootfs");
+	path_join(cp->hosts, sizeof(cp->hosts), cp->dir, "hosts");
+	path_join(cp->resolv, sizeof(cp->resolv), cp->dir, "resolv.conf");
+	snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s", in->name);
+	host_hostname(cp->host_name, sizeof(cp->host_name));
+	cp->join = NULL;
+	if (s->network_mode == COMPOSE_NET_SERVICE) {
+		cp->join = container_name_of(in->project, s->network_mode_target);
+	} else if (s->network_mode == COMPOSE_NET_CONTAINER) {
+		cp->join = s->network_mode_target;
+	}
+	network_netns_path(cp->join != NULL ? cp->join : in->name, cp->netns, sizeof(cp->netns));
+}
+
+/* The service's OCI config, translated with the image mounted (for its
+ * /etc/passwd and /etc/group, and to seed new volumes), then pointed at
+ * the container's own root, its network namespace and its init. */
+static int translate_service(const struct service_in *in, const struct image_resolved *img, const struct ctr_paths *cp,
+			     struct volume_ctx *vctx, struct compose_runtime *rt, struct berr *err)
+{
+	const struct compose_service *s = in->service;
+	memset(rt, 0, sizeof(*rt));
+	char mnt[PATH_MAX];
+	if (mount_image(img, mnt, sizeof(mnt), err) < 0) {
+		return berr_prefix(err, "services.%s: ", s->name);
+	}
+	vctx->image_root = mnt;
+	struct compose_translate_in tin = {
+		.project = in->project,
+		.service = s,
+		.image = &img->cfg,
+		.rootfs = mnt,
+		.hostname = s->network_mode == COMPOSE_NET_HOST && cp->host_name[0] != '\0' ? cp->host_name : in->name,
+		.volume_path = volume_hook,
+		.volume_ctx = vctx,
+		.hosts_file = cp->hosts,
+		.resolv_file = cp->resolv,
+		.cgroups_path = cp->cgroup,
+		.netns_path = cp->join != NULL ? cp->netns : NULL,
+	};
+	int ret = compose_translate(&tin, rt, err);
+	unmount_image(mnt);
+	vctx->image_root = NULL;
+	if (ret < 0) {
+		return ret;
+	}
+	/* The real root is the container's own overlay, mounted at start. */
+	rt->oci.root_path = arena_strdup(&rt->oci.arena, cp->rootfs);
+	if ((s->network_mode == COMPOSE_NET_DEFAULT || s->network_mode == COMPOSE_NET_BRIDGE) &&
+	    set_netns(&rt->oci, cp->netns, err) < 0) {
+		return -err->code;
+	}
+	if (s->init && add_init(rt, err) < 0) {
+		return -err->code;
+	}
+	return 0;
+}
+
+static void fill_health(const struct compose_runtime *rt, struct ctr_def *def)
+{
+	const struct compose_healthcheck *h = &rt->healthcheck;
+	if (!rt->has_healthcheck || h->ntest == 0 || strcmp(h->test[0], "NONE") == 0) {
+		return;
+	}
+	def->health.test = strv_dup(h->test, h->ntest);
+	def->health.ntest = h->ntest;
+	def->health.interval_ms = h->interval_ns / 1000000;
+	def->health.timeout_ms = h->timeout_ns / 1000000;
+	def->health.start_period_ms = h->start_period_ns / 1000000;
+	def->health.retries = h->retries;
+}
+
+/* The definition berthd keeps: the config, the image, and how the
+ * container restarts, stops, is checked, waits, stores and logs. */
+static int fill_def(const struct service_in *in, const struct image_resolved *img, const struct compose_runtime *rt,
+		    struct volume_ctx *vctx, struct ctr_def *def, struct berr *err)
+{
+	const struct compose_service *s = in->service;
+	size_t len = 0;
+	if (oci_config_to_json(&rt->oci, &def->config_json, &len, err) < 0) {
+		return -err->code;
+	}
+	def->name = strdup(in->name);
+	def->service = in->adhoc ? NULL : strdup(s->name);
+	def->image = strdup(s->image);
+	def->image_id = strdup(img->id);
+	def->lowerdirs = strv_dup(img->layers, img->nlayers);
+	def->nlowerdirs = img->nlayers;
+	def->read_only = s->read_only;
+	def->restart = (enum restart_policy)s->restart;
+	def->max_retries = s->max_retries;
+	def->stop_signal = rt->stop_signal > 0 ? rt->stop_signal : SIGTERM;
+	def->stop_grace_ms = rt->stop_grace_ns >= 0 ? rt->stop_grace_ns / 1000000 : 10000;
+	def->tty = s->tty;
+	def->stdin_open = s->stdin_open;
+	def->auto_remove = in->auto_remove;
+	fill_health(rt, def);
+	if (s->ndeps > 0) {
+		def->deps = calloc(s->ndeps, sizeof(*def->deps));
+		for (size_t i = 0; def->deps != NULL && i < s->ndeps; i++) {
+			def->deps[def->ndeps].name = strdup(container_name_of(in->project, s->deps[i].service));
+			def->deps[def->ndeps].cond = (enum dep_condition)s->deps[i].condition;
+			def->ndeps++;
+		}
+	}
+	def->volumes = vctx->names;
+	def->nvolumes = vctx->nnames;
+	vctx->names = NULL;
+	vctx->nnames = 0;
+	if (build_net(in, def, err) < 0) {
+		return -err->code;
+	}
+	def->log_max_size = s->log_max_size > 0 ? (uint64_t)s->log_max_size : LOGFILE_DEFAULT_MAX_SIZE;
+	def->log_max_files = s->log_max_files > 0 ? (unsigned)s->log_max_files : LOGFILE_DEFAULT_MAX_FILES;
+	if (def->name == NULL || def->image == NULL || def->image_id == NULL || def->lowerdirs == NULL ||
+	    (s->ndeps > 0 && def->deps == NULL)) {
+		return berr_set(err, ENOMEM, "services.%s", s->name);
+	}
+	return 0;
 }
 
 static int build_def(const struct service_in *in, struct ctr_def *def, struct berr *err)
@@ -373,122 +533,17 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 				 "services.%s: image %s is not loaded: put it in /config/images/ or `berth load` it",
 				 s->name, s->image);
 	}
-	char mnt[PATH_MAX];
-	if (mount_image(&img, mnt, sizeof(mnt), err) < 0) {
-		images_resolved_free(&img);
-		return berr_prefix(err, "services.%s: ", s->name);
-	}
-	char dir[PATH_MAX];
-	char rundir[PATH_MAX];
-	char rootfs[PATH_MAX];
-	char hostname_file[PATH_MAX];
-	char hosts_file[PATH_MAX];
-	char resolv_file[PATH_MAX];
-	char cgroup[CTR_NAME_MAX + 16];
-	ctr_dir(in->name, dir, sizeof(dir));
-	ctr_run_dir(in->name, rundir, sizeof(rundir));
-	path_join(rootfs, sizeof(rootfs), rundir, "rootfs");
-	path_join(hosts_file, sizeof(hosts_file), dir, "hosts");
-	path_join(resolv_file, sizeof(resolv_file), dir, "resolv.conf");
-	path_join(hostname_file, sizeof(hostname_file), dir, "hostname");
-	snprintf(cgroup, sizeof(cgroup), "/berth/%s", in->name);
-	char host_name[256];
-	host_hostname(host_name, sizeof(host_name));
-	char netns[PATH_MAX];
-	const char *join = NULL;
-	if (s->network_mode == COMPOSE_NET_SERVICE || s->network_mode == COMPOSE_NET_CONTAINER) {
-		join = s->network_mode == COMPOSE_NET_SERVICE ? container_name_of(in->project, s->network_mode_target)
-							      : s->network_mode_target;
-	}
-	network_netns_path(join != NULL ? join : in->name, netns, sizeof(netns));
-	struct volume_ctx vctx = {.container = in->name, .image_root = mnt};
-	struct compose_translate_in tin = {
-		.project = in->project,
-		.service = s,
-		.image = &img.cfg,
-		.rootfs = mnt,
-		.hostname = s->network_mode == COMPOSE_NET_HOST && host_name[0] != '\0' ? host_name : in->name,
-		.volume_path = volume_hook,
-		.volume_ctx = &vctx,
-		.hosts_file = hosts_file,
-		.resolv_file = resolv_file,
-		.cgroups_path = cgroup,
-		.netns_path = join != NULL ? netns : NULL,
-	};
+	struct ctr_paths cp;
+	ctr_paths(in, &cp);
+	struct volume_ctx vctx = {.container = in->name};
 	struct compose_runtime rt;
-	memset(&rt, 0, sizeof(rt));
-	int ret = compose_translate(&tin, &rt, err);
-	unmount_image(mnt);
-	if (ret < 0) {
-		goto out;
+	int ret = translate_service(in, &img, &cp, &vctx, &rt, err);
+	if (ret == 0) {
+		ret = fill_def(in, &img, &rt, &vctx, def, err);
 	}
-	/* The real root is the container's own overlay, mounted at start. */
-	rt.oci.root_path = arena_strdup(&rt.oci.arena, rootfs);
-	if (s->network_mode == COMPOSE_NET_DEFAULT || s->network_mode == COMPOSE_NET_BRIDGE) {
-		ret = set_netns(&rt.oci, netns, err);
-		if (ret < 0) {
-			goto out;
-		}
+	if (ret == 0) {
+		ctr_def_hash(def);
 	}
-	if (s->init) {
-		ret = add_init(&rt, err);
-		if (ret < 0) {
-			goto out;
-		}
-	}
-	size_t len = 0;
-	ret = oci_config_to_json(&rt.oci, &def->config_json, &len, err);
-	if (ret < 0) {
-		goto out;
-	}
-	def->name = strdup(in->name);
-	def->service = in->adhoc ? NULL : strdup(s->name);
-	def->image = strdup(s->image);
-	def->image_id = strdup(img.id);
-	def->lowerdirs = strv_dup(img.layers, img.nlayers);
-	def->nlowerdirs = img.nlayers;
-	def->read_only = s->read_only;
-	def->restart = (enum restart_policy)s->restart;
-	def->max_retries = s->max_retries;
-	def->stop_signal = rt.stop_signal > 0 ? rt.stop_signal : SIGTERM;
-	def->stop_grace_ms = rt.stop_grace_ns >= 0 ? rt.stop_grace_ns / 1000000 : 10000;
-	def->tty = s->tty;
-	def->stdin_open = s->stdin_open;
-	def->auto_remove = in->auto_remove;
-	if (rt.has_healthcheck && rt.healthcheck.ntest > 0 && strcmp(rt.healthcheck.test[0], "NONE") != 0) {
-		def->health.test = strv_dup(rt.healthcheck.test, rt.healthcheck.ntest);
-		def->health.ntest = rt.healthcheck.ntest;
-		def->health.interval_ms = rt.healthcheck.interval_ns / 1000000;
-		def->health.timeout_ms = rt.healthcheck.timeout_ns / 1000000;
-		def->health.start_period_ms = rt.healthcheck.start_period_ns / 1000000;
-		def->health.retries = rt.healthcheck.retries;
-	}
-	if (s->ndeps > 0) {
-		def->deps = calloc(s->ndeps, sizeof(*def->deps));
-		for (size_t i = 0; def->deps != NULL && i < s->ndeps; i++) {
-			def->deps[def->ndeps].name = strdup(container_name_of(in->project, s->deps[i].service));
-			def->deps[def->ndeps].cond = (enum dep_condition)s->deps[i].condition;
-			def->ndeps++;
-		}
-	}
-	def->volumes = vctx.names;
-	def->nvolumes = vctx.nnames;
-	vctx.names = NULL;
-	vctx.nnames = 0;
-	ret = build_net(in, def, err);
-	if (ret < 0) {
-		goto out;
-	}
-	def->log_max_size = s->log_max_size > 0 ? (uint64_t)s->log_max_size : LOGFILE_DEFAULT_MAX_SIZE;
-	def->log_max_files = s->log_max_files > 0 ? (unsigned)s->log_max_files : LOGFILE_DEFAULT_MAX_FILES;
-	if (def->name == NULL || def->image == NULL || def->image_id == NULL || def->lowerdirs == NULL ||
-	    (s->ndeps > 0 && def->deps == NULL)) {
-		ret = berr_set(err, ENOMEM, "services.%s", s->name);
-		goto out;
-	}
-	ctr_def_hash(def);
-	ret = 0;
-out:
 	for (size_t i = 0; i < vctx.nnames; i++) {
 		free(vctx.names[i]);
 	}
@@ -524,21 +579,6 @@ static void problem(json_object *report, int error, const char *msg)
 		blog_warn("%s", msg);
 	}
 	add_str(report, error ? "errors" : "warnings", msg);
-}
-
-static int load_project(const char *dir, struct compose_project *p, struct compose_vars *vars, struct berr *err)
-{
-	char env[PATH_MAX];
-	char path[PATH_MAX];
-	if (path_join(env, sizeof(env), dir, ".env") < 0 || path_join(path, sizeof(path), dir, "compose.yaml") < 0) {
-		return berr_setx(err, ENAMETOOLONG, "%s: path too long", dir);
-	}
-	if (compose_dotenv_load(vars, NULL, env, ".env", err) < 0 && err->code != ENOENT) {
-		return -err->code;
-	}
-	berr_clear(err);
-	struct compose_options opt = {.file_name = "compose.yaml", .dir = CONFIG_DIR, .vars = vars};
-	return compose_load(p, path, &opt, err);
 }
 
 /* Copies from/name to to_dir/name atomically and durably; a missing
@@ -610,9 +650,9 @@ static int dependency_recreated(const struct compose_project *p, const struct co
 	return 0;
 }
 
-static int apply_project(struct compose_project *p, json_object *report)
+/* Networks are declared up front: containers create them when they join. */
+static void declare_networks(const struct compose_project *p)
 {
-	int errors = 0;
 	network_forget_declarations();
 	for (size_t i = 0; i < p->nnetworks; i++) {
 		const struct compose_network *n = &p->networks[i];
@@ -622,41 +662,153 @@ static int apply_project(struct compose_project *p, json_object *report)
 					n->nsubnets > 0 ? n->subnets[0].gateway : NULL, n->internal);
 		}
 	}
+}
+
+/* The file's problems and the start order's; services that cannot start
+ * keep what they had. Returns the number of errors. */
+static int report_problems(const struct compose_project *p, const struct compose_graph *g, json_object *report)
+{
+	int errors = p->nerrors > 0;
 	for (size_t i = 0; i < p->nproblems; i++) {
 		problem(report, p->problems[i].error, p->problems[i].msg);
 	}
-	errors += p->nerrors > 0;
-	struct compose_graph g;
-	struct berr err = {0};
-	if (compose_graph_build(p, &g, &err) < 0) {
-		problem(report, 1, err.msg);
-		return -1;
-	}
-	for (size_t i = 0; i < g.nerrors; i++) {
-		problem(report, 1, g.errors[i]);
+	for (size_t i = 0; i < g->nerrors; i++) {
+		problem(report, 1, g->errors[i]);
 		errors++;
 	}
-	for (size_t i = 0; i < g.nblocked; i++) {
-		const struct compose_service *s = &p->services[g.blocked[i].service];
-		problem(report, 1, g.blocked[i].why);
-		keep_previous(report, container_name_of(p, s->name), s->name, g.blocked[i].why);
+	for (size_t i = 0; i < g->nblocked; i++) {
+		const struct compose_service *s = &p->services[g->blocked[i].service];
+		problem(report, 1, g->blocked[i].why);
+		keep_previous(report, container_name_of(p, s->name), s->name, g->blocked[i].why);
 		errors++;
 	}
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct compose_service *s = &p->services[i];
-		if (!s->valid && s->active) {
-			/* The service's own first error says why it is down. */
-			const char *why = "its definition has errors";
-			for (size_t k = 0; k < p->nproblems; k++) {
-				if (p->problems[k].error && p->problems[k].service != NULL &&
-				    strcmp(p->problems[k].service, s->name) == 0) {
-					why = p->problems[k].msg;
-					break;
-				}
+		if (s->valid || !s->active) {
+			continue;
+		}
+		/* The service's own first error says why it is down. */
+		const char *why = "its definition has errors";
+		for (size_t k = 0; k < p->nproblems; k++) {
+			if (p->problems[k].error && p->problems[k].service != NULL &&
+			    strcmp(p->problems[k].service, s->name) == 0) {
+				why = p->problems[k].msg;
+				break;
 			}
-			keep_previous(report, container_name_of(p, s->name), s->name, why);
+		}
+		keep_previous(report, container_name_of(p, s->name), s->name, why);
+	}
+	return errors;
+}
+
+/* A container berthd has with the same definition: restarted when a
+ * dependency it restarts with was recreated, started when it is down and
+ * nobody stopped it on purpose. Returns the number of errors. */
+static int keep_service(const struct compose_project *p, const struct compose_service *s, struct ctr *c,
+			const unsigned char *recreated, json_object *report)
+{
+	struct berr err = {0};
+	if (c->state == CS_RUNNING && dependency_recreated(p, s, recreated)) {
+		if (sup_stop(c, 0, -1, AFTER_START, &err) < 0) {
+			problem(report, 1, err.msg);
+			return 1;
+		}
+		add_str(report, "restarted", c->def.name);
+		return 0;
+	}
+	add_str(report, "unchanged", c->def.name);
+	int user_down = c->user_stopped && c->def.restart == RESTART_UNLESS_STOPPED;
+	int down = c->state == CS_CREATED || c->state == CS_EXITED || c->state == CS_FAILED;
+	if (down && !user_down && !(c->ran && c->state == CS_EXITED && c->def.restart == RESTART_NO) &&
+	    sup_start(c, &err) < 0) {
+		problem(report, 1, err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* One service, in start order: created, recreated when its definition
+ * changed, or kept. Returns the number of errors. */
+static int apply_service(const struct compose_project *p, size_t index, unsigned char *recreated, json_object *report)
+{
+	const struct compose_service *s = &p->services[index];
+	const char *name = container_name_of(p, s->name);
+	struct service_in in = {.project = p, .service = s, .name = name};
+	struct ctr_def def;
+	struct berr err = {0};
+	if (build_def(&in, &def, &err) < 0) {
+		problem(report, 1, err.msg);
+		keep_previous(report, name, s->name, err.msg);
+		return 1;
+	}
+	int errors = 0;
+	struct ctr *c = ctr_find(name);
+	if (c != NULL && c->has_def && c->def.service == NULL) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "services.%s: the name %s is taken by a container of `berth run`", s->name,
+			 name);
+		problem(report, 1, msg);
+		errors = 1;
+	} else if (c == NULL || !c->has_def) {
+		if (sup_create(&def, &c, &err) < 0 || sup_start(c, &err) < 0) {
+			problem(report, 1, err.msg);
+			errors = 1;
+		} else {
+			add_str(report, "created", name);
+		}
+	} else if (strcmp(c->def.hash, def.hash) != 0) {
+		c->error[0] = '\0';
+		if (sup_replace(c, &def, &err) < 0) {
+			problem(report, 1, err.msg);
+			errors = 1;
+		} else {
+			add_str(report, "recreated", name);
+			recreated[index] = 1;
+		}
+	} else {
+		c->error[0] = '\0';
+		errors = keep_service(p, s, c, recreated, report);
+	}
+	ctr_def_clear(&def);
+	return errors;
+}
+
+/* Containers of services that are gone (or now have another name). */
+static void remove_gone(const struct compose_project *p, json_object *report)
+{
+	ctr_foreach_safe(c, next) {
+		if (c->def.service == NULL) {
+			continue;
+		}
+		const struct compose_service *s = compose_service_find(p, c->def.service);
+		if (s != NULL && s->active && strcmp(container_name_of(p, s->name), c->def.name) == 0) {
+			continue;
+		}
+		add_str(report, "removed", c->def.name);
+		if (!c->has_def) {
+			ctr_delete(c);
+			continue;
+		}
+		struct berr err = {0};
+		if (sup_stop(c, 0, -1, AFTER_REMOVE, &err) < 0) {
+			problem(report, 1, err.msg);
 		}
 	}
+}
+
+static int apply_project(struct compose_project *p, json_object *report)
+{
+	declare_networks(p);
+	struct compose_graph g;
+	struct berr err = {0};
+	if (compose_graph_build(p, &g, &err) < 0) {
+		for (size_t i = 0; i < p->nproblems; i++) {
+			problem(report, p->problems[i].error, p->problems[i].msg);
+		}
+		problem(report, 1, err.msg);
+		return -1;
+	}
+	int errors = report_problems(p, &g, report);
 	/* Services recreated in this pass, by index: a dependent with
 	 * depends_on.X.restart: true is restarted after X (as Compose does). */
 	auto_free unsigned char *recreated = calloc(p->nservices + 1, 1);
@@ -667,91 +819,19 @@ static int apply_project(struct compose_project *p, json_object *report)
 	}
 	/* In start order, so that a dependency exists before its dependents. */
 	for (size_t k = 0; k < g.norder; k++) {
-		const struct compose_service *s = &p->services[g.order[k]];
-		const char *name = container_name_of(p, s->name);
-		struct service_in in = {.project = p, .service = s, .name = name};
-		struct ctr_def def;
-		if (build_def(&in, &def, &err) < 0) {
-			problem(report, 1, err.msg);
-			keep_previous(report, name, s->name, err.msg);
-			errors++;
-			continue;
-		}
-		struct ctr *c = ctr_find(name);
-		if (c != NULL && c->has_def && c->def.service == NULL) {
-			char msg[600];
-			snprintf(msg, sizeof(msg), "services.%s: the name %s is taken by a container of `berth run`",
-				 s->name, name);
-			problem(report, 1, msg);
-			ctr_def_clear(&def);
-			errors++;
-			continue;
-		}
-		if (c == NULL || !c->has_def) {
-			if (sup_create(&def, &c, &err) < 0 || sup_start(c, &err) < 0) {
-				problem(report, 1, err.msg);
-				errors++;
-			} else {
-				add_str(report, "created", name);
-			}
-			ctr_def_clear(&def);
-			continue;
-		}
-		c->error[0] = '\0';
-		if (strcmp(c->def.hash, def.hash) != 0) {
-			if (sup_replace(c, &def, &err) < 0) {
-				problem(report, 1, err.msg);
-				errors++;
-			} else {
-				add_str(report, "recreated", name);
-				recreated[g.order[k]] = 1;
-			}
-			ctr_def_clear(&def);
-			continue;
-		}
-		ctr_def_clear(&def);
-		if (c->state == CS_RUNNING && dependency_recreated(p, s, recreated)) {
-			if (sup_stop(c, 0, -1, AFTER_START, &err) < 0) {
-				problem(report, 1, err.msg);
-				errors++;
-			} else {
-				add_str(report, "restarted", name);
-			}
-			continue;
-		}
-		add_str(report, "unchanged", name);
-		int user_down = c->user_stopped && c->def.restart == RESTART_UNLESS_STOPPED;
-		int down = c->state == CS_CREATED || c->state == CS_EXITED || c->state == CS_FAILED;
-		if (down && !user_down && !(c->ran && c->state == CS_EXITED && c->def.restart == RESTART_NO)) {
-			if (sup_start(c, &err) < 0) {
-				problem(report, 1, err.msg);
-				errors++;
-			}
-		}
+		errors += apply_service(p, g.order[k], recreated, report);
 	}
-	/* Containers of services that are gone. */
-	struct ctr *next = NULL;
-	for (struct ctr *c = D.ctrs; c != NULL; c = next) {
-		next = c->next;
-		if (c->def.service == NULL) {
-			continue;
-		}
-		const struct compose_service *s = compose_service_find(p, c->def.service);
-		if (s != NULL && s->active && strcmp(container_name_of(p, s->name), c->def.name) == 0) {
-			continue;
-		}
-		add_str(report, "removed", c->def.name);
-		if (!c->has_def) {
-			ctr_unlink(c);
-			ctr_free(c);
-			continue;
-		}
-		if (sup_stop(c, 0, -1, AFTER_REMOVE, &err) < 0) {
-			problem(report, 1, err.msg);
-		}
-	}
+	remove_gone(p, report);
 	compose_graph_free(&g);
 	return errors > 0 ? -1 : 0;
+}
+
+/* Reads CONFIG (or the last good copy): the same loader as `berth config
+ * check`, with this host's rules. */
+static int load_project(const char *dir, struct compose_project *p, struct berr *err)
+{
+	struct compose_options opt = {.config_dir = D.config_dir, .host = &host_cfg};
+	return compose_load_dir(p, dir, &opt, err);
 }
 
 int apply_compose(json_object *report)
@@ -772,14 +852,11 @@ int apply_compose(json_object *report)
 		return boot ? 0 : apply_project(&empty, report);
 	}
 	struct compose_project p;
-	struct compose_vars vars = {0};
 	struct berr err = {0};
-	memset(&p, 0, sizeof(p));
 	const char *dir = D.config_dir;
-	if (load_project(dir, &p, &vars, &err) < 0) {
+	if (load_project(dir, &p, &err) < 0) {
 		problem(report, 1, err.msg);
 		compose_free(&p);
-		compose_vars_free(&vars);
 		/* A file that cannot be read at all changes nothing that runs;
 		 * at boot, the last good one brings the services up. */
 		if (!boot || access(LAST_GOOD_DIR "/compose.yaml", F_OK) < 0) {
@@ -787,13 +864,10 @@ int apply_compose(json_object *report)
 		}
 		blog_err("using the last good compose.yaml (%s) until %s is fixed", LAST_GOOD_DIR, path);
 		problem(report, 0, "using the last good compose.yaml from " LAST_GOOD_DIR);
-		memset(&p, 0, sizeof(p));
-		memset(&vars, 0, sizeof(vars));
 		dir = LAST_GOOD_DIR;
-		if (load_project(dir, &p, &vars, &err) < 0) {
+		if (load_project(dir, &p, &err) < 0) {
 			problem(report, 1, err.msg);
 			compose_free(&p);
-			compose_vars_free(&vars);
 			return -1;
 		}
 	}
@@ -802,7 +876,6 @@ int apply_compose(json_object *report)
 		save_last_good(dir);
 	}
 	compose_free(&p);
-	compose_vars_free(&vars);
 	return ret;
 }
 
@@ -875,31 +948,52 @@ static void make_name(const char *image, char *out, size_t size)
 	}
 }
 
-int apply_run_def(json_object *req, struct ctr_def *def, struct berr *err)
+/* The container's name: --name, else one made from the image. */
+static int run_name(json_object *req, const char *image, char *name, size_t size, struct berr *err)
 {
-	const char *image = req_s(req, "image");
-	if (image == NULL) {
-		return berr_setx(err, EINVAL, "run: no image given");
-	}
-	char name[CTR_NAME_MAX];
 	const char *given = req_s(req, "name");
 	if (given != NULL) {
 		if (ctr_valid_name(given, err) < 0) {
 			return -EINVAL;
 		}
-		copy_string(name, sizeof(name), given);
+		copy_string(name, size, given);
 	} else {
-		make_name(image, name, sizeof(name));
+		make_name(image, name, size);
 	}
 	if (ctr_find(name) != NULL) {
 		return berr_setx(err, EEXIST, "the container name '%s' is in use", name);
 	}
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (f == NULL) {
-		return berr_set(err, ENOMEM, "run");
+	return 0;
+}
+
+/* Named volumes of -v must be declared for compose. */
+static void run_volumes(FILE *f, json_object *req)
+{
+	json_object *vols = NULL;
+	if (!json_object_object_get_ex(req, "volumes", &vols) || json_object_array_length(vols) == 0) {
+		return;
 	}
+	int header = 0;
+	for (size_t i = 0; i < json_object_array_length(vols); i++) {
+		const char *spec = json_object_get_string(json_object_array_get_idx(vols, i));
+		if (spec == NULL || spec[0] == '/' || spec[0] == '.' || strchr(spec, ':') == NULL) {
+			continue;
+		}
+		if (!header) {
+			fprintf(f, "volumes:\n");
+			header = 1;
+		}
+		fprintf(f, "  ");
+		char vol[CTR_NAME_MAX];
+		snprintf(vol, sizeof(vol), "%.*s", (int)strcspn(spec, ":"), spec);
+		yaml_str(f, vol);
+		fprintf(f, ": {}\n");
+	}
+}
+
+/* The request as a compose file of one service. */
+static void run_yaml(FILE *f, json_object *req, const char *name, const char *image)
+{
 	fprintf(f, "services:\n  %s:\n    image: ", name);
 	yaml_str(f, image);
 	fprintf(f, "\n");
@@ -933,30 +1027,31 @@ int apply_run_def(json_object *req, struct ctr_def *def, struct berr *err)
 	fprintf(f, "    tty: %s\n    stdin_open: %s\n    read_only: %s\n    init: %s\n",
 		req_b(req, "tty") ? "true" : "false", req_b(req, "stdin") ? "true" : "false",
 		req_b(req, "read_only") ? "true" : "false", req_b(req, "init") ? "true" : "false");
-	/* Named volumes of -v must be declared for compose. */
-	json_object *vols = NULL;
-	if (json_object_object_get_ex(req, "volumes", &vols) && json_object_array_length(vols) > 0) {
-		int header = 0;
-		for (size_t i = 0; i < json_object_array_length(vols); i++) {
-			const char *spec = json_object_get_string(json_object_array_get_idx(vols, i));
-			if (spec == NULL || spec[0] == '/' || spec[0] == '.' || strchr(spec, ':') == NULL) {
-				continue;
-			}
-			if (!header) {
-				fprintf(f, "volumes:\n");
-				header = 1;
-			}
-			fprintf(f, "  ");
-			char vol[CTR_NAME_MAX];
-			snprintf(vol, sizeof(vol), "%.*s", (int)strcspn(spec, ":"), spec);
-			yaml_str(f, vol);
-			fprintf(f, ": {}\n");
-		}
+	run_volumes(f, req);
+}
+
+int apply_run_def(json_object *req, struct ctr_def *def, struct berr *err)
+{
+	const char *image = req_s(req, "image");
+	if (image == NULL) {
+		return berr_setx(err, EINVAL, "run: no image given");
 	}
+	char name[CTR_NAME_MAX];
+	if (run_name(req, image, name, sizeof(name), err) < 0) {
+		return -err->code;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL) {
+		return berr_set(err, ENOMEM, "run");
+	}
+	run_yaml(f, req, name, image);
 	fclose(f);
 	struct compose_project p;
-	memset(&p, 0, sizeof(p));
-	struct compose_options opt = {.file_name = "berth run", .dir = "/"};
+	/* The host's rules as for compose.yaml: the same bind mounts. */
+	struct compose_options opt = {
+		.file_name = "berth run", .dir = "/", .config_dir = D.config_dir, .host = &host_cfg};
 	int ret = compose_parse(&p, text, len, &opt, err);
 	free(text);
 	if (ret > 0) {

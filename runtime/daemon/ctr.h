@@ -140,8 +140,10 @@ enum ctr_after_stop {
 	AFTER_REPLACE, /* a changed service: remove, then create the new definition */
 };
 
+struct child;
+
 struct ctr {
-	struct ctr *next;
+	struct ctr *next; /* the container table's (ctrtab.h) */
 	struct ctr_def def;
 	int has_def; /* 0 for a service whose definition failed (error says why) */
 
@@ -182,6 +184,7 @@ struct ctr {
 	int64_t health_next_ms; /* monotonic */
 	int64_t health_deadline_ms;
 	pid_t health_pid;
+	struct child *health_child; /* the loop's record of health_pid */
 	int health_out_fd;
 	char health_out[1024];
 	size_t health_out_len;
@@ -202,6 +205,13 @@ int ctr_save(const struct ctr *c, struct berr *err);
 
 /* Loads the record of the container directory name. */
 int ctr_load(const char *name, struct ctr **out, struct berr *err);
+
+/* The record as ctr_save writes it (malloc'd; NULL: out of memory). */
+char *ctr_record_text(const struct ctr *c);
+
+/* A new container from a record's text; what names the record in errors,
+ * name (NULL: any) is the container it must define. */
+int ctr_record_parse(const char *text, const char *what, const char *name, struct ctr **out, struct berr *err);
 
 struct ctr *ctr_new(void);
 void ctr_free(struct ctr *c);

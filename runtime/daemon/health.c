@@ -12,9 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/api.h"
+#include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
-#include "daemon/sup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/proc.h"
@@ -75,13 +74,14 @@ static void on_output(struct watch *w, uint32_t events)
 	c->health_out[c->health_out_len] = '\0';
 }
 
-static void start_check(struct ctr *c, int64_t now)
+static void check_exited(struct child *ch, int status);
+
+/* berth-oci exec of the test in the container (malloc'd; NULL: out of
+ * memory). ["CMD", args...] runs args; ["CMD-SHELL", "cmd"] runs
+ * /bin/sh -c cmd. */
+static char **check_argv(const struct ctr *c, char *pidfile)
 {
-	char pidfile[PATH_MAX];
-	health_pid_file(c, pidfile, sizeof(pidfile));
-	unlink(pidfile);
 	const struct ctr_health_def *h = &c->def.health;
-	/* ["CMD", args...] runs args; ["CMD-SHELL", "cmd"] runs /bin/sh -c cmd. */
 	size_t first = 0;
 	int shell = 0;
 	if (h->ntest > 0 && strcmp(h->test[0], "CMD") == 0) {
@@ -93,7 +93,7 @@ static void start_check(struct ctr *c, int64_t now)
 	size_t n = 0;
 	char **argv = calloc(h->ntest + 12, sizeof(*argv));
 	if (argv == NULL) {
-		return;
+		return NULL;
 	}
 	argv[n++] = "berth-oci";
 	argv[n++] = "--root";
@@ -112,6 +112,18 @@ static void start_check(struct ctr *c, int64_t now)
 		}
 	}
 	argv[n] = NULL;
+	return argv;
+}
+
+static void start_check(struct ctr *c, int64_t now)
+{
+	char pidfile[PATH_MAX];
+	health_pid_file(c, pidfile, sizeof(pidfile));
+	unlink(pidfile);
+	char **argv = check_argv(c, pidfile);
+	if (argv == NULL) {
+		return;
+	}
 	int out[2];
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		free(argv);
@@ -129,6 +141,10 @@ static void start_check(struct ctr *c, int64_t now)
 	int ret = proc_spawn(&so, &pid, &err);
 	close(out[1]);
 	free(argv);
+	if (ret == 0 && (c->health_child = child_add(pid, check_exited, c)) == NULL) {
+		kill(pid, SIGKILL);
+		ret = berr_setx(&err, ENOMEM, "out of memory");
+	}
 	if (ret < 0) {
 		close(out[0]);
 		blog_err("%s: healthcheck: %s", c->def.name, err.msg);
@@ -190,8 +206,11 @@ int64_t health_deadline(const struct ctr *c)
 	return c->health_next_ms;
 }
 
-void health_exited(struct ctr *c, int status)
+/* A check process ended. */
+static void check_exited(struct child *ch, int status)
 {
+	struct ctr *c = ch->ctx;
+	c->health_child = NULL;
 	c->health_pid = 0;
 	if (c->health_out_fd >= 0) {
 		/* Take what is left in the pipe. */
@@ -234,8 +253,7 @@ void health_exited(struct ctr *c, int status)
 	c->health_next_ms = now_mono_ms() + interval(c);
 	if (before != c->health) {
 		blog_info("%s: %s", c->def.name, health_status_name(c->health));
-		api_ctr_changed(c);
-		sup_deps_changed();
+		ctr_publish(c, CTR_HEALTH);
 	}
 	loop_rearm_timer();
 }
@@ -245,6 +263,11 @@ void health_stop(struct ctr *c)
 	if (c->health_pid > 0) {
 		kill_check(c);
 		c->health_pid = 0;
+	}
+	if (c->health_child != NULL) {
+		/* It is reaped as any child; nobody waits for its result. */
+		c->health_child->done = NULL;
+		c->health_child = NULL;
 	}
 	if (c->health_out_fd >= 0) {
 		watch_del(&c->health_watch);

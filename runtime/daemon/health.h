@@ -20,9 +20,6 @@ void health_tick(struct ctr *c, int64_t now_ms);
 /* The monotonic time health_tick should next run for c, or -1. */
 int64_t health_deadline(const struct ctr *c);
 
-/* A check process ended. */
-void health_exited(struct ctr *c, int status);
-
 /* The container ended: abandon a running check. */
 void health_stop(struct ctr *c);
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
+#include "daemon/ctrtab.h"
 #include "image/store.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
@@ -63,7 +63,7 @@ int images_list(json_object *list, struct berr *err)
 static int image_in_use(void *ctx, const char *image_id)
 {
 	(void)ctx;
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (c->def.image_id != NULL && strcmp(c->def.image_id, image_id) == 0) {
 			return 1;
 		}

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
@@ -57,8 +58,20 @@ static void on_dns(struct watch *w, uint32_t events)
 	dns_run(dns);
 }
 
+/* Names and rules follow the running containers. */
+static void on_ctr_event(struct ctr *c, enum ctr_event ev)
+{
+	(void)c;
+	if (ev == CTR_CHANGED) {
+		dirty = 1;
+	}
+}
+
 int network_init(struct berr *err)
 {
+	if (ctr_observe(on_ctr_event) < 0) {
+		return berr_setx(err, ENOSPC, "too many observers of the container table");
+	}
 	if (mkdir_p(NETNS_DIR, 0700, err) < 0 || mkdir_p(NETWORKS_DIR, 0700, err) < 0) {
 		return -err->code;
 	}
@@ -70,11 +83,6 @@ int network_init(struct berr *err)
 	}
 	dns_watch = (struct watch){.fd = dns_fd(dns), .fn = on_dns};
 	return watch_add(&dns_watch, EPOLLIN);
-}
-
-void network_changed(void)
-{
-	dirty = 1;
 }
 
 int network_netns_path(const char *name, char *out, size_t size)
@@ -417,7 +425,7 @@ static void sync_names(void)
 			continue;
 		}
 		size_t cap = 0;
-		for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+		ctr_foreach(c) {
 			for (size_t i = 0; active(c) && c->def.netmode == NETMODE_BRIDGE && i < c->def.nnets; i++) {
 				cap += 2 + c->def.nets[i].naliases;
 			}
@@ -427,7 +435,7 @@ static void sync_names(void)
 			continue;
 		}
 		size_t k = 0;
-		for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+		ctr_foreach(c) {
 			if (!active(c) || c->def.netmode != NETMODE_BRIDGE) {
 				continue;
 			}
@@ -460,7 +468,7 @@ static void sync_upstreams(void)
 {
 	uint32_t *now = NULL;
 	size_t nnow = 0;
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (!active(c) || c->def.ndns == 0 || c->def.netmode != NETMODE_BRIDGE) {
 			continue;
 		}
@@ -508,7 +516,7 @@ static void sync_multi(void)
 {
 	uint32_t *now = NULL;
 	size_t nnow = 0;
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (!active(c) || c->def.netmode != NETMODE_BRIDGE || c->def.nnets < 2) {
 			continue;
 		}
@@ -560,7 +568,7 @@ static void sync_rules(void)
 	for (struct bnet *n = nets; n != NULL; n = n->next) {
 		nn += n->up;
 	}
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		np += active(c) ? c->def.nports : 0;
 	}
 	struct nft_network *nn_arr = calloc(nn + 1, sizeof(*nn_arr));
@@ -582,7 +590,7 @@ static void sync_rules(void)
 		}
 	}
 	size_t j = 0;
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		uint32_t addr = active(c) && c->def.nports > 0 ? port_target(c) : 0;
 		for (size_t i = 0; addr != 0 && i < c->def.nports; i++) {
 			np_arr[j++] = (struct nft_port){
@@ -613,7 +621,7 @@ static void sync_unused(void)
 	for (struct bnet *n = nets; n != NULL; n = n->next) {
 		n->used = 0;
 	}
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		for (size_t i = 0; c->has_def && c->def.netmode == NETMODE_BRIDGE && i < c->def.nnets; i++) {
 			struct bnet *n = bnet_get(c->def.nets[i].network);
 			if (n != NULL) {
@@ -701,7 +709,7 @@ json_object *network_list(void)
 		snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", n->ipam.subnet.prefix);
 		inet_ntop(AF_INET, &n->ipam.gateway, gw, sizeof(gw));
 		int count = 0;
-		for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+		ctr_foreach(c) {
 			for (size_t i = 0; active(c) && c->def.netmode == NETMODE_BRIDGE && i < c->def.nnets; i++) {
 				count += strcmp(c->def.nets[i].network, n->name) == 0;
 			}

@@ -5,10 +5,10 @@
  * answers service names on each bridge's gateway address, and one
  * nf_tables ruleset for published ports, outbound NAT and isolation.
  *
- * The kernel state is derived from berthd's containers: after any change,
- * network_sync() rebuilds names and rules from the running containers and
- * removes networks nobody uses. Nothing is installed that a sync would
- * not also remove. */
+ * The kernel state is derived from berthd's containers: after any change
+ * the container table publishes (ctrtab.h), network_sync() rebuilds names
+ * and rules from the running containers and removes networks nobody uses.
+ * Nothing is installed that a sync would not also remove. */
 #ifndef BERTH_NETWORK_H
 #define BERTH_NETWORK_H
 
@@ -35,9 +35,6 @@ int network_setup(struct ctr *c, struct berr *err);
 
 /* A container is removed: its endpoints, addresses and namespace go. */
 void network_release(struct ctr *c);
-
-/* Something changed that names or rules depend on. */
-void network_changed(void);
 
 /* Brings the kernel's state (names, rules, bridges) up to date if needed. */
 void network_sync(void);

@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/api.h"
 #include "daemon/bundle.h"
+#include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/health.h"
 #include "daemon/network.h"
@@ -28,6 +28,9 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+
+/* Set by sup_shutdown: nothing starts or restarts any more. */
+static int shutting_down;
 
 static int pidfd_open_(pid_t pid)
 {
@@ -53,8 +56,7 @@ static void save(struct ctr *c)
 static void changed(struct ctr *c)
 {
 	save(c);
-	network_changed();
-	api_ctr_changed(c);
+	ctr_publish(c, CTR_CHANGED);
 	sup_deps_changed();
 	loop_rearm_timer();
 }
@@ -83,6 +85,20 @@ static int active(const struct ctr *c)
 	return c->state == CS_RUNNING || c->state == CS_STARTING || c->state == CS_STOPPING;
 }
 
+/* A container became healthy, or stopped being: its dependents may start. */
+static void on_ctr_event(struct ctr *c, enum ctr_event ev)
+{
+	(void)c;
+	if (ev == CTR_HEALTH) {
+		sup_deps_changed();
+	}
+}
+
+int sup_init(void)
+{
+	return ctr_observe(on_ctr_event);
+}
+
 /* ---- creating and removing --------------------------------------------- */
 
 int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err)
@@ -95,9 +111,7 @@ int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err)
 		return berr_setx(err, EEXIST, "the container name '%s' is in use", def->name);
 	}
 	if (old != NULL) {
-		ctr_unlink(old);
-		api_ctr_removed(old);
-		ctr_free(old);
+		ctr_delete(old);
 	}
 	char dir[PATH_MAX];
 	if (ctr_dir(def->name, dir, sizeof(dir)) < 0) {
@@ -119,7 +133,7 @@ int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err)
 		ctr_free(c);
 		return -err->code;
 	}
-	ctr_link(c);
+	ctr_add(c);
 	*out = c;
 	return 0;
 }
@@ -144,7 +158,7 @@ void sup_note_failed(const char *name, const char *service, const char *error)
 	}
 	c->state = CS_FAILED;
 	copy_string(c->error, sizeof(c->error), error);
-	ctr_link(c);
+	ctr_add(c);
 }
 
 int sup_remove(struct ctr *c, struct berr *err)
@@ -160,9 +174,7 @@ int sup_remove(struct ctr *c, struct berr *err)
 		}
 	}
 	blog_info("%s: removed", c->def.name);
-	ctr_unlink(c);
-	api_ctr_removed(c);
-	ctr_free(c);
+	ctr_delete(c);
 	sup_deps_changed();
 	return 0;
 }
@@ -213,40 +225,45 @@ static void start_failed(struct ctr *c, const char *why)
 	copy_string(c->error, sizeof(c->error), why);
 }
 
-static int spawn_monitor(struct ctr *c, struct berr *err)
-{
+/* The monitor's command line and the strings it points into. */
+struct monitor_cmd {
 	char rundir[PATH_MAX];
 	char dir[PATH_MAX];
 	char log[PATH_MAX];
-	if (ctr_run_dir(c->def.name, rundir, sizeof(rundir)) < 0 || ctr_dir(c->def.name, dir, sizeof(dir)) < 0 ||
-	    path_join(log, sizeof(log), dir, "log") < 0) {
-		return berr_setx(err, ENAMETOOLONG, "%s: path too long", c->def.name);
-	}
 	char max_size[24];
 	char max_files[16];
-	snprintf(max_size, sizeof(max_size), "%llu", (unsigned long long)c->def.log_max_size);
-	snprintf(max_files, sizeof(max_files), "%u", c->def.log_max_files);
 	const char *argv[32];
+};
+
+static int monitor_cmd(const struct ctr *c, struct monitor_cmd *m, struct berr *err)
+{
+	if (ctr_run_dir(c->def.name, m->rundir, sizeof(m->rundir)) < 0 ||
+	    ctr_dir(c->def.name, m->dir, sizeof(m->dir)) < 0 || path_join(m->log, sizeof(m->log), m->dir, "log") < 0) {
+		return berr_setx(err, ENAMETOOLONG, "%s: path too long", c->def.name);
+	}
+	snprintf(m->max_size, sizeof(m->max_size), "%llu", (unsigned long long)c->def.log_max_size);
+	snprintf(m->max_files, sizeof(m->max_files), "%u", c->def.log_max_files);
+	const char **argv = m->argv;
 	size_t n = 0;
 	argv[n++] = "berth";
 	argv[n++] = "monitor";
 	argv[n++] = "--name";
 	argv[n++] = c->def.name;
 	argv[n++] = "--dir";
-	argv[n++] = rundir;
+	argv[n++] = m->rundir;
 	argv[n++] = "--bundle";
-	argv[n++] = dir;
+	argv[n++] = m->dir;
 	argv[n++] = "--oci-root";
 	argv[n++] = OCI_ROOT;
 	argv[n++] = "--log";
-	argv[n++] = log;
+	argv[n++] = m->log;
 	if (c->def.log_max_size > 0) {
 		argv[n++] = "--log-max-size";
-		argv[n++] = max_size;
+		argv[n++] = m->max_size;
 	}
 	if (c->def.log_max_files > 0) {
 		argv[n++] = "--log-max-files";
-		argv[n++] = max_files;
+		argv[n++] = m->max_files;
 	}
 	if (c->def.tty) {
 		argv[n++] = "--tty";
@@ -260,7 +277,16 @@ static int spawn_monitor(struct ctr *c, struct berr *err)
 	argv[n++] = "--status-fd";
 	argv[n++] = "3";
 	argv[n] = NULL;
+	return 0;
+}
 
+static int spawn_monitor(struct ctr *c, struct berr *err)
+{
+	struct monitor_cmd m;
+	int ret = monitor_cmd(c, &m, err);
+	if (ret < 0) {
+		return ret;
+	}
 	int status[2];
 	if (pipe2(status, O_CLOEXEC) < 0) {
 		return berr_set(err, errno, "%s: pipe", c->def.name);
@@ -281,7 +307,7 @@ static int spawn_monitor(struct ctr *c, struct berr *err)
 		}
 		close_fds_from(4);
 		reset_signals();
-		execv("/proc/self/exe", (char *const *)argv);
+		execv("/proc/self/exe", (char *const *)m.argv);
 		dprintf(3, "error execute the monitor: %s\n", strerror(errno));
 		_exit(127);
 	}
@@ -350,7 +376,7 @@ static void start_or_fail(struct ctr *c)
 	start_failed(c, err.msg);
 	c->exit_code = 127;
 	c->finished_ms = now_wall_ms();
-	if (!D.shutting_down && ctr_should_restart(c)) {
+	if (!shutting_down && ctr_should_restart(c)) {
 		c->backoff_ms = ctr_next_backoff(c->backoff_ms, 0);
 		c->next_start_ms = now_mono_ms() + c->backoff_ms;
 		c->state = CS_RESTARTING;
@@ -381,7 +407,7 @@ int sup_start(struct ctr *c, struct berr *err)
 		break;
 	}
 	c->want_start = 1;
-	if (D.shutting_down) {
+	if (shutting_down) {
 		return berr_setx(err, ESHUTDOWN, "berthd is shutting down");
 	}
 	char why[256];
@@ -400,7 +426,7 @@ int sup_start(struct ctr *c, struct berr *err)
 void sup_deps_changed(void)
 {
 	static int running;
-	if (running || D.shutting_down) {
+	if (running || shutting_down) {
 		return;
 	}
 	/* Starting one container can make another ready: go round until
@@ -409,7 +435,7 @@ void sup_deps_changed(void)
 	int again = 1;
 	while (again) {
 		again = 0;
-		for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+		ctr_foreach(c) {
 			if (!c->want_start || !c->has_def ||
 			    (c->state != CS_CREATED && c->state != CS_EXITED && c->state != CS_FAILED)) {
 				continue;
@@ -418,7 +444,7 @@ void sup_deps_changed(void)
 			if (!deps_ready(c, why, sizeof(why))) {
 				if (strcmp(why, c->waiting_for) != 0) {
 					copy_string(c->waiting_for, sizeof(c->waiting_for), why);
-					api_ctr_changed(c);
+					ctr_publish(c, CTR_CHANGED);
 				}
 				continue;
 			}
@@ -595,7 +621,7 @@ static void monitor_ended(struct ctr *c)
 		finish_removal(c);
 		return;
 	}
-	if (!requested && !D.shutting_down && ctr_should_restart(c)) {
+	if (!requested && !shutting_down && ctr_should_restart(c)) {
 		c->backoff_ms = ctr_next_backoff(c->backoff_ms, ran_ms);
 		c->next_start_ms = now_mono_ms() + c->backoff_ms;
 		c->state = CS_RESTARTING;
@@ -694,7 +720,7 @@ int sup_replace(struct ctr *c, struct ctr_def *newdef, struct berr *err)
 void sup_tick(void)
 {
 	int64_t now = now_mono_ms();
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (c->state == CS_RESTARTING && c->next_start_ms <= now) {
 			struct berr err = {0};
 			c->next_start_ms = 0;
@@ -721,7 +747,7 @@ void sup_tick(void)
 int64_t sup_next_deadline(void)
 {
 	int64_t next = -1;
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		int64_t t = -1;
 		if (c->state == CS_RESTARTING) {
 			t = c->next_start_ms;
@@ -741,7 +767,7 @@ int64_t sup_next_deadline(void)
 
 static int has_active_dependent(const struct ctr *c)
 {
-	for (const struct ctr *o = D.ctrs; o != NULL; o = o->next) {
+	ctr_foreach(o) {
 		if (o == c || !active(o)) {
 			continue;
 		}
@@ -756,7 +782,7 @@ static int has_active_dependent(const struct ctr *c)
 
 static void shutdown_step(void)
 {
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (c->state == CS_RESTARTING) {
 			c->state = CS_EXITED;
 			save(c);
@@ -772,32 +798,22 @@ static void shutdown_step(void)
 
 void sup_shutdown(void)
 {
-	D.shutting_down = 1;
+	shutting_down = 1;
 	blog_notice("stopping all containers");
 	shutdown_step();
 }
 
 int sup_all_stopped(void)
 {
-	if (D.shutting_down) {
+	if (shutting_down) {
 		shutdown_step();
 	}
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
+	ctr_foreach(c) {
 		if (active(c)) {
 			return 0;
 		}
 	}
 	return 1;
-}
-
-void sup_child_exited(pid_t pid, int status)
-{
-	for (struct ctr *c = D.ctrs; c != NULL; c = c->next) {
-		if (c->health_pid == pid) {
-			health_exited(c, status);
-			return;
-		}
-	}
 }
 
 /* ---- adoption after a berthd restart ------------------------------------- */
@@ -898,11 +914,9 @@ void sup_adopt_all(void)
 			blog_err("%s", err.msg);
 			continue;
 		}
-		ctr_link(c);
+		ctr_add(c);
 	}
-	struct ctr *next = NULL;
-	for (struct ctr *c = D.ctrs; c != NULL; c = next) {
-		next = c->next;
+	ctr_foreach_safe(c, next) {
 		adopt(c);
 	}
 }

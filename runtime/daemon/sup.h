@@ -10,6 +10,9 @@
 #include "daemon/ctr.h"
 #include "lib/berr.h"
 
+/* Follows the table's health events (dependencies on a healthy container). */
+int sup_init(void);
+
 /* Registers a new container with the definition (taken over; *def is
  * cleared). Fails when the name is taken. */
 int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err);
@@ -51,9 +54,6 @@ void sup_deps_changed(void);
 /* Begins the ordered stop of everything; sup_all_stopped tells when done. */
 void sup_shutdown(void);
 int sup_all_stopped(void);
-
-/* A child process berthd waited for that was not registered elsewhere. */
-void sup_child_exited(pid_t pid, int status);
 
 /* Status text as `berth ps` shows it ("Up 5 minutes (healthy)"). */
 void sup_status_text(const struct ctr *c, char *out, size_t size);

@@ -166,6 +166,25 @@ static const char *host_addr_problem(int ret)
 	return ret == -ERANGE ? "is outside the subnet" : "is the subnet's network or broadcast address";
 }
 
+int ipam_parse_host(const struct ipam_subnet *s, const char *text, uint32_t *addr, const char **why)
+{
+	if (parse_addr(text, addr) < 0) {
+		*why = "is not an IPv4 address";
+		return -EINVAL;
+	}
+	int ret = host_addr_ok(s, *addr);
+	if (ret < 0) {
+		*why = host_addr_problem(ret);
+		return ret;
+	}
+	return 0;
+}
+
+uint32_t ipam_default_gateway(const struct ipam_subnet *s)
+{
+	return htonl(subnet_first(s) + 1);
+}
+
 /* ---- names ---- */
 
 static int valid_owner(const char *owner)
@@ -627,7 +646,7 @@ static int choose_subnet(struct ipam_network *n, const struct ipam_config *cfg, 
 					 host_addr_problem(ret));
 		}
 	} else {
-		n->gateway = htonl(subnet_first(&n->subnet) + 1);
+		n->gateway = ipam_default_gateway(&n->subnet);
 	}
 	return 0;
 }

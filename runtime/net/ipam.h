@@ -89,6 +89,16 @@ const struct ipam_lease *ipam_find(const struct ipam_network *n, const char *own
 int ipam_parse_subnet(const char *text, struct ipam_subnet *out, struct berr *err);
 int ipam_overlaps(const struct ipam_subnet *a, const struct ipam_subnet *b);
 
+/* text as a host address of s (network byte order): an IPv4 address inside
+ * s that is not its network or broadcast address. On error *why says what
+ * is wrong with it ("is outside the subnet"). compose checks the gateway
+ * and ipv4_address of compose.yaml with it, as ipam_open and ipam_lease
+ * will. */
+int ipam_parse_host(const struct ipam_subnet *s, const char *text, uint32_t *addr, const char **why);
+
+/* The gateway of a subnet that does not name one: its first host. */
+uint32_t ipam_default_gateway(const struct ipam_subnet *s);
+
 /* The first subnet of Docker's default pools (172.17.0.0/16 ...
  * 172.31.0.0/16, then 192.168.0.0/20, 192.168.16.0/20 ... 192.168.240.0/20)
  * that overlaps nothing in avoid; -ENOSPC when all do. */

@@ -4,7 +4,9 @@
  * configs and the config.json writer. Beyond "no crash, no leak", one
  * invariant: whatever the writer emits, the runtime's parser accepts.
  * Files: env_file paths resolve under a directory that does not exist, and
- * the root filesystem for user lookups does not exist either. */
+ * the root filesystem for user lookups does not exist either. The host's
+ * rules are on (host.yaml allowing one bind path), as berthd reads it,
+ * with /config read from that missing directory. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include "compose/graph.h"
 #include "compose/ociwrite.h"
 #include "compose/translate.h"
+#include "lib/hostcfg.h"
+#include "lib/fsutil.h"
 #include "oci/config.h"
 
 #define MAX_TRANSLATED 8
@@ -68,8 +72,12 @@ static void translate_and_write(const struct compose_project *p, const struct co
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct compose_vars vars;
+	static struct host_config host;
 	static int ready;
 	if (!ready) {
+		hostcfg_defaults(&host);
+		copy_string(host.bind_allow[0], sizeof(host.bind_allow[0]), "/srv");
+		host.nbind_allow = 1;
 		compose_vars_set(&vars, "TAG", "1.0");
 		compose_vars_set(&vars, "EMPTY", "");
 		compose_vars_set(&vars, "PORT", "8080");
@@ -83,6 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.vars = &vars,
 		.profiles = profiles,
 		.nprofiles = 1,
+		.config_dir = "/nonexistent-berth-fuzz/config",
+		.host = &host,
 	};
 	struct compose_project p;
 	struct berr err;

@@ -1,0 +1,846 @@
+/* One service of compose.yaml (see parse.h): the table of its keys, the
+ * keys of what runs and how (image, command, environment, restart,
+ * dependencies, healthcheck, user, names, logging, profiles), and the
+ * checks between keys once the whole service is read. Resources, mounts
+ * and networking have files of their own. Every key of the specification
+ * that Berth does not implement is in the table, refused by name. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose/formats.h"
+#include "compose/parse.h"
+#include "compose/shlex.h"
+#include "lib/signame.h"
+
+/* ---- what runs ---------------------------------------------------------------------- */
+
+static int svc_image(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_str(x, v, field, &s->image) < 0) {
+		return -1;
+	}
+	if (s->image[0] == '\0' || strpbrk(s->image, " \t\n\r") != NULL) {
+		return cx_fail(x, v, field, "'%.100s' is not an image reference", s->image);
+	}
+	return 0;
+}
+
+/* command and entrypoint: a string split like a shell would, or a list.
+ * null means "not given"; an empty string or list is given and empty. */
+static int cmdline(struct ctx *x, const struct yt_node *v, const char *field, int *has, char ***argv, size_t *argc)
+{
+	if (yt_is_null(v)) {
+		*has = 0;
+		return 0;
+	}
+	*has = 1;
+	if (v->kind == YT_SCALAR) {
+		char *s;
+		struct berr e;
+		if (cx_str(x, v, field, &s) < 0) {
+			return -1;
+		}
+		if (compose_shlex_split(&x->p->arena, s, argv, argc, &e) < 0) {
+			return cx_fail(x, v, field, "%s", e.msg);
+		}
+		return 0;
+	}
+	return cx_strlist(x, v, field, 0, argv, argc);
+}
+
+static int svc_command(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	return cmdline(x, v, field, &s->has_command, &s->command, &s->ncommand);
+}
+
+static int svc_entrypoint(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	x->sc->entrypoint = v;
+	return cmdline(x, v, field, &s->has_entrypoint, &s->entrypoint, &s->nentrypoint);
+}
+
+static int valid_env_name(const char *s)
+{
+	return s[0] != '\0' && strchr(s, '=') == NULL && strpbrk(s, " \t\n\r") == NULL;
+}
+
+/* Sets name in an environment list, later values replacing earlier ones
+ * in place. cap bounds the list (its allocation). */
+static int env_put(struct ctx *x, struct compose_env *list, size_t *n, size_t cap, const char *name, const char *value)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(list[i].name, name) == 0) {
+			list[i].value = value ? cx_strdup(x, value) : NULL;
+			return value && !list[i].value ? -1 : 0;
+		}
+	}
+	if (*n >= cap) {
+		return cx_oom(x);
+	}
+	list[*n].name = cx_strdup(x, name);
+	list[*n].value = value ? cx_strdup(x, value) : NULL;
+	if (list[*n].name == NULL || (value && list[*n].value == NULL)) {
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* One entry of environment: NAME: value, or "NAME=value" in a list; a
+ * bare NAME takes its value from the interpolation variables (unset
+ * there: unset in the container). */
+static void env_entry(struct ctx *x, const struct yt_node *m, size_t i, const char *field)
+{
+	const char *name;
+	char *text;
+	char *value = NULL;
+	const struct yt_node *item = m->items[i];
+	int bare = 0;
+	if (m->kind == YT_MAP) {
+		name = m->keys[i]->value;
+		if (yt_is_null(item)) {
+			bare = 1;
+		} else if (item->kind != YT_SCALAR) {
+			cx_fail(x, item, field, "%.100s: expected a string, number or boolean, got %s", name,
+				yt_kind_name(item));
+			return;
+		} else if (cx_str(x, item, field, &value) < 0) {
+			return;
+		}
+	} else {
+		if (cx_str(x, item, field, &text) < 0) {
+			return;
+		}
+		name = text;
+		char *eq = strchr(text, '=');
+		if (eq != NULL) {
+			*eq = '\0';
+			value = eq + 1;
+		} else {
+			bare = 1;
+		}
+	}
+	if (!valid_env_name(name)) {
+		cx_fail(x, item, field, "'%.100s' is not a variable name", name);
+		return;
+	}
+	if (bare) {
+		value = (char *)compose_vars_get(x->opt->vars, name);
+	}
+	env_put(x, x->sc->inline_env, &x->sc->ninline_env, m->count, name, value);
+}
+
+static int svc_environment(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	const struct yt_node *m = v;
+	if (v != NULL && v->kind == YT_MAP && cx_map(x, v, field, &m) < 0) {
+		return -1;
+	}
+	if (m == NULL || (m->kind != YT_MAP && m->kind != YT_SEQ)) {
+		return cx_fail(x, v, field, "expected a mapping or a list of NAME=VALUE, got %s", yt_kind_name(v));
+	}
+	x->sc->inline_env = cx_alloc(x, m->count, sizeof(*x->sc->inline_env));
+	if (x->sc->inline_env == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < m->count; i++) {
+		env_entry(x, m, i, field);
+	}
+	return x->failed ? -1 : 0;
+}
+
+static int load_env_file(struct ctx *x, const struct yt_node *n, const char *path, int required)
+{
+	struct svc_scratch *sc = x->sc;
+	char full[CX_PATH_LEN];
+	char where[CX_PATH_LEN];
+	if (path[0] == '\0') {
+		return cx_fail(x, n, "env_file", "the path is empty");
+	}
+	if (path[0] == '/') {
+		cx_fmt(full, sizeof(full), "%s", path);
+	} else {
+		cx_fmt(full, sizeof(full), "%s/%s", x->p->dir, path);
+	}
+	struct compose_vars vars = {0};
+	struct berr e;
+	int ret = compose_dotenv_load(&vars, x->opt->vars, cx_readable(x, full, where, sizeof(where)), path, &e);
+	if (ret == -ENOENT && !required) {
+		compose_vars_free(&vars);
+		return 0;
+	}
+	if (ret < 0) {
+		compose_vars_free(&vars);
+		if (ret == -ENOENT) {
+			return cx_fail(x, n, "env_file", "%.200s (%.300s) does not exist", path, full);
+		}
+		return cx_fail(x, n, "env_file", "%s", e.msg);
+	}
+	size_t cap = sc->nfile_env + vars.count;
+	struct compose_env *list = cx_alloc(x, cap, sizeof(*list));
+	if (list == NULL) {
+		compose_vars_free(&vars);
+		return -1;
+	}
+	if (sc->nfile_env > 0) {
+		memcpy(list, sc->file_env, sc->nfile_env * sizeof(*list));
+	}
+	sc->file_env = list;
+	for (size_t i = 0; i < vars.count; i++) {
+		if (env_put(x, sc->file_env, &sc->nfile_env, cap, vars.items[i].name, vars.items[i].value) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+	compose_vars_free(&vars);
+	return ret < 0 ? -1 : 0;
+}
+
+struct env_file_entry {
+	char *path;
+	int required;
+};
+
+static const struct cx_rule env_file_rules[] = {
+	{"path", CX_STR, .offset = offsetof(struct env_file_entry, path)},
+	{"required", CX_BOOL, .offset = offsetof(struct env_file_entry, required)},
+	{"format", CX_REFUSED, .why = "env files are read in the dotenv format"},
+};
+
+static const struct cx_rules env_file_keys = {CX_RULES(env_file_rules)};
+
+static int svc_env_file(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	if (v != NULL && v->kind == YT_SCALAR && !yt_is_null(v)) {
+		char *path;
+		return cx_str(x, v, field, &path) < 0 ? -1 : load_env_file(x, v, path, 1);
+	}
+	if (v == NULL || v->kind != YT_SEQ) {
+		return cx_fail(x, v, field, "expected a path or a list of paths, got %s", yt_kind_name(v));
+	}
+	for (size_t i = 0; i < v->count; i++) {
+		const struct yt_node *item = v->items[i];
+		struct env_file_entry e = {.required = 1};
+		if (item->kind == YT_MAP) {
+			const struct yt_node *m;
+			if (cx_map(x, item, field, &m) < 0 || cx_fields(x, m, field, &env_file_keys, &e) < 0) {
+				continue;
+			}
+			if (e.path == NULL) {
+				cx_fail(x, item, field, "an entry needs a path");
+				continue;
+			}
+		} else if (cx_str(x, item, field, &e.path) < 0) {
+			continue;
+		}
+		load_env_file(x, item, e.path, e.required);
+	}
+	return x->failed ? -1 : 0;
+}
+
+/* ---- restarts and dependencies ------------------------------------------------------- */
+
+static int svc_restart(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	char *r;
+	if (cx_str(x, v, field, &r) < 0) {
+		return -1;
+	}
+	if (strcmp(r, "no") == 0) {
+		s->restart = COMPOSE_RESTART_NO;
+	} else if (strcmp(r, "always") == 0) {
+		s->restart = COMPOSE_RESTART_ALWAYS;
+	} else if (strcmp(r, "unless-stopped") == 0) {
+		s->restart = COMPOSE_RESTART_UNLESS_STOPPED;
+	} else if (strcmp(r, "on-failure") == 0) {
+		s->restart = COMPOSE_RESTART_ON_FAILURE;
+	} else if (strncmp(r, "on-failure:", 11) == 0) {
+		uint64_t n;
+		if (compose_parse_uint(r + 11, strlen(r + 11), INT_MAX, &n) < 0) {
+			return cx_fail(x, v, field, "on-failure:N needs a number of retries, got '%.50s'", r + 11);
+		}
+		s->restart = COMPOSE_RESTART_ON_FAILURE;
+		s->max_retries = (int)n;
+	} else {
+		return cx_fail(x, v, field, "expected \"no\", always, on-failure[:N] or unless-stopped, got '%.50s'",
+			       r);
+	}
+	return 0;
+}
+
+static int dep_condition(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_dep *d = obj;
+	char *c;
+	if (cx_str(x, v, field, &c) < 0) {
+		return -1;
+	}
+	if (strcmp(c, "service_started") == 0) {
+		d->condition = COMPOSE_DEP_STARTED;
+	} else if (strcmp(c, "service_healthy") == 0) {
+		d->condition = COMPOSE_DEP_HEALTHY;
+	} else if (strcmp(c, "service_completed_successfully") == 0) {
+		d->condition = COMPOSE_DEP_COMPLETED;
+	} else {
+		return cx_fail(x, v, field,
+			       "expected service_started, service_healthy or service_completed_successfully, got "
+			       "'%.60s'",
+			       c);
+	}
+	return 0;
+}
+
+static const struct cx_rule dep_rules[] = {
+	{"condition", CX_FN, .fn = dep_condition},
+	{"restart", CX_BOOL, .offset = offsetof(struct compose_dep, restart)},
+	{"required", CX_BOOL, .offset = offsetof(struct compose_dep, required)},
+};
+
+/* A dependency with a mistake is left out: the service is invalid anyway. */
+static const struct cx_rules dep_keys = {CX_RULES(dep_rules), .key_field = "depends_on", .stop = 1};
+
+static int dep_options(struct ctx *x, const struct yt_node *v, struct compose_dep *d)
+{
+	if (yt_is_null(v)) {
+		return 0;
+	}
+	const struct yt_node *m;
+	if (cx_map(x, v, "depends_on", &m) < 0) {
+		return -1;
+	}
+	char field[200];
+	cx_fmt(field, sizeof(field), "depends_on.%s", d->service);
+	return cx_fields(x, m, field, &dep_keys, d);
+}
+
+static int svc_depends_on(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	const struct yt_node *m = v;
+	if (v != NULL && v->kind == YT_MAP && cx_map(x, v, field, &m) < 0) {
+		return -1;
+	}
+	if (m == NULL || (m->kind != YT_MAP && m->kind != YT_SEQ)) {
+		return cx_fail(x, v, field, "expected a list of services or a mapping, got %s", yt_kind_name(v));
+	}
+	/* One more for network_mode: service:NAME. */
+	s->deps = cx_alloc(x, m->count + 1, sizeof(*s->deps));
+	if (s->deps == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < m->count; i++) {
+		struct compose_dep *d = &s->deps[s->ndeps];
+		memset(d, 0, sizeof(*d));
+		d->required = 1;
+		const struct yt_node *where = m->kind == YT_MAP ? m->keys[i] : m->items[i];
+		d->line = where->line;
+		if (m->kind == YT_MAP) {
+			d->service = cx_strdup(x, m->keys[i]->value);
+		} else if (cx_str(x, m->items[i], field, &d->service) < 0) {
+			continue;
+		}
+		if (d->service == NULL) {
+			return -1;
+		}
+		if (!compose_valid_name(d->service)) {
+			cx_fail(x, where, field, "'%.100s' is not a service name", d->service);
+			continue;
+		}
+		if (m->kind == YT_MAP && dep_options(x, m->items[i], d) < 0) {
+			continue;
+		}
+		int dup = 0;
+		for (size_t j = 0; j < s->ndeps; j++) {
+			dup |= strcmp(s->deps[j].service, d->service) == 0;
+		}
+		if (!dup) {
+			s->ndeps++;
+		}
+	}
+	return x->failed ? -1 : 0;
+}
+
+/* test: a string (CMD-SHELL) or ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"]. */
+static int health_test(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_healthcheck *h = &((struct compose_service *)obj)->healthcheck;
+	if (v->kind == YT_SCALAR && !yt_is_null(v)) {
+		char *t;
+		if (cx_str(x, v, field, &t) < 0) {
+			return -1;
+		}
+		if (t[0] == '\0') {
+			return cx_fail(x, v, field, "the test command is empty");
+		}
+		h->test = cx_alloc(x, 3, sizeof(char *));
+		if (h->test == NULL) {
+			return -1;
+		}
+		h->test[0] = "CMD-SHELL";
+		h->test[1] = t;
+		h->ntest = 2;
+		return 0;
+	}
+	if (cx_strlist(x, v, field, 0, &h->test, &h->ntest) < 0) {
+		return -1;
+	}
+	const char *first = h->ntest > 0 ? h->test[0] : "";
+	int ok = 0;
+	if (strcmp(first, "NONE") == 0) {
+		ok = h->ntest == 1;
+	} else if (strcmp(first, "CMD") == 0 || strcmp(first, "CMD-SHELL") == 0) {
+		ok = h->ntest >= 2;
+	}
+	if (!ok) {
+		return cx_fail(x, v, field,
+			       "expected [\"CMD\", program, args...], [\"CMD-SHELL\", command] or [\"NONE\"]");
+	}
+	return 0;
+}
+
+#define HEALTH(f) offsetof(struct compose_service, healthcheck.f)
+
+static const struct cx_rule health_rules[] = {
+	{"test", CX_FN, .fn = health_test},
+	{"interval", CX_DURATION, .offset = HEALTH(interval_ns)},
+	{"timeout", CX_DURATION, .offset = HEALTH(timeout_ns)},
+	{"start_period", CX_DURATION, .offset = HEALTH(start_period_ns)},
+	{"start_interval", CX_DURATION, .offset = HEALTH(start_interval_ns)},
+	{"retries", CX_INT, .offset = HEALTH(retries), .min = 0, .max = INT_MAX},
+	{"disable", CX_BOOL, .offset = offsetof(struct compose_service, healthcheck_disabled)},
+};
+
+static const struct cx_rules health_keys = {CX_RULES(health_rules)};
+
+static int svc_healthcheck(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	const struct yt_node *m;
+	if (cx_map(x, v, field, &m) < 0) {
+		return -1;
+	}
+	x->sc->healthcheck = v;
+	s->has_healthcheck = 1;
+	cx_fields(x, m, field, &health_keys, s);
+	const struct compose_healthcheck *h = &s->healthcheck;
+	if (s->healthcheck_disabled && h->test != NULL && strcmp(h->test[0], "NONE") != 0) {
+		cx_fail(x, v, field, "disable: true and a test cannot both be given");
+	}
+	return x->failed ? -1 : 0;
+}
+
+/* ---- identity ---------------------------------------------------------------------------- */
+
+static int svc_user(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_str(x, v, field, &s->user) < 0) {
+		return -1;
+	}
+	if (s->user[0] == '\0' || s->user[0] == ':' || strpbrk(s->user, " \t\n\r") != NULL) {
+		return cx_fail(x, v, field, "expected USER[:GROUP] (names or numbers), got '%.100s'", s->user);
+	}
+	struct berr e;
+	if (compose_check_user(s->user, &e) < 0) {
+		return cx_fail(x, v, field, "%s", e.msg);
+	}
+	return 0;
+}
+
+static int svc_working_dir(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	char *d;
+	if (cx_str(x, v, field, &d) < 0) {
+		return -1;
+	}
+	if (d[0] != '/') {
+		return cx_fail(x, v, field, "'%.200s' must be an absolute path", d);
+	}
+	s->working_dir = cx_path(x, "/", d);
+	return s->working_dir ? 0 : cx_fail(x, v, field, "the path is too long");
+}
+
+static int svc_hostname(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_str(x, v, field, &s->hostname) < 0) {
+		return -1;
+	}
+	if (!compose_valid_hostname(s->hostname)) {
+		return cx_fail(x, v, field, "'%.100s' is not a valid host name (RFC 1123, at most 63 characters)",
+			       s->hostname);
+	}
+	return 0;
+}
+
+static int svc_domainname(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_str(x, v, field, &s->domainname) < 0) {
+		return -1;
+	}
+	if (!compose_valid_hostname(s->domainname)) {
+		return cx_fail(x, v, field, "'%.100s' is not a valid domain name", s->domainname);
+	}
+	return 0;
+}
+
+static int svc_container_name_key(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_str(x, v, field, &s->container_name) < 0) {
+		return -1;
+	}
+	if (!compose_valid_name(s->container_name)) {
+		return cx_fail(x, v, field, "'%.100s' is not a valid name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+			       s->container_name);
+	}
+	if (strlen(s->container_name) >= COMPOSE_NAME_MAX) {
+		return cx_fail(x, v, field, "'%.40s...' is longer than %d characters", s->container_name,
+			       COMPOSE_NAME_MAX - 1);
+	}
+	return 0;
+}
+
+const char *svc_container_name(const struct compose_service *s)
+{
+	return s->container_name != NULL ? s->container_name : s->name;
+}
+
+static int svc_labels(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	return cx_kvlist(x, v, field, &s->labels, &s->nlabels);
+}
+
+/* ---- stopping and logging --------------------------------------------------------------- */
+
+static int svc_stop_signal(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	char *t;
+	if (cx_str(x, v, field, &t) < 0) {
+		return -1;
+	}
+	if (signal_parse(t, &s->stop_signal) < 0) {
+		return cx_fail(x, v, field, "expected a signal like SIGTERM, SIGQUIT or 15, got '%.50s'", t);
+	}
+	return 0;
+}
+
+static int log_driver(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	char *d;
+	if (cx_str(x, v, field, &d) < 0) {
+		return -1;
+	}
+	if (strcmp(d, "json-file") != 0 && strcmp(d, "local") != 0 && strcmp(d, "berth") != 0) {
+		return cx_fail(x, v, field,
+			       "'%.64s' is not available: berthd keeps the log itself (json-file, local or berth)", d);
+	}
+	return 0;
+}
+
+/* Docker's size options of json-file and local, which Docker users
+ * already write; any other option is a driver's, which Berth has not. */
+static int log_options(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	const struct yt_node *o;
+	if (cx_map(x, v, field, &o) < 0) {
+		return -1;
+	}
+	for (size_t j = 0; j < o->count; j++) {
+		const char *ok = o->keys[j]->value;
+		char f[96];
+		cx_fmt(f, sizeof(f), "%s.%s", field, ok);
+		if (strcmp(ok, "max-size") == 0) {
+			int64_t size;
+			if (cx_bytes(x, o->items[j], f, &size) == 0) {
+				if (size < 4096) {
+					cx_fail(x, o->items[j], f, "at least 4k");
+				} else {
+					s->log_max_size = size;
+				}
+			}
+		} else if (strcmp(ok, "max-file") == 0) {
+			long long n;
+			if (cx_int(x, o->items[j], f, 1, 100, &n) == 0) {
+				s->log_max_files = (int)n;
+			}
+		} else {
+			cx_fail(x, o->keys[j], f, "not supported (max-size and max-file are)");
+		}
+	}
+	return 0;
+}
+
+static const struct cx_rule logging_rules[] = {
+	{"driver", CX_FN, .fn = log_driver},
+	{"options", CX_FN, .fn = log_options},
+};
+
+static const struct cx_rules logging_keys = {CX_RULES(logging_rules), .hint = "driver and options are known"};
+
+/* logging: the driver is always berthd's own log. */
+static int svc_logging(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	const struct yt_node *m;
+	if (cx_map(x, v, field, &m) < 0) {
+		return -1;
+	}
+	cx_fields(x, m, field, &logging_keys, obj);
+	return 0;
+}
+
+/* ---- images and profiles ----------------------------------------------------------------- */
+
+static int svc_platform(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	char *t;
+	if (cx_str(x, v, field, &t) < 0) {
+		return -1;
+	}
+	if (strcmp(t, "linux/amd64") != 0) {
+		return cx_fail(x, v, field, "'%.60s': Berth runs linux/amd64 images only", t);
+	}
+	return 0;
+}
+
+static int svc_pull_policy(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	char *t;
+	if (cx_str(x, v, field, &t) < 0) {
+		return -1;
+	}
+	if (strcmp(t, "never") == 0) {
+		s->pull_policy = COMPOSE_PULL_NEVER;
+	} else if (strcmp(t, "missing") == 0 || strcmp(t, "if_not_present") == 0) {
+		s->pull_policy = COMPOSE_PULL_MISSING;
+	} else if (strcmp(t, "always") == 0 || strcmp(t, "build") == 0 || strcmp(t, "daily") == 0 ||
+		   strcmp(t, "weekly") == 0 || strncmp(t, "every_", 6) == 0) {
+		return cx_fail(x, v, field,
+			       "'%s' is not possible: Berth does not pull or build images (load them from "
+			       "/config/images; use never or missing)",
+			       t);
+	} else {
+		return cx_fail(x, v, field, "expected never or missing, got '%.50s'", t);
+	}
+	return 0;
+}
+
+static int svc_profiles(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_strlist(x, v, field, 0, &s->profiles, &s->nprofiles) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < s->nprofiles; i++) {
+		if (!compose_valid_name(s->profiles[i])) {
+			cx_fail(x, v->items[i], field, "'%.100s' is not a profile name", s->profiles[i]);
+		}
+	}
+	return x->failed ? -1 : 0;
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+#define SVC(f) offsetof(struct compose_service, f)
+
+/* Every key of a service in the Compose specification: those Berth reads,
+ * and those it refuses with what to do instead where there is something. */
+static const struct cx_rule service_rules[] = {
+	{"image", CX_FN, .fn = svc_image},
+	{"command", CX_FN, .fn = svc_command},
+	{"entrypoint", CX_FN, .fn = svc_entrypoint},
+	{"environment", CX_FN, .fn = svc_environment},
+	{"env_file", CX_FN, .fn = svc_env_file},
+	{"volumes", CX_FN, .fn = svc_volumes},
+	{"tmpfs", CX_FN, .fn = svc_tmpfs},
+	{"restart", CX_FN, .fn = svc_restart},
+	{"depends_on", CX_FN, .fn = svc_depends_on},
+	{"healthcheck", CX_FN, .fn = svc_healthcheck},
+	{"user", CX_FN, .fn = svc_user},
+	{"working_dir", CX_FN, .fn = svc_working_dir},
+	{"read_only", CX_BOOL, .offset = SVC(read_only)},
+	{"cap_add", CX_FN, .fn = svc_cap_add},
+	{"cap_drop", CX_FN, .fn = svc_cap_drop},
+	{"privileged", CX_BOOL, .offset = SVC(privileged)},
+	{"hostname", CX_FN, .fn = svc_hostname},
+	{"domainname", CX_FN, .fn = svc_domainname},
+	{"container_name", CX_FN, .fn = svc_container_name_key},
+	{"mem_limit", CX_FN, .fn = svc_mem_limit},
+	{"memswap_limit", CX_FN, .fn = svc_memswap_limit},
+	{"shm_size", CX_BYTES, .offset = SVC(shm_size)},
+	{"cpus", CX_FN, .fn = svc_cpus},
+	{"pids_limit", CX_FN, .fn = svc_pids_limit},
+	{"sysctls", CX_FN, .fn = svc_sysctls},
+	{"ulimits", CX_FN, .fn = svc_ulimits},
+	{"labels", CX_FN, .fn = svc_labels},
+	{"init", CX_BOOL, .offset = SVC(init)},
+	{"stop_signal", CX_FN, .fn = svc_stop_signal},
+	{"stop_grace_period", CX_DURATION, .offset = SVC(stop_grace_ns)},
+	{"logging", CX_FN, .fn = svc_logging},
+	{"network_mode", CX_FN, .fn = svc_network_mode},
+	{"networks", CX_FN, .fn = svc_networks},
+	{"ports", CX_FN, .fn = svc_ports},
+	{"expose", CX_FN, .fn = svc_expose},
+	{"extra_hosts", CX_FN, .fn = svc_extra_hosts},
+	{"dns", CX_FN, .fn = svc_dns},
+	{"stdin_open", CX_BOOL, .offset = SVC(stdin_open)},
+	{"tty", CX_BOOL, .offset = SVC(tty)},
+	{"platform", CX_FN, .fn = svc_platform},
+	{"pull_policy", CX_FN, .fn = svc_pull_policy},
+	{"profiles", CX_FN, .fn = svc_profiles},
+
+	{"build", CX_REFUSED, .why = "Berth runs prebuilt images from /config/images"},
+	{"deploy", CX_REFUSED, .why = "use mem_limit, cpus, pids_limit and restart"},
+	{"develop", CX_REFUSED, .why = "Berth has no development mode"},
+	{"extends", CX_REFUSED, .why = "share settings with YAML anchors and <<: *base"},
+	{"secrets", CX_REFUSED, .why = "mount files from the config partition with volumes"},
+	{"configs", CX_REFUSED, .why = "mount files from the config partition with volumes"},
+	{"devices", CX_REFUSED, .why = "device access is not supported yet"},
+	{"device_cgroup_rules", CX_REFUSED, .why = "device access is not supported yet"},
+	{"gpus", CX_REFUSED, .why = "device access is not supported yet"},
+	{"links", CX_REFUSED, .why = "services reach each other by name on their networks"},
+	{"external_links", CX_REFUSED, .why = "services reach each other by name on their networks"},
+	{"volumes_from", CX_REFUSED, .why = "declare the shared volume in both services"},
+	{"ipc", CX_REFUSED, .why = "namespace sharing is not supported"},
+	{"pid", CX_REFUSED, .why = "namespace sharing is not supported"},
+	{"uts", CX_REFUSED, .why = "namespace sharing is not supported"},
+	{"userns_mode", CX_REFUSED, .why = "user namespaces are not supported yet"},
+	{"cgroup", CX_REFUSED, .why = "cgroup namespace sharing is not supported"},
+	{"cgroup_parent", CX_REFUSED, .why = "berthd places every container's cgroup itself"},
+	{"security_opt", CX_REFUSED,
+	 .why = "Berth applies its own security profile; use cap_add, cap_drop or privileged"},
+	{"blkio_config", CX_REFUSED, .why = "Berth supports mem_limit, memswap_limit, cpus and pids_limit"},
+	{"cpu_count", CX_REFUSED, .why = "use cpus"},
+	{"cpu_percent", CX_REFUSED, .why = "use cpus"},
+	{"cpu_shares", CX_REFUSED, .why = "use cpus"},
+	{"cpu_period", CX_REFUSED, .why = "use cpus"},
+	{"cpu_quota", CX_REFUSED, .why = "use cpus"},
+	{"cpu_rt_runtime", CX_REFUSED, .why = "the kernel has no real-time group scheduling"},
+	{"cpu_rt_period", CX_REFUSED, .why = "the kernel has no real-time group scheduling"},
+	{"cpuset", CX_REFUSED, .why = "use cpus"},
+	{"mem_reservation", CX_REFUSED, .why = "use mem_limit"},
+	{"mem_swappiness", CX_REFUSED, .why = "use memswap_limit"},
+	{"oom_kill_disable", CX_REFUSED, .why = "containers are always subject to the OOM killer"},
+	{"oom_score_adj", CX_REFUSED, .why = "not supported"},
+	{"storage_opt", CX_REFUSED, .why = "not supported"},
+	{"group_add", CX_REFUSED, .why = "not supported yet"},
+	{"dns_search", CX_REFUSED, .why = "not supported yet"},
+	{"dns_opt", CX_REFUSED, .why = "not supported yet"},
+	{"mac_address", CX_REFUSED, .why = "not supported"},
+	{"annotations", CX_REFUSED, .why = "use labels"},
+	{"attach", CX_REFUSED, .why = "berthd keeps every container's log"},
+	{"credential_spec", CX_REFUSED, .why = "Windows only"},
+	{"isolation", CX_REFUSED, .why = "Windows only"},
+	{"runtime", CX_REFUSED, .why = "Berth runs containers with its own runtime"},
+	{"scale", CX_REFUSED, .why = "one container per service"},
+	{"label_file", CX_REFUSED, .why = "use labels"},
+	{"post_start", CX_REFUSED, .why = "lifecycle hooks are not supported"},
+	{"pre_stop", CX_REFUSED, .why = "lifecycle hooks are not supported"},
+	{"provider", CX_REFUSED, .why = "not supported"},
+	{"models", CX_REFUSED, .why = "not supported"},
+	{"use_api_socket", CX_REFUSED, .why = "there is no Docker API socket"},
+	{"driver_opts", CX_REFUSED, .why = "not supported"},
+};
+
+static const struct cx_rules service_keys = {CX_RULES(service_rules)};
+
+/* ---- the service as a whole ---------------------------------------------------------------- */
+
+static void merge_env(struct ctx *x, struct compose_service *s)
+{
+	struct svc_scratch *sc = x->sc;
+	size_t cap = sc->nfile_env + sc->ninline_env;
+	s->env = cx_alloc(x, cap, sizeof(*s->env));
+	if (s->env == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < sc->nfile_env; i++) {
+		env_put(x, s->env, &s->nenv, cap, sc->file_env[i].name, sc->file_env[i].value);
+	}
+	for (size_t i = 0; i < sc->ninline_env; i++) {
+		env_put(x, s->env, &s->nenv, cap, sc->inline_env[i].name, sc->inline_env[i].value);
+	}
+}
+
+static int profile_enabled(const struct compose_options *opt, const struct compose_service *s)
+{
+	if (s->nprofiles == 0) {
+		return 1;
+	}
+	for (size_t i = 0; i < opt->nprofiles; i++) {
+		if (strcmp(opt->profiles[i], "*") == 0) {
+			return 1;
+		}
+		for (size_t j = 0; j < s->nprofiles; j++) {
+			if (strcmp(opt->profiles[i], s->profiles[j]) == 0) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* What the service's keys say together. */
+static void check_service(struct ctx *x, struct compose_service *s, const struct yt_node *key,
+			  const struct yt_node *def, const struct yt_node *m)
+{
+	if (yt_get(m, "image") == NULL) {
+		cx_fail(x, key, NULL, "no image (Berth runs prebuilt images: give 'image')");
+	}
+	/* An entrypoint replaces the image's and drops its Cmd: given empty,
+	 * without a command, nothing is left to run whatever the image. */
+	if (s->has_entrypoint && s->nentrypoint == 0 && s->ncommand == 0) {
+		cx_fail(x, x->sc->entrypoint, "entrypoint",
+			"is empty and no command is given: nothing would run (an entrypoint drops the image's Cmd)");
+	}
+	/* berthd names the container so, and its state directory after it. */
+	if (s->container_name == NULL && strlen(s->name) >= COMPOSE_NAME_MAX) {
+		cx_fail(x, key, NULL, "the name is longer than %d characters: give a shorter container_name",
+			COMPOSE_NAME_MAX - 1);
+	}
+	merge_env(x, s);
+	svc_merge_mounts(x, s);
+	svc_check_resources(x, s);
+	svc_check_networking(x, s, def);
+}
+
+void parse_service(struct ctx *x, const struct yt_node *key, const struct yt_node *def, struct compose_service *s)
+{
+	struct svc_scratch sc = {0};
+	s->line = key->line;
+	s->stop_grace_ns = -1;
+	x->sc = &sc;
+	x->service = s->name;
+	x->failed = 0;
+	cx_fmt(x->scope, sizeof(x->scope), "services.%s", s->name);
+	const struct yt_node *m;
+	if (yt_is_null(def) || def->kind != YT_MAP) {
+		cx_fail(x, yt_is_null(def) ? key : def, NULL, "expected a mapping with at least 'image', got %s",
+			yt_kind_name(def));
+	} else if (cx_map(x, def, NULL, &m) == 0) {
+		cx_fields(x, m, NULL, &service_keys, s);
+		check_service(x, s, key, def, m);
+	}
+	s->valid = !x->failed;
+	s->active = profile_enabled(x->opt, s);
+	x->sc = NULL;
+	x->service = NULL;
+	x->scope[0] = '\0';
+}
