@@ -57,7 +57,8 @@ def nvme_e1000(image, workdir):
     """NVMe disk, e1000 NIC for ssh, and two more NICs on their own user
     networks: a virtio-net one with a link, and one whose cable is out at
     boot. host.yaml names no interface."""
-    extra = ["-netdev", "user,id=second,net=10.0.3.0/24,restrict=on",
+    extra = ["-device", "VGA",
+             "-netdev", "user,id=second,net=10.0.3.0/24,restrict=on",
              "-device", f"virtio-net-pci,netdev=second,mac={MAC_SECOND}",
              "-netdev", "user,id=late,net=10.0.4.0/24,restrict=on",
              "-device", f"virtio-net-pci,netdev=late,id=latenic,mac={MAC_LATE}"]
@@ -72,6 +73,14 @@ def nvme_e1000(image, workdir):
 
 def test_nvme_disk_and_e1000_nic(nvme_e1000):
     check_disk_and_nic(nvme_e1000, "nvme", "nvme0n1", "e1000")
+
+
+def test_kernel_messages_on_the_vga_text_screen_too(nvme_e1000):
+    """A BIOS boot with a display adapter: the VGA text console and the
+    serial line at once, the serial line staying /dev/console."""
+    r = nvme_e1000.run("cat /sys/class/tty/console/active /sys/class/vtconsole/vtcon*/name", check=True)
+    assert "tty0 ttyS0" in r.stdout, r.stdout
+    assert "VGA+" in r.stdout, r.stdout
 
 
 def test_every_wired_interface_with_a_link_gets_dhcp(nvme_e1000):
