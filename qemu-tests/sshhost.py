@@ -104,3 +104,16 @@ class SshHost:
     def kill(self):
         if self.vm:
             self.vm.kill()
+
+
+def wait(h, cond, timeout=60, what="condition"):
+    """Polls cond() until it is true (returned), or fails after timeout
+    seconds with the last value and `berth ps -a`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}\n" + h.run("berth ps -a").stdout)

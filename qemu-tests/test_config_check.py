@@ -54,7 +54,8 @@ def test_missing_image_is_named(tmp_path):
 MISTAKES = [
     ("services:\n  web:\n    image: [a\n", "compose.yaml:"),
     ("services:\n  web:\n    image: busybox\n    restart: sometimes\n", "compose.yaml:4: services.web.restart"),
-    ("services:\n  web:\n    image: busybox\n    deploy: {}\n", "deploy"),
+    ("services:\n  web:\n    image: busybox\n    deploy: {replicas: many}\n", "compose.yaml:4: services.web.deploy.replicas"),
+    ("services:\n  web:\n    image: busybox\n    build: .\n", "unsupported key 'build' (Berth has no build step"),
     ("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", "cycle"),
     ("services:\n  a:\n    image: x\n    environment:\n      P: ${NOPE:?needs NOPE}\n", "NOPE"),
     # What berthd refuses when it applies the file, found before flashing.

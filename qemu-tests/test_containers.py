@@ -10,7 +10,7 @@ import time
 import pytest
 
 import imagegen
-from sshhost import SshHost
+from sshhost import SshHost, wait
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
@@ -60,17 +60,6 @@ echo "api says $GREETING (uid $(id -u))"
 trap 'echo api stopping; exit 0' TERM
 while true; do sleep 1; done
 """
-
-
-def wait(h, cond, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}\n" + h.run("berth ps -a").stdout)
 
 
 def ps(h):

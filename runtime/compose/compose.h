@@ -58,9 +58,9 @@ enum compose_condition {
 struct compose_dep {
 	char *service;
 	enum compose_condition condition;
-	int restart;  /* restart this service when the dependency restarts */
-	int required; /* 0: start anyway when the dependency cannot */
-	int implicit; /* from network_mode service:NAME */
+	int restart;	      /* restart this service when the dependency restarts */
+	int required;	      /* 0: start anyway when the dependency cannot */
+	const char *implicit; /* NULL: depends_on; else what makes it one ("its network_mode uses") */
 	int line;
 };
 
@@ -80,7 +80,12 @@ struct compose_mount {
 	int read_only;
 	char *propagation;    /* BIND: "rprivate" ... NULL: the default */
 	int create_host_path; /* BIND: create a missing source (short syntax does) */
+	int non_recursive;    /* BIND: bind.recursive: disabled (a plain bind, not rbind) */
 	int nocopy;	      /* VOLUME: do not copy the image's files in */
+	char *subpath;	      /* VOLUME: volume.subpath, relative and clean; NULL: the volume's root */
+	/* VOLUME with source NULL: the container whose anonymous volume it is
+	 * (volumes_from another service's); NULL: this container's own. */
+	const char *anon_owner;
 	/* TMPFS: size and mode, and the mount options of the `tmpfs:` key */
 	int has_tmpfs_size;
 	uint64_t tmpfs_size;
@@ -154,7 +159,116 @@ struct compose_netattach {
 	char **aliases;
 	size_t naliases;
 	char *ipv4_address;
-	char *ipv6_address;
+	char *mac_address;    /* NULL: the kernel's */
+	char *interface_name; /* NULL: ethN */
+	int priority;	      /* higher first (eth0); the file's order otherwise */
+	int gw_priority;      /* the highest gives the default route */
+	int line;
+};
+
+/* ipc, pid: the namespace a container has or shares. */
+enum compose_nsmode {
+	COMPOSE_NS_PRIVATE,   /* its own (the default; ipc: private) */
+	COMPOSE_NS_SHAREABLE, /* ipc: its own, which others may join */
+	COMPOSE_NS_HOST,      /* the host's */
+	COMPOSE_NS_NONE,      /* ipc: its own, without /dev/shm */
+	COMPOSE_NS_SERVICE,   /* service:NAME's */
+	COMPOSE_NS_CONTAINER, /* container:NAME's */
+};
+
+struct compose_nsshare {
+	enum compose_nsmode mode;
+	char *target; /* SERVICE and CONTAINER */
+	int line;
+};
+
+enum compose_userns {
+	COMPOSE_USERNS_DEFAULT, /* none: the host's user ids */
+	COMPOSE_USERNS_HOST,	/* the same, said explicitly */
+	COMPOSE_USERNS_REMAP,	/* a user namespace: ids 0-65535 are COMPOSE_USERNS_BASE + id on the host */
+};
+
+/* The host ids a remapped container's ids 0 to COMPOSE_USERNS_SIZE - 1
+ * map to (what Docker's --userns-remap gives its default user). */
+#define COMPOSE_USERNS_BASE 100000u
+#define COMPOSE_USERNS_SIZE 65536u
+
+/* A host device given to the container (devices:). */
+struct compose_device {
+	char *source;  /* a host path under /dev: a device node or a directory of them */
+	char *target;  /* in the container; NULL: source */
+	char perms[4]; /* some of "rwm" */
+	int line;
+};
+
+/* A cgroup device rule (device_cgroup_rules:), allowed. */
+struct compose_devrule {
+	char type;     /* 'a', 'c' or 'b' */
+	int64_t major; /* -1: any */
+	int64_t minor;
+	char access[4];
+};
+
+/* A blkio_config entry: a device and a weight or a rate. */
+struct compose_blkio_dev {
+	char *path;
+	uint64_t value;
+};
+
+struct compose_blkio {
+	int weight; /* 0: not given */
+	struct compose_blkio_dev *weight_device;
+	size_t nweight_device;
+	struct compose_blkio_dev *read_bps;
+	size_t nread_bps;
+	struct compose_blkio_dev *write_bps;
+	size_t nwrite_bps;
+	struct compose_blkio_dev *read_iops;
+	size_t nread_iops;
+	struct compose_blkio_dev *write_iops;
+	size_t nwrite_iops;
+};
+
+/* links and external_links: a name the container resolves to another
+ * container. */
+struct compose_link {
+	char *target; /* a service (links) or a container name (external_links) */
+	char *alias;  /* the name it is known by; the target's own name when not given */
+	int external; /* external_links */
+	int line;
+};
+
+/* volumes_from: the mounts of another service's container (copied into
+ * the service's own mounts when the file is read) or of a container of
+ * `berth run` (container:NAME, copied by berthd). */
+struct compose_volfrom {
+	char *target;
+	int container;	/* container:NAME */
+	int read_only;	/* :ro */
+	int mode_given; /* :ro or :rw: every mount takes it; else each keeps its own */
+	int line;
+};
+
+/* A post_start or pre_stop hook: run in the container through exec. */
+struct compose_hook {
+	char **command;
+	size_t ncommand;
+	char *user; /* NULL: the service's */
+	int privileged;
+	char *working_dir; /* NULL: the service's */
+	struct compose_env *env;
+	size_t nenv;
+	int line;
+};
+
+/* A secret or a config a service mounts. */
+struct compose_file_ref {
+	int config;   /* 0: a secret */
+	char *source; /* the key under the top-level secrets or configs */
+	char *target; /* absolute and clean: /run/secrets/SOURCE, /SOURCE, or what the file says */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t mode;
 	int line;
 };
 
@@ -233,6 +347,85 @@ struct compose_service {
 	int log_max_files;    /* logging.options.max-file; 0: berthd's default */
 	char **profiles;
 	size_t nprofiles;
+
+	char *file; /* the file it is defined in (include:), for messages */
+
+	/* replicas: scale, or deploy.replicas (1 when neither) */
+	unsigned replicas;
+	int global; /* deploy.mode: global (one container here) */
+
+	/* deploy.restart_policy, when given (restart_policy_given) */
+	int restart_policy_given;
+	int64_t restart_delay_ns;  /* 0: Berth's backoff */
+	int64_t restart_window_ns; /* 0: every restart counts towards max_retries */
+
+	/* cpu, memory and io */
+	int64_t mem_reservation; /* bytes; 0: none */
+	uint64_t cpu_shares;	 /* 0: not given */
+	int64_t cpu_quota;	 /* microseconds per period; 0: not given, -1: none */
+	uint64_t cpu_period;	 /* microseconds; 0: not given */
+	char *cpuset;		 /* "0-3,5" */
+	int cpu_count;		 /* 0: not given */
+	int cpu_percent;	 /* 0: not given */
+	double cpus_reservation; /* deploy.resources.reservations.cpus */
+	int has_oom_score_adj;
+	int oom_score_adj;
+	struct compose_blkio blkio;
+
+	/* devices */
+	struct compose_device *devices;
+	size_t ndevices;
+	struct compose_devrule *devrules;
+	size_t ndevrules;
+
+	/* namespaces and their neighbours */
+	struct compose_nsshare ipc;
+	struct compose_nsshare pid;
+	int uts_host;
+	int cgroup_host;
+	enum compose_userns userns;
+	char *cgroup_parent; /* relative and clean, under berthd's /berth */
+	char **group_add;
+	size_t ngroup_add;
+
+	/* security_opt */
+	int no_new_privileges; /* -1: Berth's default (on) */
+	int seccomp_unconfined;
+	char *seccomp_profile; /* a host path (on CONFIG) of a Docker seccomp profile */
+	int systempaths_unconfined;
+
+	/* names */
+	char *mac_address; /* of the first network */
+	char **dns_search;
+	size_t ndns_search;
+	char **dns_opt;
+	size_t ndns_opt;
+	struct compose_link *links;
+	size_t nlinks;
+	struct compose_volfrom *volumes_from;
+	size_t nvolumes_from;
+
+	struct compose_kv *annotations;
+	size_t nannotations;
+	struct compose_hook *post_start;
+	size_t npost_start;
+	struct compose_hook *pre_stop;
+	size_t npre_stop;
+	struct compose_file_ref *files; /* secrets, then configs */
+	size_t nfiles;
+};
+
+/* A top-level secret or config: where its content comes from. */
+struct compose_filedef {
+	char *key;
+	char *name;    /* `name:`, else the key */
+	char *file;    /* a host path; or */
+	char *env;     /* the variable that holds it (from .env); or */
+	char *content; /* configs: the content itself */
+	struct compose_kv *labels;
+	size_t nlabels;
+	int valid;
+	int line;
 };
 
 struct compose_volume {
@@ -240,6 +433,7 @@ struct compose_volume {
 	char *name; /* `name:`, else the key */
 	struct compose_kv *labels;
 	size_t nlabels;
+	int external; /* made outside the file: berthd uses it and never creates it */
 	int valid;
 	int line;
 };
@@ -280,6 +474,10 @@ struct compose_project {
 	size_t nvolumes;
 	struct compose_network *networks;
 	size_t nnetworks;
+	struct compose_filedef *secrets;
+	size_t nsecrets;
+	struct compose_filedef *configs;
+	size_t nconfigs;
 	struct compose_problem *problems;
 	size_t nproblems; /* kept in problems */
 	size_t nerrors;	  /* all errors, kept or not */
@@ -344,6 +542,19 @@ void compose_free(struct compose_project *p);
 const struct compose_service *compose_service_find(const struct compose_project *p, const char *name);
 const struct compose_volume *compose_volume_find(const struct compose_project *p, const char *key);
 const struct compose_network *compose_network_find(const struct compose_project *p, const char *key);
+const struct compose_filedef *compose_filedef_find(const struct compose_project *p, int config, const char *key);
+
+/* The name of container index (0 to s->replicas - 1) of service s: its
+ * container_name, or the service's name, when it runs one container; the
+ * project, the service and index + 1 joined by '-' (as Docker Compose
+ * names them: shop-web-2) when it runs several. -ENAMETOOLONG when the
+ * name would be COMPOSE_NAME_MAX bytes or more. */
+int compose_container_name(const struct compose_project *p, const struct compose_service *s, unsigned index, char *out,
+			   size_t size);
+
+/* The container that stands for service NAME where one container is meant
+ * (network_mode, ipc and pid service:NAME, volumes_from): its first. */
+int compose_first_container(const struct compose_project *p, const char *service, char *out, size_t size);
 
 struct compose_graph;
 
@@ -368,10 +579,19 @@ int compose_bind_allowed(const struct host_config *host, const char *source);
  * -ENAMETOOLONG when it would be COMPOSE_NAME_MAX bytes or more. */
 int compose_anon_volume_name(const char *container, const char *target, char *out, size_t size);
 
-/* What berthd refuses of a published port of s: no host port (Berth does
- * not pick one), a container with no network of its own, a host address
- * other than IPv4, a protocol other than tcp and udp. 0, or -EINVAL with
- * err saying what (no file or field). */
+/* What berthd refuses of a published port of s: a container with no
+ * network of its own, a host address other than IPv4, a protocol other
+ * than tcp and udp. A port without a host port gets one berthd picks from
+ * the ephemeral range, as Docker does. 0, or -EINVAL with err saying what
+ * (no file or field). */
 int compose_port_check(const struct compose_service *s, const struct compose_port *pt, struct berr *err);
+
+/* Writes the secrets and configs of s (s->files) into dir (made 0700): file
+ * i is dir/i, with the content its top-level entry gives (read now from a
+ * host file), owned by its uid and gid, with its mode. The translation
+ * binds them (compose_translate_in.files_dir). 0, or a negative errno with
+ * err saying "services.NAME.secrets: ...". */
+int compose_write_files(const struct compose_project *p, const struct compose_service *s, const char *dir,
+			struct berr *err);
 
 #endif

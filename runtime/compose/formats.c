@@ -403,3 +403,25 @@ int compose_check_user(const char *spec, struct berr *err)
 	}
 	return 0;
 }
+
+int compose_parse_mode(const char *s, uint32_t *out)
+{
+	if (strncmp(s, "0o", 2) == 0) {
+		s += 2;
+	}
+	if (*s == '\0' || strlen(s) > 5) {
+		return -EINVAL;
+	}
+	uint32_t v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7') {
+			return -EINVAL;
+		}
+		v = v * 8 + (uint32_t)(*s - '0');
+	}
+	if (v > 07777) {
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}

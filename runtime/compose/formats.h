@@ -20,6 +20,7 @@ int compose_parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out);	
 int compose_parse_port_range(const char *s, size_t len, uint16_t *start, uint16_t *end); /* "80", "80-90" */
 int compose_parse_protocol(const char *s, char out[8]);					 /* tcp, udp, sctp */
 int compose_parse_id(const char *s, size_t len, uint32_t *id); /* a user or group id: 0 to COMPOSE_ID_MAX */
+int compose_parse_mode(const char *s, uint32_t *mode);	       /* octal, "0o" allowed: "1777", "0o440" */
 
 #define COMPOSE_ID_MAX INT32_MAX /* Docker's limit for user and group ids */
 #define COMPOSE_USER_MAX 256	 /* bytes of USER[:GROUP] */
@@ -33,6 +34,10 @@ int compose_check_user(const char *spec, struct berr *err);
  * "8000-8010:8000-8010"); host_ip is allocated in a. On error *why says
  * what is wrong. */
 int compose_parse_port(struct arena *a, const char *spec, struct compose_port *out, const char **why);
+
+/* A device cgroup rule ("c 188:* rwm"), as device_cgroup_rules and
+ * Docker's --device-cgroup-rule write it. */
+int compose_parse_devrule(const char *s, struct compose_devrule *r);
 
 /* Predicates: 1 when s is valid. */
 int compose_valid_name(const char *s);		 /* services, volumes, networks: [a-zA-Z0-9][a-zA-Z0-9_.-]* */

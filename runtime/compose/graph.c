@@ -100,7 +100,8 @@ static int block(struct work *w, size_t v, int line, const char *reason)
 {
 	const struct compose_service *s = &w->p->services[v];
 	w->blocked[v] = 1;
-	w->why[v] = afmt(&w->g->arena, "%s:%d: services.%s: cannot start: %s", w->p->file, line, s->name, reason);
+	w->why[v] = afmt(&w->g->arena, "%s:%d: services.%s: cannot start: %s", s->file ? s->file : w->p->file, line,
+			 s->name, reason);
 	return w->why[v] ? 0 : -ENOMEM;
 }
 
@@ -257,8 +258,8 @@ static int settle(struct work *w, size_t v)
 			if (!d->required) {
 				continue;
 			}
-			char *reason = afmt(&w->g->arena, "%s '%s', which %s",
-					    d->implicit ? "its network_mode uses" : "depends on", d->service, which);
+			char *reason = afmt(&w->g->arena, "%s '%s', which %s", d->implicit ? d->implicit : "depends on",
+					    d->service, which);
 			return reason ? block(w, v, d->line, reason) : -ENOMEM;
 		}
 		if (w->level[t] + 1 > w->level[v]) {

@@ -47,7 +47,7 @@ static int mount_source(struct ctx *x, const struct yt_node *n, const char *fiel
 {
 	if (src[0] == '/' || src[0] == '.') {
 		m->type = COMPOSE_MOUNT_BIND;
-		m->source = cx_path(x, x->p->dir, src);
+		m->source = cx_path(x, x->dir, src);
 		if (m->source == NULL) {
 			return x->nomem ? -1 : cx_fail(x, n, field, "the host path is too long");
 		}
@@ -126,28 +126,6 @@ static int short_volume(struct ctx *x, const struct yt_node *n, struct compose_m
 	return 0;
 }
 
-static int octal_mode(const char *s, uint32_t *out)
-{
-	if (strncmp(s, "0o", 2) == 0) {
-		s += 2;
-	}
-	if (*s == '\0' || strlen(s) > 5) {
-		return -EINVAL;
-	}
-	uint32_t v = 0;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '7') {
-			return -EINVAL;
-		}
-		v = v * 8 + (uint32_t)(*s - '0');
-	}
-	if (v > 07777) {
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 /* The options of a bind, a volume or a tmpfs in the long syntax. */
 
 static int bind_propagation(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
@@ -183,20 +161,78 @@ static int tmpfs_mode(struct ctx *x, void *obj, const struct yt_node *v, const c
 	if (cx_str(x, v, field, &mode) < 0) {
 		return -1;
 	}
-	if (octal_mode(mode, &m->tmpfs_mode) < 0) {
+	if (compose_parse_mode(mode, &m->tmpfs_mode) < 0) {
 		return cx_fail(x, v, field, "expected an octal mode like 1777, got '%.20s'", mode);
 	}
 	m->has_tmpfs_mode = 1;
 	return 0;
 }
 
+/* recursive: enabled (rbind, the default), disabled (bind), readonly and
+ * writable (rbind; Berth makes no submount read-only or writable on its
+ * own: only read_only does, and for the whole tree). */
+static int bind_recursive(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_mount *m = obj;
+	char *r;
+	if (cx_str(x, v, field, &r) < 0) {
+		return -1;
+	}
+	if (strcmp(r, "disabled") == 0) {
+		m->non_recursive = 1;
+	} else if (strcmp(r, "enabled") == 0) {
+		m->non_recursive = 0;
+	} else if (strcmp(r, "readonly") == 0 || strcmp(r, "writable") == 0) {
+		return cx_fail(x, v, field, "'%s': submounts follow the bind's own read_only (use enabled or disabled)",
+			       r);
+	} else {
+		return cx_fail(x, v, field, "expected enabled, disabled, writable or readonly, got '%.40s'", r);
+	}
+	return 0;
+}
+
+/* subpath: a directory inside the volume, relative, without "..". */
+static int volume_subpath(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_mount *m = obj;
+	char *sp;
+	if (cx_str(x, v, field, &sp) < 0) {
+		return -1;
+	}
+	if (sp[0] == '/' || sp[0] == '\0' || strcmp(sp, "..") == 0 || strncmp(sp, "../", 3) == 0 ||
+	    strstr(sp, "/../") != NULL || (strlen(sp) >= 3 && strcmp(sp + strlen(sp) - 3, "/..") == 0)) {
+		return cx_fail(x, v, field, "'%.100s' must be a relative path inside the volume, without ..", sp);
+	}
+	char *clean = cx_path(x, "/", sp);
+	if (clean == NULL) {
+		return x->nomem ? -1 : cx_fail(x, v, field, "the path is too long");
+	}
+	m->subpath = clean + 1;
+	return 0;
+}
+
+static int volume_labels(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	struct compose_kv *kv;
+	size_t n;
+	/* Labels of the volume Docker would create: Berth's volumes are
+	 * directories and keep none; checked, not kept. */
+	return cx_kvlist(x, v, field, &kv, &n);
+}
+
 static const struct cx_rule bind_rules[] = {
 	{"propagation", CX_FN, .fn = bind_propagation},
 	{"create_host_path", CX_BOOL, .offset = offsetof(struct compose_mount, create_host_path)},
+	{"recursive", CX_FN, .fn = bind_recursive},
 	{"selinux", CX_REFUSED, .why = "the kernel has no SELinux"},
 };
 static const struct cx_rule volume_rules[] = {
 	{"nocopy", CX_BOOL, .offset = offsetof(struct compose_mount, nocopy)},
+	/* Read, but berthd does not resolve it inside the volume yet (safely:
+	 * the volume's content is the container's, symlinks too). */
+	{"subpath", CX_REFUSED, .fn = volume_subpath, .why = "not supported by Berth yet"},
+	{"labels", CX_FN, .fn = volume_labels},
 };
 static const struct cx_rule tmpfs_rules[] = {
 	{"size", CX_FN, .fn = tmpfs_size},
@@ -208,8 +244,10 @@ static const struct {
 	enum compose_mount_type type;
 	struct cx_rules rules;
 } mount_options[] = {
-	{"bind", COMPOSE_MOUNT_BIND, {CX_RULES(bind_rules), .hint = "propagation and create_host_path are", .stop = 1}},
-	{"volume", COMPOSE_MOUNT_VOLUME, {CX_RULES(volume_rules), .hint = "nocopy is", .stop = 1}},
+	{"bind",
+	 COMPOSE_MOUNT_BIND,
+	 {CX_RULES(bind_rules), .hint = "propagation, create_host_path and recursive are", .stop = 1}},
+	{"volume", COMPOSE_MOUNT_VOLUME, {CX_RULES(volume_rules), .hint = "nocopy, subpath and labels are", .stop = 1}},
 	{"tmpfs", COMPOSE_MOUNT_TMPFS, {CX_RULES(tmpfs_rules), .hint = "size and mode are", .stop = 1}},
 };
 
@@ -243,7 +281,7 @@ static const struct cx_rule long_volume_rules[] = {
 	{"bind", CX_FN, .fn = mount_type_options},
 	{"volume", CX_FN, .fn = mount_type_options},
 	{"tmpfs", CX_FN, .fn = mount_type_options},
-	{"image", CX_REFUSED, .why = "image mounts are not supported"},
+	{"image", CX_REFUSED, .why = "image mounts are not supported: copy the files into a volume"},
 };
 
 static const struct cx_rules long_volume_keys = {CX_RULES(long_volume_rules), .stop = 1};
@@ -290,7 +328,7 @@ static int long_volume_source(struct ctx *x, const struct yt_node *source, struc
 		return cx_fail(x, source, "volumes.source",
 			       "expected an absolute path or one relative to the compose file, got '%.200s'", src);
 	}
-	m->source = cx_path(x, x->p->dir, src);
+	m->source = cx_path(x, x->dir, src);
 	if (m->source == NULL) {
 		return x->nomem ? -1 : cx_fail(x, source, "volumes.source", "the path is too long");
 	}
@@ -404,7 +442,7 @@ static int tmpfs_entry(struct ctx *x, const struct yt_node *node, char *item, st
 		if (!tmpfs_option(opt)) {
 			return cx_fail(x, node, "tmpfs", "unknown option '%.50s'", opt);
 		}
-		if (strncmp(opt, "mode=", 5) == 0 && octal_mode(opt + 5, &m->tmpfs_mode) < 0) {
+		if (strncmp(opt, "mode=", 5) == 0 && compose_parse_mode(opt + 5, &m->tmpfs_mode) < 0) {
 			return cx_fail(x, node, "tmpfs", "mode: expected an octal mode like 1777, got '%.20s'",
 				       opt + 5);
 		}
@@ -433,6 +471,134 @@ int svc_tmpfs(struct ctx *x, void *obj, const struct yt_node *v, const char *fie
 		}
 	}
 	return x->failed ? -1 : 0;
+}
+
+/* ---- volumes_from ----------------------------------------------------------------------- */
+
+/* SERVICE[:ro|rw] or container:NAME[:ro|rw]. */
+int svc_volumes_from(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	char **items;
+	size_t n;
+	if (cx_strlist(x, v, field, 0, &items, &n) < 0) {
+		return -1;
+	}
+	s->volumes_from = cx_alloc(x, n, sizeof(*s->volumes_from));
+	if (s->volumes_from == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct compose_volfrom *f = &s->volumes_from[s->nvolumes_from];
+		char *t = items[i];
+		f->line = v->items[i]->line;
+		if (strncmp(t, "container:", 10) == 0) {
+			/* berthd would have to copy them from the container as it
+			 * is when this one is made: not yet. */
+			cx_fail(x, v->items[i], field,
+				"'%.100s': volumes_from a container is not supported by Berth yet (from a service is)",
+				t);
+			continue;
+		}
+		char *colon = strchr(t, ':');
+		if (colon != NULL) {
+			*colon = '\0';
+			if (strcmp(colon + 1, "ro") != 0 && strcmp(colon + 1, "rw") != 0) {
+				cx_fail(x, v->items[i], field, "'%.60s': the mode is ro or rw", colon + 1);
+				continue;
+			}
+			f->mode_given = 1;
+			f->read_only = colon[1] == 'r' && colon[2] == 'o';
+		}
+		f->target = t;
+		if (!compose_valid_name(t)) {
+			cx_fail(x, v->items[i], field, "'%.100s' does not name a %s", t,
+				f->container ? "container" : "service");
+			continue;
+		}
+		s->nvolumes_from++;
+	}
+	return x->failed ? -1 : 0;
+}
+
+static int has_target(const struct compose_service *s, const char *target)
+{
+	for (size_t i = 0; i < s->nmounts; i++) {
+		if (strcmp(s->mounts[i].target, target) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Appends the volumes and binds of from (not its tmpfs: Docker shares no
+ * tmpfs) to s; a path s mounts itself keeps its own. Anonymous volumes
+ * stay from's: named after from's first container. */
+static int copy_mounts(struct ctx *x, struct compose_service *s, const struct compose_service *from,
+		       const struct compose_volfrom *f)
+{
+	struct compose_mount *all = cx_alloc(x, s->nmounts + from->nmounts, sizeof(*all));
+	char owner[COMPOSE_NAME_MAX];
+	if (all == NULL || compose_first_container(x->p, from->name, owner, sizeof(owner)) < 0) {
+		return -1;
+	}
+	memcpy(all, s->mounts, s->nmounts * sizeof(*all));
+	s->mounts = all;
+	for (size_t i = 0; i < from->nmounts; i++) {
+		const struct compose_mount *m = &from->mounts[i];
+		if (m->type == COMPOSE_MOUNT_TMPFS || has_target(s, m->target)) {
+			continue;
+		}
+		struct compose_mount *c = &s->mounts[s->nmounts++];
+		*c = *m;
+		c->line = f->line;
+		if (f->mode_given) {
+			c->read_only = f->read_only;
+		}
+		if (c->type == COMPOSE_MOUNT_VOLUME && c->source == NULL && c->anon_owner == NULL) {
+			c->anon_owner = cx_strdup(x, owner);
+		}
+	}
+	return 0;
+}
+
+/* Resolves the services' volumes_from SERVICE in an order where a service
+ * copies from one whose own volumes_from are done (it shares what that
+ * service's container has, as Docker does). What stays unresolved is in a
+ * cycle, which the dependency graph reports. */
+void resolve_volumes_from(struct ctx *x)
+{
+	struct compose_project *p = x->p;
+	unsigned char *done = cx_alloc(x, p->nservices, 1);
+	if (done == NULL) {
+		return;
+	}
+	for (int progress = 1; progress;) {
+		progress = 0;
+		for (size_t i = 0; i < p->nservices; i++) {
+			struct compose_service *s = &p->services[i];
+			if (done[i]) {
+				continue;
+			}
+			int ready = 1;
+			for (size_t k = 0; k < s->nvolumes_from && ready; k++) {
+				const struct compose_service *t = compose_service_find(p, s->volumes_from[k].target);
+				ready = s->volumes_from[k].container || t == NULL || done[t - p->services];
+			}
+			if (!ready) {
+				continue;
+			}
+			for (size_t k = 0; k < s->nvolumes_from; k++) {
+				const struct compose_volfrom *f = &s->volumes_from[k];
+				const struct compose_service *t = compose_service_find(p, f->target);
+				if (!f->container && t != NULL && t != s) {
+					copy_mounts(x, s, t, f);
+				}
+			}
+			done[i] = 1;
+			progress = 1;
+		}
+	}
 }
 
 /* ---- the host's rules --------------------------------------------------------------- */
@@ -484,7 +650,11 @@ static void check_mount_for_host(struct ctx *x, const struct compose_service *s,
 {
 	if (m->type == COMPOSE_MOUNT_VOLUME && m->source == NULL) {
 		char name[COMPOSE_NAME_MAX];
-		if (compose_anon_volume_name(svc_container_name(s), m->target, name, sizeof(name)) < 0) {
+		char container[COMPOSE_NAME_MAX];
+		/* The last replica's name is the longest. */
+		if (compose_container_name(x->p, s, s->replicas > 1 ? s->replicas - 1 : 0, container,
+					   sizeof(container)) < 0 ||
+		    compose_anon_volume_name(container, m->target, name, sizeof(name)) < 0) {
 			cx_fail_at(x, m->line, field,
 				   "an anonymous volume is named after the container: the container's name must be at "
 				   "most %d characters",

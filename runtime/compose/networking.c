@@ -6,8 +6,11 @@
  * same parser, net/ipam.h), a network shared from a service that has none
  * of its own. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -61,30 +64,94 @@ static int attach_aliases(struct ctx *x, void *obj, const struct yt_node *v, con
 	return 0;
 }
 
-/* ipv4_address or ipv6_address (the end of field says which). */
-static int attach_address(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+static int attach_ipv4(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
 {
 	struct compose_netattach *a = obj;
-	int v6 = strstr(field, ".ipv6_address") != NULL;
+	if (cx_str(x, v, field, &a->ipv4_address) < 0) {
+		return -1;
+	}
+	if (!compose_valid_ip(a->ipv4_address, AF_INET)) {
+		return cx_fail(x, v, field, "'%.100s' is not an IPv4 address", a->ipv4_address);
+	}
+	return 0;
+}
+
+/* Refused rather than dropped: a container the file gives an IPv6
+ * address must not come up without it. */
+static int attach_ipv6(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
 	char *addr;
 	if (cx_str(x, v, field, &addr) < 0) {
 		return -1;
 	}
-	if (!compose_valid_ip(addr, v6 ? AF_INET6 : AF_INET)) {
-		return cx_fail(x, v, field, "'%.100s' is not an IPv%c address", addr, v6 ? '6' : '4');
+	return cx_fail(x, v, field, "'%.100s': Berth's networks are IPv4 only (no IPv6 addresses yet)", addr);
+}
+
+/* A MAC address: six pairs of hex digits separated by ':' (or '-'),
+ * unicast. */
+static int valid_mac(const char *s)
+{
+	if (strlen(s) != 17) {
+		return 0;
 	}
-	*(v6 ? &a->ipv6_address : &a->ipv4_address) = addr;
+	for (size_t i = 0; i < 17; i++) {
+		int sep = i % 3 == 2;
+		if (sep ? (s[i] != ':' && s[i] != '-') : !isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	unsigned first = (unsigned)strtoul(s, NULL, 16);
+	return (first & 1) == 0;
+}
+
+int cx_mac(struct ctx *x, const struct yt_node *v, const char *field, char **out)
+{
+	if (cx_str(x, v, field, out) < 0) {
+		return -1;
+	}
+	if (!valid_mac(*out)) {
+		return cx_fail(x, v, field, "'%.60s' is not a unicast MAC address like 02:42:ac:11:00:02", *out);
+	}
+	for (char *c = *out; *c; c++) {
+		*c = *c == '-' ? ':' : (char)tolower((unsigned char)*c);
+	}
 	return 0;
 }
 
-#define ATTACH_KEYS "aliases, ipv4_address and ipv6_address are"
+static int attach_mac(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	return cx_mac(x, v, field, &((struct compose_netattach *)obj)->mac_address);
+}
+
+/* The interface's name in the container: what the kernel takes (at most
+ * 15 bytes, no '/', ':' or blanks). */
+static int attach_ifname(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_netattach *a = obj;
+	if (cx_str(x, v, field, &a->interface_name) < 0) {
+		return -1;
+	}
+	const char *n = a->interface_name;
+	if (n[0] == '\0' || strlen(n) > 15 || strpbrk(n, "/: \t\n") != NULL || strcmp(n, ".") == 0 ||
+	    strcmp(n, "..") == 0 || strcmp(n, "lo") == 0) {
+		return cx_fail(x, v, field, "'%.60s' is not an interface name (1 to 15 characters, not lo)", n);
+	}
+	return 0;
+}
+
+#define ATTACH(f) offsetof(struct compose_netattach, f)
 
 static const struct cx_rule attach_rules[] = {
-	{"aliases", CX_FN, .fn = attach_aliases},	    {"ipv4_address", CX_FN, .fn = attach_address},
-	{"ipv6_address", CX_FN, .fn = attach_address},	    {"link_local_ips", CX_REFUSED, .why = ATTACH_KEYS},
-	{"mac_address", CX_REFUSED, .why = ATTACH_KEYS},    {"driver_opts", CX_REFUSED, .why = ATTACH_KEYS},
-	{"priority", CX_REFUSED, .why = ATTACH_KEYS},	    {"gw_priority", CX_REFUSED, .why = ATTACH_KEYS},
-	{"interface_name", CX_REFUSED, .why = ATTACH_KEYS},
+	{"aliases", CX_FN, .fn = attach_aliases},
+	{"ipv4_address", CX_FN, .fn = attach_ipv4},
+	{"ipv6_address", CX_FN, .fn = attach_ipv6},
+	{"mac_address", CX_FN, .fn = attach_mac},
+	{"interface_name", CX_FN, .fn = attach_ifname},
+	{"priority", CX_INT, .offset = ATTACH(priority), .min = INT_MIN, .max = INT_MAX},
+	{"gw_priority", CX_INT, .offset = ATTACH(gw_priority), .min = INT_MIN, .max = INT_MAX},
+	{"link_local_ips", CX_REFUSED, .why = "containers get link-local addresses only from the kernel"},
+	{"driver_opts", CX_REFUSED, .why = "Berth's bridge driver has no options"},
 };
 
 static const struct cx_rules attach_keys = {CX_RULES(attach_rules), .stop = 1};
@@ -286,10 +353,6 @@ int svc_ports(struct ctx *x, void *obj, const struct yt_node *v, const char *fie
 
 int compose_port_check(const struct compose_service *s, const struct compose_port *pt, struct berr *err)
 {
-	if (pt->published_start == 0) {
-		return berr_setx(err, EINVAL, "give the host port (\"8080:%u\"); Berth does not pick one",
-				 pt->target_start);
-	}
 	if (s->network_mode == COMPOSE_NET_HOST || s->network_mode == COMPOSE_NET_NONE) {
 		return berr_setx(err, EINVAL, "the container has no network of its own to publish from");
 	}
@@ -344,6 +407,36 @@ static int host_address(char *addr)
 	return strcmp(addr, "host-gateway") == 0 || compose_valid_ip(addr, 0);
 }
 
+/* HOST: ADDRESS, or HOST: [ADDRESS, ...] (one line each). */
+static int extra_hosts_map(struct ctx *x, struct compose_service *s, const struct yt_node *v, const char *field)
+{
+	const struct yt_node *m;
+	if (cx_map(x, v, field, &m) < 0) {
+		return -1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < m->count; i++) {
+		n += m->items[i]->kind == YT_SEQ ? m->items[i]->count : 1;
+	}
+	s->extra_hosts = cx_alloc(x, n, sizeof(*s->extra_hosts));
+	if (s->extra_hosts == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < m->count; i++) {
+		const struct yt_node *item = m->items[i];
+		size_t count = item->kind == YT_SEQ ? item->count : 1;
+		for (size_t k = 0; k < count; k++) {
+			struct compose_kv *kv = &s->extra_hosts[s->nextra_hosts];
+			kv->key = cx_strdup(x, m->keys[i]->value);
+			if (kv->key != NULL &&
+			    cx_str(x, item->kind == YT_SEQ ? item->items[k] : item, field, &kv->value) == 0) {
+				s->nextra_hosts++;
+			}
+		}
+	}
+	return x->failed ? -1 : 0;
+}
+
 int svc_extra_hosts(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
 {
 	struct compose_service *s = obj;
@@ -371,7 +464,7 @@ int svc_extra_hosts(struct ctx *x, void *obj, const struct yt_node *v, const cha
 			s->extra_hosts[s->nextra_hosts].value = sep + 1;
 			s->nextra_hosts++;
 		}
-	} else if (cx_kvlist(x, v, field, &s->extra_hosts, &s->nextra_hosts) < 0) {
+	} else if (extra_hosts_map(x, s, v, field) < 0) {
 		return -1;
 	}
 	for (size_t i = 0; i < s->nextra_hosts; i++) {
@@ -402,28 +495,99 @@ int svc_dns(struct ctx *x, void *obj, const struct yt_node *v, const char *field
 
 /* ---- the service as a whole --------------------------------------------------------- */
 
-/* network_mode: service:NAME makes NAME a dependency: its namespace must
- * exist first. */
-static void add_implicit_dep(struct ctx *x, struct compose_service *s)
+/* ---- dns_search, dns_opt, links, mac_address ---------------------------------------- */
+
+int svc_dns_search(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
 {
-	if (s->deps == NULL) {
-		s->deps = cx_alloc(x, 1, sizeof(*s->deps));
+	struct compose_service *s = obj;
+	if (cx_strlist(x, v, field, 1, &s->dns_search, &s->ndns_search) < 0) {
+		return -1;
 	}
-	if (s->deps == NULL) {
-		return;
-	}
-	for (size_t i = 0; i < s->ndeps; i++) {
-		if (strcmp(s->deps[i].service, s->network_mode_target) == 0) {
-			return;
+	for (size_t i = 0; i < s->ndns_search; i++) {
+		const char *d = s->dns_search[i];
+		/* "." alone asks for no search domain, as in resolv.conf. */
+		if (strcmp(d, ".") != 0 && (strlen(d) > 253 ||
+					    strspn(d, "abcdefghijklmnopqrstuvwxyz"
+						      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(d) ||
+					    d[0] == '.' || d[0] == '-' || strstr(d, "..") != NULL)) {
+			cx_fail(x, v->kind == YT_SEQ ? v->items[i] : v, field, "'%.100s' is not a domain name", d);
 		}
 	}
-	struct compose_dep *d = &s->deps[s->ndeps++];
-	memset(d, 0, sizeof(*d));
-	d->service = s->network_mode_target;
-	d->required = 1;
-	d->implicit = 1;
-	d->line = s->line;
+	return x->failed ? -1 : 0;
 }
+
+/* resolv.conf options: a word, or a word with a value (ndots:2). */
+int svc_dns_opt(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_strlist(x, v, field, 0, &s->dns_opt, &s->ndns_opt) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < s->ndns_opt; i++) {
+		const char *o = s->dns_opt[i];
+		if (o[0] == '\0' || strlen(o) > 64 ||
+		    strspn(o, "abcdefghijklmnopqrstuvwxyz0123456789-_:") != strlen(o)) {
+			cx_fail(x, v->items[i], field, "'%.100s' is not a resolver option like ndots:2 or rotate", o);
+		}
+	}
+	return x->failed ? -1 : 0;
+}
+
+int svc_mac_address(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	return cx_mac(x, v, field, &((struct compose_service *)obj)->mac_address);
+}
+
+/* links: SERVICE[:ALIAS]; external_links: CONTAINER[:ALIAS]. The names
+ * resolve in this container only. */
+static int links(struct ctx *x, struct compose_service *s, const struct yt_node *v, const char *field, int external)
+{
+	char **items;
+	size_t n;
+	if (cx_strlist(x, v, field, 0, &items, &n) < 0) {
+		return -1;
+	}
+	struct compose_link *all = cx_alloc(x, s->nlinks + n, sizeof(*all));
+	if (all == NULL) {
+		return -1;
+	}
+	if (s->nlinks > 0) {
+		memcpy(all, s->links, s->nlinks * sizeof(*all));
+	}
+	s->links = all;
+	for (size_t i = 0; i < n; i++) {
+		struct compose_link *l = &s->links[s->nlinks];
+		char *colon = strchr(items[i], ':');
+		if (colon != NULL) {
+			*colon = '\0';
+		}
+		l->target = items[i];
+		l->alias = colon != NULL ? colon + 1 : items[i];
+		l->external = external;
+		l->line = v->items[i]->line;
+		if (!compose_valid_name(l->target)) {
+			cx_fail(x, v->items[i], field, "'%.100s' does not name a %s", l->target,
+				external ? "container" : "service");
+		} else if (!compose_valid_hostname(l->alias)) {
+			cx_fail(x, v->items[i], field, "'%.100s' is not a valid host name", l->alias);
+		} else {
+			s->nlinks++;
+		}
+	}
+	return x->failed ? -1 : 0;
+}
+
+int svc_links(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	return links(x, obj, v, field, 0);
+}
+
+int svc_external_links(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	return links(x, obj, v, field, 1);
+}
+
+/* ---- the service as a whole --------------------------------------------------------- */
 
 void svc_check_networking(struct ctx *x, struct compose_service *s, const struct yt_node *def)
 {
@@ -431,7 +595,36 @@ void svc_check_networking(struct ctx *x, struct compose_service *s, const struct
 		cx_fail(x, x->sc->networks, "networks", "cannot be combined with network_mode");
 	}
 	if (s->network_mode == COMPOSE_NET_SERVICE) {
-		add_implicit_dep(x, s);
+		svc_add_dep(x, s, s->network_mode_target, "its network_mode uses", s->network_mode_line);
+	}
+	int bridge = s->network_mode == COMPOSE_NET_DEFAULT || s->network_mode == COMPOSE_NET_BRIDGE;
+	if (s->mac_address != NULL && !bridge) {
+		cx_fail(x, def, "mac_address", "needs a network of the container's own (network_mode bridge)");
+	}
+	/* Interface names in the container are one each (eth0, ... unless given). */
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		for (size_t k = 0; k < i && s->networks[i].interface_name != NULL; k++) {
+			if (s->networks[k].interface_name != NULL &&
+			    strcmp(s->networks[i].interface_name, s->networks[k].interface_name) == 0) {
+				cx_fail_at(x, s->networks[i].line, "networks", "interface_name %s is given twice",
+					   s->networks[i].interface_name);
+			}
+		}
+		if (s->replicas > 1 && (s->networks[i].mac_address != NULL || s->mac_address != NULL)) {
+			cx_fail_at(x, s->networks[i].line, "networks", "%u replicas cannot all have one mac_address",
+				   s->replicas);
+		}
+	}
+	for (size_t i = 0; i < s->nlinks; i++) {
+		if (!bridge) {
+			cx_fail_at(x, s->links[i].line, s->links[i].external ? "external_links" : "links",
+				   "needs a network of the container's own (network_mode bridge)");
+			break;
+		}
+		/* Docker Compose starts a linked service first. */
+		if (!s->links[i].external) {
+			svc_add_dep(x, s, s->links[i].target, "it links to", s->links[i].line);
+		}
 	}
 	if (s->network_mode == COMPOSE_NET_HOST) {
 		for (size_t i = 0; i < s->nsysctls; i++) {
@@ -501,6 +694,7 @@ static const struct cx_rule subnet_rules[] = {
 	{"subnet", CX_FN, .fn = ipam_subnet},
 	{"ip_range", CX_FN, .fn = ipam_ip_range},
 	{"gateway", CX_FN, .fn = ipam_gateway},
+	{"aux_addresses", CX_REFUSED, .why = "Berth's IPAM keeps no addresses aside: leave them out of ip_range"},
 };
 
 static const struct cx_rules subnet_keys = {CX_RULES(subnet_rules), .hint = "subnet, ip_range and gateway are"};
@@ -553,6 +747,7 @@ static int ipam_config(struct ctx *x, void *obj, const struct yt_node *v, const 
 static const struct cx_rule ipam_rules[] = {
 	{"driver", CX_FN, .fn = ipam_driver},
 	{"config", CX_FN, .fn = ipam_config},
+	{"options", CX_REFUSED, .why = "the default IPAM driver has no options"},
 };
 
 static const struct cx_rules ipam_keys = {CX_RULES(ipam_rules), .hint = "driver and config are"};

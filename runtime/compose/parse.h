@@ -4,11 +4,17 @@
  *
  * The parser is split by concern:
  *   tree.c        problems, scalars, lists, merge keys, key tables
- *   service.c     the service keys and one service as a whole
- *   resources.c   capabilities, limits, sysctls and ulimits of a service
- *   mounts.c      volumes and tmpfs of a service; the host's bind rules
- *   networking.c  network_mode, networks, ports, expose, dns, extra_hosts;
- *                 the top-level networks' addresses
+ *   service.c     the service keys and one service as a whole; hooks
+ *   resources.c   capabilities, limits (cpu, memory, io), sysctls and
+ *                 ulimits of a service
+ *   deploy.c      deploy: and scale:
+ *   isolation.c   namespaces, cgroup_parent, devices, security_opt
+ *   mounts.c      volumes, tmpfs and volumes_from of a service; the host's
+ *                 bind rules
+ *   networking.c  network_mode, networks, ports, expose, dns, extra_hosts,
+ *                 links; the top-level networks' addresses
+ *   files.c       secrets and configs (secrets.c writes them for berthd)
+ *   include.c     include: and extends:
  *   project.c     the top level: name, volumes, networks, cross checks,
  *                 loading a file or a config directory, printing problems
  *
@@ -44,11 +50,35 @@ struct svc_scratch {
 	const struct yt_node *healthcheck;
 	const struct yt_node *networks;
 	const struct yt_node *entrypoint;
+	const struct yt_node *restart;
+	const struct yt_node *scale;
+	const struct yt_node *mem_reservation;
+	const struct yt_node *user;
+	struct deploy *deploy;	       /* deploy.c */
+	struct compose_kv *label_file; /* label_file, merged; labels win */
+	size_t nlabel_file;
 };
+
+/* A file of the project: compose.yaml, or a file it includes (include.c),
+ * with what its relative paths and variables are resolved against. */
+enum cx_section { CX_SERVICES, CX_VOLUMES, CX_NETWORKS, CX_SECRETS, CX_CONFIGS, CX_NSECTIONS };
+
+struct cx_source {
+	struct yt_doc doc; /* the included file's; compose.yaml's is the caller's */
+	int owned;	   /* doc is this source's to free */
+	const char *file;
+	const char *dir;
+	struct compose_vars defaults; /* include's env_file: values the project's variables override */
+	const struct yt_node *section[CX_NSECTIONS];
+};
+
+#define CX_MAX_SOURCES 64 /* files of one project: compose.yaml and those it includes */
 
 struct ctx {
 	struct compose_project *p;
 	const struct yt_doc *doc;
+	const char *file; /* the file being read (compose.yaml, or one it includes), for messages */
+	const char *dir;  /* what its relative paths are relative to */
 	const struct compose_options *opt;
 	struct compose_interp interp;
 	char scope[300];     /* "services.web", "volumes.data", "" */
@@ -58,6 +88,11 @@ struct ctx {
 	int failed; /* the current entry has a problem */
 	int nomem;
 	size_t merge_work;
+	struct cx_source *sources; /* [0]: compose.yaml */
+	size_t nsources;
+	const struct yt_node *services; /* the services of the file being read, for extends */
+	struct yt_doc *extends_docs;	/* files extends: read, freed with the project's parse */
+	size_t nextends_docs;
 };
 
 /* ---- problems (tree.c) ---- */
@@ -78,6 +113,8 @@ void cx_on_unset(void *ctx, const char *name);
 /* ---- reading the tree (tree.c) ---- */
 
 int cx_is_extension(const struct yt_node *key); /* x-... keys, which Compose leaves to tools */
+/* A variable of the project (.env), then of the file's include env_file. */
+const char *cx_var(const struct ctx *x, const char *name);
 char *cx_strdup(struct ctx *x, const char *s);
 void *cx_alloc(struct ctx *x, size_t n, size_t size); /* zeroed, in the project's arena */
 int cx_str(struct ctx *x, const struct yt_node *n, const char *field, char **out);
@@ -180,5 +217,50 @@ void check_network_overlaps(struct ctx *x);
 /* The container's name: container_name, else the service's name. */
 const char *svc_container_name(const struct compose_service *s);
 void parse_service(struct ctx *x, const struct yt_node *key, const struct yt_node *def, struct compose_service *s);
+/* Makes service a dependency of s (it must start first) because of why
+ * ("its ipc uses"); nothing when s depends on it already. */
+void svc_add_dep(struct ctx *x, struct compose_service *s, const char *service, const char *why, int line);
+cx_read_fn svc_cpus, svc_mem_limit;
+int compose_platform_is_amd64(const char *platform);
+
+/* resources.c: cpu, memory, io beyond the basics */
+cx_read_fn svc_cpu_period, svc_cpu_quota, svc_cpu_rt, svc_cpu_shares, svc_cpuset, svc_cpu_count, svc_cpu_percent,
+	svc_mem_reservation, svc_mem_swappiness, svc_oom_kill_disable, svc_oom_score_adj, svc_blkio_config;
+
+/* deploy.c */
+cx_read_fn svc_deploy, svc_scale;
+/* deploy: and scale: into the service, once its own keys are read. */
+void svc_apply_deploy(struct ctx *x, struct compose_service *s);
+
+/* isolation.c */
+cx_read_fn svc_ipc, svc_pid_ns, svc_uts, svc_cgroup, svc_userns_mode, svc_cgroup_parent, svc_devices,
+	svc_device_cgroup_rules, svc_security_opt;
+void svc_check_isolation(struct ctx *x, struct compose_service *s, const struct yt_node *def);
+void svc_cross_check_isolation(struct ctx *x, struct compose_service *s);
+
+/* mounts.c */
+cx_read_fn svc_volumes_from;
+/* Copies the mounts of the services named by volumes_from. */
+void resolve_volumes_from(struct ctx *x);
+
+/* networking.c */
+cx_read_fn svc_dns_search, svc_dns_opt, svc_mac_address, svc_links, svc_external_links;
+int cx_mac(struct ctx *x, const struct yt_node *v, const char *field, char **out);
+
+/* files.c: secrets and configs */
+cx_read_fn svc_secrets, svc_configs;
+int parse_secret(struct ctx *x, const struct yt_node *key, const struct yt_node *def, void *item);
+int parse_config(struct ctx *x, const struct yt_node *key, const struct yt_node *def, void *item);
+void svc_cross_check_files(struct ctx *x, struct compose_service *s);
+
+/* include.c */
+/* Reads the files include: names (and those they include) into x->sources.
+ * Returns -1 with err set when one cannot be read at all. */
+int cx_load_includes(struct ctx *x, const struct yt_node *include, int depth, struct berr *err);
+void cx_free_sources(struct ctx *x);
+/* m with its extends: resolved (the base service's keys merged under its
+ * own, as Docker Compose merges them), into *out; m itself when it extends
+ * nothing. Returns -1 after recording a problem. */
+int svc_extends(struct ctx *x, struct compose_service *s, const struct yt_node *m, const struct yt_node **out);
 
 #endif

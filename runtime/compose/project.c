@@ -37,6 +37,7 @@ struct entry {
 	size_t *nlabels;
 	int *line;
 	struct compose_network *net; /* a network's own keys */
+	int *external;		     /* a volume's */
 };
 
 static int entry_name(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
@@ -90,6 +91,35 @@ static int network_ipv6(struct ctx *x, void *obj, const struct yt_node *v, const
 	return 0;
 }
 
+static int network_ipv4(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	int on;
+	if (cx_bool(x, v, field, &on) < 0) {
+		return -1;
+	}
+	if (!on) {
+		return cx_fail(x, v, field, "Berth's networks are IPv4 networks: IPv4 cannot be turned off");
+	}
+	return 0;
+}
+
+/* external: true (or {name: N}, the old spelling of name:): a volume
+ * that berthd does not make, but uses when it is there. */
+static int volume_external(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct entry *e = obj;
+	if (v != NULL && v->kind == YT_MAP) {
+		const struct yt_node *n = yt_get(v, "name");
+		if (n == NULL || v->count != 1) {
+			return cx_fail(x, v, field, "expected true, false or {name: NAME}");
+		}
+		*e->external = 1;
+		return entry_name(x, obj, n, field);
+	}
+	return cx_bool(x, v, field, e->external);
+}
+
 static int network_ipam(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
 {
 	return net_ipam(x, ((struct entry *)obj)->net, v, field);
@@ -102,8 +132,8 @@ static const struct cx_rule volume_rules[] = {
 	{"name", CX_FN, .fn = entry_name},
 	{"driver", CX_FN, .fn = entry_driver},
 	{"labels", CX_FN, .fn = entry_labels},
-	{"external", CX_REFUSED, .why = VOLUMES_ARE},
-	{"driver_opts", CX_REFUSED, .why = VOLUMES_ARE},
+	{"external", CX_FN, .fn = volume_external},
+	{"driver_opts", CX_REFUSED, .why = VOLUMES_ARE " (the local driver's options are not supported)"},
 };
 
 static const struct cx_rule network_rules[] = {
@@ -113,10 +143,11 @@ static const struct cx_rule network_rules[] = {
 	{"enable_ipv6", CX_FN, .fn = network_ipv6},
 	{"labels", CX_FN, .fn = entry_labels},
 	{"ipam", CX_FN, .fn = network_ipam},
-	{"external", CX_REFUSED, .why = NETWORKS_ARE},
-	{"driver_opts", CX_REFUSED, .why = NETWORKS_ARE},
-	{"attachable", CX_REFUSED, .why = NETWORKS_ARE},
-	{"enable_ipv4", CX_REFUSED, .why = NETWORKS_ARE},
+	{"enable_ipv4", CX_FN, .fn = network_ipv4},
+	{"attachable", CX_IGNORED, .offset = 0}, /* `berth run --network` joins any of them */
+	{"external", CX_REFUSED,
+	 .why = NETWORKS_ARE " for the project: declare the network here (no network exists outside the file)"},
+	{"driver_opts", CX_REFUSED, .why = NETWORKS_ARE " (the bridge driver's options are not supported)"},
 };
 
 static const struct cx_rules volume_keys = {CX_RULES(volume_rules)};
@@ -150,7 +181,7 @@ static int parse_entry(struct ctx *x, const struct yt_node *key, const struct yt
 static int parse_volume(struct ctx *x, const struct yt_node *key, const struct yt_node *def, void *item)
 {
 	struct compose_volume *v = item;
-	struct entry e = {&volume_kind, &v->key, &v->name, &v->labels, &v->nlabels, &v->line, NULL};
+	struct entry e = {&volume_kind, &v->key, &v->name, &v->labels, &v->nlabels, &v->line, NULL, &v->external};
 	int ret = parse_entry(x, key, def, &e);
 	/* berthd names the volume's directory on DATA after its key. */
 	if (ret == 0 && strlen(v->key) >= COMPOSE_NAME_MAX) {
@@ -164,7 +195,7 @@ static int parse_volume(struct ctx *x, const struct yt_node *key, const struct y
 static int parse_network(struct ctx *x, const struct yt_node *key, const struct yt_node *def, void *item)
 {
 	struct compose_network *n = item;
-	struct entry e = {&network_kind, &n->key, &n->name, &n->labels, &n->nlabels, &n->line, n};
+	struct entry e = {&network_kind, &n->key, &n->name, &n->labels, &n->nlabels, &n->line, n, NULL};
 	int ret = parse_entry(x, key, def, &e);
 	/* berthd keeps each network's addresses in a file of that name. */
 	if (ret == 0 && strlen(n->name) >= COMPOSE_NAME_MAX) {
@@ -208,6 +239,60 @@ const struct compose_network *compose_network_find(const struct compose_project 
 	return NULL;
 }
 
+const struct compose_filedef *compose_filedef_find(const struct compose_project *p, int config, const char *key)
+{
+	const struct compose_filedef *list = config ? p->configs : p->secrets;
+	size_t n = config ? p->nconfigs : p->nsecrets;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(list[i].key, key) == 0) {
+			return &list[i];
+		}
+	}
+	return NULL;
+}
+
+int compose_container_name(const struct compose_project *p, const struct compose_service *s, unsigned index, char *out,
+			   size_t size)
+{
+	int n;
+	if (s->replicas <= 1) {
+		n = snprintf(out, size, "%s", svc_container_name(s));
+	} else {
+		n = snprintf(out, size, "%s-%s-%u", p->name, s->name, index + 1);
+	}
+	return n < 0 || (size_t)n >= size || n >= COMPOSE_NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+int compose_first_container(const struct compose_project *p, const char *service, char *out, size_t size)
+{
+	const struct compose_service *s = compose_service_find(p, service);
+	if (s == NULL) {
+		int n = snprintf(out, size, "%s", service);
+		return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	}
+	return compose_container_name(p, s, 0, out, size);
+}
+
+/* Whether two services would have a container of the same name. */
+static int names_collide(const struct compose_project *p, const struct compose_service *a,
+			 const struct compose_service *b, char *name, size_t size)
+{
+	unsigned na = a->replicas > 1 ? a->replicas : 1;
+	unsigned nb = b->replicas > 1 ? b->replicas : 1;
+	char other[COMPOSE_NAME_MAX];
+	for (unsigned i = 0; i < na; i++) {
+		if (compose_container_name(p, a, i, name, size) < 0) {
+			continue;
+		}
+		for (unsigned k = 0; k < nb; k++) {
+			if (compose_container_name(p, b, k, other, sizeof(other)) == 0 && strcmp(name, other) == 0) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Checks between a service and the rest of the file: the volumes and
  * networks it names, names that must be unique, and what berthd's
  * networks take. */
@@ -241,14 +326,16 @@ static void cross_check(struct ctx *x, struct compose_service *s, size_t index)
 	}
 	/* berthd keeps one container per name: a service named like another
 	 * service's container_name would take that container over. */
-	const char *container = svc_container_name(s);
+	char container[COMPOSE_NAME_MAX];
 	for (size_t i = 0; i < index; i++) {
 		const struct compose_service *o = &x->p->services[i];
-		if (strcmp(svc_container_name(o), container) == 0) {
+		if (names_collide(x->p, s, o, container, sizeof(container))) {
 			cx_fail_at(x, s->line, s->container_name != NULL ? "container_name" : NULL,
 				   "'%.100s' is also the container name of %s", container, o->name);
 		}
 	}
+	svc_cross_check_files(x, s);
+	svc_cross_check_isolation(x, s);
 	svc_cross_check_networking(x, s, index);
 	if (x->failed) {
 		s->valid = 0;
@@ -257,42 +344,42 @@ static void cross_check(struct ctx *x, struct compose_service *s, size_t index)
 	x->scope[0] = '\0';
 }
 
-/* The top-level keys. */
+/* The top-level keys of compose.yaml. */
 struct top {
-	const struct yt_node *services;
-	const struct yt_node *volumes;
-	const struct yt_node *networks;
+	const struct yt_node *section[CX_NSECTIONS];
 	const struct yt_node *name;
+	const struct yt_node *include;
 };
 
-static const char *const unsupported_top_keys[] = {"secrets", "configs", "include", "models", NULL};
+static const char *const section_names[CX_NSECTIONS] = {"services", "volumes", "networks", "secrets", "configs"};
+static const char *const section_what[CX_NSECTIONS] = {"service", "volume", "network", "secret", "config"};
 
 static void find_sections(struct ctx *x, const struct yt_node *root, struct top *t)
 {
 	for (size_t i = 0; i < root->count; i++) {
 		const struct yt_node *k = root->keys[i];
-		if (strcmp(k->value, "services") == 0) {
-			t->services = root->items[i];
-		} else if (strcmp(k->value, "volumes") == 0) {
-			t->volumes = root->items[i];
-		} else if (strcmp(k->value, "networks") == 0) {
-			t->networks = root->items[i];
-		} else if (strcmp(k->value, "name") == 0) {
+		int known = 0;
+		for (int sct = 0; sct < CX_NSECTIONS; sct++) {
+			if (strcmp(k->value, section_names[sct]) == 0) {
+				t->section[sct] = root->items[i];
+				known = 1;
+			}
+		}
+		if (known) {
+			continue;
+		}
+		if (strcmp(k->value, "name") == 0) {
 			t->name = root->items[i];
+		} else if (strcmp(k->value, "include") == 0) {
+			t->include = root->items[i];
 		} else if (strcmp(k->value, "version") == 0) {
 			cx_warn(x, k, NULL, "the top-level 'version' is obsolete and ignored");
+		} else if (strcmp(k->value, "models") == 0) {
+			cx_fail(x, k, NULL,
+				"unsupported key 'models' (Docker Model Runner is not available: run the model server "
+				"as a service)");
 		} else if (!cx_is_extension(k)) {
-			int unsupported = 0;
-			for (const char *const *u = unsupported_top_keys; *u; u++) {
-				unsupported |= strcmp(*u, k->value) == 0;
-			}
-			if (unsupported) {
-				cx_fail(x, k, NULL,
-					"unsupported key '%s' (mount files from the config partition with volumes)",
-					k->value);
-			} else {
-				cx_fail(x, k, NULL, "unknown top-level key '%.100s'", k->value);
-			}
+			cx_fail(x, k, NULL, "unknown top-level key '%.100s'", k->value);
 		}
 	}
 }
@@ -310,54 +397,81 @@ static int check_sections(struct ctx *x, const struct yt_node *root, const struc
 		}
 		x->p->name = n;
 	}
-	if (t->services == NULL) {
+	if (t->section[CX_SERVICES] == NULL && t->include == NULL) {
 		return yt_error(x->doc, root, err, "no 'services' key: nothing to run");
 	}
-	const struct {
-		const struct yt_node *node;
-		const char *what;
-	} sections[] = {
-		{t->services, "services: expected a mapping of service names"},
-		{t->volumes, "volumes: expected a mapping of volume names"},
-		{t->networks, "networks: expected a mapping of network names"},
-	};
-	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-		const struct yt_node *n = sections[i].node;
+	for (int i = 0; i < CX_NSECTIONS; i++) {
+		const struct yt_node *n = t->section[i];
 		if (n != NULL && n->kind != YT_MAP && !yt_is_null(n)) {
-			return yt_error(x->doc, n, err, "%s", sections[i].what);
+			return yt_error(x->doc, n, err, "%s: expected a mapping of %s names", section_names[i],
+					section_what[i]);
 		}
-		/* Bounds the work of the checks between entries (names must be unique). */
-		if (n != NULL && n->kind == YT_MAP && n->count > COMPOSE_MAX_ENTRIES) {
-			return yt_error(x->doc, n, err, "more than %d entries", COMPOSE_MAX_ENTRIES);
-		}
-	}
-	if (yt_is_null(t->services) || t->services->count == 0) {
-		cx_warn(x, t->services, NULL, "no services are defined");
 	}
 	return 0;
 }
 
 typedef int entry_parser(struct ctx *x, const struct yt_node *key, const struct yt_node *def, void *item);
 
-/* The entries of a top-level mapping (x- keys left out), parsed into a new
- * array *items of *count entries. */
-static int parse_section(struct ctx *x, const struct yt_node *n, const char *name, entry_parser *parse, size_t size,
-			 void **items, size_t *count, struct berr *err)
+/* Reads the file of src: its messages, paths and variables are its own. */
+static void enter_source(struct ctx *x, const struct cx_source *src)
 {
-	const struct yt_node *m;
-	if (n == NULL || n->kind != YT_MAP) {
-		return 0;
+	x->file = src->file;
+	x->dir = src->dir;
+	x->doc = &src->doc;
+	x->interp.fallback = &src->defaults;
+	x->services = src->section[CX_SERVICES];
+}
+
+/* The entries of one section of every file (x- keys left out), parsed
+ * into a new array *items of *count entries. A name in two files is an
+ * error (Docker Compose refuses what an include would override). */
+static int parse_section(struct ctx *x, int sct, entry_parser *parse, size_t size, void **items, size_t *count,
+			 struct berr *err)
+{
+	size_t total = 0;
+	const struct yt_node *maps[CX_MAX_SOURCES] = {0};
+	for (size_t f = 0; f < x->nsources; f++) {
+		const struct yt_node *n = x->sources[f].section[sct];
+		if (n == NULL || n->kind != YT_MAP) {
+			continue;
+		}
+		enter_source(x, &x->sources[f]);
+		if (cx_map(x, n, section_names[sct], &maps[f]) < 0) {
+			return yt_error(x->doc, n, err, "%s: invalid merge key", section_names[sct]);
+		}
+		total += maps[f]->count;
 	}
-	if (cx_map(x, n, name, &m) < 0) {
-		return yt_error(x->doc, n, err, "%s: invalid merge key", name);
+	/* Bounds the work of the checks between entries (names must be unique). */
+	if (total > COMPOSE_MAX_ENTRIES) {
+		return yt_error(&x->sources[0].doc, x->sources[0].section[sct], err, "%s: more than %d entries",
+				section_names[sct], COMPOSE_MAX_ENTRIES);
 	}
-	char *list = cx_alloc(x, m->count, size);
+	char *list = cx_alloc(x, total, size);
 	*items = list;
-	for (size_t i = 0; list != NULL && i < m->count; i++) {
-		if (!cx_is_extension(m->keys[i]) && parse(x, m->keys[i], m->items[i], list + *count * size) == 0) {
-			(*count)++;
+	for (size_t f = 0; list != NULL && f < x->nsources; f++) {
+		const struct yt_node *m = maps[f];
+		enter_source(x, &x->sources[f]);
+		for (size_t i = 0; m != NULL && i < m->count; i++) {
+			if (cx_is_extension(m->keys[i])) {
+				continue;
+			}
+			int dup = 0;
+			for (size_t g = 0; g < f && !dup; g++) {
+				dup = maps[g] != NULL && yt_get(maps[g], m->keys[i]->value) != NULL;
+			}
+			if (dup) {
+				cx_fail(x, m->keys[i], NULL,
+					"%s.%.100s is defined in %s too (included files may not redefine)",
+					section_names[sct], m->keys[i]->value,
+					f == 0 ? "an included file" : "another file");
+				continue;
+			}
+			if (parse(x, m->keys[i], m->items[i], list + *count * size) == 0) {
+				(*count)++;
+			}
 		}
 	}
+	enter_source(x, &x->sources[0]);
 	return 0;
 }
 
@@ -378,33 +492,42 @@ static int parse_service_entry(struct ctx *x, const struct yt_node *key, const s
 	return 0;
 }
 
-static int parse_top(struct ctx *x, const struct yt_node *root, struct berr *err)
+static int parse_top(struct ctx *x, struct cx_source *main, const struct yt_node *root, struct berr *err)
 {
 	struct compose_project *p = x->p;
 	struct top t = {0};
-	void *volumes = NULL;
-	void *networks = NULL;
-	void *services = NULL;
 	find_sections(x, root, &t);
 	int ret = check_sections(x, root, &t, err);
-	if (ret == 0) {
-		ret = parse_section(x, t.volumes, "volumes", parse_volume, sizeof(*p->volumes), &volumes, &p->nvolumes,
-				    err);
-		p->volumes = volumes;
-	}
-	if (ret == 0) {
-		ret = parse_section(x, t.networks, "networks", parse_network, sizeof(*p->networks), &networks,
-				    &p->nnetworks, err);
-		p->networks = networks;
-	}
-	if (ret == 0) {
-		ret = parse_section(x, t.services, "services", parse_service_entry, sizeof(*p->services), &services,
-				    &p->nservices, err);
-		p->services = services;
-	}
 	if (ret < 0) {
 		return ret;
 	}
+	memcpy(main->section, t.section, sizeof(t.section));
+	if (cx_load_includes(x, t.include, 0, err) < 0) {
+		return -1;
+	}
+	enter_source(x, main);
+	void *volumes = NULL;
+	void *networks = NULL;
+	void *services = NULL;
+	void *secrets = NULL;
+	void *configs = NULL;
+	if (parse_section(x, CX_VOLUMES, parse_volume, sizeof(*p->volumes), &volumes, &p->nvolumes, err) < 0 ||
+	    parse_section(x, CX_NETWORKS, parse_network, sizeof(*p->networks), &networks, &p->nnetworks, err) < 0 ||
+	    parse_section(x, CX_SECRETS, parse_secret, sizeof(*p->secrets), &secrets, &p->nsecrets, err) < 0 ||
+	    parse_section(x, CX_CONFIGS, parse_config, sizeof(*p->configs), &configs, &p->nconfigs, err) < 0 ||
+	    parse_section(x, CX_SERVICES, parse_service_entry, sizeof(*p->services), &services, &p->nservices, err) <
+		    0) {
+		return -1;
+	}
+	p->volumes = volumes;
+	p->networks = networks;
+	p->secrets = secrets;
+	p->configs = configs;
+	p->services = services;
+	if (p->nservices == 0) {
+		cx_warn(x, t.section[CX_SERVICES], NULL, "no services are defined");
+	}
+	resolve_volumes_from(x);
 	check_network_overlaps(x);
 	for (size_t i = 0; i < p->nservices; i++) {
 		cross_check(x, &p->services[i], i);
@@ -438,6 +561,8 @@ int compose_parse(struct compose_project *p, const char *buf, size_t len, const 
 		return berr_set(err, ENOMEM, "compose");
 	}
 	p->dir = cx_path(&x, dir[0] == '/' ? "/" : cwd, dir);
+	x.file = p->file;
+	x.dir = p->dir;
 	if (p->dir == NULL) {
 		compose_free(p);
 		return berr_setx(err, x.nomem ? ENOMEM : ENAMETOOLONG, "%s: directory name too long", p->file);
@@ -454,6 +579,17 @@ int compose_parse(struct compose_project *p, const char *buf, size_t len, const 
 		return ret;
 	}
 	x.doc = &doc;
+	x.sources = arena_alloc(&p->arena, CX_MAX_SOURCES * sizeof(*x.sources));
+	if (x.sources == NULL) {
+		yt_free(&doc);
+		compose_free(p);
+		return berr_set(err, ENOMEM, "compose");
+	}
+	memset(x.sources, 0, CX_MAX_SOURCES * sizeof(*x.sources));
+	struct cx_source *main = &x.sources[x.nsources++];
+	main->doc = doc;
+	main->file = p->file;
+	main->dir = p->dir;
 	const struct yt_node *root = doc.root;
 	if (root == NULL || yt_is_null(root)) {
 		ret = berr_setx(err, EINVAL, "%s: the file is empty", p->file);
@@ -462,8 +598,9 @@ int compose_parse(struct compose_project *p, const char *buf, size_t len, const 
 	} else if (cx_map(&x, root, NULL, &root) < 0) {
 		ret = yt_error(&doc, root, err, "invalid merge key at the top level");
 	} else {
-		ret = parse_top(&x, root, err);
+		ret = parse_top(&x, main, root, err);
 	}
+	cx_free_sources(&x);
 	yt_free(&doc);
 	if (ret == 0 && x.nomem) {
 		ret = berr_set(err, ENOMEM, "%s", p->file);

@@ -2,6 +2,7 @@
  * process limits, sysctls and ulimits, read into the service with the
  * bounds Docker applies. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,12 @@ static int ulimit_entry(struct ctx *x, const struct yt_node *item, const char *f
 	}
 	const struct yt_node *soft = yt_get(um, "soft");
 	const struct yt_node *hard = yt_get(um, "hard");
-	if (soft == NULL || hard == NULL || um->count != 2) {
+	/* x- keys beside soft and hard are the schema's extensions. */
+	size_t extensions = 0;
+	for (size_t i = 0; i < um->count; i++) {
+		extensions += cx_is_extension(um->keys[i]) != 0;
+	}
+	if (soft == NULL || hard == NULL || um->count - extensions != 2) {
 		return cx_fail(x, item, field, "expected a number or {soft: N, hard: N}");
 	}
 	if (ulimit_value(x, soft, field, &u->soft) < 0 || ulimit_value(x, hard, field, &u->hard) < 0) {
@@ -239,8 +245,314 @@ int svc_ulimits(struct ctx *x, void *obj, const struct yt_node *v, const char *f
 	return x->failed ? -1 : 0;
 }
 
+/* ---- cpu ------------------------------------------------------------------------------ */
+
+/* A number of microseconds, or a duration ("100ms"). */
+static int micros(struct ctx *x, const struct yt_node *v, const char *field, int64_t min, int64_t max, int64_t *out)
+{
+	char *t;
+	if (cx_str(x, v, field, &t) < 0) {
+		return -1;
+	}
+	char *end;
+	errno = 0;
+	long long n = strtoll(t, &end, 10);
+	if (errno != 0 || end == t || *end != '\0') {
+		int64_t ns;
+		if (compose_parse_duration(t, &ns) < 0) {
+			return cx_fail(x, v, field, "expected microseconds or a duration like 100ms, got '%.50s'", t);
+		}
+		n = ns / 1000;
+	}
+	if (n < min || n > max) {
+		return cx_fail(x, v, field, "%lld us is out of range (%lld to %lld)", n, (long long)min,
+			       (long long)max);
+	}
+	*out = n;
+	return 0;
+}
+
+int svc_cpu_period(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	int64_t n;
+	/* The kernel's bounds for cpu.max's period. */
+	if (micros(x, v, field, 1000, 1000000, &n) < 0) {
+		return -1;
+	}
+	s->cpu_period = (uint64_t)n;
+	return 0;
+}
+
+int svc_cpu_quota(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	int64_t n;
+	if (micros(x, v, field, -1, INT64_MAX / 1000, &n) < 0) {
+		return -1;
+	}
+	if (n > 0 && n < 1000) {
+		return cx_fail(x, v, field, "at least 1000 us (1ms), or -1 for no limit");
+	}
+	s->cpu_quota = n == 0 ? -1 : n;
+	return 0;
+}
+
+/* Real-time CPU time: Docker discards it, with a warning, where the kernel
+ * has no real-time group scheduling, as on every cgroup v2 host. */
+int svc_cpu_rt(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	int64_t n;
+	if (micros(x, v, field, 0, INT64_MAX / 1000, &n) < 0) {
+		return -1;
+	}
+	cx_warn(x, v, field,
+		"ignored: cgroup v2 has no real-time CPU budget per container (Docker discards it too); the "
+		"container's real-time tasks are limited by the host's kernel.sched_rt_runtime_us");
+	return 0;
+}
+
+int svc_cpu_shares(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	long long n;
+	/* cgroup v2's cpu.weight takes 1 to 10000: shares map onto it as runc maps them. */
+	if (cx_int(x, v, field, 2, 262144, &n) < 0) {
+		return -1;
+	}
+	s->cpu_shares = (uint64_t)n;
+	return 0;
+}
+
+/* "0-3,5": CPU numbers and ranges. */
+int svc_cpuset(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_str(x, v, field, &s->cpuset) < 0) {
+		return -1;
+	}
+	const char *c = s->cpuset;
+	int ok = c[0] != '\0';
+	while (ok && *c) {
+		char *end;
+		unsigned long a = strtoul(c, &end, 10);
+		ok = end != c && a < 8192;
+		c = end;
+		if (ok && *c == '-') {
+			unsigned long b = strtoul(c + 1, &end, 10);
+			ok = end != c + 1 && b >= a && b < 8192;
+			c = end;
+		}
+		if (ok && *c == ',') {
+			c++;
+			ok = *c != '\0';
+		} else if (ok && *c != '\0') {
+			ok = 0;
+		}
+	}
+	if (!ok) {
+		return cx_fail(x, v, field, "expected CPUs like 0-3 or 0,2, got '%.60s'", s->cpuset);
+	}
+	return 0;
+}
+
+int svc_cpu_count(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	long long n;
+	if (cx_int(x, v, field, 0, 1024, &n) < 0) {
+		return -1;
+	}
+	s->cpu_count = (int)n;
+	return 0;
+}
+
+int svc_cpu_percent(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	long long n;
+	if (cx_int(x, v, field, 0, 100, &n) < 0) {
+		return -1;
+	}
+	s->cpu_percent = (int)n;
+	return 0;
+}
+
+/* ---- memory and the OOM killer ----------------------------------------------------------- */
+
+int svc_mem_reservation(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_bytes(x, v, field, &s->mem_reservation) < 0) {
+		return -1;
+	}
+	x->sc->mem_reservation = v;
+	return 0;
+}
+
+/* Docker discards both, with a warning, on cgroup v2, which has neither a
+ * swappiness nor an OOM killer to turn off per cgroup. */
+int svc_mem_swappiness(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	long long n;
+	if (cx_int(x, v, field, -1, 100, &n) < 0) {
+		return -1;
+	}
+	if (n >= 0) {
+		cx_warn(x, v, field, "ignored: cgroup v2 has no swappiness per container (Docker discards it too)");
+	}
+	return 0;
+}
+
+int svc_oom_kill_disable(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	int off;
+	if (cx_bool(x, v, field, &off) < 0) {
+		return -1;
+	}
+	if (off) {
+		cx_warn(x, v, field,
+			"ignored: cgroup v2 cannot keep the OOM killer away from a container (Docker discards it "
+			"too); use oom_score_adj: -1000 to make its processes the last to go");
+	}
+	return 0;
+}
+
+int svc_oom_score_adj(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	long long n;
+	if (cx_int(x, v, field, -1000, 1000, &n) < 0) {
+		return -1;
+	}
+	s->has_oom_score_adj = 1;
+	s->oom_score_adj = (int)n;
+	return 0;
+}
+
+/* ---- blkio_config ------------------------------------------------------------------------ */
+
+struct blkio_list {
+	struct compose_blkio_dev **list;
+	size_t *n;
+	int weight; /* entries have weight:, else rate: */
+};
+
+static int blkio_devices(struct ctx *x, const struct yt_node *v, const char *field, struct blkio_list l)
+{
+	if (v == NULL || v->kind != YT_SEQ) {
+		return cx_fail(x, v, field, "expected a list of {path, %s}, got %s", l.weight ? "weight" : "rate",
+			       yt_kind_name(v));
+	}
+	*l.list = cx_alloc(x, v->count, sizeof(**l.list));
+	if (*l.list == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < v->count; i++) {
+		const struct yt_node *m;
+		if (cx_map(x, v->items[i], field, &m) < 0) {
+			continue;
+		}
+		const struct yt_node *path = yt_get(m, "path");
+		const struct yt_node *val = yt_get(m, l.weight ? "weight" : "rate");
+		struct compose_blkio_dev *d = &(*l.list)[*l.n];
+		if (path == NULL || val == NULL || m->count != 2) {
+			cx_fail(x, v->items[i], field, "expected {path: /dev/..., %s: N}",
+				l.weight ? "weight" : "rate");
+			continue;
+		}
+		if (cx_str(x, path, field, &d->path) < 0) {
+			continue;
+		}
+		if (strncmp(d->path, "/dev/", 5) != 0) {
+			cx_fail(x, path, field, "'%.100s' is not a device under /dev", d->path);
+			continue;
+		}
+		if (l.weight) {
+			long long w;
+			if (cx_int(x, val, field, 10, 1000, &w) < 0) {
+				continue;
+			}
+			d->value = (uint64_t)w;
+		} else {
+			int64_t rate;
+			/* Rates are bytes (1mb) or operations per second. */
+			if (cx_bytes(x, val, field, &rate) < 0) {
+				continue;
+			}
+			if (rate <= 0) {
+				cx_fail(x, val, field, "the rate must be above 0");
+				continue;
+			}
+			d->value = (uint64_t)rate;
+		}
+		(*l.n)++;
+	}
+	return x->failed ? -1 : 0;
+}
+
+static int blkio_weight(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	long long n;
+	if (cx_int(x, v, field, 10, 1000, &n) < 0) {
+		return -1;
+	}
+	s->blkio.weight = (int)n;
+	return 0;
+}
+
+#define BLKIO_LIST(name, member, is_weight)                                                                   \
+	static int blkio_##name(struct ctx *x, void *obj, const struct yt_node *v, const char *field)         \
+	{                                                                                                     \
+		struct compose_blkio *b = &((struct compose_service *)obj)->blkio;                            \
+		return blkio_devices(x, v, field, (struct blkio_list){&b->member, &b->n##member, is_weight}); \
+	}
+
+BLKIO_LIST(weight_device, weight_device, 1)
+BLKIO_LIST(read_bps, read_bps, 0)
+BLKIO_LIST(write_bps, write_bps, 0)
+BLKIO_LIST(read_iops, read_iops, 0)
+BLKIO_LIST(write_iops, write_iops, 0)
+
+static const struct cx_rule blkio_rules[] = {
+	{"weight", CX_FN, .fn = blkio_weight},
+	{"weight_device", CX_FN, .fn = blkio_weight_device},
+	{"device_read_bps", CX_FN, .fn = blkio_read_bps},
+	{"device_write_bps", CX_FN, .fn = blkio_write_bps},
+	{"device_read_iops", CX_FN, .fn = blkio_read_iops},
+	{"device_write_iops", CX_FN, .fn = blkio_write_iops},
+};
+
+static const struct cx_rules blkio_keys = {CX_RULES(blkio_rules)};
+
+int svc_blkio_config(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	const struct yt_node *m;
+	if (cx_map(x, v, field, &m) < 0) {
+		return -1;
+	}
+	return cx_fields(x, m, field, &blkio_keys, obj);
+}
+
 void svc_check_resources(struct ctx *x, struct compose_service *s)
 {
+	/* Docker's conflicts: one way to say how much CPU time. */
+	if (s->cpus > 0 && (s->cpu_quota != 0 || s->cpu_period != 0)) {
+		cx_fail_at(x, s->line, "cpus", "cannot be combined with cpu_quota or cpu_period (cpus sets both)");
+	}
+	if (s->cpus > 0 && (s->cpu_count > 0 || s->cpu_percent > 0)) {
+		cx_fail_at(x, s->line, "cpus", "cannot be combined with cpu_count or cpu_percent");
+	}
+	if (s->cpu_count > 0 && s->cpu_percent > 0) {
+		cx_fail_at(x, s->line, "cpu_count", "cannot be combined with cpu_percent");
+	}
+	if (s->mem_reservation > 0 && s->mem_limit > 0 && s->mem_reservation > s->mem_limit) {
+		cx_fail(x, x->sc->mem_reservation, "mem_reservation", "must not be above mem_limit");
+	}
 	if (s->memswap_limit != 0 && s->mem_limit == 0) {
 		cx_fail(x, x->sc->memswap, "memswap_limit", "needs mem_limit as well");
 	} else if (s->memswap_limit > 0 && s->memswap_limit < s->mem_limit) {

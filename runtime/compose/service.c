@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "compose/formats.h"
 #include "compose/parse.h"
@@ -92,10 +93,17 @@ static int env_put(struct ctx *x, struct compose_env *list, size_t *n, size_t ca
 	return 0;
 }
 
+/* An environment being read: entries, their count and the room there is. */
+struct env_list {
+	struct compose_env *list;
+	size_t *n;
+	size_t cap;
+};
+
 /* One entry of environment: NAME: value, or "NAME=value" in a list; a
  * bare NAME takes its value from the interpolation variables (unset
  * there: unset in the container). */
-static void env_entry(struct ctx *x, const struct yt_node *m, size_t i, const char *field)
+static void env_entry(struct ctx *x, const struct yt_node *m, size_t i, const char *field, struct env_list *out)
 {
 	const char *name;
 	char *text;
@@ -131,47 +139,61 @@ static void env_entry(struct ctx *x, const struct yt_node *m, size_t i, const ch
 		return;
 	}
 	if (bare) {
-		value = (char *)compose_vars_get(x->opt->vars, name);
+		value = (char *)cx_var(x, name);
 	}
-	env_put(x, x->sc->inline_env, &x->sc->ninline_env, m->count, name, value);
+	env_put(x, out->list, out->n, out->cap, name, value);
 }
 
-static int svc_environment(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+/* environment: a mapping or a list of NAME=VALUE, into a new list. */
+static int env_read(struct ctx *x, const struct yt_node *v, const char *field, struct compose_env **list, size_t *n)
 {
-	(void)obj;
 	const struct yt_node *m = v;
+	*n = 0;
 	if (v != NULL && v->kind == YT_MAP && cx_map(x, v, field, &m) < 0) {
 		return -1;
 	}
 	if (m == NULL || (m->kind != YT_MAP && m->kind != YT_SEQ)) {
 		return cx_fail(x, v, field, "expected a mapping or a list of NAME=VALUE, got %s", yt_kind_name(v));
 	}
-	x->sc->inline_env = cx_alloc(x, m->count, sizeof(*x->sc->inline_env));
-	if (x->sc->inline_env == NULL) {
+	*list = cx_alloc(x, m->count, sizeof(**list));
+	if (*list == NULL) {
 		return -1;
 	}
+	struct env_list out = {*list, n, m->count};
+	int failed = x->failed;
+	x->failed = 0;
 	for (size_t i = 0; i < m->count; i++) {
-		env_entry(x, m, i, field);
+		env_entry(x, m, i, field, &out);
 	}
-	return x->failed ? -1 : 0;
+	int ret = x->failed ? -1 : 0;
+	x->failed |= failed;
+	return ret;
 }
 
-static int load_env_file(struct ctx *x, const struct yt_node *n, const char *path, int required)
+static int svc_environment(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
 {
-	struct svc_scratch *sc = x->sc;
+	(void)obj;
+	return env_read(x, v, field, &x->sc->inline_env, &x->sc->ninline_env);
+}
+
+/* Reads a file of NAME=VALUE lines (env_file, label_file) and merges it
+ * into *list (later files win). */
+static int load_kv_file(struct ctx *x, const struct yt_node *n, const char *key, const char *path, int required,
+			struct compose_env **list, size_t *count)
+{
 	char full[CX_PATH_LEN];
 	char where[CX_PATH_LEN];
 	if (path[0] == '\0') {
-		return cx_fail(x, n, "env_file", "the path is empty");
+		return cx_fail(x, n, key, "the path is empty");
 	}
 	if (path[0] == '/') {
 		cx_fmt(full, sizeof(full), "%s", path);
 	} else {
-		cx_fmt(full, sizeof(full), "%s/%s", x->p->dir, path);
+		cx_fmt(full, sizeof(full), "%s/%s", x->dir, path);
 	}
 	struct compose_vars vars = {0};
 	struct berr e;
-	int ret = compose_dotenv_load(&vars, x->opt->vars, cx_readable(x, full, where, sizeof(where)), path, &e);
+	int ret = compose_dotenv_load(&vars, x->interp.vars, cx_readable(x, full, where, sizeof(where)), path, &e);
 	if (ret == -ENOENT && !required) {
 		compose_vars_free(&vars);
 		return 0;
@@ -179,28 +201,33 @@ static int load_env_file(struct ctx *x, const struct yt_node *n, const char *pat
 	if (ret < 0) {
 		compose_vars_free(&vars);
 		if (ret == -ENOENT) {
-			return cx_fail(x, n, "env_file", "%.200s (%.300s) does not exist", path, full);
+			return cx_fail(x, n, key, "%.200s (%.300s) does not exist", path, full);
 		}
-		return cx_fail(x, n, "env_file", "%s", e.msg);
+		return cx_fail(x, n, key, "%s", e.msg);
 	}
-	size_t cap = sc->nfile_env + vars.count;
-	struct compose_env *list = cx_alloc(x, cap, sizeof(*list));
-	if (list == NULL) {
+	size_t cap = *count + vars.count;
+	struct compose_env *grown = cx_alloc(x, cap, sizeof(*grown));
+	if (grown == NULL) {
 		compose_vars_free(&vars);
 		return -1;
 	}
-	if (sc->nfile_env > 0) {
-		memcpy(list, sc->file_env, sc->nfile_env * sizeof(*list));
+	if (*count > 0) {
+		memcpy(grown, *list, *count * sizeof(*grown));
 	}
-	sc->file_env = list;
+	*list = grown;
 	for (size_t i = 0; i < vars.count; i++) {
-		if (env_put(x, sc->file_env, &sc->nfile_env, cap, vars.items[i].name, vars.items[i].value) < 0) {
+		if (env_put(x, *list, count, cap, vars.items[i].name, vars.items[i].value) < 0) {
 			ret = -1;
 			break;
 		}
 	}
 	compose_vars_free(&vars);
 	return ret < 0 ? -1 : 0;
+}
+
+static int load_env_file(struct ctx *x, const struct yt_node *n, const char *path, int required)
+{
+	return load_kv_file(x, n, "env_file", path, required, &x->sc->file_env, &x->sc->nfile_env);
 }
 
 struct env_file_entry {
@@ -252,6 +279,7 @@ static int svc_restart(struct ctx *x, void *obj, const struct yt_node *v, const 
 {
 	struct compose_service *s = obj;
 	char *r;
+	x->sc->restart = v;
 	if (cx_str(x, v, field, &r) < 0) {
 		return -1;
 	}
@@ -332,8 +360,7 @@ static int svc_depends_on(struct ctx *x, void *obj, const struct yt_node *v, con
 	if (m == NULL || (m->kind != YT_MAP && m->kind != YT_SEQ)) {
 		return cx_fail(x, v, field, "expected a list of services or a mapping, got %s", yt_kind_name(v));
 	}
-	/* One more for network_mode: service:NAME. */
-	s->deps = cx_alloc(x, m->count + 1, sizeof(*s->deps));
+	s->deps = cx_alloc(x, m->count, sizeof(*s->deps));
 	if (s->deps == NULL) {
 		return -1;
 	}
@@ -523,6 +550,207 @@ static int svc_labels(struct ctx *x, void *obj, const struct yt_node *v, const c
 	return cx_kvlist(x, v, field, &s->labels, &s->nlabels);
 }
 
+static int svc_annotations(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	return cx_kvlist(x, v, field, &s->annotations, &s->nannotations);
+}
+
+/* label_file: files of KEY=VALUE lines; the labels key wins over them. */
+static int svc_label_file(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	char **paths;
+	size_t n;
+	if (cx_strlist(x, v, field, 1, &paths, &n) < 0) {
+		return -1;
+	}
+	struct compose_env *list = NULL;
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		load_kv_file(x, v->kind == YT_SEQ ? v->items[i] : v, "label_file", paths[i], 1, &list, &count);
+	}
+	x->sc->label_file = (struct compose_kv *)list;
+	x->sc->nlabel_file = count;
+	return x->failed ? -1 : 0;
+}
+
+_Static_assert(sizeof(struct compose_env) == sizeof(struct compose_kv) &&
+		       offsetof(struct compose_env, value) == offsetof(struct compose_kv, value),
+	       "a file of labels is read as one of variables");
+
+/* The labels of label_file, then those of labels (which win). */
+static void merge_labels(struct ctx *x, struct compose_service *s)
+{
+	const struct svc_scratch *sc = x->sc;
+	if (sc->nlabel_file == 0) {
+		return;
+	}
+	struct compose_kv *all = cx_alloc(x, sc->nlabel_file + s->nlabels, sizeof(*all));
+	if (all == NULL) {
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < sc->nlabel_file; i++) {
+		int overridden = sc->label_file[i].value == NULL;
+		for (size_t k = 0; k < s->nlabels && !overridden; k++) {
+			overridden = strcmp(s->labels[k].key, sc->label_file[i].key) == 0;
+		}
+		if (!overridden) {
+			all[n++] = sc->label_file[i];
+		}
+	}
+	for (size_t k = 0; k < s->nlabels; k++) {
+		all[n++] = s->labels[k];
+	}
+	s->labels = all;
+	s->nlabels = n;
+}
+
+/* attach: whether `docker compose up` shows the service's output; berthd
+ * keeps every container's log whatever it says. */
+static int svc_attach(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	(void)obj;
+	int on;
+	return cx_bool(x, v, field, &on);
+}
+
+/* group_add: groups by name (looked up in the image) or number. */
+static int svc_group_add(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	if (cx_strlist(x, v, field, 0, &s->group_add, &s->ngroup_add) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < s->ngroup_add; i++) {
+		const char *g = s->group_add[i];
+		if (g[0] == '\0' || strlen(g) >= COMPOSE_USER_MAX || strpbrk(g, ": \t\n") != NULL) {
+			cx_fail(x, v->items[i], field, "'%.60s' is not a group name or number", g);
+		}
+	}
+	return x->failed ? -1 : 0;
+}
+
+/* ---- lifecycle hooks ---------------------------------------------------------------------- */
+
+static int hook_command(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_hook *h = obj;
+	int has;
+	if (cmdline(x, v, field, &has, &h->command, &h->ncommand) < 0) {
+		return -1;
+	}
+	if (h->ncommand == 0) {
+		return cx_fail(x, v, field, "the command is empty");
+	}
+	return 0;
+}
+
+static int hook_user(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_hook *h = obj;
+	struct berr e;
+	if (cx_str(x, v, field, &h->user) < 0) {
+		return -1;
+	}
+	if (h->user[0] == '\0' || h->user[0] == ':' || compose_check_user(h->user, &e) < 0) {
+		return cx_fail(x, v, field, "expected USER[:GROUP] (names or numbers), got '%.100s'", h->user);
+	}
+	/* berth-oci exec takes numbers; names would need the image's files. */
+	uint32_t id;
+	const char *colon = strchr(h->user, ':');
+	size_t ulen = colon != NULL ? (size_t)(colon - h->user) : strlen(h->user);
+	if (compose_parse_id(h->user, ulen, &id) < 0 ||
+	    (colon != NULL && compose_parse_id(colon + 1, strlen(colon + 1), &id) < 0)) {
+		return cx_fail(x, v, field,
+			       "'%.100s': give the hook's user as numbers (UID[:GID]); names are not "
+			       "supported by Berth yet",
+			       h->user);
+	}
+	return 0;
+}
+
+static int hook_working_dir(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_hook *h = obj;
+	char *d;
+	if (cx_str(x, v, field, &d) < 0) {
+		return -1;
+	}
+	if (d[0] != '/') {
+		return cx_fail(x, v, field, "'%.200s' must be an absolute path", d);
+	}
+	h->working_dir = cx_path(x, "/", d);
+	return h->working_dir ? 0 : cx_fail(x, v, field, "the path is too long");
+}
+
+/* A privileged hook would need capabilities the container lacks, which
+ * berth-oci exec cannot give yet. */
+static int hook_privileged(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	if (cx_bool(x, v, field, &((struct compose_hook *)obj)->privileged) < 0) {
+		return -1;
+	}
+	if (((struct compose_hook *)obj)->privileged) {
+		return cx_fail(x, v, field, "privileged hooks are not supported by Berth yet");
+	}
+	return 0;
+}
+
+static int hook_environment(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_hook *h = obj;
+	return env_read(x, v, field, &h->env, &h->nenv);
+}
+
+static const struct cx_rule hook_rules[] = {
+	{"command", CX_FN, .fn = hook_command},		{"user", CX_FN, .fn = hook_user},
+	{"privileged", CX_FN, .fn = hook_privileged},	{"working_dir", CX_FN, .fn = hook_working_dir},
+	{"environment", CX_FN, .fn = hook_environment},
+};
+
+static const struct cx_rules hook_keys = {CX_RULES(hook_rules)};
+
+/* post_start and pre_stop: lists of {command, user, privileged,
+ * working_dir, environment}. */
+static int hooks(struct ctx *x, const struct yt_node *v, const char *field, struct compose_hook **out, size_t *n)
+{
+	if (v == NULL || v->kind != YT_SEQ) {
+		return cx_fail(x, v, field, "expected a list of hooks ({command: ...}), got %s", yt_kind_name(v));
+	}
+	*out = cx_alloc(x, v->count, sizeof(**out));
+	if (*out == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < v->count; i++) {
+		struct compose_hook *h = &(*out)[*n];
+		const struct yt_node *m;
+		h->line = v->items[i]->line;
+		if (cx_map(x, v->items[i], field, &m) < 0 || cx_fields(x, m, field, &hook_keys, h) < 0) {
+			continue;
+		}
+		if (h->command == NULL) {
+			cx_fail(x, v->items[i], field, "a hook needs a command");
+			continue;
+		}
+		(*n)++;
+	}
+	return x->failed ? -1 : 0;
+}
+
+static int svc_post_start(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	return hooks(x, v, field, &s->post_start, &s->npost_start);
+}
+
+static int svc_pre_stop(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
+{
+	struct compose_service *s = obj;
+	return hooks(x, v, field, &s->pre_stop, &s->npre_stop);
+}
+
 /* ---- stopping and logging --------------------------------------------------------------- */
 
 static int svc_stop_signal(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
@@ -606,6 +834,32 @@ static int svc_logging(struct ctx *x, void *obj, const struct yt_node *v, const 
 
 /* ---- images and profiles ----------------------------------------------------------------- */
 
+/* Every spelling of linux/amd64 that Docker takes: the OS may be left
+ * out, the architecture is amd64, x86_64 or x86-64 (any case), and an
+ * amd64 variant (v1 to v4) may follow. */
+int compose_platform_is_amd64(const char *p)
+{
+	static const char *const arches[] = {"amd64", "x86_64", "x86-64"};
+	const char *slash = strchr(p, '/');
+	if (slash != NULL && (size_t)(slash - p) == 5 && strncasecmp(p, "linux", 5) == 0) {
+		p = slash + 1;
+	}
+	size_t len = strcspn(p, "/");
+	int arch = 0;
+	for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++) {
+		arch |= strlen(arches[i]) == len && strncasecmp(p, arches[i], len) == 0;
+	}
+	if (!arch) {
+		return 0;
+	}
+	const char *variant = p + len;
+	if (*variant == '\0') {
+		return 1;
+	}
+	return strlen(variant) == 3 && (variant[1] == 'v' || variant[1] == 'V') && variant[2] >= '1' &&
+	       variant[2] <= '4';
+}
+
 static int svc_platform(struct ctx *x, void *obj, const struct yt_node *v, const char *field)
 {
 	(void)obj;
@@ -613,8 +867,8 @@ static int svc_platform(struct ctx *x, void *obj, const struct yt_node *v, const
 	if (cx_str(x, v, field, &t) < 0) {
 		return -1;
 	}
-	if (strcmp(t, "linux/amd64") != 0) {
-		return cx_fail(x, v, field, "'%.60s': Berth runs linux/amd64 images only", t);
+	if (!compose_platform_is_amd64(t)) {
+		return cx_fail(x, v, field, "'%.60s': Berth runs linux/amd64 images only (this host is x86-64)", t);
 	}
 	return 0;
 }
@@ -659,6 +913,13 @@ static int svc_profiles(struct ctx *x, void *obj, const struct yt_node *v, const
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define SVC(f) offsetof(struct compose_service, f)
+
+/* A key whose value is read and checked but that berthd does not apply
+ * yet: refused by name until it does, never accepted without effect. */
+#define PENDING(key, reader)                                                         \
+	{                                                                            \
+		key, CX_REFUSED, .fn = (reader), .why = "not supported by Berth yet" \
+	}
 
 /* Every key of a service in the Compose specification: those Berth reads,
  * and those it refuses with what to do instead where there is something. */
@@ -706,57 +967,70 @@ static const struct cx_rule service_rules[] = {
 	{"pull_policy", CX_FN, .fn = svc_pull_policy},
 	{"profiles", CX_FN, .fn = svc_profiles},
 
-	{"build", CX_REFUSED, .why = "Berth runs prebuilt images from /config/images"},
-	{"deploy", CX_REFUSED, .why = "use mem_limit, cpus, pids_limit and restart"},
-	{"develop", CX_REFUSED, .why = "Berth has no development mode"},
-	{"extends", CX_REFUSED, .why = "share settings with YAML anchors and <<: *base"},
-	{"secrets", CX_REFUSED, .why = "mount files from the config partition with volumes"},
-	{"configs", CX_REFUSED, .why = "mount files from the config partition with volumes"},
-	{"devices", CX_REFUSED, .why = "device access is not supported yet"},
-	{"device_cgroup_rules", CX_REFUSED, .why = "device access is not supported yet"},
-	{"gpus", CX_REFUSED, .why = "device access is not supported yet"},
-	{"links", CX_REFUSED, .why = "services reach each other by name on their networks"},
-	{"external_links", CX_REFUSED, .why = "services reach each other by name on their networks"},
-	{"volumes_from", CX_REFUSED, .why = "declare the shared volume in both services"},
-	{"ipc", CX_REFUSED, .why = "namespace sharing is not supported"},
-	{"pid", CX_REFUSED, .why = "namespace sharing is not supported"},
-	{"uts", CX_REFUSED, .why = "namespace sharing is not supported"},
-	{"userns_mode", CX_REFUSED, .why = "user namespaces are not supported yet"},
-	{"cgroup", CX_REFUSED, .why = "cgroup namespace sharing is not supported"},
-	{"cgroup_parent", CX_REFUSED, .why = "berthd places every container's cgroup itself"},
-	{"security_opt", CX_REFUSED,
-	 .why = "Berth applies its own security profile; use cap_add, cap_drop or privileged"},
-	{"blkio_config", CX_REFUSED, .why = "Berth supports mem_limit, memswap_limit, cpus and pids_limit"},
-	{"cpu_count", CX_REFUSED, .why = "use cpus"},
-	{"cpu_percent", CX_REFUSED, .why = "use cpus"},
-	{"cpu_shares", CX_REFUSED, .why = "use cpus"},
-	{"cpu_period", CX_REFUSED, .why = "use cpus"},
-	{"cpu_quota", CX_REFUSED, .why = "use cpus"},
-	{"cpu_rt_runtime", CX_REFUSED, .why = "the kernel has no real-time group scheduling"},
-	{"cpu_rt_period", CX_REFUSED, .why = "the kernel has no real-time group scheduling"},
-	{"cpuset", CX_REFUSED, .why = "use cpus"},
-	{"mem_reservation", CX_REFUSED, .why = "use mem_limit"},
-	{"mem_swappiness", CX_REFUSED, .why = "use memswap_limit"},
-	{"oom_kill_disable", CX_REFUSED, .why = "containers are always subject to the OOM killer"},
-	{"oom_score_adj", CX_REFUSED, .why = "not supported"},
-	{"storage_opt", CX_REFUSED, .why = "not supported"},
-	{"group_add", CX_REFUSED, .why = "not supported yet"},
-	{"dns_search", CX_REFUSED, .why = "not supported yet"},
-	{"dns_opt", CX_REFUSED, .why = "not supported yet"},
-	{"mac_address", CX_REFUSED, .why = "not supported"},
-	{"annotations", CX_REFUSED, .why = "use labels"},
-	{"attach", CX_REFUSED, .why = "berthd keeps every container's log"},
-	{"credential_spec", CX_REFUSED, .why = "Windows only"},
-	{"isolation", CX_REFUSED, .why = "Windows only"},
-	{"runtime", CX_REFUSED, .why = "Berth runs containers with its own runtime"},
-	{"scale", CX_REFUSED, .why = "one container per service"},
-	{"label_file", CX_REFUSED, .why = "use labels"},
-	{"post_start", CX_REFUSED, .why = "lifecycle hooks are not supported"},
-	{"pre_stop", CX_REFUSED, .why = "lifecycle hooks are not supported"},
-	{"provider", CX_REFUSED, .why = "not supported"},
-	{"models", CX_REFUSED, .why = "not supported"},
-	{"use_api_socket", CX_REFUSED, .why = "there is no Docker API socket"},
-	{"driver_opts", CX_REFUSED, .why = "not supported"},
+	{"annotations", CX_FN, .fn = svc_annotations},
+	{"attach", CX_FN, .fn = svc_attach},
+	{"label_file", CX_FN, .fn = svc_label_file},
+	{"group_add", CX_FN, .fn = svc_group_add},
+	{"post_start", CX_FN, .fn = svc_post_start},
+	{"pre_stop", CX_FN, .fn = svc_pre_stop},
+	{"extends", CX_IGNORED, .offset = 0}, /* resolved before the keys are read (include.c) */
+	{"deploy", CX_FN, .fn = svc_deploy},
+	{"scale", CX_FN, .fn = svc_scale},
+	{"secrets", CX_FN, .fn = svc_secrets},
+	{"configs", CX_FN, .fn = svc_configs},
+	{"blkio_config", CX_FN, .fn = svc_blkio_config},
+	{"cpu_count", CX_FN, .fn = svc_cpu_count},
+	{"cpu_percent", CX_FN, .fn = svc_cpu_percent},
+	{"cpu_shares", CX_FN, .fn = svc_cpu_shares},
+	{"cpu_period", CX_FN, .fn = svc_cpu_period},
+	{"cpu_quota", CX_FN, .fn = svc_cpu_quota},
+	{"cpu_rt_runtime", CX_FN, .fn = svc_cpu_rt},
+	{"cpu_rt_period", CX_FN, .fn = svc_cpu_rt},
+	{"cpuset", CX_FN, .fn = svc_cpuset},
+	{"mem_reservation", CX_FN, .fn = svc_mem_reservation},
+	{"mem_swappiness", CX_FN, .fn = svc_mem_swappiness},
+	{"oom_kill_disable", CX_FN, .fn = svc_oom_kill_disable},
+	{"oom_score_adj", CX_FN, .fn = svc_oom_score_adj},
+	{"devices", CX_FN, .fn = svc_devices},
+	{"device_cgroup_rules", CX_FN, .fn = svc_device_cgroup_rules},
+	{"security_opt", CX_FN, .fn = svc_security_opt},
+	{"ipc", CX_FN, .fn = svc_ipc},
+	{"pid", CX_FN, .fn = svc_pid_ns},
+	{"uts", CX_FN, .fn = svc_uts},
+	{"cgroup", CX_FN, .fn = svc_cgroup},
+	{"cgroup_parent", CX_FN, .fn = svc_cgroup_parent},
+	{"userns_mode", CX_FN, .fn = svc_userns_mode},
+	{"volumes_from", CX_FN, .fn = svc_volumes_from},
+	{"links", CX_FN, .fn = svc_links},
+	{"external_links", CX_FN, .fn = svc_external_links},
+	{"dns_search", CX_FN, .fn = svc_dns_search},
+	{"dns_opt", CX_FN, .fn = svc_dns_opt},
+	{"mac_address", CX_FN, .fn = svc_mac_address},
+
+	/* What a host without a build step, a Docker daemon or Windows cannot
+	 * do: refused, with what to do instead. */
+	{"build", CX_REFUSED,
+	 .why = "Berth has no build step: build and push the image elsewhere, then pull it or load it (put the "
+		"archive in /config/images or `berth load` it) and name it with image:"},
+	{"develop", CX_REFUSED,
+	 .why = "watch mode rebuilds and syncs from a workstation; a Berth host runs images as they are"},
+	{"gpus", CX_REFUSED,
+	 .why = "no GPU driver is built into Berth; give the device nodes with devices: when the kernel has the "
+		"driver"},
+	{"credential_spec", CX_REFUSED, .why = "Windows containers only (managed service accounts)"},
+	{"isolation", CX_REFUSED, .why = "Windows containers only; Linux containers are isolated by namespaces"},
+	{"storage_opt", CX_REFUSED,
+	 .why = "the overlay on DATA takes no per-container size; limit what may be written with tmpfs size: or "
+		"read_only: true and volumes"},
+	{"runtime", CX_REFUSED, .why = "berthd runs every container with its own runtime, berth-oci"},
+	{"pull_refresh_after", CX_REFUSED,
+	 .why = "Berth does not pull images (load them from /config/images or with `berth load`), so there is "
+		"nothing to refresh"},
+	{"models", CX_REFUSED, .why = "Docker Model Runner is not available: run the model server as a service"},
+	{"provider", CX_REFUSED, .why = "Docker Compose's provider plugins run on the workstation, not on a host"},
+	{"use_api_socket", CX_REFUSED,
+	 .why = "there is no Docker API socket on Berth (berthd's API is its own): run dockerd as a service if a "
+		"container needs one"},
 };
 
 static const struct cx_rules service_keys = {CX_RULES(service_rules)};
@@ -816,16 +1090,61 @@ static void check_service(struct ctx *x, struct compose_service *s, const struct
 			COMPOSE_NAME_MAX - 1);
 	}
 	merge_env(x, s);
+	merge_labels(x, s);
+	svc_apply_deploy(x, s);
 	svc_merge_mounts(x, s);
 	svc_check_resources(x, s);
 	svc_check_networking(x, s, def);
+	svc_check_isolation(x, s, def);
+	/* Docker Compose: several containers cannot all have one name. */
+	if (s->replicas > 1 && s->container_name != NULL) {
+		cx_fail_at(x, s->line, "container_name",
+			   "%u replicas cannot all be named %s: leave container_name out (they are named "
+			   "%s-%s-1 and so on)",
+			   s->replicas, s->container_name, x->p->name, s->name);
+	}
+	char name[COMPOSE_NAME_MAX];
+	if (s->replicas > 1 && compose_container_name(x->p, s, s->replicas - 1, name, sizeof(name)) < 0) {
+		cx_fail_at(x, s->line, NULL, "the names of its %u containers (%s-%s-N) are longer than %d characters",
+			   s->replicas, x->p->name, s->name, COMPOSE_NAME_MAX - 1);
+	}
+	for (size_t i = 0; i < s->nvolumes_from; i++) {
+		if (!s->volumes_from[i].container) {
+			svc_add_dep(x, s, s->volumes_from[i].target, "its volumes_from uses", s->volumes_from[i].line);
+		}
+	}
+}
+
+void svc_add_dep(struct ctx *x, struct compose_service *s, const char *service, const char *why, int line)
+{
+	for (size_t i = 0; i < s->ndeps; i++) {
+		if (strcmp(s->deps[i].service, service) == 0) {
+			return;
+		}
+	}
+	struct compose_dep *deps = cx_alloc(x, s->ndeps + 1, sizeof(*deps));
+	if (deps == NULL) {
+		return;
+	}
+	if (s->ndeps > 0) {
+		memcpy(deps, s->deps, s->ndeps * sizeof(*deps));
+	}
+	s->deps = deps;
+	struct compose_dep *d = &s->deps[s->ndeps++];
+	memset(d, 0, sizeof(*d));
+	d->service = cx_strdup(x, service);
+	d->required = 1;
+	d->implicit = why;
+	d->line = line;
 }
 
 void parse_service(struct ctx *x, const struct yt_node *key, const struct yt_node *def, struct compose_service *s)
 {
 	struct svc_scratch sc = {0};
 	s->line = key->line;
+	s->file = (char *)x->file;
 	s->stop_grace_ns = -1;
+	s->no_new_privileges = -1;
 	x->sc = &sc;
 	x->service = s->name;
 	x->failed = 0;
@@ -834,7 +1153,7 @@ void parse_service(struct ctx *x, const struct yt_node *key, const struct yt_nod
 	if (yt_is_null(def) || def->kind != YT_MAP) {
 		cx_fail(x, yt_is_null(def) ? key : def, NULL, "expected a mapping with at least 'image', got %s",
 			yt_kind_name(def));
-	} else if (cx_map(x, def, NULL, &m) == 0) {
+	} else if (cx_map(x, def, NULL, &m) == 0 && svc_extends(x, s, m, &m) == 0) {
 		cx_fields(x, m, NULL, &service_keys, s);
 		check_service(x, s, key, def, m);
 	}

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include "compose/formats.h"
 #include "compose/profile.h"
@@ -402,6 +404,50 @@ static int resolve_user(struct tx *t, const char *spec, struct exec_user *u)
 	return 0;
 }
 
+/* group_add: more supplementary groups, by name (from the image's
+ * /etc/group) or number, after the user's own. */
+static int add_groups(struct tx *t, struct oci_user *u)
+{
+	const struct compose_service *s = t->s;
+	if (s->ngroup_add == 0) {
+		return 0;
+	}
+	gid_t *all = arena_alloc(t->a, (u->nadditional_gids + s->ngroup_add) * sizeof(gid_t));
+	if (all == NULL) {
+		return toom(t);
+	}
+	if (u->nadditional_gids > 0) {
+		memcpy(all, u->additional_gids, u->nadditional_gids * sizeof(gid_t));
+	}
+	auto_close int rootfd = open(t->in->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	auto_free char *groupf = NULL;
+	size_t glen = 0;
+	if (rootfd >= 0 && read_root_file(t, rootfd, "etc/group", &groupf, &glen) < 0) {
+		return -EINVAL;
+	}
+	size_t n = u->nadditional_gids;
+	for (size_t i = 0; i < s->ngroup_add; i++) {
+		struct gr_match gm = {.group = s->group_add[i]};
+		if (groupf != NULL && each_line(groupf, glen, 4, gr_line, &gm) < 0) {
+			return toom(t);
+		}
+		uint32_t gid = gm.found_gid;
+		if (!gm.found && compose_parse_id(s->group_add[i], strlen(s->group_add[i]), &gid) < 0) {
+			return tfail(t, "group_add: group '%s' is not in the image's /etc/group", s->group_add[i]);
+		}
+		int dup = 0;
+		for (size_t k = 0; k < n; k++) {
+			dup |= all[k] == gid;
+		}
+		if (!dup) {
+			all[n++] = gid;
+		}
+	}
+	u->additional_gids = all;
+	u->nadditional_gids = n;
+	return 0;
+}
+
 /* ---- process ----------------------------------------------------------------------------------- */
 
 static int build_args(struct tx *t, struct oci_process *pr)
@@ -559,6 +605,9 @@ static int build_process(struct tx *t, const char *hostname, uint64_t caps)
 	pr->user.gid = u.gid;
 	pr->user.additional_gids = u.sgids;
 	pr->user.nadditional_gids = u.nsgids;
+	if (add_groups(t, &pr->user) < 0) {
+		return -EINVAL;
+	}
 	if (build_args(t, pr) < 0 || build_env(t, pr, hostname, &u) < 0) {
 		return -EINVAL;
 	}
@@ -567,6 +616,13 @@ static int build_process(struct tx *t, const char *hostname, uint64_t caps)
 	pr->caps.effective = caps;
 	pr->caps.permitted = caps;
 	pr->no_new_privileges = s->privileged ? 0 : PROFILE_NO_NEW_PRIVILEGES;
+	if (s->no_new_privileges >= 0) {
+		pr->no_new_privileges = s->no_new_privileges; /* security_opt says */
+	}
+	if (s->has_oom_score_adj) {
+		pr->has_oom_score_adj = 1;
+		pr->oom_score_adj = s->oom_score_adj;
+	}
 	if (s->nulimits > 0) {
 		pr->rlimits = arena_alloc(t->a, s->nulimits * sizeof(*pr->rlimits));
 		if (pr->rlimits == NULL) {
@@ -734,7 +790,9 @@ static int user_mount(struct tx *t, const struct compose_mount *m, struct oci_mo
 		return ret;
 	}
 	om->type = tdup(t, "bind");
-	const char *opts[] = {"rbind", m->read_only ? "ro" : "rw", m->propagation ? m->propagation : "rprivate"};
+	/* bind.recursive: disabled leaves the source's submounts out. */
+	const char *opts[] = {m->non_recursive ? "bind" : "rbind", m->read_only ? "ro" : "rw",
+			      m->propagation ? m->propagation : "rprivate"};
 	if (om->type == NULL) {
 		return toom(t);
 	}
@@ -851,12 +909,31 @@ static int etc_files(struct tx *t, const struct oci_mount *user, size_t nuser, s
 	return 0;
 }
 
+/* Secrets and configs: file i of the service is files_dir/i, which berthd
+ * wrote with its owner and mode; bound read-only after the volumes, so
+ * that one may land inside a volume, as in Docker. */
+static int secret_files(struct tx *t, struct oci_mount *all, size_t *n)
+{
+	const struct compose_service *s = t->s;
+	const char *opts[] = {"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate"};
+	if (s->nfiles > 0 && (t->in->files_dir == NULL || t->in->files_dir[0] != '/')) {
+		return tfail(t, "secrets and configs need the directory berthd wrote them in");
+	}
+	for (size_t i = 0; i < s->nfiles; i++) {
+		char *src = tfmt(t, "%s/%zu", t->in->files_dir, i);
+		if (src == NULL || add_mount(t, all, n, s->files[i].target, "bind", src, opts, 6) < 0) {
+			return toom(t);
+		}
+	}
+	return 0;
+}
+
 static int build_mounts(struct tx *t)
 {
 	struct compose_runtime *out = t->out;
 	size_t nuser = t->s->nmounts + out->nanon_volumes;
 	struct oci_mount *user = arena_alloc(t->a, (nuser + 1) * sizeof(*user));
-	struct oci_mount *all = arena_alloc(t->a, (nuser + 11) * sizeof(*all));
+	struct oci_mount *all = arena_alloc(t->a, (nuser + t->s->nfiles + 11) * sizeof(*all));
 	if (user == NULL || all == NULL) {
 		return toom(t);
 	}
@@ -871,7 +948,10 @@ static int build_mounts(struct tx *t)
 	for (size_t i = 0; i < nuser; i++) {
 		all[n++] = user[i];
 	}
-	ret = etc_files(t, user, nuser, all, &n);
+	ret = secret_files(t, all, &n);
+	if (ret == 0) {
+		ret = etc_files(t, user, nuser, all, &n);
+	}
 	if (ret < 0) {
 		return ret;
 	}
@@ -881,6 +961,241 @@ static int build_mounts(struct tx *t)
 }
 
 /* ---- linux ------------------------------------------------------------------------------------------ */
+
+/* The type and numbers of host device node path. */
+static int device_node(struct tx *t, const char *path, char *type, int64_t *major, int64_t *minor, uint32_t *mode)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		return berr_set(t->err, errno, "services.%s: device %s", t->s->name, path);
+	}
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		return tfail(t, "%s is not a device node", path);
+	}
+	*type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+	*major = major(st.st_rdev);
+	*minor = minor(st.st_rdev);
+	*mode = st.st_mode & 07777;
+	return 0;
+}
+
+static int add_rule(struct tx *t, struct oci_resources *r, char type, int64_t major, int64_t minor, const char *access)
+{
+	struct oci_device_rule *rules = arena_alloc(t->a, (r->ndevices + 1) * sizeof(*rules));
+	if (rules == NULL) {
+		return toom(t);
+	}
+	if (r->ndevices > 0) {
+		memcpy(rules, r->devices, r->ndevices * sizeof(*rules));
+	}
+	rules[r->ndevices] = (struct oci_device_rule){.allow = 1, .type = type, .major = major, .minor = minor};
+	snprintf(rules[r->ndevices].access, sizeof(rules[r->ndevices].access), "%s", access);
+	r->devices = rules;
+	r->ndevices++;
+	return 0;
+}
+
+static int add_device(struct tx *t, const char *source, const char *target, const char *perms)
+{
+	struct oci_linux *l = &t->out->oci.linux_;
+	struct oci_device d = {0};
+	if (device_node(t, source, &d.type, &d.major, &d.minor, &d.file_mode) < 0) {
+		return -EINVAL;
+	}
+	d.has_file_mode = 1;
+	d.has_uid = 1;
+	d.has_gid = 1;
+	d.path = tdup(t, target);
+	/* What the permissions leave out of read and write is denied (the
+	 * runtime allows a node it creates otherwise). mknod stays allowed:
+	 * the runtime makes the node inside the container's cgroup, and a
+	 * node made again opens no more than the rules say. */
+	char denied[4] = "";
+	size_t nd = 0;
+	for (const char *p = "rw"; *p; p++) {
+		if (strchr(perms, *p) == NULL) {
+			denied[nd++] = *p;
+		}
+	}
+	if (nd > 0 && add_rule(t, &l->resources, d.type, d.major, d.minor, denied) < 0) {
+		return -ENOMEM;
+	}
+	if (nd > 0) {
+		l->resources.devices[l->resources.ndevices - 1].allow = 0;
+	}
+	struct oci_device *all = arena_alloc(t->a, (l->ndevices + 1) * sizeof(*all));
+	if (d.path == NULL || all == NULL) {
+		return toom(t);
+	}
+	if (l->ndevices > 0) {
+		memcpy(all, l->devices, l->ndevices * sizeof(*all));
+	}
+	all[l->ndevices++] = d;
+	l->devices = all;
+	char allowed[4];
+	snprintf(allowed, sizeof(allowed), "%s%s", perms, strchr(perms, 'm') != NULL ? "" : "m");
+	return add_rule(t, &l->resources, d.type, d.major, d.minor, allowed);
+}
+
+/* devices: each node, or each node of a directory (/dev/snd), created in
+ * the container and allowed by the device cgroup; device_cgroup_rules:
+ * more that are allowed (nodes made later, by mknod). */
+static int build_devices(struct tx *t)
+{
+	const struct compose_service *s = t->s;
+	for (size_t i = 0; i < s->ndevices; i++) {
+		const struct compose_device *d = &s->devices[i];
+		const char *target = d->target ? d->target : d->source;
+		struct stat st;
+		if (stat(d->source, &st) == 0 && S_ISDIR(st.st_mode)) {
+			auto_closedir DIR *dir = opendir(d->source);
+			struct dirent *e;
+			while (dir != NULL && (e = readdir(dir)) != NULL) {
+				char *src = tfmt(t, "%s/%s", d->source, e->d_name);
+				char *dst = tfmt(t, "%s/%s", target, e->d_name);
+				struct stat est;
+				if (src == NULL || dst == NULL) {
+					return toom(t);
+				}
+				if (lstat(src, &est) == 0 && (S_ISCHR(est.st_mode) || S_ISBLK(est.st_mode)) &&
+				    add_device(t, src, dst, d->perms) < 0) {
+					return -EINVAL;
+				}
+			}
+			continue;
+		}
+		if (add_device(t, d->source, target, d->perms) < 0) {
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < s->ndevrules; i++) {
+		const struct compose_devrule *d = &s->devrules[i];
+		if (add_rule(t, &t->out->oci.linux_.resources, d->type, d->major, d->minor, d->access) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* One blkio_config list of devices into OCI's, by device number. */
+static int blkio_list(struct tx *t, const struct compose_blkio_dev *in, size_t n, struct oci_throttle_device **out,
+		      size_t *nout)
+{
+	if (n == 0) {
+		return 0;
+	}
+	*out = arena_alloc(t->a, n * sizeof(**out));
+	if (*out == NULL) {
+		return toom(t);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char type;
+		uint32_t mode;
+		if (device_node(t, in[i].path, &type, &(*out)[i].major, &(*out)[i].minor, &mode) < 0) {
+			return -EINVAL;
+		}
+		if (type != 'b') {
+			return tfail(t, "blkio_config: %s is not a block device", in[i].path);
+		}
+		(*out)[i].rate = in[i].value;
+	}
+	*nout = n;
+	return 0;
+}
+
+static int build_blkio(struct tx *t, struct oci_resources *r)
+{
+	const struct compose_blkio *b = &t->s->blkio;
+	if (b->weight > 0) {
+		r->has_blkio_weight = 1;
+		r->blkio_weight = (uint16_t)b->weight;
+	}
+	if (b->nweight_device > 0) {
+		r->weight_devices = arena_alloc(t->a, b->nweight_device * sizeof(*r->weight_devices));
+		if (r->weight_devices == NULL) {
+			return toom(t);
+		}
+		for (size_t i = 0; i < b->nweight_device; i++) {
+			struct oci_weight_device *w = &r->weight_devices[i];
+			char type;
+			uint32_t mode;
+			if (device_node(t, b->weight_device[i].path, &type, &w->major, &w->minor, &mode) < 0) {
+				return -EINVAL;
+			}
+			w->has_weight = 1;
+			w->weight = (uint16_t)b->weight_device[i].value;
+		}
+		r->nweight_devices = b->nweight_device;
+	}
+	if (blkio_list(t, b->read_bps, b->nread_bps, &r->throttle_read_bps, &r->nthrottle_read_bps) < 0 ||
+	    blkio_list(t, b->write_bps, b->nwrite_bps, &r->throttle_write_bps, &r->nthrottle_write_bps) < 0 ||
+	    blkio_list(t, b->read_iops, b->nread_iops, &r->throttle_read_iops, &r->nthrottle_read_iops) < 0 ||
+	    blkio_list(t, b->write_iops, b->nwrite_iops, &r->throttle_write_iops, &r->nthrottle_write_iops) < 0) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* CPU time beyond cpus: cpu_quota and cpu_period as given; cpu_count
+ * CPUs' worth, cpu_percent of all the host's CPUs; cpu_shares (or a CPU
+ * reservation, as shares of 1024 a CPU) as cpu.weight; cpuset. */
+static int build_cpu(struct tx *t, struct oci_resources *r)
+{
+	const struct compose_service *s = t->s;
+	uint64_t period = s->cpu_period ? s->cpu_period : CPU_PERIOD;
+	if (s->cpu_quota != 0 || s->cpu_period != 0) {
+		r->has_cpu_period = 1;
+		r->cpu_period = period;
+		if (s->cpu_quota != 0) {
+			r->has_cpu_quota = 1;
+			r->cpu_quota = s->cpu_quota;
+		}
+	}
+	if (s->cpu_count > 0 || s->cpu_percent > 0) {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		int64_t quota = s->cpu_count > 0
+					? (int64_t)s->cpu_count * (int64_t)period
+					: (int64_t)(online > 0 ? online : 1) * (int64_t)period * s->cpu_percent / 100;
+		r->has_cpu_period = 1;
+		r->cpu_period = period;
+		r->has_cpu_quota = 1;
+		r->cpu_quota = quota < 1000 ? 1000 : quota;
+	}
+	if (s->cpu_shares > 0) {
+		r->has_cpu_shares = 1;
+		r->cpu_shares = s->cpu_shares;
+	} else if (s->cpus_reservation > 0) {
+		r->has_cpu_shares = 1;
+		r->cpu_shares = (uint64_t)(s->cpus_reservation * 1024 + 0.5);
+		r->cpu_shares = r->cpu_shares < 2 ? 2 : r->cpu_shares;
+	}
+	if (s->cpuset != NULL && (r->cpuset_cpus = tdup(t, s->cpuset)) == NULL) {
+		return toom(t);
+	}
+	if (s->mem_reservation > 0) {
+		r->has_memory_reservation = 1;
+		r->memory_reservation = s->mem_reservation;
+	}
+	return 0;
+}
+
+/* Whether the container gets namespace type of its own: pid, ipc, uts
+ * and cgroup may be the host's. */
+static int own_namespace(const struct compose_service *s, enum oci_ns_type type)
+{
+	switch (type) {
+	case OCI_NS_PID:
+		return s->pid.mode != COMPOSE_NS_HOST;
+	case OCI_NS_IPC:
+		return s->ipc.mode != COMPOSE_NS_HOST;
+	case OCI_NS_UTS:
+		return !s->uts_host;
+	case OCI_NS_CGROUP:
+		return !s->cgroup_host;
+	default:
+		return 1;
+	}
+}
 
 static int build_linux(struct tx *t, uint64_t caps)
 {
@@ -895,6 +1210,9 @@ static int build_linux(struct tx *t, uint64_t caps)
 	};
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		struct oci_namespace *n = &l->namespaces[l->nnamespaces];
+		if (!own_namespace(s, ns[i].type)) {
+			continue;
+		}
 		if (ns[i].type == OCI_NS_NET) {
 			if (s->network_mode == COMPOSE_NET_HOST) {
 				continue;
@@ -948,6 +1266,9 @@ static int build_linux(struct tx *t, uint64_t caps)
 	}
 	r->has_pids_limit = 1;
 	r->pids_limit = !s->has_pids_limit ? PROFILE_PIDS_LIMIT : s->pids_limit <= 0 ? -1 : s->pids_limit;
+	if (build_cpu(t, r) < 0 || build_blkio(t, r) < 0 || build_devices(t) < 0) {
+		return -EINVAL;
+	}
 	if (s->nsysctls > 0) {
 		l->sysctl = arena_alloc(t->a, s->nsysctls * sizeof(*l->sysctl));
 		if (l->sysctl == NULL) {
@@ -965,6 +1286,14 @@ static int build_linux(struct tx *t, uint64_t caps)
 	if (!s->privileged) {
 		if (profile_paths(t->a, l, t->err) < 0 || profile_seccomp(t->a, caps, &l->seccomp, t->err) < 0) {
 			return -ENOMEM;
+		}
+		/* security_opt: seccomp=unconfined, systempaths=unconfined */
+		if (s->seccomp_unconfined) {
+			l->seccomp = NULL;
+		}
+		if (s->systempaths_unconfined) {
+			l->nmasked_paths = 0;
+			l->nreadonly_paths = 0;
 		}
 	}
 	return 0;
@@ -994,7 +1323,7 @@ static int build_annotations(struct tx *t)
 {
 	const struct image_config *img = t->in->image;
 	const struct compose_service *s = t->s;
-	size_t cap = img->nlabels + s->nlabels + 2;
+	size_t cap = img->nlabels + s->nlabels + s->nannotations + 2;
 	t->out->oci.annotations = arena_alloc(t->a, cap * sizeof(struct oci_kv));
 	if (t->out->oci.annotations == NULL) {
 		return toom(t);
@@ -1006,6 +1335,13 @@ static int build_annotations(struct tx *t)
 	}
 	for (size_t i = 0; i < s->nlabels; i++) {
 		if (add_annotation(t, s->labels[i].key, s->labels[i].value) < 0) {
+			return -ENOMEM;
+		}
+	}
+	/* annotations: the OCI config's own, as Docker passes them */
+	for (size_t i = 0; i < s->nannotations; i++) {
+		if (add_annotation(t, s->annotations[i].key, s->annotations[i].value ? s->annotations[i].value : "") <
+		    0) {
 			return -ENOMEM;
 		}
 	}
@@ -1089,8 +1425,9 @@ int compose_translate(const struct compose_translate_in *in, struct compose_runt
 	c->oci_version = tdup(&t, "1.2.0");
 	c->root_path = tdup(&t, in->rootfs);
 	c->root_readonly = s->read_only;
-	c->hostname = tdup(&t, hostname);
-	if (c->oci_version == NULL || c->root_path == NULL || c->hostname == NULL ||
+	/* uts: host: the host's name, which a container may not set */
+	c->hostname = s->uts_host ? NULL : tdup(&t, hostname);
+	if (c->oci_version == NULL || c->root_path == NULL || (c->hostname == NULL && !s->uts_host) ||
 	    (s->domainname && (c->domainname = tdup(&t, s->domainname)) == NULL)) {
 		ret = toom(&t);
 		goto fail;

@@ -49,6 +49,10 @@ struct compose_translate_in {
 	const char *hostname_file;
 	const char *hosts_file;
 	const char *resolv_file;
+	/* Where the caller wrote the service's secrets and configs: file i of
+	 * service->files is files_dir/i, with its owner and mode
+	 * (compose_write_files). */
+	const char *files_dir;
 	const char *netns_path;	  /* for network_mode service:/container: the namespace to join */
 	const char *cgroups_path; /* NULL: none in the config */
 };

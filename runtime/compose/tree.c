@@ -63,9 +63,9 @@ __attribute__((format(printf, 5, 0))) static void vproblem(struct ctx *x, int er
 	char full[1100];
 	field = field ? field : "";
 	if (x->scope[0] == '\0' && field[0] == '\0') {
-		cx_fmt(full, sizeof(full), "%s:%d: %s", x->p->file, line, msg);
+		cx_fmt(full, sizeof(full), "%s:%d: %s", x->file, line, msg);
 	} else {
-		cx_fmt(full, sizeof(full), "%s:%d: %s%s%s: %s", x->p->file, line, x->scope,
+		cx_fmt(full, sizeof(full), "%s:%d: %s%s%s: %s", x->file, line, x->scope,
 		       x->scope[0] && field[0] ? "." : "", field, msg);
 	}
 	add_problem(x, error, full);
@@ -113,7 +113,7 @@ void cx_on_unset(void *ctx, const char *name)
 {
 	struct ctx *x = ctx;
 	char msg[400];
-	cx_fmt(msg, sizeof(msg), "%s:%d: variable %s is not set; using an empty string", x->p->file, x->line, name);
+	cx_fmt(msg, sizeof(msg), "%s:%d: variable %s is not set; using an empty string", x->file, x->line, name);
 	for (size_t i = 0; i < x->p->nproblems; i++) {
 		if (!x->p->problems[i].error && strcmp(x->p->problems[i].msg, msg) == 0) {
 			return;
@@ -349,6 +349,12 @@ int cx_map(struct ctx *x, const struct yt_node *n, const char *field, const stru
 int cx_is_extension(const struct yt_node *key)
 {
 	return strncmp(key->value, "x-", 2) == 0;
+}
+
+const char *cx_var(const struct ctx *x, const char *name)
+{
+	const char *v = compose_vars_get(x->interp.vars, name);
+	return v != NULL ? v : compose_vars_get(x->interp.fallback, name);
 }
 
 /* A list of strings; a lone string too when allow_string. On error the

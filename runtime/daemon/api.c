@@ -2,9 +2,11 @@
  * answers are JSON objects with "ok" and, on failure, "error". */
 #include "daemon/api.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -169,6 +171,19 @@ static json_object *ctr_summary(const struct ctr *c)
 	json_object_object_add(o, "exit_code", json_object_new_int(c->exit_code));
 	json_object_object_add(o, "restart_count", json_object_new_int(c->restart_count));
 	json_object_object_add(o, "pid", json_object_new_int(c->pid));
+	/* Published ports as Docker shows them ("0.0.0.0:32768->80/tcp"): the
+	 * only way to learn a port berthd picked. */
+	json_object *ports = json_object_new_array();
+	for (size_t i = 0; i < c->def.nports; i++) {
+		const struct ctr_port *p = &c->def.ports[i];
+		char ip[INET_ADDRSTRLEN];
+		char text[80];
+		inet_ntop(AF_INET, &p->host_ip, ip, sizeof(ip));
+		snprintf(text, sizeof(text), "%s:%u->%u/%s", ip, p->host_port, p->port,
+			 p->proto == IPPROTO_UDP ? "udp" : "tcp");
+		json_object_array_add(ports, json_object_new_string(text));
+	}
+	json_object_object_add(o, "ports", ports);
 	if (c->error[0] != '\0') {
 		json_object_object_add(o, "error", json_object_new_string(c->error));
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,10 @@
 #include "monitor/logfile.h"
 
 #define LAST_GOOD_DIR BERTH_DATA_DIR "/last-good"
+/* Where Docker picks a host port for a port published without one (the
+ * kernel's default ip_local_port_range). */
+#define EPHEMERAL_FIRST 32768u
+#define EPHEMERAL_LAST 60999u
 #define TMP_ROOT BERTH_RUN_DIR_TMP
 #define BERTH_RUN_DIR_TMP "/run/berth/tmp"
 
@@ -46,6 +51,7 @@ _Static_assert(COMPOSE_NAME_MAX <= CTR_NAME_MAX, "a container name compose accep
 static struct host_config host_cfg;
 
 struct volume_ctx {
+	const struct compose_project *project;
 	const char *container;
 	const char *image_root; /* the image, mounted read-only: a new volume gets its files */
 	char path[PATH_MAX];
@@ -92,7 +98,7 @@ static int bind_source(struct volume_ctx *v, const struct compose_service *s, co
 			return berr_set(err, errno, "services.%s: volumes: bind mount source %s", s->name, src);
 		}
 		if (mkdir_p(src, 0755, err) < 0) {
-			return berr_prefix(err, "services.%s: volumes: ", s->name);
+			return berr_prefix(err, "services.%s: volumes", s->name);
 		}
 	}
 	copy_string(v->path, sizeof(v->path), src);
@@ -111,21 +117,39 @@ static int volume_hook(void *ctx, const struct compose_service *s, const struct 
 	}
 	int created = 0;
 	char name[CTR_NAME_MAX + 32];
-	if (m->source != NULL) {
+	/* An anonymous volume shared by volumes_from is its owner's. */
+	const char *owner = m->anon_owner != NULL ? m->anon_owner : v->container;
+	const struct compose_volume *vol =
+		m->source != NULL && v->project != NULL ? compose_volume_find(v->project, m->source) : NULL;
+	if (vol != NULL && vol->external) {
+		copy_string(name, sizeof(name), vol->name != NULL ? vol->name : vol->key);
+	} else if (m->source != NULL) {
 		copy_string(name, sizeof(name), m->source);
-	} else if (compose_anon_volume_name(v->container, m->target, name, sizeof(name)) < 0) {
+	} else if (compose_anon_volume_name(owner, m->target, name, sizeof(name)) < 0) {
 		/* The image's VOLUMEs come this way; compose checked the service's. */
 		return berr_setx(err, ENAMETOOLONG,
 				 "services.%s: volumes: the anonymous volume at %s is named after the container, whose "
 				 "name must then be at most %d characters",
 				 s->name, m->target, COMPOSE_NAME_MAX - 1 - COMPOSE_ANON_SUFFIX_LEN);
 	}
+	if (vol != NULL && vol->external) {
+		/* external: made outside the file; berthd uses it, never makes it */
+		char path[PATH_MAX];
+		struct stat st;
+		if (path_join(path, sizeof(path), VOLUMES_DIR, name) < 0 || stat(path, &st) < 0) {
+			return berr_setx(
+				err, ENOENT,
+				"services.%s: volumes: volume %s is external and does not exist (`berth run -v "
+				"%s:/PATH` makes one, or drop external:)",
+				s->name, name, name);
+		}
+	}
 	if (volume_path(name, v->path, sizeof(v->path), &created, err) < 0) {
-		return berr_prefix(err, "services.%s: volumes: ", s->name);
+		return berr_prefix(err, "services.%s: volumes", s->name);
 	}
 	if (created && !m->nocopy && v->image_root != NULL &&
 	    volume_populate(v->image_root, m->target, v->path, err) < 0) {
-		return berr_prefix(err, "services.%s: volumes: ", s->name);
+		return berr_prefix(err, "services.%s: volumes", s->name);
 	}
 	if (add_name(v, name) < 0) {
 		return berr_set(err, ENOMEM, "services.%s", s->name);
@@ -185,10 +209,14 @@ struct service_in {
 	int auto_remove;
 };
 
-static const char *container_name_of(const struct compose_project *p, const char *service)
+/* The container that stands for a service where one is meant (a
+ * dependency, network_mode service:): its first replica. */
+static const char *container_name_of(const struct compose_project *p, const char *service, char *buf, size_t size)
 {
-	const struct compose_service *s = compose_service_find(p, service);
-	return s != NULL && s->container_name != NULL ? s->container_name : service;
+	if (compose_first_container(p, service, buf, size) < 0) {
+		copy_string(buf, size, service);
+	}
+	return buf;
 }
 
 static int host_hostname(char *out, size_t size)
@@ -257,9 +285,11 @@ static int net_mode(const struct service_in *in, struct ctr_def *def, struct ber
 	case COMPOSE_NET_SERVICE:
 	case COMPOSE_NET_CONTAINER:
 		def->netmode = NETMODE_JOIN;
-		def->join = strdup(s->network_mode == COMPOSE_NET_SERVICE
-					   ? container_name_of(in->project, s->network_mode_target)
-					   : s->network_mode_target);
+		char target[CTR_NAME_MAX];
+		def->join =
+			strdup(s->network_mode == COMPOSE_NET_SERVICE
+				       ? container_name_of(in->project, s->network_mode_target, target, sizeof(target))
+				       : s->network_mode_target);
 		if (def->join == NULL) {
 			return berr_set(err, ENOMEM, "services.%s", s->name);
 		}
@@ -272,19 +302,49 @@ static int net_mode(const struct service_in *in, struct ctr_def *def, struct ber
 	return 0;
 }
 
+/* The service's networks in the order the container joins them: by
+ * priority, highest first (eth0), then as the file lists them. */
+static void by_priority(const struct compose_service *s, const struct compose_netattach **order)
+{
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		size_t j = i;
+		while (j > 0 && order[j - 1]->priority < s->networks[i].priority) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = &s->networks[i];
+	}
+}
+
 /* The bridges it is on: its networks, or the default one. */
 static int net_attachments(const struct service_in *in, struct ctr_def *def, struct berr *err)
 {
 	const struct compose_service *s = in->service;
 	size_t n = s->nnetworks > 0 ? s->nnetworks : 1;
 	def->nets = calloc(n, sizeof(*def->nets));
-	if (def->nets == NULL) {
+	const struct compose_netattach **order = calloc(n, sizeof(*order));
+	if (def->nets == NULL || order == NULL) {
+		free(order);
 		return berr_set(err, ENOMEM, "services.%s", s->name);
+	}
+	by_priority(s, order);
+	/* gw_priority: the highest has the default route, when one is given */
+	const struct compose_netattach *route = NULL;
+	for (size_t i = 0; i < s->nnetworks; i++) {
+		if (s->networks[i].gw_priority != 0 &&
+		    (route == NULL || s->networks[i].gw_priority > route->gw_priority)) {
+			route = &s->networks[i];
+		}
 	}
 	def->nnets = n;
 	for (size_t i = 0; i < n; i++) {
-		const struct compose_netattach *a = s->nnetworks > 0 ? &s->networks[i] : NULL;
+		const struct compose_netattach *a = s->nnetworks > 0 ? order[i] : NULL;
 		struct ctr_netattach *d = &def->nets[i];
+		/* the service's mac_address is its first network's */
+		const char *mac = a != NULL && a->mac_address != NULL ? a->mac_address : i == 0 ? s->mac_address : NULL;
+		d->mac = mac != NULL ? strdup(mac) : NULL;
+		d->ifname = a != NULL && a->interface_name != NULL ? strdup(a->interface_name) : NULL;
+		d->gateway = a != NULL && a == route;
 		d->network = strdup(a != NULL ? network_name(in->project, a->network) : DEFAULT_NETWORK);
 		d->ipv4 = a != NULL && a->ipv4_address != NULL ? strdup(a->ipv4_address) : NULL;
 		if (a != NULL && a->naliases > 0) {
@@ -292,7 +352,51 @@ static int net_attachments(const struct service_in *in, struct ctr_def *def, str
 			d->naliases = d->aliases != NULL ? a->naliases : 0;
 		}
 		if (d->network == NULL) {
+			free(order);
 			return berr_set(err, ENOMEM, "services.%s", s->name);
+		}
+	}
+	free(order);
+	return 0;
+}
+
+/* Whether host port port/proto is free: no container publishes it (nor
+ * def, being built) and the host can bind it now. */
+static int port_free(const struct ctr_def *def, int proto, unsigned port)
+{
+	for (size_t i = 0; i < def->nports; i++) {
+		if (def->ports[i].proto == proto && def->ports[i].host_port == port) {
+			return 0;
+		}
+	}
+	ctr_foreach(c) {
+		for (size_t i = 0; i < c->def.nports; i++) {
+			if (c->def.ports[i].proto == proto && c->def.ports[i].host_port == port &&
+			    strcmp(c->def.name, def->name != NULL ? def->name : "") != 0) {
+				return 0;
+			}
+		}
+	}
+	auto_close int fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	return fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
+/* A host port for one published without one, as Docker picks it: the one
+ * the container has now (an apply keeps it), else the first free one of
+ * the ephemeral range. 0 when there is none. */
+static uint16_t pick_port(const char *name, const struct ctr_def *def, int proto, unsigned target)
+{
+	const struct ctr *c = ctr_find(name);
+	for (size_t i = 0; c != NULL && c->has_def && i < c->def.nports; i++) {
+		const struct ctr_port *p = &c->def.ports[i];
+		if (p->picked && p->proto == proto && p->port == target) {
+			return p->host_port;
+		}
+	}
+	for (unsigned port = EPHEMERAL_FIRST; port <= EPHEMERAL_LAST; port++) {
+		if (port_free(def, proto, port)) {
+			return (uint16_t)port;
 		}
 	}
 	return 0;
@@ -306,9 +410,11 @@ static int net_ports(const struct service_in *in, struct ctr_def *def, struct be
 	for (size_t i = 0; i < s->nports; i++) {
 		/* compose refused what cannot be published; the guard for any other way in. */
 		if (compose_port_check(s, &s->ports[i], err) < 0) {
-			return berr_prefix(err, "services.%s.ports: ", s->name);
+			return berr_prefix(err, "services.%s.ports", s->name);
 		}
-		nports += (size_t)(s->ports[i].published_end - s->ports[i].published_start) + 1;
+		const struct compose_port *pt = &s->ports[i];
+		nports += pt->published_start == 0 ? (size_t)(pt->target_end - pt->target_start) + 1
+						   : (size_t)(pt->published_end - pt->published_start) + 1;
 	}
 	def->ports = nports > 0 ? calloc(nports, sizeof(*def->ports)) : NULL;
 	if (nports > 0 && def->ports == NULL) {
@@ -321,6 +427,24 @@ static int net_ports(const struct service_in *in, struct ctr_def *def, struct be
 			inet_pton(AF_INET, pt->host_ip, &host);
 		}
 		int proto = strcmp(pt->protocol, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+		if (pt->published_start == 0) {
+			for (unsigned target = pt->target_start; target <= pt->target_end; target++) {
+				uint16_t host_port = pick_port(in->name, def, proto, target);
+				if (host_port == 0) {
+					return berr_setx(err, EADDRINUSE,
+							 "services.%s.ports: no free host port for %u in %u-%u",
+							 s->name, target, EPHEMERAL_FIRST, EPHEMERAL_LAST);
+				}
+				def->ports[def->nports++] = (struct ctr_port){
+					.proto = proto,
+					.host_ip = host.s_addr,
+					.host_port = host_port,
+					.port = (uint16_t)target,
+					.picked = 1,
+				};
+			}
+			continue;
+		}
 		for (unsigned p = pt->published_start; p <= pt->published_end; p++) {
 			unsigned target = pt->target_start + (p - pt->published_start);
 			if (pt->target_end == pt->target_start) {
@@ -344,6 +468,29 @@ static int net_names(const struct service_in *in, struct ctr_def *def, struct be
 	if (s->ndns > 0) {
 		def->dns = strv_dup(s->dns, s->ndns);
 		def->ndns = def->dns != NULL ? s->ndns : 0;
+	}
+	if (s->ndns_search > 0) {
+		def->dns_search = strv_dup(s->dns_search, s->ndns_search);
+		def->ndns_search = def->dns_search != NULL ? s->ndns_search : 0;
+	}
+	if (s->ndns_opt > 0) {
+		def->dns_opt = strv_dup(s->dns_opt, s->ndns_opt);
+		def->ndns_opt = def->dns_opt != NULL ? s->ndns_opt : 0;
+	}
+	def->links = s->nlinks > 0 ? calloc(s->nlinks, sizeof(*def->links)) : NULL;
+	for (size_t i = 0; def->links != NULL && i < s->nlinks; i++) {
+		/* links name a service (its first container), external_links a container */
+		const struct compose_link *l = &s->links[i];
+		char target[CTR_NAME_MAX];
+		if (l->external) {
+			copy_string(target, sizeof(target), l->target);
+		} else {
+			container_name_of(in->project, l->target, target, sizeof(target));
+		}
+		if (asprintf(&def->links[i], "%s %s", target, l->alias != NULL ? l->alias : l->target) < 0) {
+			return berr_set(err, ENOMEM, "services.%s", s->name);
+		}
+		def->nlinks++;
 	}
 	if (s->nextra_hosts > 0) {
 		def->extra_hosts = calloc(s->nextra_hosts, sizeof(*def->extra_hosts));
@@ -387,10 +534,12 @@ struct ctr_paths {
 	char rootfs[PATH_MAX];
 	char hosts[PATH_MAX];
 	char resolv[PATH_MAX];
-	char cgroup[CTR_NAME_MAX + 16];
+	char files[PATH_MAX]; /* its secrets and configs */
+	char cgroup[CTR_NAME_MAX + 256];
 	char netns[PATH_MAX];
 	char host_name[256];
 	const char *join; /* the container whose network it shares, or NULL */
+	char join_name[CTR_NAME_MAX];
 };
 
 static void ctr_paths(const struct service_in *in, struct ctr_paths *cp)
@@ -402,11 +551,17 @@ static void ctr_paths(const struct service_in *in, struct ctr_paths *cp)
 	path_join(cp->rootfs, sizeof(cp->rootfs), rundir, "rootfs");
 	path_join(cp->hosts, sizeof(cp->hosts), cp->dir, "hosts");
 	path_join(cp->resolv, sizeof(cp->resolv), cp->dir, "resolv.conf");
-	snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s", in->name);
+	ctr_files_dir(in->name, cp->files, sizeof(cp->files));
+	/* cgroup_parent: a group under berthd's own, checked by compose */
+	if (s->cgroup_parent != NULL) {
+		snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s/%s", s->cgroup_parent, in->name);
+	} else {
+		snprintf(cp->cgroup, sizeof(cp->cgroup), "/berth/%s", in->name);
+	}
 	host_hostname(cp->host_name, sizeof(cp->host_name));
 	cp->join = NULL;
 	if (s->network_mode == COMPOSE_NET_SERVICE) {
-		cp->join = container_name_of(in->project, s->network_mode_target);
+		cp->join = container_name_of(in->project, s->network_mode_target, cp->join_name, sizeof(cp->join_name));
 	} else if (s->network_mode == COMPOSE_NET_CONTAINER) {
 		cp->join = s->network_mode_target;
 	}
@@ -423,7 +578,7 @@ static int translate_service(const struct service_in *in, const struct image_res
 	memset(rt, 0, sizeof(*rt));
 	char mnt[PATH_MAX];
 	if (mount_image(img, mnt, sizeof(mnt), err) < 0) {
-		return berr_prefix(err, "services.%s: ", s->name);
+		return berr_prefix(err, "services.%s", s->name);
 	}
 	vctx->image_root = mnt;
 	struct compose_translate_in tin = {
@@ -437,6 +592,7 @@ static int translate_service(const struct service_in *in, const struct image_res
 		.hosts_file = cp->hosts,
 		.resolv_file = cp->resolv,
 		.cgroups_path = cp->cgroup,
+		.files_dir = cp->files,
 		.netns_path = cp->join != NULL ? cp->netns : NULL,
 	};
 	int ret = compose_translate(&tin, rt, err);
@@ -471,6 +627,40 @@ static void fill_health(const struct compose_runtime *rt, struct ctr_def *def)
 	def->health.retries = h->retries;
 }
 
+/* post_start or pre_stop hooks of the service into the definition's. */
+static int copy_hooks(const struct compose_hook *in, size_t n, struct ctr_hook **out, size_t *nout)
+{
+	if (n == 0) {
+		return 0;
+	}
+	*out = calloc(n, sizeof(**out));
+	if (*out == NULL) {
+		return -ENOMEM;
+	}
+	*nout = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ctr_hook *h = &(*out)[i];
+		h->command = strv_dup(in[i].command, in[i].ncommand);
+		h->ncommand = in[i].ncommand;
+		h->user = in[i].user != NULL ? strdup(in[i].user) : NULL;
+		h->cwd = in[i].working_dir != NULL ? strdup(in[i].working_dir) : NULL;
+		h->env = calloc(in[i].nenv + 1, sizeof(*h->env));
+		if (h->command == NULL || h->env == NULL || (in[i].user != NULL && h->user == NULL) ||
+		    (in[i].working_dir != NULL && h->cwd == NULL)) {
+			return -ENOMEM;
+		}
+		for (size_t k = 0; k < in[i].nenv; k++) {
+			/* A bare NAME whose variable is unset: not in the hook's environment. */
+			if (in[i].env[k].value != NULL &&
+			    asprintf(&h->env[h->nenv++], "%s=%s", in[i].env[k].name, in[i].env[k].value) < 0) {
+				h->env[--h->nenv] = NULL;
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
 /* The definition berthd keeps: the config, the image, and how the
  * container restarts, stops, is checked, waits, stores and logs. */
 static int fill_def(const struct service_in *in, const struct image_resolved *img, const struct compose_runtime *rt,
@@ -490,6 +680,8 @@ static int fill_def(const struct service_in *in, const struct image_resolved *im
 	def->read_only = s->read_only;
 	def->restart = (enum restart_policy)s->restart;
 	def->max_retries = s->max_retries;
+	def->restart_delay_ms = s->restart_delay_ns / 1000000;
+	def->restart_window_ms = s->restart_window_ns / 1000000;
 	def->stop_signal = rt->stop_signal > 0 ? rt->stop_signal : SIGTERM;
 	def->stop_grace_ms = rt->stop_grace_ns >= 0 ? rt->stop_grace_ns / 1000000 : 10000;
 	def->tty = s->tty;
@@ -499,7 +691,9 @@ static int fill_def(const struct service_in *in, const struct image_resolved *im
 	if (s->ndeps > 0) {
 		def->deps = calloc(s->ndeps, sizeof(*def->deps));
 		for (size_t i = 0; def->deps != NULL && i < s->ndeps; i++) {
-			def->deps[def->ndeps].name = strdup(container_name_of(in->project, s->deps[i].service));
+			char dep[CTR_NAME_MAX];
+			def->deps[def->ndeps].name =
+				strdup(container_name_of(in->project, s->deps[i].service, dep, sizeof(dep)));
 			def->deps[def->ndeps].cond = (enum dep_condition)s->deps[i].condition;
 			def->ndeps++;
 		}
@@ -510,6 +704,10 @@ static int fill_def(const struct service_in *in, const struct image_resolved *im
 	vctx->nnames = 0;
 	if (build_net(in, def, err) < 0) {
 		return -err->code;
+	}
+	if (copy_hooks(s->post_start, s->npost_start, &def->post_start, &def->npost_start) < 0 ||
+	    copy_hooks(s->pre_stop, s->npre_stop, &def->pre_stop, &def->npre_stop) < 0) {
+		return berr_set(err, ENOMEM, "services.%s", s->name);
 	}
 	def->log_max_size = s->log_max_size > 0 ? (uint64_t)s->log_max_size : LOGFILE_DEFAULT_MAX_SIZE;
 	def->log_max_files = s->log_max_files > 0 ? (unsigned)s->log_max_files : LOGFILE_DEFAULT_MAX_FILES;
@@ -535,9 +733,15 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 	}
 	struct ctr_paths cp;
 	ctr_paths(in, &cp);
-	struct volume_ctx vctx = {.container = in->name};
+	struct volume_ctx vctx = {.project = in->project, .container = in->name};
 	struct compose_runtime rt;
-	int ret = translate_service(in, &img, &cp, &vctx, &rt, err);
+	memset(&rt, 0, sizeof(rt));
+	/* Written before the config that binds them; again at each apply, so
+	 * that a changed file is what the next start sees. */
+	int ret = compose_write_files(in->project, s, cp.files, err);
+	if (ret == 0) {
+		ret = translate_service(in, &img, &cp, &vctx, &rt, err);
+	}
 	if (ret == 0) {
 		ret = fill_def(in, &img, &rt, &vctx, def, err);
 	}
@@ -678,8 +882,9 @@ static int report_problems(const struct compose_project *p, const struct compose
 	}
 	for (size_t i = 0; i < g->nblocked; i++) {
 		const struct compose_service *s = &p->services[g->blocked[i].service];
+		char name[CTR_NAME_MAX];
 		problem(report, 1, g->blocked[i].why);
-		keep_previous(report, container_name_of(p, s->name), s->name, g->blocked[i].why);
+		keep_previous(report, container_name_of(p, s->name, name, sizeof(name)), s->name, g->blocked[i].why);
 		errors++;
 	}
 	for (size_t i = 0; i < p->nservices; i++) {
@@ -696,7 +901,8 @@ static int report_problems(const struct compose_project *p, const struct compose
 				break;
 			}
 		}
-		keep_previous(report, container_name_of(p, s->name), s->name, why);
+		char name[CTR_NAME_MAX];
+		keep_previous(report, container_name_of(p, s->name, name, sizeof(name)), s->name, why);
 	}
 	return errors;
 }
@@ -727,12 +933,19 @@ static int keep_service(const struct compose_project *p, const struct compose_se
 	return 0;
 }
 
-/* One service, in start order: created, recreated when its definition
- * changed, or kept. Returns the number of errors. */
-static int apply_service(const struct compose_project *p, size_t index, unsigned char *recreated, json_object *report)
+/* One container of a service (replica: 0 to replicas - 1), in start
+ * order: created, recreated when its definition changed, or kept. Returns
+ * the number of errors. */
+static int apply_container(const struct compose_project *p, size_t index, unsigned replica, unsigned char *recreated,
+			   json_object *report)
 {
 	const struct compose_service *s = &p->services[index];
-	const char *name = container_name_of(p, s->name);
+	char name[CTR_NAME_MAX];
+	if (compose_container_name(p, s, replica, name, sizeof(name)) < 0) {
+		/* compose refused such names; the guard for any other way in */
+		problem(report, 1, "a container name is too long");
+		return 1;
+	}
 	struct service_in in = {.project = p, .service = s, .name = name};
 	struct ctr_def def;
 	struct berr err = {0};
@@ -773,6 +986,32 @@ static int apply_service(const struct compose_project *p, size_t index, unsigned
 	return errors;
 }
 
+/* Each container of a service (replicas: N of them, named as Docker
+ * Compose names them). */
+static int apply_service(const struct compose_project *p, size_t index, unsigned char *recreated, json_object *report)
+{
+	const struct compose_service *s = &p->services[index];
+	unsigned n = s->replicas; /* scale: 0 runs none */
+	int errors = 0;
+	for (unsigned i = 0; i < n; i++) {
+		errors += apply_container(p, index, i, recreated, report);
+	}
+	return errors;
+}
+
+/* Whether container name is one of service s's (scaled down: no more). */
+static int service_has(const struct compose_project *p, const struct compose_service *s, const char *name)
+{
+	unsigned n = s->replicas; /* scale: 0 runs none */
+	char mine[CTR_NAME_MAX];
+	for (unsigned i = 0; i < n; i++) {
+		if (compose_container_name(p, s, i, mine, sizeof(mine)) == 0 && strcmp(mine, name) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Containers of services that are gone (or now have another name). */
 static void remove_gone(const struct compose_project *p, json_object *report)
 {
@@ -781,7 +1020,7 @@ static void remove_gone(const struct compose_project *p, json_object *report)
 			continue;
 		}
 		const struct compose_service *s = compose_service_find(p, c->def.service);
-		if (s != NULL && s->active && strcmp(container_name_of(p, s->name), c->def.name) == 0) {
+		if (s != NULL && s->active && service_has(p, s, c->def.name)) {
 			continue;
 		}
 		add_str(report, "removed", c->def.name);

@@ -178,8 +178,12 @@ int bundle_remove(const struct ctr *c, struct berr *err)
 {
 	bundle_release(c);
 	char dir[PATH_MAX];
-	if (ctr_dir(c->def.name, dir, sizeof(dir)) < 0) {
+	char files[PATH_MAX];
+	if (ctr_dir(c->def.name, dir, sizeof(dir)) < 0 || ctr_files_dir(c->def.name, files, sizeof(files)) < 0) {
 		return berr_setx(err, ENAMETOOLONG, "%s: name too long", c->def.name);
+	}
+	if (remove_tree(files, err) < 0 && err->code != ENOENT) {
+		return -err->code;
 	}
 	int ret = remove_tree(dir, err);
 	return ret == -ENOENT ? 0 : ret;
@@ -375,7 +379,7 @@ int volume_populate(const char *image_root, const char *target, const char *volu
 	}
 	struct stat st;
 	if (fstat(src, &st) < 0 || copy_dir(src, dst, 0, err) < 0) {
-		return berr_prefix(err, "copy %s of the image into %s: ", target, volume);
+		return berr_prefix(err, "copy %s of the image into %s", target, volume);
 	}
 	if (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0) {
 		return berr_set(err, errno, "chown %s", volume);

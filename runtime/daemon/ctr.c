@@ -66,6 +66,12 @@ int ctr_run_dir(const char *name, char *out, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int ctr_files_dir(const char *name, char *out, size_t size)
+{
+	int n = snprintf(out, size, "/run/berth/files/%s", name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 /* ---- the record's fields ---------------------------------------------------------------- */
 
 static const char *const state_names[] = {
@@ -102,14 +108,23 @@ static const struct field netattach_fields[] = {
 	F_STR(struct ctr_netattach, network, "network", FIELD_REQUIRED),
 	F_STRV(struct ctr_netattach, aliases, naliases, "aliases"),
 	F_STR(struct ctr_netattach, ipv4, "ipv4", 0),
+	F_STR_IF_SET(struct ctr_netattach, mac, "mac"),
+	F_STR_IF_SET(struct ctr_netattach, ifname, "ifname"),
+	F_INT_IF_SET(struct ctr_netattach, gateway, "gateway"),
 	F_END,
 };
 
 static const struct field port_fields[] = {
-	F_INT(struct ctr_port, proto, "proto"),
-	F_INT(struct ctr_port, host_ip, "host_ip"),
-	F_INT(struct ctr_port, host_port, "host_port"),
-	F_INT(struct ctr_port, port, "port"),
+	F_INT(struct ctr_port, proto, "proto"),		 F_INT(struct ctr_port, host_ip, "host_ip"),
+	F_INT(struct ctr_port, host_port, "host_port"),	 F_INT(struct ctr_port, port, "port"),
+	F_INT_IF_SET(struct ctr_port, picked, "picked"), F_END,
+};
+
+static const struct field hook_fields[] = {
+	F_STRV(struct ctr_hook, command, ncommand, "command"),
+	F_STR(struct ctr_hook, user, "user", 0),
+	F_STR(struct ctr_hook, cwd, "cwd", 0),
+	F_STRV(struct ctr_hook, env, nenv, "env"),
 	F_END,
 };
 
@@ -124,6 +139,8 @@ static const struct field def_fields[] = {
 	F_BOOL(struct ctr_def, read_only, "read_only", 0),
 	F_ENUM(struct ctr_def, restart, "restart", restart_names, RESTART_NO),
 	F_INT(struct ctr_def, max_retries, "max_retries"),
+	F_INT_IF_SET(struct ctr_def, restart_delay_ms, "restart_delay_ms"),
+	F_INT_IF_SET(struct ctr_def, restart_window_ms, "restart_window_ms"),
 	F_INT(struct ctr_def, stop_signal, "stop_signal"),
 	F_INT(struct ctr_def, stop_grace_ms, "stop_grace_ms"),
 	F_BOOL(struct ctr_def, tty, "tty", 0),
@@ -140,6 +157,11 @@ static const struct field def_fields[] = {
 	F_ARRAY(struct ctr_def, nets, nnets, "networks", netattach_fields),
 	F_ARRAY(struct ctr_def, ports, nports, "ports", port_fields),
 	F_STRV(struct ctr_def, dns, ndns, "dns"),
+	F_STRV_IF_SET(struct ctr_def, dns_search, ndns_search, "dns_search"),
+	F_STRV_IF_SET(struct ctr_def, dns_opt, ndns_opt, "dns_opt"),
+	F_STRV_IF_SET(struct ctr_def, links, nlinks, "links"),
+	F_ARRAY_IF_SET(struct ctr_def, post_start, npost_start, "post_start", hook_fields),
+	F_ARRAY_IF_SET(struct ctr_def, pre_stop, npre_stop, "pre_stop", hook_fields),
 	F_STRV(struct ctr_def, extra_hosts, nextra_hosts, "extra_hosts"),
 	F_END,
 };
@@ -266,13 +288,17 @@ int restart_policy_parse(const char *s, enum restart_policy *p, int *max_retries
 
 int ctr_should_restart(const struct ctr *c)
 {
+	/* max_attempts of deploy.restart_policy bounds every condition (as in
+	 * Swarm); restart: always and unless-stopped have none. */
+	int attempts = c->def.restart_window_ms > 0 ? c->window_restarts : c->restart_count;
+	int more = c->def.max_retries == 0 || attempts < c->def.max_retries;
 	switch (c->def.restart) {
 	case RESTART_ALWAYS:
-		return 1;
+		return more;
 	case RESTART_UNLESS_STOPPED:
-		return !c->user_stopped;
+		return !c->user_stopped && more;
 	case RESTART_ON_FAILURE:
-		return c->exit_code != 0 && (c->def.max_retries == 0 || c->restart_count < c->def.max_retries);
+		return c->exit_code != 0 && more;
 	case RESTART_NO:
 		break;
 	}

@@ -58,7 +58,10 @@ struct ctr_netattach {
 	char *network;
 	char **aliases;
 	size_t naliases;
-	char *ipv4; /* a fixed address (ipv4_address); NULL: from IPAM */
+	char *ipv4;   /* a fixed address (ipv4_address); NULL: from IPAM */
+	char *mac;    /* "02:42:..."; NULL: from the address */
+	char *ifname; /* in the container; NULL: ethN */
+	int gateway;  /* gw_priority chose it for the default route */
 };
 
 /* A published port: host_port on host_ip (0: every address) to port. */
@@ -67,7 +70,20 @@ struct ctr_port {
 	uint32_t host_ip;
 	uint16_t host_port;
 	uint16_t port;
+	int picked; /* host_port was picked by berthd (the file gives none) */
 };
+
+/* A post_start or pre_stop hook: a command run in the container. */
+struct ctr_hook {
+	char **command;
+	size_t ncommand;
+	char *user; /* UID[:GID]; NULL: the container's */
+	char *cwd;  /* NULL: the container's */
+	char **env; /* NAME=VALUE, over the container's */
+	size_t nenv;
+};
+
+enum hook_kind { HOOK_NONE, HOOK_POST_START, HOOK_PRE_STOP };
 
 /* What a container is; fixed from creation until it is removed. */
 struct ctr_def {
@@ -81,7 +97,12 @@ struct ctr_def {
 	size_t nlowerdirs;
 	int read_only; /* no upper directory */
 	enum restart_policy restart;
-	int max_retries; /* on-failure:N; 0: unlimited */
+	int max_retries; /* on-failure:N, deploy.restart_policy.max_attempts; 0: unlimited */
+	/* deploy.restart_policy: the wait before each restart (0: the
+	 * backoff), and how long a run must last not to count as an attempt
+	 * (0: every restart counts). */
+	int64_t restart_delay_ms;
+	int64_t restart_window_ms;
 	int stop_signal;
 	int64_t stop_grace_ms;
 	int tty;
@@ -102,6 +123,16 @@ struct ctr_def {
 	size_t nports;
 	char **dns; /* its own upstream resolvers (compose dns:) */
 	size_t ndns;
+	char **dns_search; /* resolv.conf's search domains ("." alone: none) */
+	size_t ndns_search;
+	char **dns_opt; /* resolv.conf's options */
+	size_t ndns_opt;
+	char **links; /* "CONTAINER ALIAS": names in its /etc/hosts (links, external_links) */
+	size_t nlinks;
+	struct ctr_hook *post_start;
+	size_t npost_start;
+	struct ctr_hook *pre_stop;
+	size_t npre_stop;
 	char **extra_hosts; /* "name address" lines for /etc/hosts */
 	size_t nextra_hosts;
 };
@@ -172,6 +203,12 @@ struct ctr {
 	int64_t next_start_ms; /* monotonic; CS_RESTARTING */
 	int64_t kill_at_ms;    /* monotonic; CS_STOPPING: SIGKILL then */
 	int64_t backoff_ms;
+	int window_restarts;	  /* restarts since a run lasted restart_window_ms */
+	enum hook_kind hook_kind; /* the hooks running now (hooks.h) */
+	size_t hook_next;	  /* the next of them to start */
+	pid_t hook_pid;
+	struct child *hook_child;
+	int hook_signal; /* pre_stop: the stop signal to send when they are done */
 	enum ctr_after_stop after_stop;
 	struct ctr_def *replacement; /* AFTER_REPLACE */
 	char waiting_for[256];	     /* why a CS_CREATED container has not started */
@@ -196,6 +233,9 @@ struct ctr {
 /* Paths of a container. */
 int ctr_dir(const char *name, char *out, size_t size);	   /* DATA: record, bundle, upper, log */
 int ctr_run_dir(const char *name, char *out, size_t size); /* /run: monitor files, rootfs mount */
+/* /run: its secrets and configs, written at each apply; kept while it stops
+ * and restarts, removed with it. */
+int ctr_files_dir(const char *name, char *out, size_t size);
 
 /* A valid container name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most CTR_NAME_MAX-1. */
 int ctr_valid_name(const char *name, struct berr *err);

@@ -90,6 +90,17 @@ static json_object *field_to_json(const struct field *f, const void *base, enum 
 	return NULL;
 }
 
+static int field_is_set(const struct field *f, const void *base)
+{
+	if (f->kind == FIELD_STRV) {
+		return *(const size_t *)AT_CONST(base, f->count_off) != 0;
+	}
+	if (f->kind == FIELD_STR) {
+		return *(char *const *)AT_CONST(base, f->off) != NULL;
+	}
+	return int_get(AT_CONST(base, f->off), f->size, (f->flags & FIELD_UNSIGNED) != 0) != 0;
+}
+
 json_object *fields_to_json(const struct field *t, const void *base, enum fields_form form)
 {
 	json_object *o = json_object_new_object();
@@ -98,6 +109,9 @@ json_object *fields_to_json(const struct field *t, const void *base, enum fields
 			continue;
 		}
 		if ((f->flags & FIELD_IF_COUNT) && *(const size_t *)AT_CONST(base, f->count_off) == 0) {
+			continue;
+		}
+		if ((f->flags & FIELD_IF_SET) && !field_is_set(f, base)) {
 			continue;
 		}
 		json_object_object_add(o, f->key, field_to_json(f, base, form));

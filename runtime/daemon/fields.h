@@ -29,7 +29,12 @@ enum field_kind {
 #define FIELD_REQUIRED 1u /* FIELD_STR, FIELD_OBJECT: the record is invalid without it */
 #define FIELD_UNHASHED 2u /* left out of the form fields_to_json gives with FIELDS_FOR_HASH */
 #define FIELD_UNSIGNED 4u /* FIELD_INT */
-#define FIELD_IF_COUNT 8u /* FIELD_OBJECT: written only when the size_t at count_off is not 0 */
+#define FIELD_IF_COUNT 8u /* FIELD_OBJECT, FIELD_ARRAY: written only when the size_t at count_off is not 0 */
+/* FIELD_INT: written only when not 0; FIELD_STRV: only when not empty;
+ * FIELD_STR: only when not NULL. A
+ * field added later so leaves the records (and hashes) of containers that
+ * do not use it as they were. */
+#define FIELD_IF_SET 16u
 
 struct field {
 	const char *key; /* NULL ends a table */
@@ -69,6 +74,21 @@ struct field {
 		.key = k, .kind = FIELD_INT, .flags = FIELD_SIGN(T, m), .off = offsetof(T, m), \
 		.size = FIELD_SIZE(T, m)                                                       \
 	}
+/* The same, written only when set (FIELD_IF_SET). */
+#define F_STR_IF_SET(T, m, k)                                                             \
+	{                                                                                 \
+		.key = k, .kind = FIELD_STR, .flags = FIELD_IF_SET, .off = offsetof(T, m) \
+	}
+#define F_INT_IF_SET(T, m, k)                                                                                 \
+	{                                                                                                     \
+		.key = k, .kind = FIELD_INT, .flags = FIELD_SIGN(T, m) | FIELD_IF_SET, .off = offsetof(T, m), \
+		.size = FIELD_SIZE(T, m)                                                                      \
+	}
+#define F_STRV_IF_SET(T, m, n, k)                                                           \
+	{                                                                                   \
+		.key = k, .kind = FIELD_STRV, .flags = FIELD_IF_SET, .off = offsetof(T, m), \
+		.count_off = offsetof(T, n)                                                 \
+	}
 #define F_ENUM(T, m, k, nm, d)                                                                              \
 	{                                                                                                   \
 		.key = k, .kind = FIELD_ENUM, .off = offsetof(T, m), .size = FIELD_SIZE(T, m), .names = nm, \
@@ -82,6 +102,12 @@ struct field {
 	{                                                                                       \
 		.key = k, .kind = FIELD_OBJECT, .flags = FIELD_IF_COUNT, .off = offsetof(T, m), \
 		.count_off = offsetof(T, n), .sub = s                                           \
+	}
+/* The same, written only when not empty (FIELD_IF_COUNT). */
+#define F_ARRAY_IF_SET(T, m, n, k, s)                                                          \
+	{                                                                                      \
+		.key = k, .kind = FIELD_ARRAY, .flags = FIELD_IF_COUNT, .off = offsetof(T, m), \
+		.size = sizeof(*((T *)0)->m), .count_off = offsetof(T, n), .sub = s            \
 	}
 #define F_ARRAY(T, m, n, k, s)                                                                      \
 	{                                                                                           \

@@ -147,7 +147,7 @@ static int bnet_open(struct bnet *n, struct berr *err)
 	int ret = ipam_open(&n->ipam, NETWORKS_DIR, n->name, &cfg, err);
 	free(avoid);
 	if (ret < 0) {
-		return berr_prefix(err, "network %s: ", n->name);
+		return berr_prefix(err, "network %s", n->name);
 	}
 	n->open = 1;
 	return 0;
@@ -168,7 +168,7 @@ static int bnet_up(struct bnet *n, struct berr *err)
 	};
 	copy_string(b.ifname, sizeof(b.ifname), n->bridge);
 	if (net_bridge_ensure(&b, err) < 0 || dns_listen(dns, n->ipam.gateway, n->ipam.subnet.prefix, err) < 0) {
-		return berr_prefix(err, "network %s: ", n->name);
+		return berr_prefix(err, "network %s", n->name);
 	}
 	char subnet[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &n->ipam.subnet.net, subnet, sizeof(subnet));
@@ -201,6 +201,35 @@ static void config_hostname(const struct ctr *c, char *out, size_t size)
 	json_object_put(o);
 }
 
+/* dns_search and dns_opt: lines after the rest, which the resolver reads
+ * last and so keeps ("." alone asks for no search domain). */
+static int resolv_extra(const struct ctr *c, char *resolv, size_t size, struct berr *err)
+{
+	size_t n = strlen(resolv);
+	if (c->def.ndns_search > 0) {
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "search");
+		for (size_t i = 0; i < c->def.ndns_search && n < size; i++) {
+			if (strcmp(c->def.dns_search[i], ".") != 0) {
+				n += (size_t)snprintf(resolv + n, size - n, " %s", c->def.dns_search[i]);
+			}
+		}
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "\n");
+	}
+	if (c->def.ndns_opt > 0) {
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "options");
+		for (size_t i = 0; i < c->def.ndns_opt && n < size; i++) {
+			n += (size_t)snprintf(resolv + n, size - n, " %s", c->def.dns_opt[i]);
+		}
+		n += (size_t)snprintf(resolv + n, n < size ? size - n : 0, "\n");
+	}
+	if (n >= size) {
+		return berr_setx(err, E2BIG, "%s: dns_search and dns_opt: too long for resolv.conf", c->def.name);
+	}
+	return 0;
+}
+
+static uint32_t link_address(const struct ctr *c, const char *target);
+
 static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struct berr *err)
 {
 	char resolv[4096];
@@ -215,6 +244,9 @@ static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struc
 		snprintf(resolv, sizeof(resolv), "nameserver %s\noptions ndots:0\n", gw);
 	} else {
 		copy_string(resolv, sizeof(resolv), host_resolv);
+	}
+	if (resolv_extra(c, resolv, sizeof(resolv), err) < 0) {
+		return -err->code;
 	}
 	char hostname[256];
 	config_hostname(c, hostname, sizeof(hostname));
@@ -252,6 +284,25 @@ static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struc
 		}
 		n += (size_t)snprintf(hosts + n, sizeof(hosts) - n, "%s\t%s\n", value, name);
 	}
+	for (size_t i = 0; i < c->def.nlinks && n < sizeof(hosts); i++) {
+		/* links: the alias and the container's name, at its address on
+		 * a network both are on, as Docker writes them */
+		char target[256];
+		char alias[256];
+		if (sscanf(c->def.links[i], "%255s %255s", target, alias) != 2) {
+			continue;
+		}
+		uint32_t a = link_address(c, target);
+		if (a == 0) {
+			blog_warn("%s: links: %s is not running on a network %s is on", c->def.name, target,
+				  c->def.name);
+			continue;
+		}
+		char at[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &a, at, sizeof(at));
+		n += (size_t)snprintf(hosts + n, sizeof(hosts) - n, "%s\t%s%s%s\n", at, alias,
+				      strcmp(alias, target) != 0 ? " " : "", strcmp(alias, target) != 0 ? target : "");
+	}
 	if (n >= sizeof(hosts)) {
 		return berr_setx(err, E2BIG, "%s: extra_hosts: too many entries for /etc/hosts", c->def.name);
 	}
@@ -262,6 +313,19 @@ static int write_etc(const struct ctr *c, uint32_t addr, uint32_t gateway, struc
 }
 
 /* ---- setting a container up ------------------------------------------------------- */
+
+/* "02:42:ac:11:00:02" (compose checked it) into bytes. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
+		return -EINVAL;
+	}
+	for (int i = 0; i < 6; i++) {
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
 
 static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uint32_t *first_gw, struct berr *err)
 {
@@ -276,10 +340,20 @@ static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uin
 		}
 		uint32_t addr = 0;
 		if (ipam_lease(&n->ipam, c->def.name, att->ipv4, &addr, err) < 0) {
-			return berr_prefix(err, "%s: network %s: ", c->def.name, n->name);
+			return berr_prefix(err, "%s: network %s", c->def.name, n->name);
 		}
 		char ifname[IFNAMSIZ];
 		snprintf(ifname, sizeof(ifname), "eth%u", (unsigned)(i % 1000));
+		if (att->ifname != NULL) {
+			copy_string(ifname, sizeof(ifname), att->ifname);
+		}
+		/* gw_priority chose one network for the default route; else the
+		 * first that leads anywhere has it */
+		int chosen = 0;
+		for (size_t k = 0; k < c->def.nnets; k++) {
+			chosen |= c->def.nets[k].gateway;
+		}
+		int route = chosen ? att->gateway : *first_gw == 0;
 		struct net_endpoint e = {
 			.netns_path = path,
 			.bridge = n->bridge,
@@ -288,11 +362,14 @@ static int attach_all(struct ctr *c, const char *path, uint32_t *first_addr, uin
 			.prefix = n->ipam.subnet.prefix,
 			/* The default route goes through the first network that
 			 * leads anywhere. */
-			.gateway = *first_gw == 0 && !n->internal ? n->ipam.gateway : 0,
+			.gateway = route && !n->internal ? n->ipam.gateway : 0,
 		};
+		if (att->mac != NULL && parse_mac(att->mac, e.mac) < 0) {
+			return berr_setx(err, EINVAL, "%s: network %s: mac_address %s", c->def.name, n->name, att->mac);
+		}
 		net_host_ifname(c->def.name, n->name, e.host_ifname);
 		if (net_endpoint_check(&e, err) != 1 && net_endpoint_attach(&e, err) < 0) {
-			return berr_prefix(err, "%s: network %s: ", c->def.name, n->name);
+			return berr_prefix(err, "%s: network %s", c->def.name, n->name);
 		}
 		/* A container reaching its own published port: the packet goes
 		 * back out of the port it came in on. */
@@ -403,6 +480,28 @@ static uint32_t lease_of(struct bnet *n, const char *owner)
 {
 	const struct ipam_lease *l = n->open ? ipam_find(&n->ipam, owner) : NULL;
 	return l != NULL ? l->addr : 0;
+}
+
+/* Where c reaches container target: its address on the first network of
+ * c's that it is on too; 0 when none. */
+static uint32_t link_address(const struct ctr *c, const char *target)
+{
+	const struct ctr *t = ctr_find(target);
+	if (t == NULL || !active(t) || t->def.netmode != NETMODE_BRIDGE) {
+		return 0;
+	}
+	for (size_t i = 0; i < c->def.nnets; i++) {
+		for (size_t k = 0; k < t->def.nnets; k++) {
+			struct bnet *n = bnet_get(c->def.nets[i].network);
+			if (strcmp(c->def.nets[i].network, t->def.nets[k].network) == 0 && n != NULL) {
+				uint32_t a = lease_of(n, t->def.name);
+				if (a != 0) {
+					return a;
+				}
+			}
+		}
+	}
+	return 0;
 }
 
 /* The address a container's published ports lead to. */

@@ -23,6 +23,7 @@
 #include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/health.h"
+#include "daemon/hooks.h"
 #include "daemon/network.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
@@ -365,6 +366,21 @@ static int start_now(struct ctr *c, struct berr *err)
 	return 0;
 }
 
+/* The next start of c, which ran for ran_ms: after the restart policy's
+ * delay, or the backoff. A run that lasted the policy's window was a
+ * success: the attempts count again from none. */
+static void schedule_restart(struct ctr *c, int64_t ran_ms)
+{
+	if (c->def.restart_window_ms > 0 && ran_ms >= c->def.restart_window_ms) {
+		c->window_restarts = 0;
+	}
+	c->backoff_ms = c->def.restart_delay_ms > 0 ? c->def.restart_delay_ms : ctr_next_backoff(c->backoff_ms, ran_ms);
+	c->next_start_ms = now_mono_ms() + c->backoff_ms;
+	c->state = CS_RESTARTING;
+	c->restart_count++;
+	c->window_restarts++;
+}
+
 /* A start that cannot happen now ends like a run that failed at once:
  * the restart policy decides, with backoff. */
 static void start_or_fail(struct ctr *c)
@@ -377,10 +393,7 @@ static void start_or_fail(struct ctr *c)
 	c->exit_code = 127;
 	c->finished_ms = now_wall_ms();
 	if (!shutting_down && ctr_should_restart(c)) {
-		c->backoff_ms = ctr_next_backoff(c->backoff_ms, 0);
-		c->next_start_ms = now_mono_ms() + c->backoff_ms;
-		c->state = CS_RESTARTING;
-		c->restart_count++;
+		schedule_restart(c, 0);
 	} else {
 		c->state = CS_EXITED;
 	}
@@ -480,6 +493,7 @@ static void on_status(struct watch *w, uint32_t events)
 		c->error[0] = '\0';
 		blog_info("%s: running (pid %d)", c->def.name, (int)c->pid);
 		health_reset(c);
+		hooks_post_start(c);
 		if (c->stop_pending) {
 			c->stop_pending = 0;
 			struct berr err = {0};
@@ -573,6 +587,7 @@ static void monitor_ended(struct ctr *c)
 	int was_running = c->state == CS_RUNNING || c->state == CS_STOPPING;
 	forget_monitor(c);
 	health_stop(c);
+	hooks_stop(c);
 	if (read_exit(c) < 0) {
 		if (was_running) {
 			/* Killed monitor: nothing holds the container's output any
@@ -621,11 +636,11 @@ static void monitor_ended(struct ctr *c)
 		finish_removal(c);
 		return;
 	}
+	if (c->def.restart_window_ms > 0 && ran_ms >= c->def.restart_window_ms) {
+		c->window_restarts = 0; /* before the policy counts this run's attempts */
+	}
 	if (!requested && !shutting_down && ctr_should_restart(c)) {
-		c->backoff_ms = ctr_next_backoff(c->backoff_ms, ran_ms);
-		c->next_start_ms = now_mono_ms() + c->backoff_ms;
-		c->state = CS_RESTARTING;
-		c->restart_count++;
+		schedule_restart(c, ran_ms);
 		blog_info("%s: restarting in %lld ms (policy %s)", c->def.name, (long long)c->backoff_ms,
 			  restart_policy_name(c->def.restart));
 	}
@@ -690,7 +705,8 @@ int sup_stop(struct ctr *c, int sig, int64_t grace_ms, enum ctr_after_stop after
 		blog_info("%s: stopping (signal %d, %lld ms grace)", c->def.name, s, (long long)grace);
 		c->state = CS_STOPPING;
 		c->kill_at_ms = now_mono_ms() + grace;
-		if (sup_kill(c, s, err) < 0) {
+		/* pre_stop hooks first: the signal follows them (hooks.h). */
+		if (!hooks_pre_stop(c, s) && sup_kill(c, s, err) < 0) {
 			blog_warn("%s", err->msg);
 		}
 		changed(c);

@@ -52,9 +52,11 @@ static int write_pid_file(const char *path, pid_t pid, struct berr *err)
 	return write_file_atomic(path, text, (size_t)len, 0644, 0, err);
 }
 
-/* The devices a container may use: the config's cgroup rules, then what
- * every container needs (the default nodes, its ptys, its console) and the
- * nodes the config creates. */
+/* The devices a container may use: the nodes the config creates, then the
+ * config's cgroup rules (which may narrow what those nodes allow, as runc,
+ * which allows them only by those rules, lets Docker's --device ...:r do),
+ * then what every container needs (the default nodes, its ptys, its
+ * console). */
 static int device_rules(const struct oci_config *cfg, struct oci_device_rule **out, size_t *n)
 {
 	static const struct oci_device_rule defaults[] = {
@@ -72,17 +74,17 @@ static int device_rules(const struct oci_config *cfg, struct oci_device_rule **o
 	size_t k = 0;
 	/* Start from nothing: least privilege when the config says nothing. */
 	rules[k++] = (struct oci_device_rule){0, 'a', -1, -1, "rwm"};
-	for (size_t i = 0; i < r->ndevices; i++) {
-		rules[k++] = r->devices[i];
-	}
-	for (size_t i = 0; i < nd; i++) {
-		rules[k++] = defaults[i];
-	}
 	for (size_t i = 0; i < cfg->linux_.ndevices; i++) {
 		const struct oci_device *d = &cfg->linux_.devices[i];
 		if (d->type == 'c' || d->type == 'b' || d->type == 'u') {
 			rules[k++] = (struct oci_device_rule){1, d->type == 'b' ? 'b' : 'c', d->major, d->minor, "rwm"};
 		}
+	}
+	for (size_t i = 0; i < r->ndevices; i++) {
+		rules[k++] = r->devices[i];
+	}
+	for (size_t i = 0; i < nd; i++) {
+		rules[k++] = defaults[i];
 	}
 	*out = rules;
 	*n = k;

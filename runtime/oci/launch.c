@@ -187,7 +187,21 @@ static int set_limits(const struct oci_process *p, struct berr *err)
 		}
 	}
 	if (p->has_oom_score_adj) {
-		auto_close int fd = proc_open_verified("self/oom_score_adj", O_WRONLY, err);
+		/* /proc/self is a symlink, which proc_open_verified refuses to
+		 * follow: name the process by the pid it gives, as this /proc
+		 * numbers it (whichever pid namespace it belongs to). */
+		char self[32];
+		char rel[64];
+		ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+		if (n <= 0) {
+			return berr_set(err, errno, "process.oomScoreAdj: readlink /proc/self");
+		}
+		self[n] = '\0';
+		if (strspn(self, "0123456789") != (size_t)n) {
+			return berr_setx(err, EXDEV, "process.oomScoreAdj: /proc/self is '%s', not a pid", self);
+		}
+		snprintf(rel, sizeof(rel), "%s/oom_score_adj", self);
+		auto_close int fd = proc_open_verified(rel, O_WRONLY, err);
 		if (fd < 0) {
 			return berr_prefix(err, "process.oomScoreAdj");
 		}

@@ -49,6 +49,7 @@ static void translate_and_write(const struct compose_project *p, const struct co
 		.volume_path = volume_path,
 		.hosts_file = "/nonexistent-berth-fuzz/hosts",
 		.netns_path = "/proc/1/ns/net",
+		.files_dir = "/nonexistent-berth-fuzz/files",
 	};
 	struct compose_runtime rt;
 	struct berr err;
