@@ -715,3 +715,24 @@ int imgjson_parse_config(const char *data, size_t len, const char *what, struct 
 	}
 	return ret;
 }
+
+int imgjson_select_platform(const struct imgjson_index *idx, const char *arch, const char *what, struct berr *err)
+{
+	char seen[256] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < idx->nmanifests; i++) {
+		const struct imgjson_descriptor *m = &idx->manifests[i];
+		if (m->attestation || (m->kind != IMGJSON_MANIFEST && m->kind != IMGJSON_INDEX)) {
+			continue;
+		}
+		if (!m->has_platform || (strcmp(m->os, "linux") == 0 && strcmp(m->architecture, arch) == 0)) {
+			return (int)i;
+		}
+		if (len + 80 < sizeof(seen)) {
+			int n = snprintf(seen + len, sizeof(seen) - len, "%s%.30s/%.30s%s%.10s", len > 0 ? ", " : "",
+					 m->os, m->architecture, m->variant[0] != '\0' ? "/" : "", m->variant);
+			len += n > 0 ? (size_t)n : 0;
+		}
+	}
+	return berr_setx(err, ENOENT, "%s has no image for linux/%s (it has: %s)", what, arch, len > 0 ? seen : "none");
+}

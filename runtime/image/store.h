@@ -74,7 +74,47 @@ struct store_image_info {
 	const char *created; /* RFC 3339 from the config; "" when unknown */
 	int64_t loaded;	     /* when it was loaded, seconds since the epoch */
 	size_t nlayers;
+	const char **digests; /* "repo@sha256:<manifest>" it was pulled as */
+	size_t ndigests;
 };
+
+/* ---- pulls (runtime/registry): an image piece by piece ----------------------
+ * Layers come one by one from any byte stream, several at a time from
+ * several threads, each unpacked under tmp/ and renamed into layers/ once
+ * both its digests match; the image (config, record, names) is published
+ * last, after every layer is present. An interrupted pull leaves finished
+ * layers (the next pull finds them; gc removes them if none does) and
+ * nothing half-unpacked in sight. Pulls hold the store's lock shared, so
+ * they run side by side but never beside a load, a remove or a gc. */
+
+/* Takes and releases the shared lock around a pull. */
+int store_pull_begin(struct store *s, struct berr *err);
+void store_pull_end(struct store *s);
+
+struct store_pull_layer {
+	char diff_id[STORE_ID_SIZE];
+	char chain[STORE_ID_SIZE];
+	char parent[STORE_ID_SIZE]; /* "" for the bottom layer */
+};
+
+/* Checks an image config (its digest, this host's platform) and says what
+ * its layers are, bottom first. source names the image in messages. */
+int store_pull_config(const char *source, const char *cfg, size_t len, const char *digest, struct arena *a,
+		      struct store_pull_layer **layers, size_t *n, struct berr *err);
+
+/* 1 when the layer is in the store already (*size: its bytes), else 0. */
+int store_layer_present(struct store *s, const char *chain, uint64_t *size);
+
+/* Unpacks one layer from src (compressed or not), verifying the blob
+ * against blob_digest and the content against the diff ID. */
+int store_pull_layer(struct store *s, const struct store_pull_layer *l, const char *blob_digest, const char *what,
+		     const struct dstream_source *src, uint64_t *size, struct berr *err);
+
+/* Publishes the image once all its layers are present. manifest: its
+ * manifest's digest; repo_digest: "repo@sha256:..." for `images --digests`. */
+int store_pull_publish(struct store *s, const char *source, const char *cfg, size_t len, const char *manifest,
+		       const char *repo_digest, const char **names, size_t nnames, struct store_loaded *out,
+		       struct berr *err);
 
 /* Every image, newest load first. */
 int store_list(struct store *s, struct arena *a, struct store_image_info **out, size_t *n, struct berr *err);
