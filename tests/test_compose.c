@@ -615,7 +615,7 @@ static void test_unsupported_keys(void)
 		check_error(yaml, "compose.yaml:5: services.web: ", want);
 	}
 	check_error("services:\n  web:\n    image: x\n    build: .\n", "compose.yaml:4: services.web: ",
-		    "unsupported key 'build' (Berth runs prebuilt images from /config/images)");
+		    "unsupported key 'build' (Berth runs prebuilt images (from a registry or /config/images))");
 	check_error("services:\n  web:\n    image: x\n    imagee: y\n",
 		    "compose.yaml:4: services.web: ", "unknown key 'imagee'");
 	check_error("secrets: {}\nservices:\n  web: {image: x}\n", "compose.yaml:1: ", "unsupported key 'secrets'");
@@ -685,9 +685,9 @@ static void test_wrong_types_and_values(void)
 		{"dns: [8.8.8.300]", "dns", "is not an IP address"},
 		{"expose: [\"80/icmp\"]", "expose", "expected PORT[-END][/PROTOCOL]"},
 		{"platform: linux/arm64", "platform", "Berth runs linux/amd64 images only"},
-		{"pull_policy: always", "pull_policy", "Berth does not pull or build images"},
-		{"pull_policy: build", "pull_policy", "Berth does not pull or build images"},
-		{"pull_policy: often", "pull_policy", "expected never or missing"},
+		{"pull_policy: build", "pull_policy", "'build' is not supported: Berth does not build images"},
+		{"pull_policy: daily", "pull_policy", "Berth pulls at up and boot"},
+		{"pull_policy: often", "pull_policy", "expected always, missing or never"},
 		{"profiles: [\"bad name\"]", "profiles", "is not a profile name"},
 		/* fuzz: a list item that is not a string left a NULL in the list */
 		{"profiles: [dev, {a: b}]", "profiles", "expected a string, got a mapping"},

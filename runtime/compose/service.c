@@ -630,14 +630,18 @@ static int svc_pull_policy(struct ctx *x, void *obj, const struct yt_node *v, co
 		s->pull_policy = COMPOSE_PULL_NEVER;
 	} else if (strcmp(t, "missing") == 0 || strcmp(t, "if_not_present") == 0) {
 		s->pull_policy = COMPOSE_PULL_MISSING;
-	} else if (strcmp(t, "always") == 0 || strcmp(t, "build") == 0 || strcmp(t, "daily") == 0 ||
-		   strcmp(t, "weekly") == 0 || strncmp(t, "every_", 6) == 0) {
+	} else if (strcmp(t, "always") == 0) {
+		s->pull_policy = COMPOSE_PULL_ALWAYS;
+	} else if (strcmp(t, "build") == 0) {
 		return cx_fail(x, v, field,
-			       "'%s' is not possible: Berth does not pull or build images (load them from "
-			       "/config/images; use never or missing)",
+			       "'build' is not supported: Berth does not build images (build and push them elsewhere, "
+			       "or put an archive in /config/images; use always, missing or never)");
+	} else if (strcmp(t, "daily") == 0 || strcmp(t, "weekly") == 0 || strncmp(t, "every_", 6) == 0) {
+		return cx_fail(x, v, field,
+			       "'%.50s' is not supported: Berth pulls at up and boot (use always, missing or never)",
 			       t);
 	} else {
-		return cx_fail(x, v, field, "expected never or missing, got '%.50s'", t);
+		return cx_fail(x, v, field, "expected always, missing or never, got '%.50s'", t);
 	}
 	return 0;
 }
@@ -706,7 +710,7 @@ static const struct cx_rule service_rules[] = {
 	{"pull_policy", CX_FN, .fn = svc_pull_policy},
 	{"profiles", CX_FN, .fn = svc_profiles},
 
-	{"build", CX_REFUSED, .why = "Berth runs prebuilt images from /config/images"},
+	{"build", CX_REFUSED, .why = "Berth runs prebuilt images (from a registry or /config/images)"},
 	{"deploy", CX_REFUSED, .why = "use mem_limit, cpus, pids_limit and restart"},
 	{"develop", CX_REFUSED, .why = "Berth has no development mode"},
 	{"extends", CX_REFUSED, .why = "share settings with YAML anchors and <<: *base"},

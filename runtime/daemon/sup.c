@@ -144,6 +144,7 @@ void sup_note_failed(const char *name, const char *service, const char *error)
 	if (c != NULL) {
 		/* A container of the last good definition keeps running. */
 		copy_string(c->error, sizeof(c->error), error);
+		c->waiting_for[0] = '\0';
 		return;
 	}
 	c = ctr_new();
@@ -159,6 +160,34 @@ void sup_note_failed(const char *name, const char *service, const char *error)
 	c->state = CS_FAILED;
 	copy_string(c->error, sizeof(c->error), error);
 	ctr_add(c);
+}
+
+void sup_note_waiting(const char *name, const char *service, const char *image, const char *why)
+{
+	struct ctr *c = ctr_find(name);
+	if (c != NULL && c->has_def) {
+		/* The container of the last good definition goes on. */
+		return;
+	}
+	if (c == NULL) {
+		c = ctr_new();
+		if (c == NULL) {
+			return;
+		}
+		c->def.name = strdup(name);
+		c->def.service = service != NULL ? strdup(service) : NULL;
+		if (c->def.name == NULL) {
+			ctr_free(c);
+			return;
+		}
+		ctr_add(c);
+	}
+	if (c->def.image == NULL) {
+		c->def.image = strdup(image);
+	}
+	c->state = CS_FAILED;
+	c->error[0] = '\0';
+	copy_string(c->waiting_for, sizeof(c->waiting_for), why);
 }
 
 int sup_remove(struct ctr *c, struct berr *err)
@@ -979,6 +1008,10 @@ void sup_status_text(const struct ctr *c, char *out, size_t size)
 		snprintf(out, size, "%s%s", c->waiting_for[0] != '\0' ? "Waiting: " : "Created", c->waiting_for);
 		return;
 	case CS_FAILED:
+		if (!c->has_def && c->waiting_for[0] != '\0') {
+			snprintf(out, size, "Waiting: %s", c->waiting_for);
+			return;
+		}
 		snprintf(out, size, "Error: %s", c->error);
 		return;
 	}

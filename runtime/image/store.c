@@ -48,6 +48,7 @@ struct store {
 	int blobsfd; /* blobs/sha256 */
 	int imagesfd;
 	struct unpack_limits limits;
+	int keep_blobs; /* keep layers' blobs too, for save (the build machine's stores) */
 };
 
 struct image_rec {
@@ -60,7 +61,8 @@ struct image_rec {
 	char (*chains)[STORE_ID_SIZE];
 	const char **repo_digests; /* "repo@sha256:<manifest>" this image was pulled as */
 	size_t nrepo_digests;
-	const char *repo_digest; /* save_record: one more to keep */
+	const char *repo_digest;      /* save_record: one more to keep */
+	char (*blobs)[STORE_ID_SIZE]; /* each layer's blob digest; "" unknown */
 };
 
 static void json_putp(json_object **o)
@@ -340,6 +342,20 @@ static int load_record(struct store *s, const char *hex, struct arena *a, struct
 		memcpy(rec->chains[i], chain, STORE_ID_SIZE);
 	}
 	rec->nlayers = n;
+	json_object *blobs;
+	rec->blobs = arena_alloc(a, (n + 1) * sizeof(*rec->blobs));
+	if (rec->blobs == NULL) {
+		return berr_set(err, ENOMEM, "%s", name);
+	}
+	if (json_object_object_get_ex(o, "layer_blobs", &blobs) && json_object_is_type(blobs, json_type_array) &&
+	    json_object_array_length(blobs) == n) {
+		for (size_t i = 0; i < n; i++) {
+			const char *b = json_object_get_string(json_object_array_get_idx(blobs, i));
+			if (b != NULL && is_full_id(b)) {
+				memcpy(rec->blobs[i], b, STORE_ID_SIZE);
+			}
+		}
+	}
 	json_object *digests;
 	if (json_object_object_get_ex(o, "repo_digests", &digests) && json_object_is_type(digests, json_type_array)) {
 		size_t nd = json_object_array_length(digests);
@@ -420,6 +436,10 @@ static int save_record(struct store *s, const struct image_rec *rec, char (*diff
 	ret |= add_array(o, "layers", string_array((const char(*)[STORE_ID_SIZE])rec->chains, rec->nlayers));
 	ret |= add_array(o, "diff_ids", string_array((const char(*)[STORE_ID_SIZE])diff_ids, rec->nlayers));
 	ret |= add_array(o, "repo_digests", repo_digest_array(s, rec));
+	if (rec->blobs != NULL) {
+		ret |= add_array(o, "layer_blobs",
+				 string_array((const char(*)[STORE_ID_SIZE])rec->blobs, rec->nlayers));
+	}
 	if (ret != 0) {
 		return berr_set(err, ENOMEM, "image record");
 	}
@@ -542,7 +562,32 @@ struct layer_job {
 	const char *diff_id;
 	const char *chain;
 	const char *parent; /* "" for the bottom layer */
+	char *blob_out;	    /* STORE_ID_SIZE: the blob's digest, once read */
 };
+
+/* A source whose bytes are also written to fd: the blob a store that keeps
+ * blobs keeps. */
+struct tee_src {
+	struct dstream_source inner;
+	int fd;
+};
+
+static ssize_t tee_read(void *ctx, void *buf, size_t len, struct berr *err)
+{
+	struct tee_src *t = ctx;
+	ssize_t n = t->inner.read(t->inner.ctx, buf, len, err);
+	if (n > 0 && write_all(t->fd, buf, (size_t)n) < 0) {
+		return berr_set(err, EIO, "keep the blob");
+	}
+	return n;
+}
+
+static int blob_present(struct store *s, const char *digest)
+{
+	struct stat st;
+	return is_full_id(digest) && fstatat(s->blobsfd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
 
 /* Unpacks a layer into tmp/<tmpname>/fs and checks both digests. */
 static int unpack_checked(struct store *s, const struct layer_job *j, const char *tmpname, struct unpack_stats *st,
@@ -560,6 +605,17 @@ static int unpack_checked(struct store *s, const struct layer_job *j, const char
 	int ret = j->open(j->ctx, &src, err);
 	if (ret < 0) {
 		return berr_prefix(err, "%s", j->what);
+	}
+	auto_close int blobfd = -1;
+	struct tee_src tee = {.inner = src};
+	if (s->keep_blobs) {
+		blobfd = openat(dir, "blob", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (blobfd < 0) {
+			j->close(j->ctx);
+			return berr_set(err, errno, "%s/tmp/%s/blob", s->root, tmpname);
+		}
+		tee.fd = blobfd;
+		src = (struct dstream_source){.read = tee_read, .ctx = &tee};
 	}
 	struct dstream *d = NULL;
 	uint64_t max = s->limits.max_bytes != 0 ? s->limits.max_bytes : UNPACK_DEFAULT_MAX_BYTES;
@@ -586,6 +642,14 @@ static int unpack_checked(struct store *s, const struct layer_job *j, const char
 	if (strcmp(out, j->diff_id) != 0) {
 		return berr_setx(err, EINVAL, "%s: uncompressed content is %s, the config's diff_id says %s", j->what,
 				 out, j->diff_id);
+	}
+	memcpy(j->blob_out, in, STORE_ID_SIZE);
+	if (blobfd >= 0 && !blob_present(s, in)) {
+		/* Verified: into blobs/ (unreferenced until the image record
+		 * names it, so gc takes it if the load goes no further). */
+		if (fsync(blobfd) < 0 || renameat(dir, "blob", s->blobsfd, in + 7) < 0) {
+			return berr_set(err, errno, "keep the blob of %s in %s/blobs", j->what, s->root);
+		}
 	}
 	return 0;
 }
@@ -646,22 +710,32 @@ static int ensure_layer(struct store *s, const struct layer_job *j, uint64_t *si
 	struct layer_info info;
 	struct berr ignored;
 	int ret = read_layer_info(s, dir, &info, err);
+	/* What the blob is known as before it is read (legacy archives' layer
+	 * tars are their own uncompressed content). */
+	const char *known = j->digest[0] != '\0' ? j->digest : j->diff_id;
+	int blob_only = 0;
 	if (ret == 0) {
 		if (strcmp(info.chain, j->chain) != 0) {
 			return berr_setx(err, EEXIST, "layer %s: %s/layers/%s already holds layer %s", j->chain,
 					 s->root, dir, info.chain);
 		}
 		*size = info.size;
-		return 0;
+		memcpy(j->blob_out, known, STORE_ID_SIZE);
+		if (!s->keep_blobs || blob_present(s, known)) {
+			return 0;
+		}
+		/* Present, but not its blob, which this store keeps: read it
+		 * again (verified as ever), keep the blob, drop the copy. */
+		blob_only = 1;
 	}
 	/* Only a missing or damaged layer.json means the directory is not a
 	 * layer; any other failure must not cost other images their layer. */
-	if (ret != -ENOENT && ret != -EINVAL && ret != -EFBIG) {
+	if (ret != 0 && ret != -ENOENT && ret != -EINVAL && ret != -EFBIG) {
 		return ret;
 	}
 	berr_clear(err);
 	struct stat st;
-	if (fstatat(s->layersfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (!blob_only && fstatat(s->layersfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		ret = discard_layer_dir(s, dir, err);
 		if (ret < 0) {
 			return ret;
@@ -673,6 +747,11 @@ static int ensure_layer(struct store *s, const struct layer_job *j, uint64_t *si
 		return berr_prefix(err, "%s/tmp", s->root);
 	}
 	struct unpack_stats stats;
+	if (blob_only) {
+		ret = unpack_checked(s, j, tmpname, &stats, err);
+		fstree_remove(s->tmpfd, tmpname, NULL, &ignored);
+		return ret;
+	}
 	ret = unpack_checked(s, j, tmpname, &stats, err);
 	if (ret == 0) {
 		auto_close int tdir = openat(s->tmpfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -818,15 +897,16 @@ static int check_config(const char *source, const char *cfg, size_t cfglen, cons
 /* Config blob, record, names: the image becomes visible, its layers being
  * in place already. */
 static int publish_image(struct store *s, const struct checked_config *c, const char *cfg, size_t cfglen, uint64_t size,
-			 const char *manifest, const char *repo_digest, const char **names, size_t nnames,
-			 struct berr *err)
+			 char (*blobs)[STORE_ID_SIZE], const char *manifest, const char *repo_digest,
+			 const char **names, size_t nnames, struct berr *err)
 {
 	struct image_rec rec = {.created = c->meta.created,
 				.loaded = (int64_t)time(NULL),
 				.size = size,
 				.nlayers = c->meta.ndiff_ids,
 				.chains = c->chains,
-				.repo_digest = repo_digest};
+				.repo_digest = repo_digest,
+				.blobs = blobs};
 	memcpy(rec.id, c->id, sizeof(rec.id));
 	memcpy(rec.config, c->id, sizeof(rec.config));
 	int ret = save_config_blob(s, c->hex, cfg, cfglen, err);
@@ -861,6 +941,10 @@ static int import_image(struct store *s, struct archive *ar, const struct archiv
 	}
 	uint64_t total = 0;
 	size_t fresh_count = 0;
+	char(*blobs)[STORE_ID_SIZE] = arena_alloc(&tmp, (img->nlayers + 1) * STORE_ID_SIZE);
+	if (blobs == NULL) {
+		return berr_set(err, ENOMEM, "%s", c.what);
+	}
 	for (size_t i = 0; i < img->nlayers; i++) {
 		char lwhat[512];
 		char q[300];
@@ -874,7 +958,8 @@ static int import_image(struct store *s, struct archive *ar, const struct archiv
 				      .ctx = &blob,
 				      .diff_id = c.meta.diff_ids[i],
 				      .chain = c.chains[i],
-				      .parent = i > 0 ? c.chains[i - 1] : ""};
+				      .parent = i > 0 ? c.chains[i - 1] : "",
+				      .blob_out = blobs[i]};
 		uint64_t size = 0;
 		int fresh = 0;
 		ret = ensure_layer(s, &j, &size, &fresh, err);
@@ -884,7 +969,7 @@ static int import_image(struct store *s, struct archive *ar, const struct archiv
 		total += size;
 		fresh_count += (size_t)fresh;
 	}
-	ret = publish_image(s, &c, cfg, cfglen, total, img->manifest_digest, NULL, img->names, img->nnames, err);
+	ret = publish_image(s, &c, cfg, cfglen, total, blobs, img->manifest_digest, NULL, img->names, img->nnames, err);
 	if (ret < 0) {
 		return ret;
 	}
@@ -939,8 +1024,16 @@ int store_pull_config(const char *source, const char *cfg, size_t len, const cha
 	return 0;
 }
 
-int store_layer_present(struct store *s, const char *chain, uint64_t *size)
+void store_set_keep_blobs(struct store *s, int on)
 {
+	s->keep_blobs = on;
+}
+
+int store_layer_present(struct store *s, const char *chain, const char *blob, uint64_t *size)
+{
+	if (s->keep_blobs && blob != NULL && !blob_present(s, blob)) {
+		return 0;
+	}
 	char dir[SHORT_ID + 1];
 	memcpy(dir, chain + 7, SHORT_ID);
 	dir[SHORT_ID] = '\0';
@@ -973,7 +1066,9 @@ int store_pull_layer(struct store *s, const struct store_pull_layer *l, const ch
 		     const struct dstream_source *src, uint64_t *size, struct berr *err)
 {
 	struct given_src g = {src};
-	struct layer_job j = {.what = what,
+	char blob_out[STORE_ID_SIZE];
+	struct layer_job j = {.blob_out = blob_out,
+			      .what = what,
 			      .digest = blob_digest,
 			      .open = given_open,
 			      .close = given_close,
@@ -985,9 +1080,9 @@ int store_pull_layer(struct store *s, const struct store_pull_layer *l, const ch
 	return ensure_layer(s, &j, size, &fresh, err);
 }
 
-int store_pull_publish(struct store *s, const char *source, const char *cfg, size_t len, const char *manifest,
-		       const char *repo_digest, const char **names, size_t nnames, struct store_loaded *out,
-		       struct berr *err)
+int store_pull_publish(struct store *s, const char *source, const char *cfg, size_t len,
+		       const char (*layer_blobs)[STORE_ID_SIZE], const char *manifest, const char *repo_digest,
+		       const char **names, size_t nnames, struct store_loaded *out, struct berr *err)
 {
 	auto_arena struct arena tmp = {0};
 	struct checked_config c;
@@ -998,13 +1093,14 @@ int store_pull_publish(struct store *s, const char *source, const char *cfg, siz
 	uint64_t total = 0;
 	for (size_t i = 0; i < c.meta.ndiff_ids; i++) {
 		uint64_t size = 0;
-		if (!store_layer_present(s, c.chains[i], &size)) {
+		if (!store_layer_present(s, c.chains[i], layer_blobs[i], &size)) {
 			return berr_setx(err, ENOENT, "%s: layer %zu of %zu (%s) is not in the store", source, i + 1,
 					 c.meta.ndiff_ids, c.meta.diff_ids[i]);
 		}
 		total += size;
 	}
-	ret = publish_image(s, &c, cfg, len, total, manifest, repo_digest, names, nnames, err);
+	ret = publish_image(s, &c, cfg, len, total, (char(*)[STORE_ID_SIZE])layer_blobs, manifest, repo_digest, names,
+			    nnames, err);
 	if (ret < 0) {
 		return ret;
 	}
@@ -1303,6 +1399,61 @@ int store_resolve(struct store *s, const char *ref, struct arena *a, struct stor
 	return names_of(names, id, a, &out->names, &out->nnames, err);
 }
 
+/* ---- what save needs -------------------------------------------------------- */
+
+int store_image_parts(struct store *s, const char *ref, struct arena *a, struct store_image_parts *out,
+		      struct berr *err)
+{
+	memset(out, 0, sizeof(*out));
+	auto_json json_object *names = NULL;
+	int ret = load_names(s, &names, err);
+	if (ret < 0) {
+		return ret;
+	}
+	char id[STORE_ID_SIZE];
+	char by_name[IMGREF_MAX];
+	ret = find_image(s, ref, names, id, by_name, err);
+	if (ret < 0) {
+		return ret;
+	}
+	struct image_rec rec;
+	ret = load_record(s, id + 7, a, &rec, err);
+	if (ret < 0) {
+		return ret;
+	}
+	memcpy(out->id, id, sizeof(out->id));
+	out->blobs = rec.blobs;
+	out->nlayers = rec.nlayers;
+	if (by_name[0] != '\0') {
+		/* Saved by a name: the archive carries that name (as docker save). */
+		out->names = arena_alloc(a, 2 * sizeof(*out->names));
+		if (out->names == NULL || (out->names[0] = arena_strdup(a, by_name)) == NULL) {
+			return berr_set(err, ENOMEM, "save");
+		}
+		out->nnames = 1;
+		return 0;
+	}
+	return names_of(names, id, a, &out->names, &out->nnames, err);
+}
+
+int store_open_blob(struct store *s, const char *digest, uint64_t *size, struct berr *err)
+{
+	if (!is_full_id(digest)) {
+		return berr_setx(err, EINVAL, "no blob for '%.80s'", digest);
+	}
+	int fd = openat(s->blobsfd, digest + 7, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		return berr_set(err, e, "%s/blobs/%s", s->root, digest);
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
 /* ---- remove and gc --------------------------------------------------------- */
 
 int store_remove(struct store *s, const char *ref, int force, store_in_use_fn in_use, void *ctx,
@@ -1418,6 +1569,17 @@ static int refs_one(void *ctx, const char *name, struct berr *err)
 	}
 	r->blobs = blobs;
 	memcpy(r->blobs[r->nblobs++], rec.config + 7, 65);
+	for (size_t i = 0; i < rec.nlayers; i++) {
+		if (!is_full_id(rec.blobs[i])) {
+			continue;
+		}
+		blobs = r->blobs;
+		if (grow(&r->a, &blobs, &r->cap_blobs, r->nblobs, sizeof(*r->blobs)) < 0) {
+			return berr_set(err, ENOMEM, "gc");
+		}
+		r->blobs = blobs;
+		memcpy(r->blobs[r->nblobs++], rec.blobs[i] + 7, 65);
+	}
 	for (size_t i = 0; i < rec.nlayers; i++) {
 		void *layers = r->layers;
 		if (grow(&r->a, &layers, &r->cap_layers, r->nlayers, sizeof(*r->layers)) < 0) {

@@ -259,7 +259,8 @@ static int xfer_error(struct xfer *x, CURLcode rc, const char *url, enum http_fa
 	if (x->too_big) {
 		return berr_setx(err, EFBIG, "GET %s: the answer is over %zu bytes", url, x->max);
 	}
-	if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+	/* wolfSSL's "CA signer not available" comes as a bad CA file. */
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
 		return berr_setx(err, EPROTO,
 				 "GET %s: TLS: the server's certificate is not trusted (%s); give its CA in CONFIG "
 				 "(certs.d/HOST:PORT/ca.crt or ca-certificates/), or list the registry under "
@@ -270,10 +271,24 @@ static int xfer_error(struct xfer *x, CURLcode rc, const char *url, enum http_fa
 		return berr_setx(err, EPROTO, "GET %s: TLS: %s", url, detail);
 	}
 	if (f == HTTP_FAIL_CONNECT) {
-		int code = rc == CURLE_OPERATION_TIMEDOUT				     ? ETIMEDOUT
-			   : rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ? EHOSTUNREACH
-											     : ECONNRESET;
-		return berr_setx(err, code, "GET %s: %s", url, detail);
+		/* libcurl is built without its message texts (--disable-verbose):
+		 * say what happened here. */
+		long os_errno = 0;
+		curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+		switch (rc) {
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			return berr_setx(err, EHOSTUNREACH, "GET %s: cannot resolve the %s's name", url,
+					 rc == CURLE_COULDNT_RESOLVE_PROXY ? "proxy" : "server");
+		case CURLE_COULDNT_CONNECT:
+			return berr_setx(err, EHOSTUNREACH, "GET %s: cannot connect: %s", url,
+					 os_errno != 0 ? strerror((int)os_errno) : "no route or refused");
+		case CURLE_OPERATION_TIMEDOUT:
+			return berr_setx(err, ETIMEDOUT, "GET %s: timed out (no answer, or a stalled transfer)", url);
+		default:
+			return berr_setx(err, ECONNRESET, "GET %s: the connection was cut (%s)", url,
+					 os_errno != 0 ? strerror((int)os_errno) : "before the answer was complete");
+		}
 	}
 	return berr_setx(err, EIO, "GET %s: %s", url, detail);
 }

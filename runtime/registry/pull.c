@@ -143,11 +143,12 @@ static int endpoint_cas(struct endpoint *ep, const struct registry_opts *o, stru
 	}
 	size_t added = 0;
 	char dir[PATH_MAX];
+	char certs_d[PATH_MAX];
 	char certs[PATH_MAX];
 	int ret = 0;
 	if (path_join(dir, sizeof(dir), o->config_dir, "ca-certificates") < 0 ||
-	    path_join(certs, sizeof(certs), o->config_dir, "certs.d") < 0 ||
-	    path_join(certs, sizeof(certs), certs, ep->host) < 0) {
+	    path_join(certs_d, sizeof(certs_d), o->config_dir, "certs.d") < 0 ||
+	    path_join(certs, sizeof(certs), certs_d, ep->host) < 0) {
 		ret = berr_setx(err, ENAMETOOLONG, "CA directories");
 	}
 	if (ret == 0) {
@@ -399,16 +400,28 @@ static int ep_get(struct pull *p, struct endpoint *ep, const char *path, const c
 				     : http_get(&c, url, headers, nh, max, resp, body, len, fail, err);
 		if (ret < 0 && *fail == HTTP_FAIL_TLS_PLAIN && ep->plain_ok && strncmp(url, "https://", 8) == 0 &&
 		    attempt < 3) {
-			/* The server speaks plain HTTP, and may (insecure, or local). */
+			/* Perhaps the server speaks plain HTTP, which it may
+			 * (insecure, or local): try that; if that fails too, the
+			 * TLS error is the one to tell. */
+			struct berr tls_err = *err;
+			char plain[1600];
+			snprintf(plain, sizeof(plain), "http://%s", url + 8);
+			enum http_fail f2 = HTTP_FAIL_NONE;
+			berr_clear(err);
+			ret = st != NULL ? http_stream_open(st, &c, plain, headers, nh, resp, &f2, err)
+					 : http_get(&c, plain, headers, nh, max, resp, body, len, &f2, err);
+			if (ret < 0) {
+				*err = tls_err;
+				creds_wipe(used, sizeof(used));
+				return -tls_err.code;
+			}
 			pthread_mutex_lock(&ep->lock);
 			if (strncmp(ep->base, "https://", 8) == 0) {
-				char plain[600];
-				snprintf(plain, sizeof(plain), "http://%s", ep->base + 8);
-				copy_string(ep->base, sizeof(ep->base), plain);
+				char base[600];
+				snprintf(base, sizeof(base), "http://%s", ep->base + 8);
+				copy_string(ep->base, sizeof(ep->base), base);
 			}
 			pthread_mutex_unlock(&ep->lock);
-			berr_clear(err);
-			continue;
 		}
 		if (ret < 0 || resp->status != 401 || attempt >= 2) {
 			creds_wipe(used, sizeof(used));
@@ -605,7 +618,7 @@ static void *layer_worker(void *arg)
 			return NULL;
 		}
 		uint64_t size;
-		if (store_layer_present(p->s, p->layers[i].chain, &size)) {
+		if (store_layer_present(p->s, p->layers[i].chain, p->blobs[i].digest, &size)) {
 			report(p, REG_EV_LAYER_EXISTS, i, p->blobs[i].digest, 0, 0, NULL);
 			continue;
 		}
@@ -686,7 +699,8 @@ static int pull_from(struct pull *p, struct endpoint *ep, struct registry_pulled
 	auto_free char *cfg = NULL;
 	size_t cfglen = 0;
 	if (ret == 0) {
-		report(p, REG_EV_RESOLVED, 0, top_digest, 0, one.manifest.nlayers, top_digest);
+		p->nlayers = one.manifest.nlayers;
+		report(p, REG_EV_RESOLVED, 0, top_digest, 0, 0, top_digest);
 		ret = get_small_blob(p, ep, &one.manifest.config, &cfg, &cfglen, fail, err);
 	}
 	struct store_pull_layer *layers = NULL;
@@ -717,8 +731,14 @@ static int pull_from(struct pull *p, struct endpoint *ep, struct registry_pulled
 		}
 		snprintf(repo_digest, sizeof(repo_digest), "%.*s@%s", (int)base_len, p->ref.canonical, top_digest);
 		struct store_loaded loaded;
-		ret = store_pull_publish(p->s, p->ref.canonical, cfg, cfglen, one_digest, repo_digest, &name, 1,
-					 &loaded, err);
+		char(*blobs)[STORE_ID_SIZE] = arena_alloc(&a, (n + 1) * STORE_ID_SIZE);
+		for (size_t i = 0; blobs != NULL && i < n; i++) {
+			memcpy(blobs[i], one.manifest.layers[i].digest, STORE_ID_SIZE);
+		}
+		ret = blobs == NULL ? berr_set(err, ENOMEM, "%s", p->ref.canonical)
+				    : store_pull_publish(p->s, p->ref.canonical, cfg, cfglen,
+							 (const char(*)[STORE_ID_SIZE])blobs, one_digest, repo_digest,
+							 &name, 1, &loaded, err);
 		if (ret == 0) {
 			memcpy(out->id, loaded.id, sizeof(out->id));
 			copy_string(out->name, sizeof(out->name), p->ref.canonical);

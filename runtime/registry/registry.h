@@ -25,6 +25,8 @@
 
 #define REGISTRY_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define REGISTRY_DEFAULT_JOBS 3
+/* What `berth login` writes on a host (mode 0600, on DATA). */
+#define REGISTRY_HOST_LOGIN "/data/berth/auth.json"
 
 enum registry_event {
 	REG_EV_RESOLVED,      /* the manifest is in: nlayers known; text: the digest */
