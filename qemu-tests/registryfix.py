@@ -10,11 +10,16 @@ network that drops a connection in the middle of a layer.
 Everything listens on 127.0.0.1 only; a Berth VM reaches it at 10.0.2.2
 through QEMU's user networking."""
 import base64
-import crypt
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # bcrypt hashes for htpasswd (Python 3.11, Debian 12)
 import gzip
 import hashlib
 import http.server
 import importlib.machinery
+import importlib.util
 import json
 import os
 import socket
@@ -28,8 +33,10 @@ import imagegen
 from sshhost import free_port
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-mkimages = importlib.machinery.SourceFileLoader("mkimages", os.path.join(TOP, "tests", "fixtures",
-                                                                         "mkimages")).load_module()
+_loader = importlib.machinery.SourceFileLoader("mkimages", os.path.join(TOP, "tests", "fixtures", "mkimages"))
+_spec = importlib.util.spec_from_loader("mkimages", _loader)
+mkimages = importlib.util.module_from_spec(_spec)
+_loader.exec_module(mkimages)
 
 GUEST_HOST = "10.0.2.2"  # the build machine's loopback, as a QEMU guest sees it
 
@@ -148,6 +155,7 @@ class TokenServer:
             u, _, p = base64.b64decode(auth[6:]).decode().partition(":")
             if self.users.get(u) != p:
                 req.send_response(401)
+                req.send_header("Content-Length", "0")
                 req.end_headers()
                 return
             user = u
@@ -225,11 +233,14 @@ class Registry:
 
     def push(self, layout, ref, creds=None):
         """Copies an OCI layout (every platform of it) to host/ref with skopeo."""
-        args = ["skopeo", "--insecure-policy", "copy", "--all", "--quiet",
+        args = ["skopeo", "--insecure-policy", "copy", "--all", "--quiet", "--preserve-digests",
                 "--dest-cert-dir", self.pki.cert_dir()]
         if creds:
             args += ["--dest-creds", creds]
-        r = subprocess.run(args + [f"oci:{layout}:{ref.split(':')[-1]}", f"docker://{self.host}/{ref}"],
+        # The layout's one tag names what to copy.
+        tag = json.load(open(os.path.join(layout, "index.json")))["manifests"][0]["annotations"][
+            "org.opencontainers.image.ref.name"]
+        r = subprocess.run(args + [f"oci:{layout}:{tag}", f"docker://{self.host}/{ref}"],
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, f"skopeo copy to {self.host}/{ref}: {r.stderr}"
 
@@ -311,9 +322,10 @@ INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 def _manifest(blobs, cfg, layers, compress):
-    packed = [gzip.compress(l, compresslevel=1, mtime=0) if compress == "gzip" else mkimages.zstd_raw(l)
-              for l in layers]
-    media = "application/vnd.oci.image.layer.v1.tar+" + compress
+    pack = {"gzip": lambda l: gzip.compress(l, compresslevel=1, mtime=0), "zstd": mkimages.zstd_raw,
+            "tar": lambda l: l}[compress]
+    packed = [pack(l) for l in layers]
+    media = "application/vnd.oci.image.layer.v1.tar" + ("" if compress == "tar" else "+" + compress)
     for b in packed + [cfg]:
         blobs[sha(b)] = b
     m = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST,

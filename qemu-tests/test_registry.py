@@ -58,7 +58,10 @@ def env(workdir):
     e.multi_digest, _ = rf.oci_layout(os.path.join(workdir, "multi"), "1",
                                       {"arm64": [layers[0], marker["arm64"]], "amd64": [layers[0], marker["amd64"]]})
     e.plain.push(os.path.join(workdir, "multi"), "test/multi:1")
-    rf.oci_layout(os.path.join(workdir, "corrupt"), "1", {"amd64": [layers[0], rf.imagegen.layer({"c": "x" * 5000})]})
+    # Uncompressed, so that the changed byte below is file content that
+    # still unpacks: only the digest can tell.
+    rf.oci_layout(os.path.join(workdir, "corrupt"), "1", {"amd64": [layers[0], rf.imagegen.layer({"c": "x" * 5000})]},
+                  compress="tar")
     e.plain.push(os.path.join(workdir, "corrupt"), "test/corrupt:1")
     # The registry serves what its storage holds: the second layer's blob,
     # changed after the push, no longer matches its digest.

@@ -206,7 +206,9 @@ static void test_manifests(void)
 	CHECK_EQ_INT(imgjson_select_platform(&m.index, "amd64", "idx", &err), 3);
 	CHECK_EQ_INT(imgjson_select_platform(&m.index, "arm64", "idx", &err), 0);
 	CHECK(imgjson_select_platform(&m.index, "riscv64", "busybox:1", &err) == -ENOENT);
-	CHECK_STR_CONTAINS(err.msg, "busybox:1 has no image for linux/riscv64 (it has: linux/arm64/v8, windows/amd64)");
+	CHECK_STR_CONTAINS(
+		err.msg,
+		"busybox:1 has no image for linux/riscv64 (it has: linux/arm64/v8, windows/amd64, linux/amd64)");
 
 	/* Refused: schema 1, something else, a manifest with an unknown
 	 * layer type, an oversized document. */
