@@ -471,6 +471,113 @@ static void test_store_pulls(void)
 	CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* ---- bad input names its field --------------------------------------------------------- */
+
+static void bad_manifest(const char *doc, const char *want)
+{
+	struct arena a = {0};
+	struct reg_manifest m;
+	struct berr err = {0};
+	CHECK(reg_parse_manifest(NULL, doc, strlen(doc), "r/app:1: manifest 1", &a, &m, &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, want);
+	arena_free(&a);
+}
+
+static void bad_token(const char *doc, const char *want)
+{
+	char token[REG_TOKEN_MAX];
+	long expires;
+	struct berr err = {0};
+	CHECK(reg_parse_token(doc, strlen(doc), token, sizeof(token), &expires, &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, want);
+}
+
+static void bad_auths(const char *doc, const char *want)
+{
+	char h[CREDS_HEADER_MAX];
+	struct berr err = {0};
+	CHECK(creds_parse(doc, strlen(doc), "/config/auth.json", "reg.example", h, sizeof(h), &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, want);
+	CHECK(strstr(err.msg, "s3cret") == NULL);
+}
+
+static void bad_config(const char *doc, const char *want)
+{
+	struct arena a = {0};
+	struct store_pull_layer *layers;
+	size_t n;
+	struct berr err = {0};
+	CHECK(store_pull_config("r/app:1", doc, strlen(doc), "", &a, &layers, &n, &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, want);
+	arena_free(&a);
+}
+
+#define CFG_DESC                                                                                                       \
+	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" DG("ee") "\",\"size\":" \
+													"5}"
+#define LAYER_DESC \
+	"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" DG("ff") "\",\"size\":7}"
+
+static void test_bad_input_names_the_field(void)
+{
+	/* Manifests and indexes: the descriptor and its member. */
+	bad_manifest("{\"schemaVersion\":2,\"layers\":[]}",
+		     "r/app:1: manifest 1: not an image manifest (config is missing)");
+	bad_manifest("{\"schemaVersion\":2," CFG_DESC ",\"layers\":{}}", "layers is missing or not an array");
+	bad_manifest("{\"schemaVersion\":2," CFG_DESC ",\"layers\":[" LAYER_DESC
+		     ",{\"digest\":\"sha256:12\",\"size\":1}]}",
+		     "r/app:1: manifest 1: layers[1].digest: malformed sha256 digest 'sha256:12'");
+	bad_manifest("{\"schemaVersion\":2," CFG_DESC
+		     ",\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"size\":1}]}",
+		     "layers[0].digest is missing");
+	bad_manifest("{\"schemaVersion\":2," CFG_DESC
+		     ",\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" DG(
+			     "ff") "\",\"size\":\"7\"}]}",
+		     "layers[0].size is not an integer");
+	bad_manifest("{\"schemaVersion\":2," CFG_DESC ",\"layers\":[{\"mediaType\":\"application/"
+		     "vnd.oci.image.layer.v1.tar\",\"digest\":\"md5:0\",\"size\":7}]}",
+		     "layers[0].digest: digest algorithm 'md5' is not supported");
+	bad_manifest("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"text/html\",\"digest\":\"" DG(
+			     "ee") "\",\"size\":5},\"layers\":[]}",
+		     "config.mediaType 'text/html' is not a container image config");
+	bad_manifest(
+		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		"\"digest\":\"" DG("aa") "\",\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":7}}]}",
+		"manifests[0].platform.architecture is not a string");
+	bad_manifest(
+		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		"\"digest\":\"" DG("aa") "\"}]}",
+		"manifests[0].size is missing");
+
+	/* Token answers. */
+	bad_token("{\"token\":\"a b\"}", "token response: \"token\" has a character a header cannot carry");
+	bad_token("{\"access_token\":\"a\\nb\"}", "\"access_token\" has a character");
+	bad_token("{\"token\":7}", "no \"token\" (or \"access_token\") string");
+	bad_token("[1]", "token response: not a JSON object");
+
+	/* Auths files: the file, the registry, the key; never the secret. */
+	bad_auths("{\"auths\":[]}", "/config/auth.json: \"auths\" is not an object");
+	bad_auths("{\"auths\":{\"reg.example\":\"x\"}}",
+		  "/config/auth.json: the entry for reg.example is not an object");
+	bad_auths("{\"auths\":{\"reg.example\":{\"auth\":5}}}",
+		  "the entry for reg.example has an \"auth\" that is not a string");
+	bad_auths("{\"auths\":{\"reg.example\":{\"username\":\"u\"}}}", "needs \"username\" and \"password\" both");
+	bad_auths("{\"auths\":{\"reg.example\":{\"username\":\"u\",\"password\":5}}}",
+		  "needs \"username\" and \"password\"");
+	bad_auths("{\"auths\":{\"reg.example\":{\"auth\":\"s3cret!!\"}}}",
+		  "the entry for reg.example has a malformed \"auth\"");
+
+	/* Image configs, as a registry serves them. */
+	bad_config("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\"}}",
+		   "rootfs.diff_ids is missing or not an array");
+	bad_config("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},"
+		   "\"config\":{\"Labels\":[]}}",
+		   "config.Labels is not an object");
+	bad_config("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
+		   "\"sha256:1\"]}}",
+		   "rootfs.diff_ids[0]: malformed sha256 digest 'sha256:1'");
+}
+
 int main(void)
 {
 	RUN(test_challenges);
@@ -478,6 +585,7 @@ int main(void)
 	RUN(test_references);
 	RUN(test_manifests);
 	RUN(test_credentials);
+	RUN(test_bad_input_names_the_field);
 	if (geteuid() == 0) {
 		RUN(test_store_pulls);
 	} else {

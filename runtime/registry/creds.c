@@ -121,10 +121,22 @@ static int header_from_entry(json_object *entry, const char *what, const char *r
 		snprintf(header, size, "Authorization: Basic %s", auth);
 		return 1;
 	}
+	if (v != NULL && !json_object_is_type(v, json_type_string)) {
+		return berr_setx(err, EINVAL, "%s: the entry for %s has an \"auth\" that is not a string", what,
+				 registry);
+	}
 	json_object *u = NULL;
 	json_object *p = NULL;
-	if (json_object_object_get_ex(entry, "username", &u) && json_object_object_get_ex(entry, "password", &p) &&
-	    json_object_is_type(u, json_type_string) && json_object_is_type(p, json_type_string)) {
+	int has_u = json_object_object_get_ex(entry, "username", &u) && u != NULL;
+	int has_p = json_object_object_get_ex(entry, "password", &p) && p != NULL;
+	if (has_u != has_p ||
+	    (has_u && (!json_object_is_type(u, json_type_string) || !json_object_is_type(p, json_type_string)))) {
+		return berr_setx(err, EINVAL,
+				 "%s: the entry for %s needs \"username\" and \"password\" both, as strings (or "
+				 "\"auth\")",
+				 what, registry);
+	}
+	if (has_u) {
 		char pair[CREDS_USER_MAX + CREDS_PASS_MAX + 2];
 		int n = snprintf(pair, sizeof(pair), "%s:%s", json_object_get_string(u), json_object_get_string(p));
 		char enc[CREDS_HEADER_MAX];
@@ -161,8 +173,11 @@ int creds_parse(const char *text, size_t len, const char *what, const char *regi
 	{
 		char k[256];
 		creds_key(key, k, sizeof(k));
-		if (strcmp(k, registry) != 0 || !json_object_is_type(entry, json_type_object)) {
+		if (strcmp(k, registry) != 0) {
 			continue;
+		}
+		if (!json_object_is_type(entry, json_type_object)) {
+			return berr_setx(err, EINVAL, "%s: the entry for %s is not an object", what, registry);
 		}
 		int ret = header_from_entry(entry, what, registry, header, size, err);
 		if (ret < 0) {

@@ -197,21 +197,25 @@ int reg_parse_token(const char *data, size_t len, char *token_out, size_t size, 
 		return berr_setx(err, EINVAL, "token response: not a JSON object");
 	}
 	json_object *v = NULL;
-	if ((!json_object_object_get_ex(o, "token", &v) || !json_object_is_type(v, json_type_string) ||
-	     json_object_get_string_len(v) == 0) &&
-	    (!json_object_object_get_ex(o, "access_token", &v) || !json_object_is_type(v, json_type_string))) {
-		return berr_setx(err, EINVAL, "token response: no token");
+	const char *field = "token";
+	if (!json_object_object_get_ex(o, "token", &v) || !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0) {
+		field = "access_token"; /* OAuth 2's name, which some token services use alone */
+		if (!json_object_object_get_ex(o, "access_token", &v) || !json_object_is_type(v, json_type_string)) {
+			return berr_setx(err, EINVAL, "token response: no \"token\" (or \"access_token\") string");
+		}
 	}
 	const char *t = json_object_get_string(v);
 	size_t tlen = (size_t)json_object_get_string_len(v);
-	if (tlen == 0 || tlen >= size || tlen >= REG_TOKEN_MAX || strlen(t) != tlen) {
-		return berr_setx(err, EINVAL, "token response: the token is empty or too long");
+	if (tlen == 0 || tlen >= size || tlen >= REG_TOKEN_MAX) {
+		return berr_setx(err, EINVAL, "token response: \"%s\" is empty or longer than %d bytes", field,
+				 REG_TOKEN_MAX - 1);
 	}
 	for (size_t i = 0; i < tlen; i++) {
-		/* It goes into a header: no spaces or controls. */
+		/* It goes into a header: no spaces, controls or NULs. */
 		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f) {
-			return berr_setx(err, EINVAL,
-					 "token response: the token has a character a header cannot carry");
+			return berr_setx(err, EINVAL, "token response: \"%s\" has a character a header cannot carry",
+					 field);
 		}
 	}
 	memcpy(token_out, t, tlen + 1);
