@@ -673,13 +673,8 @@ static int cmd_images(int argc, char **argv)
 static int cmd_load(int argc, char **argv)
 {
 	const char *input = NULL;
-	int opt;
-	static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
-	while ((opt = getopt_long(argc, argv, "+i:", longopts, NULL)) != -1) {
-		if (opt != 'i') {
-			return 1;
-		}
-		input = optarg;
+	if (local_one_option(argc, argv, 'i', "input", &input) < 0) {
+		return 1;
 	}
 	if (optind < argc) {
 		input = argv[optind];
@@ -713,12 +708,8 @@ static int cmd_load(int argc, char **argv)
 static int cmd_rmi(int argc, char **argv)
 {
 	int force = 0;
-	int opt;
-	while ((opt = getopt(argc, argv, "+f")) != -1) {
-		if (opt != 'f') {
-			return 1;
-		}
-		force = 1;
+	if (local_one_flag(argc, argv, 'f', &force) < 0) {
+		return 1;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "berth rmi: give at least one image\n");

@@ -327,16 +327,38 @@ int local_images(const struct local_opts *o, int argc, char **argv)
 	return 0;
 }
 
+int local_one_flag(int argc, char **argv, char name, int *set)
+{
+	const char shortopts[] = {'+', name, '\0'};
+	int opt;
+	while ((opt = getopt(argc, argv, shortopts)) != -1) {
+		if (opt != name) {
+			return -1;
+		}
+		*set = 1;
+	}
+	return 0;
+}
+
+int local_one_option(int argc, char **argv, char name, const char *longname, const char **value)
+{
+	const struct option longopts[] = {{longname, required_argument, NULL, name}, {NULL, 0, NULL, 0}};
+	const char shortopts[] = {'+', name, ':', '\0'};
+	int opt;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (opt != name) {
+			return -1;
+		}
+		*value = optarg;
+	}
+	return 0;
+}
+
 int local_load(const struct local_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
 	const char *input = NULL;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "+i:", longopts, NULL)) != -1) {
-		if (opt != 'i') {
-			return 1;
-		}
-		input = optarg;
+	if (local_one_option(argc, argv, 'i', "input", &input) < 0) {
+		return 1;
 	}
 	if (optind < argc) {
 		input = argv[optind];
@@ -374,12 +396,8 @@ int local_load(const struct local_opts *o, int argc, char **argv)
 int local_rmi(const struct local_opts *o, int argc, char **argv)
 {
 	int force = 0;
-	int opt;
-	while ((opt = getopt(argc, argv, "+f")) != -1) {
-		if (opt != 'f') {
-			return 1;
-		}
-		force = 1;
+	if (local_one_flag(argc, argv, 'f', &force) < 0) {
+		return 1;
 	}
 	struct store *s;
 	if (open_store(o, &s, "rmi") < 0) {
@@ -528,14 +546,9 @@ int local_logout(const struct local_opts *o, int argc, char **argv)
 
 int local_save(const struct local_opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
 	const char *output = NULL;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "+o:", longopts, NULL)) != -1) {
-		if (opt != 'o') {
-			return 1;
-		}
-		output = optarg;
+	if (local_one_option(argc, argv, 'o', "output", &output) < 0) {
+		return 1;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "usage: berth save [-o FILE] IMAGE...\n");

@@ -18,6 +18,13 @@ struct local_opts {
  * an image's repo digests ("repo@sha256:..."); "<none>" when none. */
 void local_repo_digest(const char *name, const char *const *digests, size_t n, char *out, size_t size);
 
+/* Parses the options of a command that has one, with a value (load's
+ * -i/--input FILE, save's -o/--output FILE); optind is left at the first
+ * operand. 0, or -1 after an unknown option (getopt has said which). */
+int local_one_option(int argc, char **argv, char name, const char *longname, const char **value);
+/* The same for a command whose one option is a flag (rmi's -f). */
+int local_one_flag(int argc, char **argv, char name, int *set);
+
 int local_pull(const struct local_opts *o, int argc, char **argv);
 int local_images(const struct local_opts *o, int argc, char **argv);
 int local_load(const struct local_opts *o, int argc, char **argv);

@@ -138,6 +138,25 @@ int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err)
 	return 0;
 }
 
+/* A container without a definition, in the table only so that `berth ps
+ * -a` shows why its service is not running. NULL when out of memory. */
+static struct ctr *add_placeholder(const char *name, const char *service)
+{
+	struct ctr *c = ctr_new();
+	if (c == NULL) {
+		return NULL;
+	}
+	c->def.name = strdup(name);
+	c->def.service = service != NULL ? strdup(service) : NULL;
+	if (c->def.name == NULL) {
+		ctr_free(c);
+		return NULL;
+	}
+	c->state = CS_FAILED;
+	ctr_add(c);
+	return c;
+}
+
 void sup_note_failed(const char *name, const char *service, const char *error)
 {
 	struct ctr *c = ctr_find(name);
@@ -147,19 +166,10 @@ void sup_note_failed(const char *name, const char *service, const char *error)
 		c->waiting_for[0] = '\0';
 		return;
 	}
-	c = ctr_new();
-	if (c == NULL) {
-		return;
+	c = add_placeholder(name, service);
+	if (c != NULL) {
+		copy_string(c->error, sizeof(c->error), error);
 	}
-	c->def.name = strdup(name);
-	c->def.service = service != NULL ? strdup(service) : NULL;
-	if (c->def.name == NULL) {
-		ctr_free(c);
-		return;
-	}
-	c->state = CS_FAILED;
-	copy_string(c->error, sizeof(c->error), error);
-	ctr_add(c);
 }
 
 void sup_note_waiting(const char *name, const char *service, const char *image, const char *why)
@@ -170,17 +180,10 @@ void sup_note_waiting(const char *name, const char *service, const char *image, 
 		return;
 	}
 	if (c == NULL) {
-		c = ctr_new();
+		c = add_placeholder(name, service);
 		if (c == NULL) {
 			return;
 		}
-		c->def.name = strdup(name);
-		c->def.service = service != NULL ? strdup(service) : NULL;
-		if (c->def.name == NULL) {
-			ctr_free(c);
-			return;
-		}
-		ctr_add(c);
 	}
 	if (c->def.image == NULL) {
 		c->def.image = strdup(image);

@@ -1339,22 +1339,29 @@ static int find_image(struct store *s, const char *ref, json_object *names, char
 	return 0;
 }
 
+/* The names file, the image ref means (by_name: the name it was found by,
+ * or "" for an ID) and its record. */
+static int lookup_image(struct store *s, const char *ref, struct arena *a, json_object **names, char id[STORE_ID_SIZE],
+			char by_name[IMGREF_MAX], struct image_rec *rec, struct berr *err)
+{
+	int ret = load_names(s, names, err);
+	if (ret == 0) {
+		ret = find_image(s, ref, *names, id, by_name, err);
+	}
+	if (ret == 0) {
+		ret = load_record(s, id + 7, a, rec, err);
+	}
+	return ret;
+}
+
 int store_resolve(struct store *s, const char *ref, struct arena *a, struct store_image *out, struct berr *err)
 {
 	memset(out, 0, sizeof(*out));
 	auto_json json_object *names = NULL;
-	int ret = load_names(s, &names, err);
-	if (ret < 0) {
-		return ret;
-	}
 	char id[STORE_ID_SIZE];
 	char by_name[IMGREF_MAX];
-	ret = find_image(s, ref, names, id, by_name, err);
-	if (ret < 0) {
-		return ret;
-	}
 	struct image_rec rec;
-	ret = load_record(s, id + 7, a, &rec, err);
+	int ret = lookup_image(s, ref, a, &names, id, by_name, &rec, err);
 	if (ret < 0) {
 		return ret;
 	}
@@ -1406,18 +1413,10 @@ int store_image_parts(struct store *s, const char *ref, struct arena *a, struct 
 {
 	memset(out, 0, sizeof(*out));
 	auto_json json_object *names = NULL;
-	int ret = load_names(s, &names, err);
-	if (ret < 0) {
-		return ret;
-	}
 	char id[STORE_ID_SIZE];
 	char by_name[IMGREF_MAX];
-	ret = find_image(s, ref, names, id, by_name, err);
-	if (ret < 0) {
-		return ret;
-	}
 	struct image_rec rec;
-	ret = load_record(s, id + 7, a, &rec, err);
+	int ret = lookup_image(s, ref, a, &names, id, by_name, &rec, err);
 	if (ret < 0) {
 		return ret;
 	}
