@@ -187,7 +187,7 @@ class Registry:
     """docker-registry serving TLS on 127.0.0.1:port; auth None, "htpasswd"
     (users: {name: password}) or "token" (a TokenServer)."""
 
-    def __init__(self, workdir, name, pki, auth=None, users=None, token=None, port=None):
+    def __init__(self, workdir, name, pki, auth=None, users=None, token=None, port=None, redirect=False):
         self.dir = os.path.join(workdir, name)
         self.storage = os.path.join(self.dir, "storage")
         os.makedirs(self.storage, exist_ok=True)
@@ -195,6 +195,10 @@ class Registry:
         self.port = port or free_port()
         self.users = users or {}
         self.token = token
+        # Blobs from somewhere else, as from S3 or a CDN: docker-registry's
+        # redirect middleware answers a blob GET with 307 to the blob
+        # server, which serves the storage directory's files.
+        self.blobserver = BlobServer(pki, self.storage) if redirect else None
         cfg = {
             "version": 0.1,
             "log": {"level": "info", "accesslog": {"disabled": False}},
@@ -202,6 +206,9 @@ class Registry:
             "http": {"addr": f"127.0.0.1:{self.port}", "secret": "berth-test",
                      "tls": {"certificate": pki.crt, "key": pki.key}},
         }
+        if self.blobserver:
+            cfg["middleware"] = {"storage": [{"name": "redirect",
+                                              "options": {"baseurl": f"https://127.0.0.1:{self.blobserver.port}/"}}]}
         if auth == "htpasswd":
             path = os.path.join(self.dir, "htpasswd")
             with open(path, "w") as f:
@@ -249,6 +256,8 @@ class Registry:
         return os.path.join(self.storage, "docker", "registry", "v2", "blobs", algo, hexd[:2], hexd, "data")
 
     def stop(self):
+        if self.blobserver:
+            self.blobserver.stop()
         self.proc.terminate()
         try:
             self.proc.wait(10)
@@ -257,15 +266,58 @@ class Registry:
             self.proc.wait()
 
 
+# ---- where blobs are redirected to ---------------------------------------------------------
+
+
+class BlobServer:
+    """HTTPS GET and HEAD of a registry's storage directory, the target of
+    its redirects. Keeps each request's path and Authorization header (a
+    client must not carry the registry's credentials to another host)."""
+
+    def __init__(self, pki, root):
+        self.requests = []  # (method, path, authorization)
+        self.port = free_port()
+        outer = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=root, **kw)
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                outer.requests.append(("GET", self.path, self.headers.get("Authorization", "")))
+                super().do_GET()
+
+            def do_HEAD(self):
+                outer.requests.append(("HEAD", self.path, self.headers.get("Authorization", "")))
+                super().do_HEAD()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(pki.crt, pki.key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def gets(self):
+        return [r for r in self.requests if r[0] == "GET"]
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 # ---- a proxy that cuts --------------------------------------------------------------------
 
 
 class CutProxy:
     """A TCP proxy to target that, while cut is set, closes a connection
     once it has carried limit bytes toward the client (only layers are that
-    big: manifests and configs pass)."""
+    big: manifests, configs and the fixtures' BusyBox layer, ~330 KB, pass;
+    their 1 MB layers are cut)."""
 
-    def __init__(self, target_port, limit=256 * 1024):
+    def __init__(self, target_port, limit=640 * 1024):
         self.target = target_port
         self.limit = limit
         self.cut = True
@@ -312,6 +364,81 @@ class CutProxy:
     def stop(self):
         self.running = False
         self.sock.close()
+
+
+# ---- an HTTP proxy ----------------------------------------------------------------------------
+
+
+class ConnectProxy:
+    """An HTTP proxy that takes CONNECT only (what a client sends for an
+    https:// URL) and keeps each request's target and Proxy-Authorization."""
+
+    def __init__(self):
+        self.requests = []  # (target, proxy-authorization)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = c.recv(4096)
+            if not data:
+                c.close()
+                return
+            head += data
+        lines = head.split(b"\r\n\r\n")[0].decode(errors="replace").split("\r\n")
+        method, target, _ = (lines[0].split(" ") + ["", "", ""])[:3]
+        auth = next((v.strip() for k, _, v in (h.partition(":") for h in lines[1:])
+                     if k.lower() == "proxy-authorization"), "")
+        self.requests.append((target, auth))
+        if method != "CONNECT":
+            c.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            c.close()
+            return
+        host, _, port = target.rpartition(":")
+        try:
+            s = socket.create_connection((host, int(port)))
+        except (OSError, ValueError):
+            c.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            c.close()
+            return
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=_pipe, args=(c, s), daemon=True).start()
+        _pipe(s, c)
+
+    def stop(self):
+        self.running = False
+        self.sock.close()
+
+
+def _pipe(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
 
 
 # ---- fixture images ------------------------------------------------------------------------

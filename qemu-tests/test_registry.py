@@ -49,6 +49,7 @@ def env(workdir):
     e.token = rf.TokenServer(e.pki, "berth-registry", "berth-token", {TOKEN_USER: TOKEN_PASS}, public=["open/app"])
     e.tokreg = rf.Registry(workdir, "token", e.pki, auth="token", token=e.token)
     e.proxy = rf.CutProxy(e.plain.port)
+    e.cdn = rf.Registry(workdir, "cdn", e.pki, auth="htpasswd", users={BASIC_USER: BASIC_PASS}, redirect=True)
     layers = rf.busybox_layers(BUSYBOX, extra_layers=3, extra_size=1 << 20)
     e.bb_digest, e.bb_blobs = rf.oci_layout(os.path.join(workdir, "bb"), "v1", {"amd64": layers})
     e.plain.push(os.path.join(workdir, "bb"), "test/bb:v1")
@@ -74,9 +75,10 @@ def env(workdir):
     e.basic.push(os.path.join(workdir, "bb"), "private/app:1", creds=f"{BASIC_USER}:{BASIC_PASS}")
     e.tokreg.push(os.path.join(workdir, "bb"), "secure/app:1", creds=f"{TOKEN_USER}:{TOKEN_PASS}")
     e.tokreg.push(os.path.join(workdir, "zst"), "open/app:1", creds=f"{TOKEN_USER}:{TOKEN_PASS}")
+    e.cdn.push(os.path.join(workdir, "bb"), "cdn/app:1", creds=f"{BASIC_USER}:{BASIC_PASS}")
     yield e
     e.proxy.stop()
-    for r in (e.plain, e.basic, e.tokreg):
+    for r in (e.plain, e.basic, e.tokreg, e.cdn):
         r.stop()
     e.token.stop()
 
@@ -226,9 +228,32 @@ def test_connection_cut_mid_layer(env):
     assert e.proxy.cuts > 0
     assert "test/bb" not in images(root)
     assert tmp_empty(root)
+    # The BusyBox layer (small enough to pass the proxy) was finished and
+    # kept; the cut ones left nothing.
+    assert r.stdout.count("Pull complete") == 1, r.stdout
     e.proxy.cut = False
     r = berth("--root", root, "--config", cfg, "pull", f"{host}/test/bb:v1", check=True)
     assert "Downloaded newer image" in r.stdout
+    # The second pull resumes: the finished layer is not fetched again.
+    assert r.stdout.count("Already exists") == 1 and r.stdout.count("Pull complete") == 3, r.stdout
+    assert f"Digest: {e.bb_digest}" in r.stdout
+
+
+def test_blobs_redirected_elsewhere(env):
+    """A registry that keeps its blobs elsewhere (S3, a CDN) answers 307:
+    the pull follows, verifies what it gets, and does not carry the
+    registry's credentials to the other host."""
+    e = env
+    cfg = config_dir(e, "cdn", cas=[e.cdn.host], auth={e.cdn.host: f"{BASIC_USER}:{BASIC_PASS}"})
+    root = store(e, "cdn")
+    seen = len(e.cdn.blobserver.gets())
+    r = berth("--root", root, "--config", cfg, "pull", f"{e.cdn.host}/cdn/app:1", check=True)
+    assert r.stdout.count("Pull complete") == 4, r.stdout
+    got = e.cdn.blobserver.gets()[seen:]
+    # The config and the four layers came from the blob server.
+    assert len(got) == 5, got
+    assert all(auth == "" for _, _, auth in got), "credentials went to the redirect's target"
+    assert e.bb_digest in images(root)
 
 
 def test_wrong_ca_is_a_clear_tls_error(env):
@@ -258,6 +283,37 @@ def test_mirror_down_falls_through_to_upstream(env):
     root = store(e, "mirror-up")
     r = berth("--root", root, "--config", cfg, "pull", f"{e.plain.host}/test/zst:1", check=True)
     assert "mirror failed" not in r.stderr
+
+
+def test_proxy_from_host_yaml(env):
+    """host.yaml's proxy carries the pulls (CONNECT, its credentials to the
+    proxy only); no_proxy passes it by."""
+    e = env
+    proxy = rf.ConnectProxy()
+    try:
+        # Credentials in the proxy's URL go to the proxy, and nowhere else.
+        yaml = f"proxy:\n  https_proxy: http://{BASIC_USER}:{BASIC_PASS}@127.0.0.1:{proxy.port}\n"
+        cfg = config_dir(e, "proxy", cas=[e.plain.host], host_yaml=yaml)
+        root = store(e, "proxy")
+        r = berth("--root", root, "--config", cfg, "pull", f"{e.plain.host}/test/zst:1", check=True)
+        assert "Pull complete" in r.stdout
+        targets = [t for t, _ in proxy.requests]
+        # The manifest, the config and the two layers, each a CONNECT.
+        assert len(targets) >= 4 and set(targets) == {e.plain.host}, proxy.requests
+        assert all(a.startswith("Basic ") for _, a in proxy.requests), proxy.requests
+        seen = len(proxy.requests)
+        cfg = config_dir(e, "no-proxy", cas=[e.plain.host],
+                         host_yaml=yaml + "  no_proxy: [localhost, 127.0.0.1]\n")
+        berth("--root", store(e, "no-proxy"), "--config", cfg, "pull", f"{e.plain.host}/test/zst:1", check=True)
+        assert len(proxy.requests) == seen, proxy.requests[seen:]
+        # A proxy that is not there is named as the proxy.
+        dead = free_port()
+        cfg = config_dir(e, "dead-proxy", cas=[e.plain.host],
+                         host_yaml=f"proxy:\n  https_proxy: http://127.0.0.1:{dead}\n")
+        r = berth("--root", store(e, "dead-proxy"), "--config", cfg, "pull", f"{e.plain.host}/test/zst:1")
+        assert r.returncode == 1 and f"cannot connect to the proxy 127.0.0.1:{dead}" in r.stderr, r.stderr
+    finally:
+        proxy.stop()
 
 
 def test_basic_auth(env):
@@ -324,6 +380,10 @@ services:
   never:
     image: {plain}/test/zst:1
     pull_policy: never
+  saved:
+    image: {saved}
+    pull_policy: never
+    command: ["sh", "-c", "exec sleep 100000"]
 """
 
 
@@ -356,9 +416,19 @@ def test_host_pulls_at_boot_and_with_berth_pull(env, image, workdir):
     layer = rf.busybox_layers(BUSYBOX)[0]
     local_tar = os.path.join(workdir, "local.tar")
     rf.imagegen.oci_tar(local_tar, [("localonly:1", [layer], rf.imagegen.config([layer]))])
+    # The CONFIG partition made on the build machine from a registry, with
+    # no Docker (docs/registries.md): pull into a store, save into images/.
+    saved = f"{e.plain.host}/test/zst:1"
+    cfg = config_dir(e, "for-host", cas=[e.plain.host])
+    store_dir = store(e, "for-host")
+    berth("--root", store_dir, "--config", cfg, "pull", saved, check=True)
+    saved_tar = os.path.join(workdir, "saved.tar")
+    berth("--root", store_dir, "save", "-o", saved_tar, saved, check=True)
+    saved_id = re.findall(r"\s([0-9a-f]{12})\s", images(store_dir))[0]
     files = {
-        "compose.yaml": COMPOSE.format(plain=plain, basic=basic, late=late),
+        "compose.yaml": COMPOSE.format(plain=plain, basic=basic, late=late, saved=saved),
         "images/local.tar": open(local_tar, "rb").read(),
+        "images/saved.tar": open(saved_tar, "rb").read(),
         "auth.json": json.dumps({"auths": {basic: {"auth": base64.b64encode(
             f"{BASIC_USER}:{BASIC_PASS}".encode()).decode()}}}),
     }
@@ -367,8 +437,13 @@ def test_host_pulls_at_boot_and_with_berth_pull(env, image, workdir):
     h = SshHost(workdir, image, config_files=files, memory=512)
     try:
         h.boot("registry")
-        # The service whose image is at hand does not wait for the others.
-        rows = wait_for(h, lambda r: " Up " in r.get("local", ""), 120, "local up")
+        # The services whose images are at hand do not wait for the others.
+        rows = wait_for(h, lambda r: " Up " in r.get("local", "") and " Up " in r.get("saved", ""), 120,
+                        "local and saved up")
+        # The saved image is the pulled one: same ID, loaded from images/.
+        r = h.run("berth images", check=True)
+        outputs.append(r.stdout)
+        assert any(saved in line and saved_id in line for line in r.stdout.splitlines()), r.stdout
         rows = wait_for(h, lambda r: " Up " in r.get("web", "") and " Up " in r.get("private", ""),
                         300, "web and private pulled and up")
         assert "Error:" in rows["never"] and "pull_policy: never" in rows["never"], rows

@@ -52,7 +52,26 @@ struct xfer {
 	int streaming;
 	int paused;
 	int got_body;
+	char proxy[300]; /* the proxy's host:port, without credentials; "" none */
+	long proxy_port;
 };
+
+/* host:port of a proxy URL ("http://user:pw@host:port/"), for messages
+ * (never its credentials), and its port (1080, curl's default, when none). */
+static void proxy_place(const char *url, char *out, size_t size, long *port)
+{
+	const char *h = strstr(url, "://");
+	h = h != NULL ? h + 3 : url;
+	size_t n = strcspn(h, "/?#");
+	const char *at = memchr(h, '@', n);
+	if (at != NULL) {
+		n -= (size_t)(at + 1 - h);
+		h = at + 1;
+	}
+	snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), h);
+	const char *colon = strrchr(out, ':');
+	*port = colon != NULL && strchr(colon, ']') == NULL ? strtol(colon + 1, NULL, 10) : 1080;
+}
 
 static void header_value(const char *line, size_t n, size_t name_len, char *out, size_t size)
 {
@@ -215,6 +234,7 @@ static int xfer_setup(struct xfer *x, const struct http_conf *conf, const char *
 	const char *proxy = https ? conf->https_proxy : conf->http_proxy;
 	if (proxy != NULL) {
 		curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+		proxy_place(proxy, x->proxy, sizeof(x->proxy), &x->proxy_port);
 	}
 	if (conf->no_proxy != NULL) {
 		curl_easy_setopt(e, CURLOPT_NOPROXY, conf->no_proxy);
@@ -280,9 +300,24 @@ static int xfer_error(struct xfer *x, CURLcode rc, const char *url, enum http_fa
 		case CURLE_COULDNT_RESOLVE_PROXY:
 			return berr_setx(err, EHOSTUNREACH, "GET %s: cannot resolve the %s's name", url,
 					 rc == CURLE_COULDNT_RESOLVE_PROXY ? "proxy" : "server");
-		case CURLE_COULDNT_CONNECT:
+		case CURLE_COULDNT_CONNECT: {
+			long tunnel = 0;
+			long port = 0;
+			curl_easy_getinfo(x->easy, CURLINFO_HTTP_CONNECTCODE, &tunnel);
+			curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_PORT, &port);
+			if (x->proxy[0] != '\0' && tunnel >= 300) {
+				return berr_setx(err, EHOSTUNREACH,
+						 "GET %s: the proxy %s refused the connection (HTTP %ld to CONNECT)",
+						 url, x->proxy, tunnel);
+			}
+			if (x->proxy[0] != '\0' && (port == x->proxy_port || port == 0)) {
+				return berr_setx(err, EHOSTUNREACH, "GET %s: cannot connect to the proxy %s: %s", url,
+						 x->proxy,
+						 os_errno != 0 ? strerror((int)os_errno) : "no route or refused");
+			}
 			return berr_setx(err, EHOSTUNREACH, "GET %s: cannot connect: %s", url,
 					 os_errno != 0 ? strerror((int)os_errno) : "no route or refused");
+		}
 		case CURLE_OPERATION_TIMEDOUT:
 			return berr_setx(err, ETIMEDOUT, "GET %s: timed out (no answer, or a stalled transfer)", url);
 		default:
