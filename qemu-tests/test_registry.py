@@ -384,6 +384,10 @@ services:
     image: {saved}
     pull_policy: never
     command: ["sh", "-c", "exec sleep 100000"]
+  fresh:
+    image: {plain}/test/fresh:1
+    pull_policy: always
+    command: ["sh", "-c", "exec sleep 100000"]
 """
 
 
@@ -425,6 +429,14 @@ def test_host_pulls_at_boot_and_with_berth_pull(env, image, workdir):
     saved_tar = os.path.join(workdir, "saved.tar")
     berth("--root", store_dir, "save", "-o", saved_tar, saved, check=True)
     saved_id = re.findall(r"\s([0-9a-f]{12})\s", images(store_dir))[0]
+
+    def push_fresh(version):
+        layout = os.path.join(workdir, f"fresh{version}")
+        shutil.rmtree(layout, ignore_errors=True)
+        rf.oci_layout(layout, "1", {"amd64": [layer, rf.imagegen.layer({"version": f"{version}\n"})]})
+        e.plain.push(layout, "test/fresh:1")
+
+    push_fresh(1)
     files = {
         "compose.yaml": COMPOSE.format(plain=plain, basic=basic, late=late, saved=saved),
         "images/local.tar": open(local_tar, "rb").read(),
@@ -456,6 +468,22 @@ def test_host_pulls_at_boot_and_with_berth_pull(env, image, workdir):
             wait_for(h, lambda r: " Up " in r.get("late", ""), 240, "late up once its registry is")
         finally:
             late_reg.stop()
+        # pull_policy: always: berth up pulls again, and a newer image
+        # under the same tag recreates the container.
+        wait_for(h, lambda r: " Up " in r.get("fresh", ""), 240, "fresh up")
+        assert h.run("berth exec fresh cat /version", check=True).stdout == "1\n"
+        push_fresh(2)
+        r = h.run("berth up", timeout=120)
+        outputs.append(r.stdout + r.stderr)
+        assert r.returncode == 0, r.stdout + r.stderr
+        deadline = time.monotonic() + 240
+        version = ""
+        while time.monotonic() < deadline:
+            version = h.run("berth exec fresh cat /version").stdout
+            if version == "2\n":
+                break
+            time.sleep(2)
+        assert version == "2\n", (version, ps(h))
         r = h.run("berth images --digests", check=True)
         outputs.append(r.stdout)
         assert re.search(re.escape(f"{plain}/test/bb:v1") + r"\s+" + re.escape(e.bb_digest), r.stdout), r.stdout

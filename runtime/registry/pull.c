@@ -540,12 +540,8 @@ struct blob_reader {
 static ssize_t blob_read(void *ctx, void *buf, size_t len, struct berr *err)
 {
 	struct blob_reader *r = ctx;
-	pthread_mutex_lock(&r->p->lock);
-	int failed = r->p->failed;
-	pthread_mutex_unlock(&r->p->lock);
-	if (failed) {
-		return berr_setx(err, ECANCELED, "stopped: another layer failed");
-	}
+	/* A failed layer stops no other: what is on its way is finished and
+	 * kept for the next pull (no new layer starts, layer_worker). */
 	ssize_t n = http_stream_read(r->st, buf, len, err);
 	if (n <= 0) {
 		if (n == 0 && r->got != r->size) {
@@ -625,8 +621,8 @@ static void *layer_worker(void *arg)
 		struct berr err = {0};
 		if (fetch_layer(p, i, &err) < 0) {
 			pthread_mutex_lock(&p->lock);
-			/* The first failure says why; the others were stopped by it. */
-			if (!p->failed || (p->err.code == ECANCELED && err.code != ECANCELED)) {
+			/* The first failure says why. */
+			if (!p->failed) {
 				p->err = err;
 			}
 			p->failed = 1;
