@@ -7,8 +7,9 @@ BusyBox (imagegen, mkimages' zstd frames) as OCI layouts and pushed with
 skopeo, as a user would push theirs. A cutting proxy stands in for a
 network that drops a connection in the middle of a layer.
 
-Everything listens on 127.0.0.1 only; a Berth VM reaches it at 10.0.2.2
-through QEMU's user networking."""
+Everything listens on 127.0.0.1 only; a Berth VM reaches it at
+GUEST_HOST, forwarded there port by port (guest_forwards) on QEMU's
+restricted user network."""
 import base64
 import warnings
 
@@ -25,6 +26,7 @@ import os
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -38,7 +40,14 @@ _spec = importlib.util.spec_from_loader("mkimages", _loader)
 mkimages = importlib.util.module_from_spec(_spec)
 _loader.exec_module(mkimages)
 
-GUEST_HOST = "10.0.2.2"  # the build machine's loopback, as a QEMU guest sees it
+GUEST_HOST = "10.0.2.100"  # the build machine's registries, as a QEMU guest sees them
+RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcprelay.py")
+
+
+def guest_forwards(ports):
+    """QEMU user-net options: GUEST_HOST:port in the guest is 127.0.0.1:port
+    here, a relay per connection (the server may start after the VM)."""
+    return [f"guestfwd=tcp:{GUEST_HOST}:{p}-cmd:{sys.executable} {RELAY} 127.0.0.1 {p}" for p in ports]
 
 
 def sha(data):
@@ -49,7 +58,7 @@ def sha(data):
 
 
 class Pki:
-    """A CA and a server certificate for 127.0.0.1, localhost and 10.0.2.2;
+    """A CA and a server certificate for 127.0.0.1, localhost and GUEST_HOST;
     a second CA that signed nothing (the wrong one); an EC key and
     self-signed certificate that sign tokens."""
 
