@@ -193,10 +193,10 @@ class TokenServer:
 
 
 class Registry:
-    """docker-registry serving TLS on 127.0.0.1:port; auth None, "htpasswd"
+    """docker-registry serving TLS (or plain HTTP) on 127.0.0.1:port; auth None, "htpasswd"
     (users: {name: password}) or "token" (a TokenServer)."""
 
-    def __init__(self, workdir, name, pki, auth=None, users=None, token=None, port=None, redirect=False):
+    def __init__(self, workdir, name, pki, auth=None, users=None, token=None, port=None, redirect=False, tls=True):
         self.dir = os.path.join(workdir, name)
         self.storage = os.path.join(self.dir, "storage")
         os.makedirs(self.storage, exist_ok=True)
@@ -204,6 +204,7 @@ class Registry:
         self.port = port or free_port()
         self.users = users or {}
         self.token = token
+        self.tls = tls
         # Blobs from somewhere else, as from S3 or a CDN: docker-registry's
         # redirect middleware answers a blob GET with 307 to the blob
         # server, which serves the storage directory's files.
@@ -212,9 +213,10 @@ class Registry:
             "version": 0.1,
             "log": {"level": "info", "accesslog": {"disabled": False}},
             "storage": {"filesystem": {"rootdirectory": self.storage}},
-            "http": {"addr": f"127.0.0.1:{self.port}", "secret": "berth-test",
-                     "tls": {"certificate": pki.crt, "key": pki.key}},
+            "http": {"addr": f"127.0.0.1:{self.port}", "secret": "berth-test"},
         }
+        if tls:
+            cfg["http"]["tls"] = {"certificate": pki.crt, "key": pki.key}
         if self.blobserver:
             cfg["middleware"] = {"storage": [{"name": "redirect",
                                               "options": {"baseurl": f"https://127.0.0.1:{self.blobserver.port}/"}}]}
@@ -251,6 +253,8 @@ class Registry:
         """Copies an OCI layout (every platform of it) to host/ref with skopeo."""
         args = ["skopeo", "--insecure-policy", "copy", "--all", "--quiet", "--preserve-digests",
                 "--dest-cert-dir", self.pki.cert_dir()]
+        if not self.tls:
+            args.append("--dest-tls-verify=false")
         if creds:
             args += ["--dest-creds", creds]
         # The layout's one tag names what to copy.

@@ -268,6 +268,25 @@ def test_wrong_ca_is_a_clear_tls_error(env):
         assert "certs.d/HOST:PORT/ca.crt" in r.stderr
 
 
+def test_plain_http_and_insecure_registries(env):
+    """Plain HTTP where Docker allows it: a registry on the loopback; and a
+    registry listed in insecure_registries is pulled from without a CA."""
+    e = env
+    plain_http = rf.Registry(e.dir, "plain-http", e.pki, tls=False)
+    try:
+        plain_http.push(os.path.join(e.dir, "zst"), "test/zst:1")
+        r = berth("--root", store(e, "http"), "--config", config_dir(e, "http"), "pull",
+                  f"{plain_http.host}/test/zst:1", check=True)
+        assert "Pull complete" in r.stdout
+    finally:
+        plain_http.stop()
+    ref = f"{e.plain.host}/test/zst:1"
+    r = berth("--root", store(e, "no-ca"), "--config", config_dir(e, "no-ca"), "pull", ref)
+    assert r.returncode == 1 and "not trusted" in r.stderr, r.stderr
+    cfg = config_dir(e, "insecure", host_yaml=f"insecure_registries: [{e.plain.host}]\n")
+    berth("--root", store(e, "insecure"), "--config", cfg, "pull", ref, check=True)
+
+
 def test_mirror_down_falls_through_to_upstream(env):
     e = env
     dead = free_port()
