@@ -545,6 +545,13 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 					 "/config/images/ or `berth load` it",
 					 s->name, s->image);
 		}
+		if (in->adhoc) {
+			/* berth run answers now; a pull is `berth pull`'s, with its progress. */
+			return berr_setx(err, ENOENT,
+					 "image %s is not loaded: `berth pull` it, put it in /config/images/ or "
+					 "`berth load` it",
+					 s->image);
+		}
 		/* On its way: the service waits, the others go on. */
 		char status[700];
 		pulls_start(canon);
