@@ -321,10 +321,59 @@ class BlobServer:
         self.httpd.server_close()
 
 
-# ---- a proxy that cuts --------------------------------------------------------------------
+# ---- proxies: one that cuts, an HTTP one -----------------------------------------------
 
 
-class CutProxy:
+class _Listener:
+    """A TCP server on 127.0.0.1 (port: its port) that hands each
+    connection to serve(conn) on a thread of its own."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def stop(self):
+        self.running = False
+        self.sock.close()
+
+
+def _pipe(src, dst, stop=None):
+    """Copies src to dst until either ends, or stop(bytes so far) says so;
+    then closes both."""
+    sent = 0
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+            sent += len(data)
+            if stop is not None and stop(sent):
+                break
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+
+class CutProxy(_Listener):
     """A TCP proxy to target that, while cut is set, closes a connection
     once it has carried limit bytes toward the client (only layers are that
     big: manifests, configs and the fixtures' BusyBox layer, ~330 KB, pass;
@@ -335,76 +384,29 @@ class CutProxy:
         self.limit = limit
         self.cut = True
         self.cuts = 0
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.running = True
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            s = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pipe, args=(c, s, False), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(s, c, True), daemon=True).start()
+    def _cut(self, sent):
+        if self.cut and sent > self.limit:
+            self.cuts += 1
+            return True
+        return False
 
-    def _pipe(self, src, dst, to_client):
-        sent = 0
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-                sent += len(data)
-                if to_client and self.cut and sent > self.limit:
-                    self.cuts += 1
-                    break
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def stop(self):
-        self.running = False
-        self.sock.close()
+    def serve(self, c):
+        s = socket.create_connection(("127.0.0.1", self.target))
+        threading.Thread(target=_pipe, args=(c, s), daemon=True).start()
+        _pipe(s, c, self._cut)
 
 
-# ---- an HTTP proxy ----------------------------------------------------------------------------
-
-
-class ConnectProxy:
+class ConnectProxy(_Listener):
     """An HTTP proxy that takes CONNECT only (what a client sends for an
     https:// URL) and keeps each request's target and Proxy-Authorization."""
 
     def __init__(self):
         self.requests = []  # (target, proxy-authorization)
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.running = True
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c):
         head = b""
         while b"\r\n\r\n" not in head:
             data = c.recv(4096)
@@ -431,27 +433,6 @@ class ConnectProxy:
         c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         threading.Thread(target=_pipe, args=(c, s), daemon=True).start()
         _pipe(s, c)
-
-    def stop(self):
-        self.running = False
-        self.sock.close()
-
-
-def _pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        s.close()
 
 
 # ---- fixture images ------------------------------------------------------------------------
