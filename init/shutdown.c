@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init/clock.h"
 #include "init/console.h"
 #include "init/supervise.h"
 #include "lib/cleanup.h"
@@ -186,6 +187,8 @@ void shutdown_run(enum shutdown_action action)
 	};
 	uint64_t start = monotonic_ms();
 	blog_notice("%s: stopping services", shutdown_action_name(action));
+	/* First, while the host log still runs to keep what it says. */
+	clock_shutdown();
 	svc_stop_all(start + SHUTDOWN_SERVICES_MAX_MS);
 
 	if (!shutdown_signal_all(SIGTERM, monotonic_ms() + SHUTDOWN_GRACE_MS)) {
