@@ -47,11 +47,13 @@ VIEW_proto := lib proto
 VIEW_cinit := lib cinit
 VIEW_compose := lib compose oci image net
 VIEW_monitor := lib monitor proto oci
-VIEW_cli := lib cli proto compose image
-VIEW_daemon := lib daemon proto compose oci net image monitor cinit
+VIEW_cli := lib cli proto compose image registry
+VIEW_daemon := lib daemon proto compose oci net image monitor cinit registry
 VIEW_main := lib cli daemon oci monitor cinit
-VIEW_all := lib init oci image net proto cinit compose monitor cli daemon
-VIEWS := lib init oci image net proto cinit compose monitor cli daemon main all
+# registry/: the registry client (pulls into image/'s store).
+VIEW_registry := lib registry image
+VIEW_all := lib init oci image net proto cinit compose monitor cli daemon registry
+VIEWS := lib init oci image net proto cinit compose monitor cli daemon main registry all
 folder_path = $(if $(filter lib init,$1),$1,runtime/$1)
 # view FILE: the view a source file compiles in (tests see everything; the
 # test and bench tools only lib/).
@@ -64,7 +66,7 @@ $(OUT)/inc/%/.stamp: Makefile
 	@touch $@
 CSTD := -std=gnu11 -D_GNU_SOURCE \
 	-I$(OUT)/pkg/libyaml/include -I$(OUT)/pkg/json-c/include -I$(OUT)/pkg/libseccomp/include \
-	-I$(OUT)/pkg/zlib/include -I$(OUT)/pkg/zstd/include
+	-I$(OUT)/pkg/zlib/include -I$(OUT)/pkg/zstd/include -I$(OUT)/pkg/curl/include
 TARGET_CC := $(OUT)/toolchain/cc
 TARGET_CFLAGS := $(CSTD) $(WARN) -Os -fPIE -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -ffunction-sections -fdata-sections -include lib/fortify.h \
@@ -80,7 +82,7 @@ INIT_SRC := $(filter-out init/hostlog.c,$(wildcard init/*.c))
 
 LIBYAML := $(OUT)/pkg/libyaml/include/yaml.h
 THIRD_PARTY_HEADERS := $(LIBYAML) $(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/libseccomp/musl/libseccomp.a \
-	$(OUT)/pkg/zlib/musl/libz.a $(OUT)/pkg/zstd/musl/libzstd.a
+	$(OUT)/pkg/zlib/musl/libz.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/curl/musl/libcurl.a
 
 # No correct clock is earlier than the build: init's floor for the time
 # when the machine has no usable RTC (init/clock.h).
@@ -122,12 +124,14 @@ $(OUT)/target/bin/hostlog: $(OUT)/target/init/hostlog.o $(OUT)/target/libberth.a
 # runtime/ builds one multi-call program: berth-oci (and later berthd, berth).
 # Modules join the list once they build (helpers work on new ones in place).
 RUNTIME_DIRS := runtime runtime/oci runtime/image runtime/net runtime/proto runtime/cinit runtime/compose \
-	runtime/monitor runtime/daemon runtime/cli
+	runtime/monitor runtime/daemon runtime/cli runtime/registry
 RUNTIME_SRC := $(wildcard $(RUNTIME_DIRS:%=%/*.c))
 RUNTIME_LIBS_TARGET := $(OUT)/pkg/libseccomp/musl/libseccomp.a $(OUT)/pkg/json-c/musl/libjson-c.a \
-	$(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/zlib/musl/libz.a
+	$(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/zlib/musl/libz.a \
+	$(OUT)/pkg/curl/musl/libcurl.a $(OUT)/pkg/wolfssl/musl/libwolfssl.a
 RUNTIME_LIBS_HOST := $(OUT)/pkg/libseccomp/asan/libseccomp.a $(OUT)/pkg/json-c/asan/libjson-c.a \
-	$(OUT)/pkg/libyaml/asan/libyaml.a $(OUT)/pkg/zstd/asan/libzstd.a $(OUT)/pkg/zlib/asan/libz.a
+	$(OUT)/pkg/libyaml/asan/libyaml.a $(OUT)/pkg/zstd/asan/libzstd.a $(OUT)/pkg/zlib/asan/libz.a \
+	$(OUT)/pkg/curl/asan/libcurl.a $(OUT)/pkg/wolfssl/asan/libwolfssl.a
 $(OUT)/target/bin/berth: $(RUNTIME_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a $(RUNTIME_LIBS_TARGET)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -173,8 +177,16 @@ $(OUT)/pkg/zlib/musl/libz.a $(OUT)/pkg/zlib/asan/libz.a &: rootfs/pkg/zlib/build
 	rootfs/pkg/zlib/build
 $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/zstd/asan/libzstd.a &: rootfs/pkg/zstd/build $(PKG_COMMON)
 	rootfs/pkg/zstd/build
+# HTTP and TLS for the registry client: libcurl over wolfSSL, and Debian's CA bundle.
+$(OUT)/pkg/curl/musl/libcurl.a $(OUT)/pkg/curl/asan/libcurl.a $(OUT)/pkg/wolfssl/musl/libwolfssl.a \
+		$(OUT)/pkg/wolfssl/asan/libwolfssl.a &: rootfs/pkg/curl/build rootfs/pkg/wolfssl/build \
+		rootfs/pkg/wolfssl/user_settings.h $(PKG_COMMON)
+	rootfs/pkg/curl/build
+$(OUT)/pkg/ca-certificates/ca-certificates.crt: rootfs/pkg/ca-certificates/build rootfs/sources.pins rootfs/fetch
+	rootfs/pkg/ca-certificates/build
 
-PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/e2fsprogs/e2fsck
+PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/e2fsprogs/e2fsck \
+	$(OUT)/pkg/ca-certificates/ca-certificates.crt
 
 # ---- root filesystem, disk image, host tools ---------------------------------
 

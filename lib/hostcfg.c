@@ -655,6 +655,171 @@ static int parse_choice(struct ctx *x, const struct yt_node *n, const char *fiel
 	return 0;
 }
 
+/* ---- registries ------------------------------------------------------------- */
+
+/* "host", "host:port", an IPv4 address: a registry as image names give it. */
+static int valid_registry(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len >= 256 || s[0] == '-' || s[0] == '.' || s[0] == ':') {
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' && s[i] != ':') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* http(s)://host[:port][/path], no credentials, no spaces. */
+static int valid_url(const char *s, size_t max)
+{
+	const char *rest = strncmp(s, "https://", 8) == 0 ? s + 8 : strncmp(s, "http://", 7) == 0 ? s + 7 : NULL;
+	if (rest == NULL || rest[0] == '\0' || rest[0] == '/' || strlen(s) >= max) {
+		return 0;
+	}
+	for (const char *p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int add_mirror(struct ctx *x, const struct yt_node *v, const char *registry, struct host_config *c)
+{
+	const char *url;
+	if (yt_string(x->doc, v, "registry_mirrors", &url, &x->err) < 0) {
+		return -1;
+	}
+	if (!valid_url(url, sizeof(c->mirrors[0].url)) || strchr(url + 8, '@') != NULL) {
+		return yt_error(x->doc, v, &x->err,
+				"registry_mirrors: '%.100s' is not a mirror URL (https://host[:port][/path])", url);
+	}
+	if (c->nmirrors == HOST_MAX_MIRRORS) {
+		return yt_error(x->doc, v, &x->err, "registry_mirrors: at most %d", HOST_MAX_MIRRORS);
+	}
+	struct host_mirror *m = &c->mirrors[c->nmirrors++];
+	snprintf(m->registry, sizeof(m->registry), "%s", registry);
+	snprintf(m->url, sizeof(m->url), "%s", url);
+	/* A trailing slash would double the one every request path has. */
+	size_t len = strlen(m->url);
+	while (len > 0 && m->url[len - 1] == '/') {
+		m->url[--len] = '\0';
+	}
+	return 0;
+}
+
+/* registry_mirrors: a list (Docker Hub's mirrors, as dockerd's
+ * registry-mirrors), or a mapping of registries to lists of mirrors. */
+static int parse_mirrors(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	c->nmirrors = 0;
+	if (n != NULL && n->kind == YT_SEQ) {
+		for (size_t i = 0; i < n->count; i++) {
+			if (add_mirror(x, n->items[i], "docker.io", c) < 0) {
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (n == NULL || n->kind != YT_MAP) {
+		return yt_error(x->doc, n, &x->err,
+				"registry_mirrors: expected a list of Docker Hub mirrors, or a mapping of registries "
+				"to lists of mirrors");
+	}
+	for (size_t i = 0; i < n->count; i++) {
+		const char *reg = n->keys[i]->value;
+		if (!valid_registry(reg)) {
+			return yt_error(x->doc, n->keys[i], &x->err,
+					"registry_mirrors: '%.100s' is not a registry (host or host:port)", reg);
+		}
+		if (strcmp(reg, "index.docker.io") == 0 || strcmp(reg, "registry-1.docker.io") == 0) {
+			reg = "docker.io";
+		}
+		if (seq_of(x, n->items[i], "registry_mirrors") < 0) {
+			return -1;
+		}
+		for (size_t k = 0; k < n->items[i]->count; k++) {
+			if (add_mirror(x, n->items[i]->items[k], reg, c) < 0) {
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int parse_insecure(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	c->ninsecure = 0;
+	if (seq_of(x, n, "insecure_registries") < 0) {
+		return -1;
+	}
+	if (n->count > HOST_MAX_INSECURE) {
+		return yt_error(x->doc, n, &x->err, "insecure_registries: at most %d", HOST_MAX_INSECURE);
+	}
+	for (size_t i = 0; i < n->count; i++) {
+		const char *reg;
+		if (yt_string(x->doc, n->items[i], "insecure_registries", &reg, &x->err) < 0) {
+			return -1;
+		}
+		if (!valid_registry(reg)) {
+			return yt_error(
+				x->doc, n->items[i], &x->err,
+				"insecure_registries: '%.100s' is not a registry (host or host:port, no scheme)", reg);
+		}
+		snprintf(c->insecure[c->ninsecure++], sizeof(c->insecure[0]), "%s", reg);
+	}
+	return 0;
+}
+
+/* proxy: {https_proxy: URL, http_proxy: URL, no_proxy: "a,b" or [a, b]} */
+static int parse_proxy(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	static const char *const keys[] = {"https_proxy", "http_proxy", "no_proxy", NULL};
+	if (n == NULL || n->kind != YT_MAP) {
+		return yt_error(x->doc, n, &x->err, "proxy: expected a mapping (https_proxy:, http_proxy:, no_proxy:)");
+	}
+	if (yt_check_keys(x->doc, n, "proxy", keys, &x->err) < 0) {
+		return -1;
+	}
+	c->https_proxy[0] = c->http_proxy[0] = c->no_proxy[0] = '\0';
+	for (size_t i = 0; i < n->count; i++) {
+		const char *key = n->keys[i]->value;
+		const struct yt_node *v = n->items[i];
+		if (strcmp(key, "no_proxy") == 0) {
+			size_t len = 0;
+			size_t count = v->kind == YT_SEQ ? v->count : 1;
+			for (size_t k = 0; k < count; k++) {
+				const char *h;
+				if (yt_string(x->doc, v->kind == YT_SEQ ? v->items[k] : v, "proxy.no_proxy", &h,
+					      &x->err) < 0) {
+					return -1;
+				}
+				int w = snprintf(c->no_proxy + len, sizeof(c->no_proxy) - len, "%s%s",
+						 len > 0 ? "," : "", h);
+				if (w < 0 || (size_t)w >= sizeof(c->no_proxy) - len || strpbrk(h, " \t\n") != NULL) {
+					return yt_error(x->doc, v, &x->err,
+							"proxy.no_proxy: too long, or a name with spaces");
+				}
+				len += (size_t)w;
+			}
+			continue;
+		}
+		char *dst = strcmp(key, "https_proxy") == 0 ? c->https_proxy : c->http_proxy;
+		const char *url;
+		if (yt_string(x->doc, v, key, &url, &x->err) < 0) {
+			return -1;
+		}
+		if (!valid_url(url, sizeof(c->https_proxy))) {
+			return yt_error(x->doc, v, &x->err, "proxy.%s: expected http://[user:password@]host:port", key);
+		}
+		snprintf(dst, sizeof(c->https_proxy), "%s", url);
+	}
+	return 0;
+}
+
 /* ---- top level -------------------------------------------------------------- */
 
 int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size_t len)
@@ -719,6 +884,12 @@ int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size
 			int off;
 			ret = parse_choice(&x, v, "console", "shell", "off", &off);
 			scratch.console = off ? HOST_CONSOLE_OFF : HOST_CONSOLE_SHELL;
+		} else if (strcmp(key, "registry_mirrors") == 0) {
+			ret = parse_mirrors(&x, v, &scratch);
+		} else if (strcmp(key, "insecure_registries") == 0) {
+			ret = parse_insecure(&x, v, &scratch);
+		} else if (strcmp(key, "proxy") == 0) {
+			ret = parse_proxy(&x, v, &scratch);
 		} else if (strcmp(key, "on_failure") == 0) {
 			int reboot;
 			ret = parse_choice(&x, v, "on_failure", "shell", "reboot", &reboot);
@@ -726,7 +897,8 @@ int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size
 		} else {
 			ret = yt_error(&doc, root->keys[i], &x.err,
 				       "unknown key '%.100s' (known: hostname, network, ssh_authorized_keys, ntp, "
-				       "sysctls, timezone, console, on_failure, containers)",
+				       "sysctls, timezone, console, on_failure, containers, registry_mirrors, "
+				       "insecure_registries, proxy)",
 				       key);
 		}
 		if (ret < 0) {

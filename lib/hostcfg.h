@@ -21,6 +21,8 @@
 #define HOST_MAX_ERRORS 16
 #define HOST_MAX_BINDS 16
 #define HOST_KEY_MAX 16384
+#define HOST_MAX_MIRRORS 8
+#define HOST_MAX_INSECURE 16
 
 /* An IPv4 or IPv6 address, with a prefix length where one belongs. */
 struct host_ip {
@@ -67,6 +69,12 @@ struct host_sysctl {
 	char value[256];
 };
 
+/* A registry mirror: tried before the registry itself, in order. */
+struct host_mirror {
+	char registry[256]; /* "docker.io", "registry.example.com:5000" */
+	char url[512];	    /* "https://mirror.example.com[:port][/prefix]" */
+};
+
 /* Which settings host.yaml gave (rather than left at their defaults):
  * cloud metadata fills in only what host.yaml did not set. */
 enum host_set {
@@ -98,6 +106,17 @@ struct host_config {
 	 * containers besides /config and /data (berthd checks). */
 	char bind_allow[HOST_MAX_BINDS][256];
 	size_t nbind_allow;
+
+	/* Registries (the pulls of berthd and berth): registry_mirrors,
+	 * insecure_registries (plain HTTP or unverified TLS allowed), and
+	 * proxy (https_proxy, http_proxy, no_proxy; empty: none). */
+	struct host_mirror mirrors[HOST_MAX_MIRRORS];
+	size_t nmirrors;
+	char insecure[HOST_MAX_INSECURE][256];
+	size_t ninsecure;
+	char https_proxy[512];
+	char http_proxy[512];
+	char no_proxy[1024];
 
 	/* Problems found while reading, each "file:line: message". nerrors
 	 * counts them all; only the first HOST_MAX_ERRORS are kept. */

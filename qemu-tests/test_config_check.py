@@ -46,9 +46,16 @@ def test_documented_examples_are_valid(tmp_path, n):
 
 
 def test_missing_image_is_named(tmp_path):
-    r = check(tmp_path, {"compose.yaml": "services:\n  web:\n    image: nosuch:2\n"})
+    r = check(tmp_path, {"compose.yaml": "services:\n  web:\n    image: nosuch:2\n    pull_policy: never\n"})
     assert r.returncode == 1
-    assert "compose.yaml:2: services.web.image: nosuch:2 is not in images/" in r.stdout, r.stdout
+    assert "compose.yaml:2: services.web.image: nosuch:2 is not in images/ (pull_policy: never)" in r.stdout, \
+        r.stdout
+
+
+def test_missing_image_is_pulled(tmp_path):
+    r = check(tmp_path, {"compose.yaml": "services:\n  web:\n    image: ghcr.io/org/app:2\n"})
+    assert r.returncode == 0, r.stdout
+    assert "services.web.image: ghcr.io/org/app:2 is not in images/: the host pulls it from ghcr.io" in r.stdout
 
 
 MISTAKES = [

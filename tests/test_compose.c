@@ -620,9 +620,9 @@ static void test_wrong_types_and_values(void)
 		{"dns: [8.8.8.300]", "dns", "is not an IP address"},
 		{"expose: [\"80/icmp\"]", "expose", "expected PORT[-END][/PROTOCOL]"},
 		{"platform: linux/arm64", "platform", "Berth runs linux/amd64 images only"},
-		{"pull_policy: always", "pull_policy", "Berth does not pull or build images"},
-		{"pull_policy: build", "pull_policy", "Berth does not pull or build images"},
-		{"pull_policy: often", "pull_policy", "expected never or missing"},
+		{"pull_policy: build", "pull_policy", "'build' is not supported: Berth does not build images"},
+		{"pull_policy: daily", "pull_policy", "Berth pulls at up and boot"},
+		{"pull_policy: often", "pull_policy", "expected always, missing or never"},
 		{"profiles: [\"bad name\"]", "profiles", "is not a profile name"},
 		/* fuzz: a list item that is not a string left a NULL in the list */
 		{"profiles: [dev, {a: b}]", "profiles", "expected a string, got a mapping"},

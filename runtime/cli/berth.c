@@ -23,8 +23,11 @@
 #include "cli/client.h"
 #include "cli/configcheck.h"
 #include "cli/info.h"
+#include "cli/local.h"
+#include "image/store.h"
 #include "lib/signame.h"
 #include "proto/proto.h"
+#include "registry/registry.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"
@@ -613,11 +616,13 @@ static int cmd_run(int argc, char **argv)
 
 /* ---- images ----------------------------------------------------------------------------- */
 
+#define DIGEST_HEADING "DIGEST                                                                    "
+
 static int cmd_images(int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "berth images: takes no arguments\n");
+	int digests = argc == 2 && strcmp(argv[1], "--digests") == 0;
+	if (argc > 1 && !digests) {
+		fprintf(stderr, "berth images: takes no arguments but --digests\n");
 		return 1;
 	}
 	json_object *resp = NULL;
@@ -628,7 +633,8 @@ static int cmd_images(int argc, char **argv)
 	json_object *list = NULL;
 	json_object_object_get_ex(resp, "images", &list);
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
-	printf("%-40s %-14s %-16s %s\n", "REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE");
+	printf("%-40s %s%-14s %-16s %s\n", "REPOSITORY:TAG", digests ? DIGEST_HEADING : "", "IMAGE ID", "CREATED",
+	       "SIZE");
 	for (size_t i = 0; i < n; i++) {
 		json_object *img = json_object_array_get_idx(list, i);
 		const char *id = json_str(img, "id");
@@ -642,12 +648,23 @@ static int cmd_images(int argc, char **argv)
 		const char *created = json_str(img, "created");
 		json_object *tags = NULL;
 		size_t ntags = json_object_object_get_ex(img, "tags", &tags) ? json_object_array_length(tags) : 0;
-		if (ntags == 0) {
-			printf("%-40s %-14s %-16.16s %s\n", "<none>", shortid, created ? created : "-", size);
-		}
-		for (size_t t = 0; t < ntags; t++) {
-			printf("%-40s %-14s %-16.16s %s\n", json_object_get_string(json_object_array_get_idx(tags, t)),
-			       shortid, created ? created : "-", size);
+		json_object *dl = NULL;
+		json_object_object_get_ex(img, "digests", &dl);
+		for (size_t t = 0; t < (ntags > 0 ? ntags : 1); t++) {
+			const char *tag =
+				ntags > 0 ? json_object_get_string(json_object_array_get_idx(tags, t)) : "<none>";
+			const char *dlist[16];
+			size_t nd = 0;
+			for (; dl != NULL && nd < 16 && nd < json_object_array_length(dl); nd++) {
+				dlist[nd] = json_object_get_string(json_object_array_get_idx(dl, nd));
+			}
+			char digest[80];
+			local_repo_digest(tag, dlist, nd, digest, sizeof(digest));
+			printf("%-40s ", tag);
+			if (digests) {
+				printf("%-73s ", digest);
+			}
+			printf("%-14s %-16.16s %s\n", shortid, created ? created : "-", size);
 		}
 	}
 	json_object_put(resp);
@@ -657,13 +674,8 @@ static int cmd_images(int argc, char **argv)
 static int cmd_load(int argc, char **argv)
 {
 	const char *input = NULL;
-	int opt;
-	static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
-	while ((opt = getopt_long(argc, argv, "+i:", longopts, NULL)) != -1) {
-		if (opt != 'i') {
-			return 1;
-		}
-		input = optarg;
+	if (local_one_option(argc, argv, 'i', "input", &input) < 0) {
+		return 1;
 	}
 	if (optind < argc) {
 		input = argv[optind];
@@ -697,12 +709,8 @@ static int cmd_load(int argc, char **argv)
 static int cmd_rmi(int argc, char **argv)
 {
 	int force = 0;
-	int opt;
-	while ((opt = getopt(argc, argv, "+f")) != -1) {
-		if (opt != 'f') {
-			return 1;
-		}
-		force = 1;
+	if (local_one_flag(argc, argv, 'f', &force) < 0) {
+		return 1;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "berth rmi: give at least one image\n");
@@ -789,6 +797,7 @@ static int cmd_up(int argc, char **argv)
 		print_list(resp, "started", "started:");
 		print_list(resp, "unchanged", "unchanged:");
 		print_list(resp, "removed", "removed:");
+		print_list(resp, "pulling", "pulling:");
 		json_object *a = NULL;
 		if (json_object_object_get_ex(resp, "warnings", &a)) {
 			for (size_t i = 0; i < json_object_array_length(a); i++) {
@@ -837,6 +846,91 @@ static int cmd_help(int argc, char **argv)
 	return usage(stdout);
 }
 
+/* ---- registries and the local store (local.c) --------------------------------------------- */
+
+/* --root DIR: a store directory on this machine (the build machine), not
+ * berthd's; --config DIR: the CONFIG whose host.yaml, auth.json and CAs
+ * pulls use. On a host, pull, login, logout and save work on berthd's
+ * store beside it (the store is safe to share) with /config. */
+static struct local_opts local = {
+	.root = STORE_HOST_ROOT,
+	.config_dir = "/config",
+	.login_file = REGISTRY_HOST_LOGIN,
+};
+static int local_root_given;
+
+static int cmd_pull(int argc, char **argv)
+{
+	return local_pull(&local, argc, argv);
+}
+
+static int cmd_login(int argc, char **argv)
+{
+	return local_login(&local, argc, argv);
+}
+
+static int cmd_logout(int argc, char **argv)
+{
+	return local_logout(&local, argc, argv);
+}
+
+static int cmd_save(int argc, char **argv)
+{
+	return local_save(&local, argc, argv);
+}
+
+/* The commands --root serves, and what they do then. */
+static const struct {
+	const char *name;
+	int (*run)(const struct local_opts *o, int argc, char **argv);
+} local_commands[] = {
+	{"pull", local_pull}, {"images", local_images}, {"load", local_load},	  {"save", local_save},
+	{"rmi", local_rmi},   {"login", local_login},	{"logout", local_logout},
+};
+
+/* Global options before the command; returns the index of the command. */
+static int global_options(int argc, char **argv)
+{
+	int i = 1;
+	while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
+		const char *opt = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(opt, "--root") == 0 && val != NULL) {
+			local.root = val;
+			local.keep_blobs = 1;
+			local_root_given = 1;
+			local.config_dir = NULL;
+		} else if (strcmp(opt, "--config") == 0 && val != NULL) {
+			local.config_dir = val;
+		} else {
+			break;
+		}
+		i += 2;
+	}
+	if (local_root_given) {
+		/* berth login keeps credentials with the store it is for. */
+		static char login[PATH_MAX];
+		snprintf(login, sizeof(login), "%s/auth.json", local.root);
+		local.login_file = login;
+	}
+	return i;
+}
+
+static int run_local(int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(local_commands) / sizeof(local_commands[0]); i++) {
+		if (strcmp(argv[0], local_commands[i].name) == 0) {
+			optind = 1;
+			return local_commands[i].run(&local, argc, argv);
+		}
+	}
+	fprintf(stderr,
+		"berth: with --root, %s needs berthd; --root serves pull, images, load, save, rmi, login, "
+		"logout\n",
+		argv[0]);
+	return 1;
+}
+
 /* ---- the commands ------------------------------------------------------------------------ */
 
 struct command {
@@ -860,9 +954,13 @@ static const struct command commands[] = {
 	{"kill", cmd_lifecycle, "[-s SIGNAL] NAME...", "send containers a signal (default KILL)", NULL},
 	{"rm", cmd_lifecycle, "[-f] NAME...", "remove containers (-f: running ones too)", NULL},
 	{"inspect", cmd_inspect, "NAME...", "containers' details, as JSON", NULL},
-	{"images", cmd_images, "", "list images", "Images"},
+	{"images", cmd_images, "[--digests]", "list images", "Images"},
 	{"load", cmd_load, "[-i FILE]", "import an image archive (docker save, OCI layout)", NULL},
 	{"rmi", cmd_rmi, "[-f] IMAGE...", "remove images", NULL},
+	{"pull", cmd_pull, "[-q] IMAGE...", "pull images from their registries", NULL},
+	{"save", cmd_save, "-o FILE IMAGE...", "write images to an archive (OCI layout)", NULL},
+	{"login", cmd_login, "[-u USER] [--password-stdin] REGISTRY", "keep credentials for a registry", NULL},
+	{"logout", cmd_logout, "REGISTRY", "forget them", NULL},
 	{"network", cmd_network, "ls", "bridges, subnets, and the nf_tables rule count", "Networks"},
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
 	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
@@ -879,7 +977,7 @@ static const struct command commands[] = {
 
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: berth COMMAND [OPTIONS]\n");
+	fprintf(out, "usage: berth [--root DIR [--config DIR]] COMMAND [OPTIONS]\n");
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		const struct command *c = &commands[i];
 		if (c->section != NULL) {
@@ -900,15 +998,19 @@ static int usage(FILE *out)
 
 int berth_main(int argc, char **argv)
 {
-	if (argc < 2) {
+	int first = global_options(argc, argv);
+	if (argc <= first) {
 		return usage(stderr);
 	}
+	if (local_root_given) {
+		return run_local(argc - first, argv + first);
+	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (strcmp(argv[1], commands[i].name) == 0) {
+		if (strcmp(argv[first], commands[i].name) == 0) {
 			optind = 1;
-			return commands[i].run(argc - 1, argv + 1);
+			return commands[i].run(argc - first, argv + first);
 		}
 	}
-	fprintf(stderr, "berth: unknown command '%s'\n", argv[1]);
+	fprintf(stderr, "berth: unknown command '%s'\n", argv[first]);
 	return usage(stderr);
 }

@@ -19,7 +19,8 @@
 #define HOST_STORE "/data/berth/store"
 
 /* Every service's image must come from somewhere: images/ of this config,
- * or (on a Berth host) the store, where `berth load` puts images. */
+ * (on a Berth host) the store, where `berth load` puts images, or its
+ * registry, unless pull_policy says never. */
 static size_t check_service_images(const char *dir, const struct host_config *hc, char **names, size_t nnames)
 {
 	struct berr err = {0};
@@ -47,10 +48,17 @@ static size_t check_service_images(const char *dir, const struct host_config *hc
 			found = store_resolve(store, s->image, &a, &img, &err) == 0;
 			arena_free(&a);
 		}
-		if (!found) {
-			printf("compose.yaml:%d: services.%s.image: %s is not in images/%s\n", s->line, s->name,
-			       s->image, store != NULL ? " nor loaded on this host" : "");
+		if (!found && s->pull_policy == COMPOSE_PULL_NEVER) {
+			printf("compose.yaml:%d: services.%s.image: %s is not in images/%s (pull_policy: never)\n",
+			       s->line, s->name, s->image, store != NULL ? " nor loaded on this host" : "");
 			errors++;
+		} else if (!found) {
+			struct imgref r;
+			if (imgref_parse(s->image, &r, &err) == 0) {
+				printf("compose.yaml:%d: services.%s.image: %s is not in images/: the host pulls it "
+				       "from %s\n",
+				       s->line, s->name, s->image, r.domain);
+			}
 		}
 	}
 	if (store != NULL) {

@@ -273,8 +273,9 @@ struct compose_file_ref {
 };
 
 enum compose_pull_policy {
-	COMPOSE_PULL_MISSING, /* the default; Berth never pulls, so: must be loaded */
-	COMPOSE_PULL_NEVER,
+	COMPOSE_PULL_MISSING, /* the default: pulled when the store lacks it */
+	COMPOSE_PULL_NEVER,   /* must be loaded (images/, berth load) */
+	COMPOSE_PULL_ALWAYS,  /* pulled at each up and boot; the stored one runs meanwhile */
 };
 
 struct compose_service {

@@ -884,14 +884,18 @@ static int svc_pull_policy(struct ctx *x, void *obj, const struct yt_node *v, co
 		s->pull_policy = COMPOSE_PULL_NEVER;
 	} else if (strcmp(t, "missing") == 0 || strcmp(t, "if_not_present") == 0) {
 		s->pull_policy = COMPOSE_PULL_MISSING;
-	} else if (strcmp(t, "always") == 0 || strcmp(t, "build") == 0 || strcmp(t, "daily") == 0 ||
-		   strcmp(t, "weekly") == 0 || strncmp(t, "every_", 6) == 0) {
+	} else if (strcmp(t, "always") == 0) {
+		s->pull_policy = COMPOSE_PULL_ALWAYS;
+	} else if (strcmp(t, "build") == 0) {
 		return cx_fail(x, v, field,
-			       "'%s' is not possible: Berth does not pull or build images (load them from "
-			       "/config/images; use never or missing)",
+			       "'build' is not supported: Berth does not build images (build and push them elsewhere, "
+			       "or put an archive in /config/images; use always, missing or never)");
+	} else if (strcmp(t, "daily") == 0 || strcmp(t, "weekly") == 0 || strncmp(t, "every_", 6) == 0) {
+		return cx_fail(x, v, field,
+			       "'%.50s' is not supported: Berth pulls at up and boot (use always, missing or never)",
 			       t);
 	} else {
-		return cx_fail(x, v, field, "expected never or missing, got '%.50s'", t);
+		return cx_fail(x, v, field, "expected always, missing or never, got '%.50s'", t);
 	}
 	return 0;
 }
@@ -1024,8 +1028,7 @@ static const struct cx_rule service_rules[] = {
 		"read_only: true and volumes"},
 	{"runtime", CX_REFUSED, .why = "berthd runs every container with its own runtime, berth-oci"},
 	{"pull_refresh_after", CX_REFUSED,
-	 .why = "Berth does not pull images (load them from /config/images or with `berth load`), so there is "
-		"nothing to refresh"},
+	 .why = "not supported yet: pull_policy: always pulls at every boot and berth up"},
 	{"models", CX_REFUSED, .why = "Docker Model Runner is not available: run the model server as a service"},
 	{"provider", CX_REFUSED, .why = "Docker Compose's provider plugins run on the workstation, not on a host"},
 	{"use_api_socket", CX_REFUSED,

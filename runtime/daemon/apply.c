@@ -26,7 +26,9 @@
 #include "daemon/daemon.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
+#include "daemon/pulls.h"
 #include "daemon/sup.h"
+#include "image/imgref.h"
 #include "image/overlay.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
@@ -718,6 +720,10 @@ static int fill_def(const struct service_in *in, const struct image_resolved *im
 	return 0;
 }
 
+/* Set while the project is applied again because a pull brought an
+ * image in: pull_policy: always pulls at boot and `berth up`, not then. */
+static int reapplying;
+
 static int build_def(const struct service_in *in, struct ctr_def *def, struct berr *err)
 {
 	const struct compose_service *s = in->service;
@@ -726,10 +732,34 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 		return berr_setx(err, EINVAL, "services.%s: no image", s->name);
 	}
 	struct image_resolved img;
+	char canon[IMGREF_MAX];
+	if (imgref_normalize(s->image, canon, sizeof(canon), err) < 0) {
+		return berr_prefix(err, "services.%s", s->name);
+	}
 	if (images_resolve(s->image, &img, err) < 0) {
-		return berr_setx(err, ENOENT,
-				 "services.%s: image %s is not loaded: put it in /config/images/ or `berth load` it",
-				 s->name, s->image);
+		if (s->pull_policy == COMPOSE_PULL_NEVER) {
+			return berr_setx(err, ENOENT,
+					 "services.%s: image %s is not loaded (pull_policy: never): put it in "
+					 "/config/images/ or `berth load` it",
+					 s->name, s->image);
+		}
+		if (in->adhoc) {
+			/* berth run answers now; a pull is `berth pull`'s, with its progress. */
+			return berr_setx(err, ENOENT,
+					 "image %s is not loaded: `berth pull` it, put it in /config/images/ or "
+					 "`berth load` it",
+					 s->image);
+		}
+		/* On its way: the service waits, the others go on. */
+		char status[700];
+		pulls_start(canon);
+		pulls_status(canon, status, sizeof(status));
+		return berr_setx(err, EINPROGRESS, "%s", status);
+	}
+	if (s->pull_policy == COMPOSE_PULL_ALWAYS && !reapplying) {
+		/* The stored image runs meanwhile; a newer one recreates the
+		 * container when it is in (apply_after_pull). */
+		pulls_start(canon);
 	}
 	struct ctr_paths cp;
 	ctr_paths(in, &cp);
@@ -758,6 +788,28 @@ static int build_def(const struct service_in *in, struct ctr_def *def, struct be
 	compose_runtime_free(&rt);
 	images_resolved_free(&img);
 	return ret;
+}
+
+void apply_after_pull(void)
+{
+	reapplying = 1;
+	apply_compose(NULL);
+	reapplying = 0;
+}
+
+void apply_pull_failed(const char *ref)
+{
+	ctr_foreach(c) {
+		char canon[IMGREF_MAX];
+		struct berr err = {0};
+		if (c->has_def || c->def.image == NULL ||
+		    imgref_normalize(c->def.image, canon, sizeof(canon), &err) < 0 || strcmp(canon, ref) != 0) {
+			continue;
+		}
+		char status[700];
+		pulls_status(ref, status, sizeof(status));
+		sup_note_waiting(c->def.name, c->def.service, c->def.image, status);
+	}
 }
 
 /* ---- compose.yaml ---------------------------------------------------------------------- */
@@ -950,6 +1002,11 @@ static int apply_container(const struct compose_project *p, size_t index, unsign
 	struct ctr_def def;
 	struct berr err = {0};
 	if (build_def(&in, &def, &err) < 0) {
+		if (err.code == EINPROGRESS) {
+			sup_note_waiting(name, s->name, s->image, err.msg);
+			add_str(report, "pulling", name);
+			return 0;
+		}
 		problem(report, 1, err.msg);
 		keep_previous(report, name, s->name, err.msg);
 		return 1;

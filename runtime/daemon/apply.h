@@ -18,6 +18,13 @@
  * or -1 when there were errors (what could be applied was). */
 int apply_compose(json_object *report);
 
+/* A pull brought an image in: applies the project again, without starting
+ * the pulls of pull_policy: always (pulls.h calls this). */
+void apply_after_pull(void);
+
+/* A pull of ref failed: the services waiting for it say why (pulls.h). */
+void apply_pull_failed(const char *ref);
+
 /* A definition for `berth run` from its request (image, cmd, entrypoint,
  * env, volumes, workdir, user, tty, stdin, rm, name, restart, ...). */
 int apply_run_def(json_object *req, struct ctr_def *def, struct berr *err);

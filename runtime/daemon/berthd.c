@@ -18,6 +18,7 @@
 #include "daemon/daemon.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
+#include "daemon/pulls.h"
 #include "daemon/sup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
@@ -103,6 +104,20 @@ static int watch_signals(struct berr *err)
 	return watch_add(&sigw, EPOLLIN);
 }
 
+/* Supervision's deadlines and the pulls' retries share the one timer. */
+static int64_t next_deadline(void)
+{
+	int64_t a = sup_next_deadline();
+	int64_t b = pulls_next_deadline();
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+static void deadline(void)
+{
+	sup_tick();
+	pulls_tick();
+}
+
 int berthd_main(int argc, char **argv)
 {
 	/* Under init, whose log already names the service, no prefix. */
@@ -115,7 +130,7 @@ int berthd_main(int argc, char **argv)
 		return 1;
 	}
 	struct berr err = {0};
-	struct loop_hooks hooks = {.next_deadline = sup_next_deadline, .deadline = sup_tick};
+	struct loop_hooks hooks = {.next_deadline = next_deadline, .deadline = deadline};
 	int listen_fd = -1;
 	if (loop_setup(&hooks, &err) < 0 || watch_signals(&err) < 0 ||
 	    (listen_fd = proto_listen(BERTH_SOCKET, &err)) < 0) {
@@ -129,6 +144,7 @@ int berthd_main(int argc, char **argv)
 	}
 	sup_adopt_all();
 	images_load_config_dir(D.config_dir);
+	pulls_init(apply_after_pull, apply_pull_failed);
 	if (api_init(listen_fd) < 0 || sup_init() < 0) {
 		blog_err("the API could not start");
 		return 1;

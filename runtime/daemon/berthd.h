@@ -3,13 +3,14 @@
  * daemon/ in layers; each calls only modules below it (besides the table,
  * ctr and the loop, which every module above them uses):
  *
- *   berthd.c   main: start order, signals     -> api apply sup network images loop
+ *   berthd.c   main: start order, signals     -> api apply sup network images pulls loop
  *   api.c      the CLI's requests (proto/)     -> apply sup network images
- *   apply.c    compose.yaml, `berth run`       -> sup network images bundle
+ *   apply.c    compose.yaml, `berth run`       -> sup network images pulls bundle
  *   sup.c      containers' lives               -> health network bundle
  *   health.c   healthchecks                    -> (table, loop)
  *   network.c  bridges, names, rules (net/)    -> (table, loop)
  *   images.c   the image store (image/)        -> (table)
+ *   pulls.c    pulls in children (registry/)   -> (loop; apply through a hook)
  *   bundle.c   root filesystems, volumes       -> (ctr)
  *   ctrtab.c   the container table, observers  -> ctr
  *   ctr.c      containers, their record        -> fields.c

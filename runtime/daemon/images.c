@@ -54,6 +54,11 @@ int images_list(json_object *list, struct berr *err)
 		json_object_object_add(o, "size", json_object_new_int64((int64_t)infos[i].size));
 		json_object_object_add(o, "created", json_object_new_string(infos[i].created));
 		json_object_object_add(o, "layers", json_object_new_int((int)infos[i].nlayers));
+		json_object *digests = json_object_new_array();
+		for (size_t k = 0; k < infos[i].ndigests; k++) {
+			json_object_array_add(digests, json_object_new_string(infos[i].digests[k]));
+		}
+		json_object_object_add(o, "digests", digests);
 		json_object_array_add(list, o);
 	}
 	arena_free(&a);

@@ -7,9 +7,10 @@
 #include <json-c/json.h>
 
 #include "image/imagecfg.h"
+#include "image/store.h"
 #include "lib/berr.h"
 
-#define STORE_DIR "/data/berth/store"
+#define STORE_DIR STORE_HOST_ROOT
 
 /* Adds one object per image to list: id, tags, size, created. */
 int images_list(json_object *list, struct berr *err);

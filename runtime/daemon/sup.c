@@ -139,27 +139,59 @@ int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err)
 	return 0;
 }
 
+/* A container without a definition, in the table only so that `berth ps
+ * -a` shows why its service is not running. NULL when out of memory. */
+static struct ctr *add_placeholder(const char *name, const char *service)
+{
+	struct ctr *c = ctr_new();
+	if (c == NULL) {
+		return NULL;
+	}
+	c->def.name = strdup(name);
+	c->def.service = service != NULL ? strdup(service) : NULL;
+	if (c->def.name == NULL) {
+		ctr_free(c);
+		return NULL;
+	}
+	c->state = CS_FAILED;
+	ctr_add(c);
+	return c;
+}
+
 void sup_note_failed(const char *name, const char *service, const char *error)
 {
 	struct ctr *c = ctr_find(name);
 	if (c != NULL) {
 		/* A container of the last good definition keeps running. */
 		copy_string(c->error, sizeof(c->error), error);
+		c->waiting_for[0] = '\0';
 		return;
 	}
-	c = ctr_new();
+	c = add_placeholder(name, service);
+	if (c != NULL) {
+		copy_string(c->error, sizeof(c->error), error);
+	}
+}
+
+void sup_note_waiting(const char *name, const char *service, const char *image, const char *why)
+{
+	struct ctr *c = ctr_find(name);
+	if (c != NULL && c->has_def) {
+		/* The container of the last good definition goes on. */
+		return;
+	}
 	if (c == NULL) {
-		return;
+		c = add_placeholder(name, service);
+		if (c == NULL) {
+			return;
+		}
 	}
-	c->def.name = strdup(name);
-	c->def.service = service != NULL ? strdup(service) : NULL;
-	if (c->def.name == NULL) {
-		ctr_free(c);
-		return;
+	if (c->def.image == NULL) {
+		c->def.image = strdup(image);
 	}
 	c->state = CS_FAILED;
-	copy_string(c->error, sizeof(c->error), error);
-	ctr_add(c);
+	c->error[0] = '\0';
+	copy_string(c->waiting_for, sizeof(c->waiting_for), why);
 }
 
 int sup_remove(struct ctr *c, struct berr *err)
@@ -995,6 +1027,10 @@ void sup_status_text(const struct ctr *c, char *out, size_t size)
 		snprintf(out, size, "%s%s", c->waiting_for[0] != '\0' ? "Waiting: " : "Created", c->waiting_for);
 		return;
 	case CS_FAILED:
+		if (!c->has_def && c->waiting_for[0] != '\0') {
+			snprintf(out, size, "Waiting: %s", c->waiting_for);
+			return;
+		}
 		snprintf(out, size, "Error: %s", c->error);
 		return;
 	}

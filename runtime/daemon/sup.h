@@ -20,6 +20,10 @@ int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err);
 /* A compose service whose definition failed: listed with its error. */
 void sup_note_failed(const char *name, const char *service, const char *error);
 
+/* A service waits for its image (pulls.h): ps -a shows "Waiting: why";
+ * a container of its last good definition, if any, goes on. */
+void sup_note_waiting(const char *name, const char *service, const char *image, const char *why);
+
 /* Asks for the container to run: at once, or when its dependencies are. */
 int sup_start(struct ctr *c, struct berr *err);
 

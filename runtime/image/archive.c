@@ -815,18 +815,12 @@ static int collect_index(struct collect *c, const struct imgjson_descriptor *d, 
 	if (ret < 0) {
 		return ret;
 	}
-	for (size_t i = 0; i < idx.nmanifests; i++) {
-		const struct imgjson_descriptor *m = &idx.manifests[i];
-		if (m->attestation || (m->kind != IMGJSON_MANIFEST && m->kind != IMGJSON_INDEX)) {
-			continue;
-		}
-		if (platform_ok(m)) {
-			return collect_descriptor(c, m, named, depth + 1);
-		}
-		note_platform(c, m);
+	(void)strfmt(what, sizeof(what), "%s: %s", c->a->name, d->digest);
+	ret = imgjson_select_platform(&idx, archive_host_arch(), what, c->err);
+	if (ret < 0) {
+		return ret;
 	}
-	return berr_setx(c->err, ENOENT, "%s: %s has no image for linux/%s (it has: %s)", c->a->name, d->digest,
-			 archive_host_arch(), c->seen_platforms[0] != '\0' ? c->seen_platforms : "none");
+	return collect_descriptor(c, &idx.manifests[ret], named, depth + 1);
 }
 
 static int collect_descriptor(struct collect *c, const struct imgjson_descriptor *d,

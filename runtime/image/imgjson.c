@@ -230,35 +230,47 @@ static int annotation(struct jctx *x, json_object *ann, const char *key, const c
 	return opt_str(x, ann, key, NULL, out);
 }
 
+/* A descriptor; field names it in messages ("config", "layers[2]"), and
+ * each member is named under it ("layers[2].digest"). */
 static int parse_descriptor(struct jctx *x, json_object *o, const char *field, struct imgjson_descriptor *d)
 {
 	memset(d, 0, sizeof(*d));
 	if (!json_object_is_type(o, json_type_object)) {
 		return berr_setx(x->err, EINVAL, "%s: %s is not a descriptor object", x->what, field);
 	}
-	int ret = opt_str(x, o, "mediaType", "", &d->media_type);
+	char name[64];
+	snprintf(name, sizeof(name), "%s.mediaType", field);
+	json_object *v;
+	int ret = 0;
+	d->media_type = "";
+	if (json_object_object_get_ex(o, "mediaType", &v) && v != NULL) {
+		ret = copy_str(x, v, name, &d->media_type);
+	}
 	if (ret < 0) {
 		return ret;
 	}
 	d->kind = imgjson_media_kind(d->media_type);
-	json_object *v;
 	const char *digest;
+	snprintf(name, sizeof(name), "%s.digest", field);
 	if (!json_object_object_get_ex(o, "digest", &v)) {
-		return berr_setx(x->err, EINVAL, "%s: %s has no digest", x->what, field);
+		return berr_setx(x->err, EINVAL, "%s: %s is missing", x->what, name);
 	}
-	ret = copy_str(x, v, "digest", &digest);
+	ret = copy_str(x, v, name, &digest);
 	if (ret < 0) {
 		return ret;
 	}
-	ret = imgjson_check_digest(digest, x->what, x->err);
+	char what[300];
+	snprintf(what, sizeof(what), "%s: %s", x->what, name);
+	ret = imgjson_check_digest(digest, what, x->err);
 	if (ret < 0) {
 		return ret;
 	}
 	memcpy(d->digest, digest, strlen(digest) + 1);
+	snprintf(name, sizeof(name), "%s.size", field);
 	if (!json_object_object_get_ex(o, "size", &v)) {
-		return berr_setx(x->err, EINVAL, "%s: %s has no size", x->what, field);
+		return berr_setx(x->err, EINVAL, "%s: %s is missing", x->what, name);
 	}
-	ret = get_u64(x, v, "size", &d->size);
+	ret = get_u64(x, v, name, &d->size);
 	if (ret < 0) {
 		return ret;
 	}
@@ -268,24 +280,25 @@ static int parse_descriptor(struct jctx *x, json_object *o, const char *field, s
 	json_object *platform;
 	if (json_object_object_get_ex(o, "platform", &platform) && platform != NULL) {
 		if (!json_object_is_type(platform, json_type_object)) {
-			return berr_setx(x->err, EINVAL, "%s: platform is not an object", x->what);
+			return berr_setx(x->err, EINVAL, "%s: %s.platform is not an object", x->what, field);
 		}
 		d->has_platform = 1;
-		ret = opt_str(x, platform, "os", "", &d->os);
-		if (ret == 0) {
-			ret = opt_str(x, platform, "architecture", "", &d->architecture);
-		}
-		if (ret == 0) {
-			ret = opt_str(x, platform, "variant", "", &d->variant);
-		}
-		if (ret < 0) {
-			return ret;
+		static const char *const keys[] = {"os", "architecture", "variant"};
+		const char **outs[] = {&d->os, &d->architecture, &d->variant};
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(name, sizeof(name), "%s.platform.%s", field, keys[i]);
+			if (json_object_object_get_ex(platform, keys[i], &v) && v != NULL) {
+				ret = copy_str(x, v, name, outs[i]);
+			}
+			if (ret < 0) {
+				return ret;
+			}
 		}
 	}
 	json_object *ann = NULL;
 	if (json_object_object_get_ex(o, "annotations", &ann) && ann != NULL &&
 	    !json_object_is_type(ann, json_type_object)) {
-		return berr_setx(x->err, EINVAL, "%s: annotations is not an object", x->what);
+		return berr_setx(x->err, EINVAL, "%s: %s.annotations is not an object", x->what, field);
 	}
 	const char *reftype = NULL;
 	ret = annotation(x, ann, "org.opencontainers.image.ref.name", &d->ref_name);
@@ -330,7 +343,9 @@ int imgjson_parse_index(const char *data, size_t len, const char *what, struct a
 		}
 	}
 	for (size_t i = 0; ret == 0 && i < n; i++) {
-		ret = parse_descriptor(&x, json_object_array_get_idx(m, i), "manifests[]", &out->manifests[i]);
+		char field[32];
+		snprintf(field, sizeof(field), "manifests[%zu]", i);
+		ret = parse_descriptor(&x, json_object_array_get_idx(m, i), field, &out->manifests[i]);
 	}
 	if (ret == 0) {
 		out->nmanifests = n;
@@ -358,16 +373,18 @@ int imgjson_parse_manifest(const char *data, size_t len, const char *what, struc
 	if (ret == 0 && media_type[0] != '\0' && imgjson_media_kind(media_type) != IMGJSON_MANIFEST) {
 		ret = berr_setx(err, EINVAL, "%s: media type %.100s is not an image manifest", what, media_type);
 	}
+	if (ret == 0 && !json_object_object_get_ex(o, "config", &cfg)) {
+		ret = berr_setx(err, EINVAL, "%s: not an image manifest (config is missing)", what);
+	}
 	if (ret == 0 &&
-	    (!json_object_object_get_ex(o, "config", &cfg) || !json_object_object_get_ex(o, "layers", &layers) ||
-	     !json_object_is_type(layers, json_type_array))) {
-		ret = berr_setx(err, EINVAL, "%s: not an image manifest (no config or layers)", what);
+	    (!json_object_object_get_ex(o, "layers", &layers) || !json_object_is_type(layers, json_type_array))) {
+		ret = berr_setx(err, EINVAL, "%s: not an image manifest (layers is missing or not an array)", what);
 	}
 	if (ret == 0) {
 		ret = parse_descriptor(&x, cfg, "config", &out->config);
 	}
 	if (ret == 0 && out->config.kind != IMGJSON_CONFIG) {
-		ret = berr_setx(err, EINVAL, "%s: config media type '%.100s' is not a container image config", what,
+		ret = berr_setx(err, EINVAL, "%s: config.mediaType '%.100s' is not a container image config", what,
 				out->config.media_type);
 	}
 	size_t n = ret == 0 ? json_object_array_length(layers) : 0;
@@ -382,10 +399,13 @@ int imgjson_parse_manifest(const char *data, size_t len, const char *what, struc
 	}
 	for (size_t i = 0; ret == 0 && i < n; i++) {
 		struct imgjson_descriptor *d = &out->layers[i];
-		ret = parse_descriptor(&x, json_object_array_get_idx(layers, i), "layers[]", d);
+		char field[32];
+		snprintf(field, sizeof(field), "layers[%zu]", i);
+		ret = parse_descriptor(&x, json_object_array_get_idx(layers, i), field, d);
 		if (ret == 0 && d->kind != IMGJSON_LAYER) {
-			ret = berr_setx(err, ENOTSUP, "%s: layer %zu has unsupported media type '%.100s'", what, i + 1,
-					d->media_type);
+			ret = berr_setx(err, ENOTSUP,
+					"%s: layer %zu has unsupported media type '%.100s' (%s.mediaType)", what, i + 1,
+					d->media_type, field);
 		}
 	}
 	if (ret == 0) {
@@ -664,9 +684,13 @@ static int config_meta(struct jctx *x, json_object *root, struct imgjson_config_
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *id;
-		ret = copy_str(x, json_object_array_get_idx(ids, i), "rootfs.diff_ids[]", &id);
+		char field[40];
+		char what[300];
+		snprintf(field, sizeof(field), "rootfs.diff_ids[%zu]", i);
+		snprintf(what, sizeof(what), "%s: %s", x->what, field);
+		ret = copy_str(x, json_object_array_get_idx(ids, i), field, &id);
 		if (ret == 0) {
-			ret = imgjson_check_digest(id, x->what, x->err);
+			ret = imgjson_check_digest(id, what, x->err);
 		}
 		if (ret < 0) {
 			return ret;
@@ -714,4 +738,25 @@ int imgjson_parse_config(const char *data, size_t len, const char *what, struct 
 		ret = runtime_config(&x, o, cfg);
 	}
 	return ret;
+}
+
+int imgjson_select_platform(const struct imgjson_index *idx, const char *arch, const char *what, struct berr *err)
+{
+	char seen[256] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < idx->nmanifests; i++) {
+		const struct imgjson_descriptor *m = &idx->manifests[i];
+		if (m->attestation || (m->kind != IMGJSON_MANIFEST && m->kind != IMGJSON_INDEX)) {
+			continue;
+		}
+		if (!m->has_platform || (strcmp(m->os, "linux") == 0 && strcmp(m->architecture, arch) == 0)) {
+			return (int)i;
+		}
+		if (len + 80 < sizeof(seen)) {
+			int n = snprintf(seen + len, sizeof(seen) - len, "%s%.30s/%.30s%s%.10s", len > 0 ? ", " : "",
+					 m->os, m->architecture, m->variant[0] != '\0' ? "/" : "", m->variant);
+			len += n > 0 ? (size_t)n : 0;
+		}
+	}
+	return berr_setx(err, ENOENT, "%s has no image for linux/%s (it has: %s)", what, arch, len > 0 ? seen : "none");
 }

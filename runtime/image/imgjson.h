@@ -80,6 +80,12 @@ int imgjson_check_digest(const char *digest, const char *what, struct berr *err)
 int imgjson_parse_index(const char *data, size_t len, const char *what, struct arena *a, struct imgjson_index *out,
 			struct berr *err);
 
+/* The entry of an index for linux/arch ("amd64"): its position, or
+ * -ENOENT with err naming the platforms the index has. Attestations and
+ * entries that are neither manifests nor indexes are passed over; an entry
+ * without a platform fits any. */
+int imgjson_select_platform(const struct imgjson_index *idx, const char *arch, const char *what, struct berr *err);
+
 /* An image manifest: config and layer descriptors of known media types. */
 int imgjson_parse_manifest(const char *data, size_t len, const char *what, struct arena *a,
 			   struct imgjson_manifest *out, struct berr *err);

@@ -48,6 +48,7 @@ struct store {
 	int blobsfd; /* blobs/sha256 */
 	int imagesfd;
 	struct unpack_limits limits;
+	int keep_blobs; /* keep layers' blobs too, for save (the build machine's stores) */
 };
 
 struct image_rec {
@@ -58,6 +59,10 @@ struct image_rec {
 	uint64_t size;
 	size_t nlayers;
 	char (*chains)[STORE_ID_SIZE];
+	const char **repo_digests; /* "repo@sha256:<manifest>" this image was pulled as */
+	size_t nrepo_digests;
+	const char *repo_digest;      /* save_record: one more to keep */
+	char (*blobs)[STORE_ID_SIZE]; /* each layer's blob digest; "" unknown */
 };
 
 static void json_putp(json_object **o)
@@ -337,6 +342,34 @@ static int load_record(struct store *s, const char *hex, struct arena *a, struct
 		memcpy(rec->chains[i], chain, STORE_ID_SIZE);
 	}
 	rec->nlayers = n;
+	json_object *blobs;
+	rec->blobs = arena_alloc(a, (n + 1) * sizeof(*rec->blobs));
+	if (rec->blobs == NULL) {
+		return berr_set(err, ENOMEM, "%s", name);
+	}
+	if (json_object_object_get_ex(o, "layer_blobs", &blobs) && json_object_is_type(blobs, json_type_array) &&
+	    json_object_array_length(blobs) == n) {
+		for (size_t i = 0; i < n; i++) {
+			const char *b = json_object_get_string(json_object_array_get_idx(blobs, i));
+			if (b != NULL && is_full_id(b)) {
+				memcpy(rec->blobs[i], b, STORE_ID_SIZE);
+			}
+		}
+	}
+	json_object *digests;
+	if (json_object_object_get_ex(o, "repo_digests", &digests) && json_object_is_type(digests, json_type_array)) {
+		size_t nd = json_object_array_length(digests);
+		rec->repo_digests = arena_alloc(a, (nd + 1) * sizeof(*rec->repo_digests));
+		if (rec->repo_digests == NULL) {
+			return berr_set(err, ENOMEM, "%s", name);
+		}
+		for (size_t i = 0; i < nd; i++) {
+			const char *d = json_object_get_string(json_object_array_get_idx(digests, i));
+			if (d != NULL && (rec->repo_digests[rec->nrepo_digests] = arena_strdup(a, d)) != NULL) {
+				rec->nrepo_digests++;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -364,6 +397,27 @@ static int add_array(json_object *o, const char *key, json_object *arr)
 	return 0;
 }
 
+/* The repo digests the image had (a load or pull again keeps them), and
+ * the new one; NULL when out of memory. */
+static json_object *repo_digest_array(struct store *s, const struct image_rec *rec)
+{
+	json_object *arr = json_object_new_array();
+	auto_arena struct arena tmp = {0};
+	struct image_rec old;
+	struct berr ignored;
+	if (arr != NULL && load_record(s, rec->id + 7, &tmp, &old, &ignored) == 0) {
+		for (size_t i = 0; i < old.nrepo_digests; i++) {
+			if (rec->repo_digest == NULL || strcmp(old.repo_digests[i], rec->repo_digest) != 0) {
+				json_object_array_add(arr, json_object_new_string(old.repo_digests[i]));
+			}
+		}
+	}
+	if (arr != NULL && rec->repo_digest != NULL) {
+		json_object_array_add(arr, json_object_new_string(rec->repo_digest));
+	}
+	return arr;
+}
+
 static int save_record(struct store *s, const struct image_rec *rec, char (*diff_ids)[IMGJSON_DIGEST_SIZE],
 		       const char *manifest, struct berr *err)
 {
@@ -381,6 +435,11 @@ static int save_record(struct store *s, const struct image_rec *rec, char (*diff
 	ret |= add_int(o, "size", (int64_t)rec->size);
 	ret |= add_array(o, "layers", string_array((const char(*)[STORE_ID_SIZE])rec->chains, rec->nlayers));
 	ret |= add_array(o, "diff_ids", string_array((const char(*)[STORE_ID_SIZE])diff_ids, rec->nlayers));
+	ret |= add_array(o, "repo_digests", repo_digest_array(s, rec));
+	if (rec->blobs != NULL) {
+		ret |= add_array(o, "layer_blobs",
+				 string_array((const char(*)[STORE_ID_SIZE])rec->blobs, rec->nlayers));
+	}
 	if (ret != 0) {
 		return berr_set(err, ENOMEM, "image record");
 	}
@@ -492,25 +551,48 @@ static int write_layer_info(int dirfd, const char *chain, const char *diff_id, c
 	return write_json_at(dirfd, "layer.json", o, err);
 }
 
+/* One layer to make present. The blob comes from open (an archive member,
+ * a registry's response), which close releases. */
 struct layer_job {
-	struct archive *ar;
-	const struct archive_layer *layer;
-	size_t index; /* 0-based */
-	size_t count;
+	const char *what;   /* names the layer in messages */
+	const char *digest; /* the blob's promised digest; "" when the format has none */
+	int (*open)(void *ctx, struct dstream_source *src, struct berr *err);
+	void (*close)(void *ctx);
+	void *ctx;
 	const char *diff_id;
 	const char *chain;
 	const char *parent; /* "" for the bottom layer */
+	char *blob_out;	    /* STORE_ID_SIZE: the blob's digest, once read */
 };
+
+/* A source whose bytes are also written to fd: the blob a store that keeps
+ * blobs keeps. */
+struct tee_src {
+	struct dstream_source inner;
+	int fd;
+};
+
+static ssize_t tee_read(void *ctx, void *buf, size_t len, struct berr *err)
+{
+	struct tee_src *t = ctx;
+	ssize_t n = t->inner.read(t->inner.ctx, buf, len, err);
+	if (n > 0 && write_all(t->fd, buf, (size_t)n) < 0) {
+		return berr_set(err, EIO, "keep the blob");
+	}
+	return n;
+}
+
+static int blob_present(struct store *s, const char *digest)
+{
+	struct stat st;
+	return is_full_id(digest) && fstatat(s->blobsfd, digest + 7, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
 
 /* Unpacks a layer into tmp/<tmpname>/fs and checks both digests. */
 static int unpack_checked(struct store *s, const struct layer_job *j, const char *tmpname, struct unpack_stats *st,
 			  struct berr *err)
 {
-	const char *an = archive_name(j->ar);
-	char what[512];
-	char q[300];
-	(void)strfmt(what, sizeof(what), "%.200s: layer %zu of %zu (%s)", an, j->index + 1, j->count,
-		     tar_quote(j->layer->member, q, sizeof(q)));
 	auto_close int dir = openat(s->tmpfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0 || mkdirat(dir, LAYER_FS, 0755) < 0) {
 		return berr_set(err, errno, "%s/tmp/%s", s->root, tmpname);
@@ -519,18 +601,22 @@ static int unpack_checked(struct store *s, const struct layer_job *j, const char
 	if (fs < 0) {
 		return berr_set(err, errno, "%s/tmp/%s/" LAYER_FS, s->root, tmpname);
 	}
-	struct archive_member m;
-	int ret = archive_member_open(j->ar, j->layer->member, &m, err);
-	if (ret < 0) {
-		return berr_prefix(err, "%s", what);
-	}
-	if (j->layer->size != ARCHIVE_SIZE_UNKNOWN && m.size != j->layer->size) {
-		archive_member_close(&m);
-		return berr_setx(err, EINVAL, "%s: %llu bytes, its descriptor says %llu", what,
-				 (unsigned long long)m.size, (unsigned long long)j->layer->size);
-	}
 	struct dstream_source src;
-	archive_member_source(&m, &src);
+	int ret = j->open(j->ctx, &src, err);
+	if (ret < 0) {
+		return berr_prefix(err, "%s", j->what);
+	}
+	auto_close int blobfd = -1;
+	struct tee_src tee = {.inner = src};
+	if (s->keep_blobs) {
+		blobfd = openat(dir, "blob", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (blobfd < 0) {
+			j->close(j->ctx);
+			return berr_set(err, errno, "%s/tmp/%s/blob", s->root, tmpname);
+		}
+		tee.fd = blobfd;
+		src = (struct dstream_source){.read = tee_read, .ctx = &tee};
+	}
 	struct dstream *d = NULL;
 	uint64_t max = s->limits.max_bytes != 0 ? s->limits.max_bytes : UNPACK_DEFAULT_MAX_BYTES;
 	ret = dstream_open(&d, &src, 0, max, err);
@@ -540,24 +626,61 @@ static int unpack_checked(struct store *s, const struct layer_job *j, const char
 	char in[IMGJSON_DIGEST_SIZE];
 	char out[IMGJSON_DIGEST_SIZE];
 	if (ret == 0 && dstream_digests(d, in, out) < 0) {
-		ret = berr_setx(err, EIO, "%s: digest not available", what);
+		ret = berr_setx(err, EIO, "%s: digest not available", j->what);
 	} else if (ret < 0) {
-		ret = berr_prefix(err, "%s", what);
+		ret = berr_prefix(err, "%s", j->what);
 	}
 	dstream_close(d);
-	archive_member_close(&m);
+	j->close(j->ctx);
 	if (ret < 0) {
 		return ret;
 	}
-	if (j->layer->digest[0] != '\0' && strcmp(in, j->layer->digest) != 0) {
-		return berr_setx(err, EINVAL, "%s: blob does not match its digest %s (content is %s)", what,
-				 j->layer->digest, in);
+	if (j->digest[0] != '\0' && strcmp(in, j->digest) != 0) {
+		return berr_setx(err, EINVAL, "%s: blob does not match its digest %s (content is %s)", j->what,
+				 j->digest, in);
 	}
 	if (strcmp(out, j->diff_id) != 0) {
-		return berr_setx(err, EINVAL, "%s: uncompressed content is %s, the config's diff_id says %s", what, out,
-				 j->diff_id);
+		return berr_setx(err, EINVAL, "%s: uncompressed content is %s, the config's diff_id says %s", j->what,
+				 out, j->diff_id);
+	}
+	memcpy(j->blob_out, in, STORE_ID_SIZE);
+	if (blobfd >= 0 && !blob_present(s, in)) {
+		/* Verified: into blobs/ (unreferenced until the image record
+		 * names it, so gc takes it if the load goes no further). */
+		if (fsync(blobfd) < 0 || renameat(dir, "blob", s->blobsfd, in + 7) < 0) {
+			return berr_set(err, errno, "keep the blob of %s in %s/blobs", j->what, s->root);
+		}
 	}
 	return 0;
+}
+
+/* An archive member as a layer's blob. */
+struct member_blob {
+	struct archive *ar;
+	const struct archive_layer *layer;
+	struct archive_member m;
+};
+
+static int member_blob_open(void *ctx, struct dstream_source *src, struct berr *err)
+{
+	struct member_blob *b = ctx;
+	int ret = archive_member_open(b->ar, b->layer->member, &b->m, err);
+	if (ret < 0) {
+		return ret;
+	}
+	if (b->layer->size != ARCHIVE_SIZE_UNKNOWN && b->m.size != b->layer->size) {
+		archive_member_close(&b->m);
+		return berr_setx(err, EINVAL, "%llu bytes, its descriptor says %llu", (unsigned long long)b->m.size,
+				 (unsigned long long)b->layer->size);
+	}
+	archive_member_source(&b->m, src);
+	return 0;
+}
+
+static void member_blob_close(void *ctx)
+{
+	struct member_blob *b = ctx;
+	archive_member_close(&b->m);
 }
 
 /* Removes a layer directory that is not what its name says (a load
@@ -587,22 +710,32 @@ static int ensure_layer(struct store *s, const struct layer_job *j, uint64_t *si
 	struct layer_info info;
 	struct berr ignored;
 	int ret = read_layer_info(s, dir, &info, err);
+	/* What the blob is known as before it is read (legacy archives' layer
+	 * tars are their own uncompressed content). */
+	const char *known = j->digest[0] != '\0' ? j->digest : j->diff_id;
+	int blob_only = 0;
 	if (ret == 0) {
 		if (strcmp(info.chain, j->chain) != 0) {
 			return berr_setx(err, EEXIST, "layer %s: %s/layers/%s already holds layer %s", j->chain,
 					 s->root, dir, info.chain);
 		}
 		*size = info.size;
-		return 0;
+		memcpy(j->blob_out, known, STORE_ID_SIZE);
+		if (!s->keep_blobs || blob_present(s, known)) {
+			return 0;
+		}
+		/* Present, but not its blob, which this store keeps: read it
+		 * again (verified as ever), keep the blob, drop the copy. */
+		blob_only = 1;
 	}
 	/* Only a missing or damaged layer.json means the directory is not a
 	 * layer; any other failure must not cost other images their layer. */
-	if (ret != -ENOENT && ret != -EINVAL && ret != -EFBIG) {
+	if (ret != 0 && ret != -ENOENT && ret != -EINVAL && ret != -EFBIG) {
 		return ret;
 	}
 	berr_clear(err);
 	struct stat st;
-	if (fstatat(s->layersfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (!blob_only && fstatat(s->layersfd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		ret = discard_layer_dir(s, dir, err);
 		if (ret < 0) {
 			return ret;
@@ -614,6 +747,11 @@ static int ensure_layer(struct store *s, const struct layer_job *j, uint64_t *si
 		return berr_prefix(err, "%s/tmp", s->root);
 	}
 	struct unpack_stats stats;
+	if (blob_only) {
+		ret = unpack_checked(s, j, tmpname, &stats, err);
+		fstree_remove(s->tmpfd, tmpname, NULL, &ignored);
+		return ret;
+	}
 	ret = unpack_checked(s, j, tmpname, &stats, err);
 	if (ret == 0) {
 		auto_close int tdir = openat(s->tmpfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -626,7 +764,17 @@ static int ensure_layer(struct store *s, const struct layer_job *j, uint64_t *si
 		ret = berr_set(err, errno, "sync %s", s->root);
 	}
 	if (ret == 0 && renameat(s->tmpfd, tmpname, s->layersfd, dir) < 0) {
-		ret = berr_set(err, errno, "rename a layer into %s/layers/%s", s->root, dir);
+		/* A pull running beside this one published the same layer
+		 * first: theirs is as good as ours. */
+		int e = errno;
+		struct layer_info theirs;
+		if ((e == ENOTEMPTY || e == EEXIST) && read_layer_info(s, dir, &theirs, &ignored) == 0 &&
+		    strcmp(theirs.chain, j->chain) == 0) {
+			fstree_remove(s->tmpfd, tmpname, NULL, &ignored);
+			*size = theirs.size;
+			return 0;
+		}
+		ret = berr_set(err, e, "rename a layer into %s/layers/%s", s->root, dir);
 	}
 	if (ret == 0 && fsync(s->layersfd) < 0) {
 		ret = berr_set(err, errno, "fsync %s/layers", s->root);
@@ -679,10 +827,21 @@ static void chain_ids(char (*diff)[IMGJSON_DIGEST_SIZE], size_t n, char (*chain)
 	}
 }
 
+/* names.json is read, changed and written back: pulls run side by side
+ * (under the store's shared lock), so each change holds names.lock. */
 static int set_names(struct store *s, const char *id, const char **names, size_t n, struct berr *err)
 {
 	if (n == 0) {
 		return 0;
+	}
+	auto_close int lock = openat(s->rootfd, "names.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lock < 0) {
+		return berr_set(err, errno, "open %s/names.lock", s->root);
+	}
+	while (flock(lock, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			return berr_set(err, errno, "lock %s/names.lock", s->root);
+		}
 	}
 	auto_json json_object *map = NULL;
 	int ret = load_names(s, &map, err);
@@ -697,6 +856,69 @@ static int set_names(struct store *s, const char *id, const char **names, size_t
 	return save_names(s, map, err);
 }
 
+/* An image config, checked: its digest, size, platform; what its layers are. */
+struct checked_config {
+	char hex[SHA256_HEX_LEN + 1];
+	char id[STORE_ID_SIZE];
+	char what[PATH_MAX + 100];
+	struct imgjson_config_meta meta;
+	char (*chains)[STORE_ID_SIZE];
+};
+
+static int check_config(const char *source, const char *cfg, size_t cfglen, const char *digest, uint64_t size,
+			struct arena *a, struct checked_config *c, struct berr *err)
+{
+	sha256_hex(cfg, cfglen, c->hex);
+	(void)strfmt(c->id, sizeof(c->id), "sha256:%s", c->hex);
+	if (digest[0] != '\0' && strcmp(digest, c->id) != 0) {
+		return berr_setx(err, EINVAL, "%s: config %s does not match its digest (content is %s)", source, digest,
+				 c->id);
+	}
+	if (size != ARCHIVE_SIZE_UNKNOWN && size != cfglen) {
+		return berr_setx(err, EINVAL, "%s: config %s is %zu bytes, its descriptor says %llu", source, c->id,
+				 cfglen, (unsigned long long)size);
+	}
+	(void)strfmt(c->what, sizeof(c->what), "%s: config %.19s", source, c->id);
+	int ret = imgjson_parse_config(cfg, cfglen, c->what, a, &c->meta, NULL, err);
+	if (ret == 0) {
+		ret = check_platform(&c->meta, c->what, err);
+	}
+	if (ret < 0) {
+		return ret;
+	}
+	c->chains = arena_alloc(a, (c->meta.ndiff_ids + 1) * STORE_ID_SIZE);
+	if (c->chains == NULL) {
+		return berr_set(err, ENOMEM, "%s", c->what);
+	}
+	chain_ids(c->meta.diff_ids, c->meta.ndiff_ids, c->chains);
+	return 0;
+}
+
+/* Config blob, record, names: the image becomes visible, its layers being
+ * in place already. */
+static int publish_image(struct store *s, const struct checked_config *c, const char *cfg, size_t cfglen, uint64_t size,
+			 char (*blobs)[STORE_ID_SIZE], const char *manifest, const char *repo_digest,
+			 const char **names, size_t nnames, struct berr *err)
+{
+	struct image_rec rec = {.created = c->meta.created,
+				.loaded = (int64_t)time(NULL),
+				.size = size,
+				.nlayers = c->meta.ndiff_ids,
+				.chains = c->chains,
+				.repo_digest = repo_digest,
+				.blobs = blobs};
+	memcpy(rec.id, c->id, sizeof(rec.id));
+	memcpy(rec.config, c->id, sizeof(rec.config));
+	int ret = save_config_blob(s, c->hex, cfg, cfglen, err);
+	if (ret == 0) {
+		ret = save_record(s, &rec, c->meta.diff_ids, manifest, err);
+	}
+	if (ret == 0) {
+		ret = set_names(s, c->id, names, nnames, err);
+	}
+	return ret;
+}
+
 static int import_image(struct store *s, struct archive *ar, const struct archive_image *img, struct store_loaded *res,
 			struct berr *err)
 {
@@ -707,71 +929,187 @@ static int import_image(struct store *s, struct archive *ar, const struct archiv
 	if (ret < 0) {
 		return berr_prefix(err, "config");
 	}
-	char hex[SHA256_HEX_LEN + 1];
-	sha256_hex(cfg, cfglen, hex);
-	char id[STORE_ID_SIZE];
-	(void)strfmt(id, sizeof(id), "sha256:%s", hex);
-	if (img->config_digest[0] != '\0' && strcmp(img->config_digest, id) != 0) {
-		return berr_setx(err, EINVAL, "%s: config %s does not match its digest (content is %s)", an,
-				 img->config_digest, id);
-	}
-	if (img->config_size != ARCHIVE_SIZE_UNKNOWN && img->config_size != cfglen) {
-		return berr_setx(err, EINVAL, "%s: config %s is %zu bytes, its descriptor says %llu", an, id, cfglen,
-				 (unsigned long long)img->config_size);
-	}
-	char what[PATH_MAX + 100];
-	(void)strfmt(what, sizeof(what), "%s: config %.19s", an, id);
 	auto_arena struct arena tmp = {0};
-	struct imgjson_config_meta meta;
-	ret = imgjson_parse_config(cfg, cfglen, what, &tmp, &meta, NULL, err);
-	if (ret == 0) {
-		ret = check_platform(&meta, what, err);
-	}
+	struct checked_config c;
+	ret = check_config(an, cfg, cfglen, img->config_digest, img->config_size, &tmp, &c, err);
 	if (ret < 0) {
 		return ret;
 	}
-	if (meta.ndiff_ids != img->nlayers) {
+	if (c.meta.ndiff_ids != img->nlayers) {
 		return berr_setx(err, EINVAL, "%s: the config lists %zu layers (rootfs.diff_ids), the manifest %zu",
-				 what, meta.ndiff_ids, img->nlayers);
+				 c.what, c.meta.ndiff_ids, img->nlayers);
 	}
-	char(*chains)[STORE_ID_SIZE] = arena_alloc(&tmp, (img->nlayers + 1) * STORE_ID_SIZE);
-	if (chains == NULL) {
-		return berr_set(err, ENOMEM, "%s", what);
-	}
-	chain_ids(meta.diff_ids, img->nlayers, chains);
-	struct image_rec rec = {
-		.created = meta.created, .loaded = (int64_t)time(NULL), .nlayers = img->nlayers, .chains = chains};
-	memcpy(rec.id, id, sizeof(rec.id));
-	memcpy(rec.config, id, sizeof(rec.config));
+	uint64_t total = 0;
 	size_t fresh_count = 0;
+	char(*blobs)[STORE_ID_SIZE] = arena_alloc(&tmp, (img->nlayers + 1) * STORE_ID_SIZE);
+	if (blobs == NULL) {
+		return berr_set(err, ENOMEM, "%s", c.what);
+	}
 	for (size_t i = 0; i < img->nlayers; i++) {
-		struct layer_job j = {ar,	 &img->layers[i],	    i, img->nlayers, meta.diff_ids[i],
-				      chains[i], i > 0 ? chains[i - 1] : ""};
+		char lwhat[512];
+		char q[300];
+		(void)strfmt(lwhat, sizeof(lwhat), "%.200s: layer %zu of %zu (%s)", an, i + 1, img->nlayers,
+			     tar_quote(img->layers[i].member, q, sizeof(q)));
+		struct member_blob blob = {.ar = ar, .layer = &img->layers[i]};
+		struct layer_job j = {.what = lwhat,
+				      .digest = img->layers[i].digest,
+				      .open = member_blob_open,
+				      .close = member_blob_close,
+				      .ctx = &blob,
+				      .diff_id = c.meta.diff_ids[i],
+				      .chain = c.chains[i],
+				      .parent = i > 0 ? c.chains[i - 1] : "",
+				      .blob_out = blobs[i]};
 		uint64_t size = 0;
 		int fresh = 0;
 		ret = ensure_layer(s, &j, &size, &fresh, err);
 		if (ret < 0) {
 			return ret;
 		}
-		rec.size += size;
+		total += size;
 		fresh_count += (size_t)fresh;
 	}
-	ret = save_config_blob(s, hex, cfg, cfglen, err);
-	if (ret == 0) {
-		ret = save_record(s, &rec, meta.diff_ids, img->manifest_digest, err);
-	}
-	if (ret == 0) {
-		ret = set_names(s, id, img->names, img->nnames, err);
-	}
+	ret = publish_image(s, &c, cfg, cfglen, total, blobs, img->manifest_digest, NULL, img->names, img->nnames, err);
 	if (ret < 0) {
 		return ret;
 	}
-	memcpy(res->id, id, sizeof(res->id));
+	memcpy(res->id, c.id, sizeof(res->id));
 	res->names = img->names;
 	res->nnames = img->nnames;
 	res->nlayers = img->nlayers;
 	res->new_layers = fresh_count;
-	res->size = rec.size;
+	res->size = total;
+	return 0;
+}
+
+/* ---- pulls: an image piece by piece (runtime/registry) ------------------------- */
+
+int store_pull_begin(struct store *s, struct berr *err)
+{
+	while (flock(s->lockfd, LOCK_SH) < 0) {
+		if (errno != EINTR) {
+			return berr_set(err, errno, "lock %s", s->root);
+		}
+	}
+	return 0;
+}
+
+void store_pull_end(struct store *s)
+{
+	flock(s->lockfd, LOCK_UN);
+}
+
+int store_pull_config(const char *source, const char *cfg, size_t len, const char *digest, struct arena *a,
+		      struct store_pull_layer **layers, size_t *n, struct berr *err)
+{
+	struct checked_config *c = arena_alloc(a, sizeof(*c));
+	if (c == NULL) {
+		return berr_set(err, ENOMEM, "%s", source);
+	}
+	int ret = check_config(source, cfg, len, digest, len, a, c, err);
+	if (ret < 0) {
+		return ret;
+	}
+	struct store_pull_layer *l = arena_alloc(a, (c->meta.ndiff_ids + 1) * sizeof(*l));
+	if (l == NULL) {
+		return berr_set(err, ENOMEM, "%s", source);
+	}
+	for (size_t i = 0; i < c->meta.ndiff_ids; i++) {
+		memcpy(l[i].diff_id, c->meta.diff_ids[i], STORE_ID_SIZE);
+		memcpy(l[i].chain, c->chains[i], STORE_ID_SIZE);
+		memcpy(l[i].parent, i > 0 ? c->chains[i - 1] : "", i > 0 ? STORE_ID_SIZE : 1);
+	}
+	*layers = l;
+	*n = c->meta.ndiff_ids;
+	return 0;
+}
+
+void store_set_keep_blobs(struct store *s, int on)
+{
+	s->keep_blobs = on;
+}
+
+int store_layer_present(struct store *s, const char *chain, const char *blob, uint64_t *size)
+{
+	if (s->keep_blobs && blob != NULL && !blob_present(s, blob)) {
+		return 0;
+	}
+	char dir[SHORT_ID + 1];
+	memcpy(dir, chain + 7, SHORT_ID);
+	dir[SHORT_ID] = '\0';
+	struct layer_info info;
+	struct berr ignored;
+	if (read_layer_info(s, dir, &info, &ignored) < 0 || strcmp(info.chain, chain) != 0) {
+		return 0;
+	}
+	*size = info.size;
+	return 1;
+}
+
+struct given_src {
+	const struct dstream_source *src;
+};
+
+static int given_open(void *ctx, struct dstream_source *src, struct berr *err)
+{
+	(void)err;
+	*src = *((struct given_src *)ctx)->src;
+	return 0;
+}
+
+static void given_close(void *ctx)
+{
+	(void)ctx;
+}
+
+int store_pull_layer(struct store *s, const struct store_pull_layer *l, const char *blob_digest, const char *what,
+		     const struct dstream_source *src, uint64_t *size, struct berr *err)
+{
+	struct given_src g = {src};
+	char blob_out[STORE_ID_SIZE];
+	struct layer_job j = {.blob_out = blob_out,
+			      .what = what,
+			      .digest = blob_digest,
+			      .open = given_open,
+			      .close = given_close,
+			      .ctx = &g,
+			      .diff_id = l->diff_id,
+			      .chain = l->chain,
+			      .parent = l->parent};
+	int fresh = 0;
+	return ensure_layer(s, &j, size, &fresh, err);
+}
+
+int store_pull_publish(struct store *s, const char *source, const char *cfg, size_t len,
+		       const char (*layer_blobs)[STORE_ID_SIZE], const char *manifest, const char *repo_digest,
+		       const char **names, size_t nnames, struct store_loaded *out, struct berr *err)
+{
+	auto_arena struct arena tmp = {0};
+	struct checked_config c;
+	int ret = check_config(source, cfg, len, "", len, &tmp, &c, err);
+	if (ret < 0) {
+		return ret;
+	}
+	uint64_t total = 0;
+	for (size_t i = 0; i < c.meta.ndiff_ids; i++) {
+		uint64_t size = 0;
+		if (!store_layer_present(s, c.chains[i], layer_blobs[i], &size)) {
+			return berr_setx(err, ENOENT, "%s: layer %zu of %zu (%s) is not in the store", source, i + 1,
+					 c.meta.ndiff_ids, c.meta.diff_ids[i]);
+		}
+		total += size;
+	}
+	ret = publish_image(s, &c, cfg, len, total, (char(*)[STORE_ID_SIZE])layer_blobs, manifest, repo_digest, names,
+			    nnames, err);
+	if (ret < 0) {
+		return ret;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, c.id, sizeof(out->id));
+	out->names = names;
+	out->nnames = nnames;
+	out->nlayers = c.meta.ndiff_ids;
+	out->size = total;
 	return 0;
 }
 
@@ -899,6 +1237,8 @@ static int list_one(void *ctx, const char *name, struct berr *err)
 	it->created = rec.created;
 	it->loaded = rec.loaded;
 	it->nlayers = rec.nlayers;
+	it->digests = rec.repo_digests;
+	it->ndigests = rec.nrepo_digests;
 	ret = names_of(c->names, rec.id, c->a, &it->names, &it->nnames, err);
 	if (ret < 0) {
 		return ret;
@@ -999,22 +1339,29 @@ static int find_image(struct store *s, const char *ref, json_object *names, char
 	return 0;
 }
 
+/* The names file, the image ref means (by_name: the name it was found by,
+ * or "" for an ID) and its record. */
+static int lookup_image(struct store *s, const char *ref, struct arena *a, json_object **names, char id[STORE_ID_SIZE],
+			char by_name[IMGREF_MAX], struct image_rec *rec, struct berr *err)
+{
+	int ret = load_names(s, names, err);
+	if (ret == 0) {
+		ret = find_image(s, ref, *names, id, by_name, err);
+	}
+	if (ret == 0) {
+		ret = load_record(s, id + 7, a, rec, err);
+	}
+	return ret;
+}
+
 int store_resolve(struct store *s, const char *ref, struct arena *a, struct store_image *out, struct berr *err)
 {
 	memset(out, 0, sizeof(*out));
 	auto_json json_object *names = NULL;
-	int ret = load_names(s, &names, err);
-	if (ret < 0) {
-		return ret;
-	}
 	char id[STORE_ID_SIZE];
 	char by_name[IMGREF_MAX];
-	ret = find_image(s, ref, names, id, by_name, err);
-	if (ret < 0) {
-		return ret;
-	}
 	struct image_rec rec;
-	ret = load_record(s, id + 7, a, &rec, err);
+	int ret = lookup_image(s, ref, a, &names, id, by_name, &rec, err);
 	if (ret < 0) {
 		return ret;
 	}
@@ -1057,6 +1404,53 @@ int store_resolve(struct store *s, const char *ref, struct arena *a, struct stor
 	}
 	out->nlayers = rec.nlayers;
 	return names_of(names, id, a, &out->names, &out->nnames, err);
+}
+
+/* ---- what save needs -------------------------------------------------------- */
+
+int store_image_parts(struct store *s, const char *ref, struct arena *a, struct store_image_parts *out,
+		      struct berr *err)
+{
+	memset(out, 0, sizeof(*out));
+	auto_json json_object *names = NULL;
+	char id[STORE_ID_SIZE];
+	char by_name[IMGREF_MAX];
+	struct image_rec rec;
+	int ret = lookup_image(s, ref, a, &names, id, by_name, &rec, err);
+	if (ret < 0) {
+		return ret;
+	}
+	memcpy(out->id, id, sizeof(out->id));
+	out->blobs = rec.blobs;
+	out->nlayers = rec.nlayers;
+	if (by_name[0] != '\0') {
+		/* Saved by a name: the archive carries that name (as docker save). */
+		out->names = arena_alloc(a, 2 * sizeof(*out->names));
+		if (out->names == NULL || (out->names[0] = arena_strdup(a, by_name)) == NULL) {
+			return berr_set(err, ENOMEM, "save");
+		}
+		out->nnames = 1;
+		return 0;
+	}
+	return names_of(names, id, a, &out->names, &out->nnames, err);
+}
+
+int store_open_blob(struct store *s, const char *digest, uint64_t *size, struct berr *err)
+{
+	if (!is_full_id(digest)) {
+		return berr_setx(err, EINVAL, "no blob for '%.80s'", digest);
+	}
+	int fd = openat(s->blobsfd, digest + 7, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		return berr_set(err, e, "%s/blobs/%s", s->root, digest);
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
 }
 
 /* ---- remove and gc --------------------------------------------------------- */
@@ -1174,6 +1568,17 @@ static int refs_one(void *ctx, const char *name, struct berr *err)
 	}
 	r->blobs = blobs;
 	memcpy(r->blobs[r->nblobs++], rec.config + 7, 65);
+	for (size_t i = 0; i < rec.nlayers; i++) {
+		if (!is_full_id(rec.blobs[i])) {
+			continue;
+		}
+		blobs = r->blobs;
+		if (grow(&r->a, &blobs, &r->cap_blobs, r->nblobs, sizeof(*r->blobs)) < 0) {
+			return berr_set(err, ENOMEM, "gc");
+		}
+		r->blobs = blobs;
+		memcpy(r->blobs[r->nblobs++], rec.blobs[i] + 7, 65);
+	}
 	for (size_t i = 0; i < rec.nlayers; i++) {
 		void *layers = r->layers;
 		if (grow(&r->a, &layers, &r->cap_layers, r->nlayers, sizeof(*r->layers)) < 0) {

@@ -37,13 +37,20 @@
 #include "lib/arena.h"
 #include "lib/berr.h"
 
-#define STORE_ID_SIZE 72 /* "sha256:" + 64 hex + NUL */
+#define STORE_ID_SIZE 72		    /* "sha256:" + 64 hex + NUL */
+#define STORE_HOST_ROOT "/data/berth/store" /* the store of a Berth host */
 
 struct store;
 
 /* Opens the store at root, creating it if needed. */
 int store_open(struct store **out, const char *root, struct berr *err);
 void store_close(struct store *s);
+
+/* Keep each layer's blob (compressed, as loaded or pulled) in blobs/
+ * besides unpacking it, so that store_save can write the image out: the
+ * build machine's stores do; a host's does not (it never saves, and the
+ * blobs would double its images' disk use). */
+void store_set_keep_blobs(struct store *s, int on);
 
 /* Limits for each layer of later loads (defaults: unpack.h). */
 void store_set_limits(struct store *s, const struct unpack_limits *limits);
@@ -74,7 +81,49 @@ struct store_image_info {
 	const char *created; /* RFC 3339 from the config; "" when unknown */
 	int64_t loaded;	     /* when it was loaded, seconds since the epoch */
 	size_t nlayers;
+	const char **digests; /* "repo@sha256:<manifest>" it was pulled as */
+	size_t ndigests;
 };
+
+/* ---- pulls (runtime/registry): an image piece by piece ----------------------
+ * Layers come one by one from any byte stream, several at a time from
+ * several threads, each unpacked under tmp/ and renamed into layers/ once
+ * both its digests match; the image (config, record, names) is published
+ * last, after every layer is present. An interrupted pull leaves finished
+ * layers (the next pull finds them; gc removes them if none does) and
+ * nothing half-unpacked in sight. Pulls hold the store's lock shared, so
+ * they run side by side but never beside a load, a remove or a gc. */
+
+/* Takes and releases the shared lock around a pull. */
+int store_pull_begin(struct store *s, struct berr *err);
+void store_pull_end(struct store *s);
+
+struct store_pull_layer {
+	char diff_id[STORE_ID_SIZE];
+	char chain[STORE_ID_SIZE];
+	char parent[STORE_ID_SIZE]; /* "" for the bottom layer */
+};
+
+/* Checks an image config (its digest, this host's platform) and says what
+ * its layers are, bottom first. source names the image in messages. */
+int store_pull_config(const char *source, const char *cfg, size_t len, const char *digest, struct arena *a,
+		      struct store_pull_layer **layers, size_t *n, struct berr *err);
+
+/* 1 when the layer is in the store already (*size: its bytes), else 0.
+ * blob: the layer's blob digest, which a store that keeps blobs must
+ * have too (NULL: the layer alone counts). */
+int store_layer_present(struct store *s, const char *chain, const char *blob, uint64_t *size);
+
+/* Unpacks one layer from src (compressed or not), verifying the blob
+ * against blob_digest and the content against the diff ID. */
+int store_pull_layer(struct store *s, const struct store_pull_layer *l, const char *blob_digest, const char *what,
+		     const struct dstream_source *src, uint64_t *size, struct berr *err);
+
+/* Publishes the image once all its layers are present. manifest: its
+ * manifest's digest; repo_digest: "repo@sha256:..." for `images --digests`. */
+int store_pull_publish(struct store *s, const char *source, const char *cfg, size_t len,
+		       const char (*layer_blobs)[STORE_ID_SIZE], const char *manifest, const char *repo_digest,
+		       const char **names, size_t nnames, struct store_loaded *out, struct berr *err);
 
 /* Every image, newest load first. */
 int store_list(struct store *s, struct arena *a, struct store_image_info **out, size_t *n, struct berr *err);
@@ -92,6 +141,28 @@ struct store_image {
  * a full image ID (with or without "sha256:"), or a unique prefix of at
  * least 12 hex digits. */
 int store_resolve(struct store *s, const char *ref, struct arena *a, struct store_image *out, struct berr *err);
+
+/* What writing an image out needs (save.c): its ID, the names to give it
+ * (ref's name, or every name when ref is an ID) and its layers' blobs. */
+struct store_image_parts {
+	char id[STORE_ID_SIZE]; /* also its config's digest */
+	const char **names;
+	size_t nnames;
+	char (*blobs)[STORE_ID_SIZE]; /* "" where the store does not know it */
+	size_t nlayers;
+};
+
+int store_image_parts(struct store *s, const char *ref, struct arena *a, struct store_image_parts *out,
+		      struct berr *err);
+
+/* Opens blobs/sha256/<digest> for reading; returns the fd, *size its bytes. */
+int store_open_blob(struct store *s, const char *digest, uint64_t *size, struct berr *err);
+
+/* Writes the images refs name to fd as one tar: an OCI image layout with
+ * Docker's manifest.json beside index.json (what `berth load`, CONFIG's
+ * images/ and docker load all take). Needs every layer's blob: stores
+ * that keep blobs have them (store_set_keep_blobs). */
+int store_save(struct store *s, const char *const *refs, size_t n, int fd, struct berr *err);
 
 /* Whether a container uses the image: 1 yes, 0 no. */
 typedef int (*store_in_use_fn)(void *ctx, const char *image_id);

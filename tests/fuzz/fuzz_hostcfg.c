@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hostcfg_defaults(&c);
 	hostcfg_parse(&c, "host.yaml", (const char *)data, size);
 	if (c.nifaces > HOST_MAX_IFACES || c.ndns > HOST_MAX_DNS || c.nkeys > HOST_MAX_KEYS ||
-	    c.nsysctls > HOST_MAX_SYSCTLS || c.nbind_allow > HOST_MAX_BINDS ||
+	    c.nsysctls > HOST_MAX_SYSCTLS || c.nbind_allow > HOST_MAX_BINDS || c.nmirrors > HOST_MAX_MIRRORS ||
+	    c.ninsecure > HOST_MAX_INSECURE || memchr(c.no_proxy, '\0', sizeof(c.no_proxy)) == NULL ||
 	    memchr(c.hostname, '\0', sizeof(c.hostname)) == NULL) {
 		abort();
 	}
