@@ -15,6 +15,18 @@
 #include "lib/fsutil.h"
 #include "lib/yamltree.h"
 
+/* ---- updates and the watchdog ---------------------------------------------- */
+
+#define WATCHDOG_DEFAULT_SEC 60
+#define HEALTH_TIMEOUT_DEFAULT_SEC 300
+
+static void hostcfg_updates_defaults(struct host_config *c)
+{
+	c->watchdog_sec = WATCHDOG_DEFAULT_SEC;
+	c->health_timeout_sec = HEALTH_TIMEOUT_DEFAULT_SEC;
+	c->trial_boots = 3;
+}
+
 void hostcfg_defaults(struct host_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -23,6 +35,7 @@ void hostcfg_defaults(struct host_config *c)
 	/* A public pool, so that a host's clock is right out of the box. */
 	snprintf(c->ntp[0], sizeof(c->ntp[0]), "pool.ntp.org");
 	c->nntp = 1;
+	hostcfg_updates_defaults(c);
 }
 
 void hostcfg_free(struct host_config *c)
@@ -590,6 +603,49 @@ static int parse_choice(struct ctx *x, const struct yt_node *n, const char *fiel
 	return 0;
 }
 
+/* watchdog: 30 (seconds), or off */
+static int parse_watchdog(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	if (n != NULL && n->kind == YT_SCALAR && strcmp(n->value, "off") == 0) {
+		c->watchdog_sec = 0;
+		return 0;
+	}
+	long long v;
+	if (n == NULL || n->kind != YT_SCALAR || yt_int(x->doc, n, "watchdog", 1, 3600, &v, &x->err) < 0) {
+		return yt_error(x->doc, n, &x->err, "watchdog: expected a timeout in seconds (1 to 3600) or 'off'");
+	}
+	c->watchdog_sec = (int)v;
+	return 0;
+}
+
+/* updates: {health_timeout: 300, trial_boots: 3} */
+static int parse_updates(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	static const char *const keys[] = {"health_timeout", "trial_boots", NULL};
+	if (n == NULL || n->kind != YT_MAP) {
+		return yt_error(x->doc, n, &x->err, "updates: expected a mapping (health_timeout:, trial_boots:)");
+	}
+	if (yt_check_keys(x->doc, n, "updates", keys, &x->err) < 0) {
+		return -1;
+	}
+	long long v;
+	const struct yt_node *t = yt_get(n, "health_timeout");
+	if (t != NULL) {
+		if (yt_int(x->doc, t, "updates.health_timeout", 10, 86400, &v, &x->err) < 0) {
+			return -1;
+		}
+		c->health_timeout_sec = (int)v;
+	}
+	const struct yt_node *b = yt_get(n, "trial_boots");
+	if (b != NULL) {
+		if (yt_int(x->doc, b, "updates.trial_boots", 1, 9, &v, &x->err) < 0) {
+			return -1;
+		}
+		c->trial_boots = (int)v;
+	}
+	return 0;
+}
+
 /* ---- top level -------------------------------------------------------------- */
 
 int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size_t len)
@@ -654,10 +710,14 @@ int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size
 			int reboot;
 			ret = parse_choice(&x, v, "on_failure", "shell", "reboot", &reboot);
 			scratch.on_failure = reboot ? HOST_ON_FAILURE_REBOOT : HOST_ON_FAILURE_SHELL;
+		} else if (strcmp(key, "watchdog") == 0) {
+			ret = parse_watchdog(&x, v, &scratch);
+		} else if (strcmp(key, "updates") == 0) {
+			ret = parse_updates(&x, v, &scratch);
 		} else {
 			ret = yt_error(&doc, root->keys[i], &x.err,
 				       "unknown key '%.100s' (known: hostname, network, ssh_authorized_keys, ntp, "
-				       "sysctls, timezone, console, on_failure, containers)",
+				       "sysctls, timezone, console, on_failure, containers, updates, watchdog)",
 				       key);
 		}
 		if (ret < 0) {
