@@ -28,6 +28,8 @@
 #include "init/services.h"
 #include "init/shutdown.h"
 #include "init/supervise.h"
+#include "init/trial.h"
+#include "init/watchdog.h"
 #include "lib/hostcfg.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -192,6 +194,7 @@ int main(int argc, char **argv)
 	if (ret < 0) {
 		degraded(strerror(-ret), &cfg, console);
 	}
+	watchdog_start(&cfg);
 	int fds[4];
 	int nbuttons = power_buttons_watch(fds, 4);
 	for (int i = 0; i < nbuttons; i++) {
@@ -202,6 +205,7 @@ int main(int argc, char **argv)
 
 	services_declare(&cfg, &st);
 	svc_start_all(monotonic_ms());
+	trial_boot_start(&cfg, &disks);
 	print_banner(init_start_ms, &st);
 	shutdown_run((enum shutdown_action)loop_run());
 }

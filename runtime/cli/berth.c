@@ -23,6 +23,7 @@
 #include "cli/client.h"
 #include "cli/configcheck.h"
 #include "lib/signame.h"
+#include "osupdate/osupdate.h"
 #include "proto/proto.h"
 
 #ifndef BERTH_VERSION
@@ -865,6 +866,7 @@ static const struct command commands[] = {
 	{"network", cmd_network, "ls", "bridges, subnets, and the nf_tables rule count", "Networks"},
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
 	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
+	{"os", osupdate_main, "update|status|rollback|verify ...", "the host's OS: updates, slots, rollback", "Host"},
 	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
 	{"--version", cmd_version, NULL, NULL, NULL},
 	{"help", cmd_help, "", "this text", NULL},
