@@ -28,7 +28,7 @@ sys.path.insert(0, BENCH)
 import benchvm  # noqa: E402
 from berthvm import kvm_works  # noqa: E402
 
-MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network"]
+MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network", "updates"]
 
 # (module, figure) pairs shown in README.md, in this order.
 HEADLINES = [
@@ -56,6 +56,10 @@ HEADLINES = [
     ("network", "net_rr_proxy_over_dnat"),
     ("network", "net_stream_dnat_mibs"),
     ("network", "net_endpoint_setup_us"),
+    ("updates", "update_bundle_bytes"),
+    ("updates", "update_apply_ms"),
+    ("updates", "update_kernel_to_good_ms"),
+    ("updates", "update_downtime_ms"),
 ]
 
 README_BEGIN = "<!-- bench:begin (written by `make bench`; do not edit) -->"

@@ -82,7 +82,7 @@ def _kill_leftovers():
 
 class VM:
     def __init__(self, disk, workdir, firmware="bios", memory=256, cpus=2, name="vm", hostfwd=(),
-                 disk_format="raw", extra=(), nic_extra=(), drive_extra=""):
+                 disk_format="raw", extra=(), nic_extra=(), drive_extra="", reboot=False):
         self.disk = disk
         self.workdir = workdir
         self.firmware = firmware
@@ -95,6 +95,9 @@ class VM:
         self.nic_extra = list(nic_extra)
         # More options of the system disk's -drive (",cache=unsafe" ...).
         self.drive_extra = drive_extra
+        # reboot: a guest reboot (or a watchdog reset) restarts the guest in
+        # the same QEMU, instead of ending QEMU (-no-reboot).
+        self.reboot = reboot
         self.proc = None
         self.output = bytearray()
         self.lock = threading.Condition()
@@ -107,7 +110,7 @@ class VM:
     def command(self):
         accel = "kvm" if kvm_works() else "tcg"
         cmd = [QEMU, "-machine", "q35", "-accel", accel, "-m", str(self.memory), "-smp", str(self.cpus),
-               "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
+               "-nodefaults", "-display", "none", *([] if self.reboot else ["-no-reboot"]), "-serial", "stdio",
                "-drive", f"file={self.disk},format={self.disk_format},if=virtio{self.drive_extra}",
                "-device", "virtio-rng-pci",
                "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]

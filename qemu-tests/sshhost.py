@@ -45,13 +45,15 @@ class SshHost:
         self.nic_extra = []  # more QEMU user-net options: hostfwd=..., guestfwd=...
         self.drive_extra = ""  # more options of the system disk's -drive: ",cache=unsafe"
         self.cpus = 2
+        self.firmware = "bios"
+        self.reboot_in_place = False  # guest reboots stay in the same QEMU (VM reboot=)
 
     def boot(self, name="vm"):
         if self.vm:
             self.vm.kill()
         self.vm = VM(self.disk, self.workdir, name=name, memory=self.memory, cpus=self.cpus,
                      hostfwd=[f"tcp:127.0.0.1:{self.port}-:22"], extra=self.vm_extra, nic_extra=self.nic_extra,
-                     drive_extra=self.drive_extra)
+                     drive_extra=self.drive_extra, firmware=self.firmware, reboot=self.reboot_in_place)
         self.vm.start()
         self.vm.wait_boot()
         self.run("true", timeout=60)
