@@ -11,15 +11,12 @@ import time
 import pytest
 
 import updstack
-from updatehost import OUT, Bundles, UpdateHost, base_version, bump
+from updatehost import OUT, base_version, bump
 
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    h = UpdateHost(workdir, image, firmware="bios", memory=512, config_files=updstack.config_files(workdir),
-                   host_yaml_extra=updstack.host_yaml())
-    h.boot("update-ab")
-    h.bundles = Bundles(workdir)
+    h = updstack.boot_host(image, workdir, "update-ab")
     yield h
     h.kill()
 

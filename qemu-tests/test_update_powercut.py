@@ -17,7 +17,7 @@ import time
 import pytest
 
 import updstack
-from updatehost import Bundles, UpdateHost, base_version, bump
+from updatehost import base_version, bump
 
 HEALTH_TIMEOUT = 40
 
@@ -42,10 +42,7 @@ ARMED = ["arm-torn", "armed"]
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    h = UpdateHost(workdir, image, firmware="bios", memory=512, config_files=updstack.config_files(workdir),
-                   host_yaml_extra=updstack.host_yaml(health_timeout=HEALTH_TIMEOUT, watchdog=30))
-    h.boot("powercut")
-    h.bundles = Bundles(workdir)
+    h = updstack.boot_host(image, workdir, "powercut", health_timeout=HEALTH_TIMEOUT, watchdog=30)
     h.v2 = bump(base_version())
     h.unhealthy = bump(base_version(), patch=2, pre="unhealthy")
     h.known = {base_version(), h.v2}

@@ -1,28 +1,28 @@
-"""New versions that must not stay: each gets its trial boots under
-SeaBIOS and the host comes back on slot A by itself, saying why.
+"""New versions that must not stay: each gets its trial boots (under
+SeaBIOS, then all again under OVMF: GRUB counts the tries down with its
+own save_env on either) and the host comes back on slot A by itself,
+saying why.
 - a root image with one byte flipped (signed anyway): dm-verity fails the
   read, berthd cannot start, the health gate fails;
 - a version whose system container never becomes healthy;
 - a test-only build whose init hangs once the kernel is up: the watchdog
   resets it, GRUB's tries run out.
-One VM; reboots and watchdog resets stay in QEMU."""
+One VM per firmware; reboots and watchdog resets stay in QEMU."""
 import re
 
 import pytest
 
 import updstack
-from updatehost import OUT, Bundles, UpdateHost, base_version, bump
+from updatehost import OUT, base_version, bump
 
 HEALTH_TIMEOUT = 30
 WATCHDOG = 15
 
 
-@pytest.fixture(scope="module")
-def host(image, workdir):
-    h = UpdateHost(workdir, image, firmware="bios", memory=512, config_files=updstack.config_files(workdir),
-                   host_yaml_extra=updstack.host_yaml(health_timeout=HEALTH_TIMEOUT, watchdog=WATCHDOG))
-    h.boot("update-rollback")
-    h.bundles = Bundles(workdir)
+@pytest.fixture(scope="module", params=["bios", "uefi"])
+def host(request, image, workdir):
+    h = updstack.boot_host(image, workdir, f"update-rollback-{request.param}", firmware=request.param,
+                           health_timeout=HEALTH_TIMEOUT, watchdog=WATCHDOG)
     yield h
     h.kill()
 

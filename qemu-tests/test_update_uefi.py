@@ -10,15 +10,12 @@ import shutil
 import pytest
 
 import updstack
-from updatehost import OUT, Bundles, UpdateHost, base_version, bump, file_offset
+from updatehost import OUT, base_version, bump, file_offset
 
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    h = UpdateHost(workdir, image, firmware="uefi", memory=512, config_files=updstack.config_files(workdir),
-                   host_yaml_extra=updstack.host_yaml())
-    h.boot("update-uefi")
-    h.bundles = Bundles(workdir)
+    h = updstack.boot_host(image, workdir, "update-uefi", firmware="uefi")
     yield h
     h.kill()
 

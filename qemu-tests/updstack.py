@@ -6,9 +6,8 @@ os-release through a bind mount)."""
 import os
 
 import imagegen
+from updatehost import OUT, Bundles, UpdateHost
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
 BUSYBOX = os.path.join(OUT, "pkg", "busybox", "busybox")
 
 COMPOSE = """
@@ -47,3 +46,13 @@ def config_files(workdir):
 def host_yaml(health_timeout=120, watchdog=30, trial_boots=3):
     return (f"watchdog: {watchdog}\nupdates:\n  health_timeout: {health_timeout}\n  trial_boots: {trial_boots}\n"
             "containers:\n  bind_mounts: [/etc/os-release]\n")
+
+
+def boot_host(image, workdir, name, firmware="bios", **yaml):
+    """An UpdateHost with this configuration (host_yaml's arguments),
+    booted, with a Bundles of its own."""
+    h = UpdateHost(workdir, image, firmware=firmware, memory=512, config_files=config_files(workdir),
+                   host_yaml_extra=host_yaml(**yaml))
+    h.boot(name)
+    h.bundles = Bundles(workdir)
+    return h
