@@ -60,11 +60,13 @@ def settle(h, timeout=600):
     """Waits until no trial is in progress (its gate passed or failed,
     reboots included), then checks the host runs its good slot."""
     deadline = time.monotonic() + timeout
-    text = ""
     while time.monotonic() < deadline:
         r = h.run("berth os status", timeout=30)
-        if r.returncode == 0 and "trial" not in r.stdout and "active" in r.stdout:
-            text = r.stdout
+        states = re.findall(r"^[AB]\s+(.*?)\s{2,}\S+$", r.stdout, re.M) if r.returncode == 0 else []
+        # One slot plainly "active" and none on trial: a host that runs the
+        # slot it has just marked failed ("active, failed") is on its way
+        # back to the good one.
+        if states.count("active") == 1 and not any("trial" in s for s in states):
             break
         time.sleep(2)
     else:
