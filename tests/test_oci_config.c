@@ -164,6 +164,60 @@ static void test_errors_name_the_field(void)
 	check_error("\"hostname\": \"box\",\n", "\"hostname\": \"box\",,\n", "config.json:4: invalid JSON");
 }
 
+/* Rules that span fields (required members, duplicates, limits) name the
+ * field too. */
+static void test_cross_field_rules_name_the_field(void)
+{
+	check_error("\"hostID\": 100000, \"size\": 65536}],\n    \"gidMappings\"",
+		    "\"hostID\": 100000}],\n    \"gidMappings\"",
+		    "linux.uidMappings[0]: containerID, hostID and size are all required");
+	check_error("\"soft\": 1024, ", "", "process.rlimits[0]: soft and hard are both required");
+	check_error(
+		"[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1024, \"hard\": 4096}]",
+		"[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1, \"hard\": 2}, {\"type\": \"RLIMIT_NOFILE\", \"soft\": 1, "
+		"\"hard\": 2}]",
+		"process.rlimits[1].type: RLIMIT_NOFILE is set twice");
+	check_error("{\"allow\": false, \"access\": \"rwm\"}", "{\"access\": \"rwm\"}",
+		    "linux.resources.devices[0].allow: required");
+	check_error("\"major\": 254, \"minor\": 0, ", "\"major\": 254, ",
+		    "linux.resources.blockIO.throttleReadBpsDevice[0]: major, minor and rate are required");
+	check_error("\"major\": 10, \"minor\": 229, \"fileMode\"", "\"major\": 10, \"fileMode\"",
+		    "linux.devices[0]: major and minor are required for a character device");
+	check_error("{\"index\": 0, ", "{", "linux.seccomp.syscalls[1].args[0].index: required");
+	check_error("\"names\": [\"personality\"]", "\"names\": []",
+		    "linux.seccomp.syscalls[1].names: at least one system call name is required");
+	check_error("\"defaultAction\": \"SCMP_ACT_ERRNO\", ", "", "linux.seccomp.defaultAction: required");
+	check_error("\"uid\": 1000, ", "", "process.user: uid and gid are required");
+	check_error("\"additionalGids\": [5, 6]", "\"additionalGids\": [5, -1]",
+		    "process.user.additionalGids[1]: -1 is not a group id");
+	check_error("\"class\": \"IOPRIO_CLASS_BE\"", "\"class\": \"IOPRIO_CLASS_NONE\"",
+		    "process.ioPriority.class: unknown class 'IOPRIO_CLASS_NONE'");
+	check_error("\"height\": 24", "\"height\": 65536", "process.consoleSize: height and width must be below 65536");
+	check_error("\"rslave\", ", "\"rslave\", \"personality\": {\"domain\": \"LINUX\", \"flags\": [\"x\"]}, ",
+		    "linux.personality.flags: not supported by berth-oci");
+	check_error("\"path\": \"rootfs\", ", "", "root.path: required");
+	check_error("\"ociVersion\": \"1.2.0\",", "", "ociVersion: required");
+}
+
+static void test_too_many_id_mappings(void)
+{
+	char maps[341 * 64] = "";
+	size_t len = 0;
+	for (int i = 0; i < 341; i++) {
+		len += (size_t)snprintf(maps + len, sizeof(maps) - len,
+					"%s{\"containerID\": %d, \"hostID\": %d, \"size\": 1}", i ? ", " : "", i,
+					i + 1000);
+	}
+	char *text = malloc(len + 256);
+	snprintf(text, len + 256,
+		 "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"r\"}, \"linux\": {\"gidMappings\": [%s]}}", maps);
+	struct oci_config c;
+	struct berr err;
+	CHECK(oci_config_parse(&c, "config.json", text, strlen(text), &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, "config.json: linux.gidMappings: at most 340 mappings");
+	free(text);
+}
+
 static void test_unsupported_fields_are_refused(void)
 {
 	check_error("\"noNewPrivileges\": true,", "\"noNewPrivileges\": true, \"apparmorProfile\": \"x\",",
@@ -240,6 +294,8 @@ int main(void)
 {
 	RUN(test_full_config);
 	RUN(test_errors_name_the_field);
+	RUN(test_cross_field_rules_name_the_field);
+	RUN(test_too_many_id_mappings);
 	RUN(test_unsupported_fields_are_refused);
 	RUN(test_empty_unsupported_fields_are_accepted);
 	RUN(test_unknown_fields_warn);

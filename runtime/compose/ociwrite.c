@@ -127,98 +127,6 @@ static json_object *kv_object(struct writer *w, const struct oci_kv *kv, size_t 
 	return o;
 }
 
-/* ---- names ------------------------------------------------------------------------------ */
-
-static const char *const rlimit_names[] = {
-	"RLIMIT_AS",	  "RLIMIT_CORE",     "RLIMIT_CPU",	  "RLIMIT_DATA",   "RLIMIT_FSIZE", "RLIMIT_LOCKS",
-	"RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",	  "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_RSS",
-	"RLIMIT_RTPRIO",  "RLIMIT_RTTIME",   "RLIMIT_SIGPENDING", "RLIMIT_STACK",
-};
-
-static const char *rlimit_name(int resource)
-{
-	for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++) {
-		if (oci_rlimit_from_name(rlimit_names[i]) == resource) {
-			return rlimit_names[i];
-		}
-	}
-	return NULL;
-}
-
-static const char *ns_name(enum oci_ns_type t)
-{
-	static const char *const names[OCI_NS_COUNT] = {
-		[OCI_NS_PID] = "pid", [OCI_NS_NET] = "network", [OCI_NS_MOUNT] = "mount",   [OCI_NS_IPC] = "ipc",
-		[OCI_NS_UTS] = "uts", [OCI_NS_USER] = "user",	[OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
-	};
-	return (unsigned)t < OCI_NS_COUNT ? names[t] : NULL;
-}
-
-static const char *action_name(enum oci_seccomp_action a)
-{
-	switch (a) {
-	case OCI_SECCOMP_KILL:
-		return "SCMP_ACT_KILL";
-	case OCI_SECCOMP_KILL_PROCESS:
-		return "SCMP_ACT_KILL_PROCESS";
-	case OCI_SECCOMP_KILL_THREAD:
-		return "SCMP_ACT_KILL_THREAD";
-	case OCI_SECCOMP_TRAP:
-		return "SCMP_ACT_TRAP";
-	case OCI_SECCOMP_ERRNO:
-		return "SCMP_ACT_ERRNO";
-	case OCI_SECCOMP_TRACE:
-		return "SCMP_ACT_TRACE";
-	case OCI_SECCOMP_ALLOW:
-		return "SCMP_ACT_ALLOW";
-	case OCI_SECCOMP_LOG:
-		return "SCMP_ACT_LOG";
-	case OCI_SECCOMP_NOTIFY:
-		return "SCMP_ACT_NOTIFY";
-	}
-	return NULL;
-}
-
-static const char *op_name(enum oci_seccomp_op op)
-{
-	switch (op) {
-	case OCI_SECCOMP_OP_NE:
-		return "SCMP_CMP_NE";
-	case OCI_SECCOMP_OP_LT:
-		return "SCMP_CMP_LT";
-	case OCI_SECCOMP_OP_LE:
-		return "SCMP_CMP_LE";
-	case OCI_SECCOMP_OP_EQ:
-		return "SCMP_CMP_EQ";
-	case OCI_SECCOMP_OP_GE:
-		return "SCMP_CMP_GE";
-	case OCI_SECCOMP_OP_GT:
-		return "SCMP_CMP_GT";
-	case OCI_SECCOMP_OP_MASKED_EQ:
-		return "SCMP_CMP_MASKED_EQ";
-	}
-	return NULL;
-}
-
-static const char *propagation_name(unsigned long flags)
-{
-	static const struct {
-		const char *name;
-		unsigned long flag;
-	} props[] = {
-		{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-		{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
-		{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
-		{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-	};
-	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-		if (props[i].flag == flags) {
-			return props[i].name;
-		}
-	}
-	return NULL;
-}
-
 /* ---- sections ---------------------------------------------------------------------------- */
 
 static json_object *caps_set(struct writer *w, uint64_t mask)
@@ -273,7 +181,7 @@ static json_object *process(struct writer *w, const struct oci_process *p)
 		json_object *a = new_arr(w);
 		for (size_t i = 0; a != NULL && i < p->nrlimits; i++) {
 			json_object *r = new_obj(w);
-			put_str(w, r, "type", rlimit_name(p->rlimits[i].resource));
+			put_str(w, r, "type", oci_rlimit_name(p->rlimits[i].resource));
 			put_u64(w, r, "soft", p->rlimits[i].soft);
 			put_u64(w, r, "hard", p->rlimits[i].hard);
 			push(w, a, r);
@@ -499,7 +407,7 @@ static json_object *resources(struct writer *w, const struct oci_resources *r)
 static json_object *seccomp(struct writer *w, const struct oci_seccomp *s)
 {
 	json_object *o = new_obj(w);
-	put_str(w, o, "defaultAction", action_name(s->default_action));
+	put_str(w, o, "defaultAction", oci_seccomp_action_name(s->default_action));
 	if (s->has_default_errno_ret) {
 		put_i64(w, o, "defaultErrnoRet", s->default_errno_ret);
 	}
@@ -510,7 +418,7 @@ static json_object *seccomp(struct writer *w, const struct oci_seccomp *s)
 		const struct oci_seccomp_rule *r = &s->syscalls[i];
 		json_object *ro = new_obj(w);
 		put(w, ro, "names", strings(w, r->names, r->nnames));
-		put_str(w, ro, "action", action_name(r->action));
+		put_str(w, ro, "action", oci_seccomp_action_name(r->action));
 		if (r->has_errno_ret) {
 			put_i64(w, ro, "errnoRet", r->errno_ret);
 		}
@@ -523,7 +431,7 @@ static json_object *seccomp(struct writer *w, const struct oci_seccomp *s)
 				if (r->args[j].value_two != 0) {
 					put_u64(w, ao, "valueTwo", r->args[j].value_two);
 				}
-				put_str(w, ao, "op", op_name(r->args[j].op));
+				put_str(w, ao, "op", oci_seccomp_op_name(r->args[j].op));
 				push(w, args, ao);
 			}
 			put(w, ro, "args", args);
@@ -540,7 +448,7 @@ static json_object *linux_section(struct writer *w, const struct oci_linux *l)
 	json_object *ns = new_arr(w);
 	for (size_t i = 0; ns != NULL && i < l->nnamespaces; i++) {
 		json_object *n = new_obj(w);
-		put_str(w, n, "type", ns_name(l->namespaces[i].type));
+		put_str(w, n, "type", oci_ns_type_name(l->namespaces[i].type));
 		put_str(w, n, "path", l->namespaces[i].path);
 		push(w, ns, n);
 	}
@@ -585,7 +493,7 @@ static json_object *linux_section(struct writer *w, const struct oci_linux *l)
 		put(w, o, "seccomp", seccomp(w, l->seccomp));
 	}
 	if (l->rootfs_propagation != 0) {
-		put_str(w, o, "rootfsPropagation", propagation_name(l->rootfs_propagation));
+		put_str(w, o, "rootfsPropagation", oci_propagation_name(l->rootfs_propagation));
 	}
 	put_strings(w, o, "maskedPaths", l->masked_paths, l->nmasked_paths);
 	put_strings(w, o, "readonlyPaths", l->readonly_paths, l->nreadonly_paths);

@@ -1,6 +1,8 @@
 /* config.json (see config.h): json-c parses, this file checks every field
- * and copies it into the arena-backed structures. The JSON tree is freed
- * before returning; nothing here outlives the parse but the structures. */
+ * and copies it into the arena-backed structures, driven by one table of
+ * fields per JSON object (see "field tables"). The JSON tree is freed before
+ * returning; nothing here outlives the parse but the structures. Owns the
+ * spec's names too: capabilities, rlimits, hook kinds, seccomp actions. */
 #include "oci/config.h"
 
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <linux/ioprio.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,19 @@
 #define CONFIG_MAX_BYTES (16u << 20)
 
 /* ---- names ------------------------------------------------------------------ */
+
+/* The position of name in names (NULL entries match nothing), or -1. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] != NULL && strcmp(names[i], name) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+#define NAME_INDEX(names, name) name_index(names, sizeof(names) / sizeof(names[0]), name)
 
 static const char *const cap_names[] = {
 	[CAP_CHOWN] = "CAP_CHOWN",
@@ -87,12 +103,7 @@ const char *oci_cap_name(int cap)
 
 int oci_cap_from_name(const char *name)
 {
-	for (int i = 0; i <= oci_cap_last(); i++) {
-		if (cap_names[i] != NULL && strcmp(cap_names[i], name) == 0) {
-			return i;
-		}
-	}
-	return -1;
+	return NAME_INDEX(cap_names, name);
 }
 
 static const struct {
@@ -127,7 +138,21 @@ int oci_rlimit_from_name(const char *name)
 	return -1;
 }
 
+const char *oci_rlimit_name(int resource)
+{
+	for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++) {
+		if (rlimit_names[i].resource == resource) {
+			return rlimit_names[i].name;
+		}
+	}
+	return NULL;
+}
+
 /* ---- parser plumbing ------------------------------------------------------------ */
+
+/* Room for a field's path in messages ("linux.resources.memory.limit");
+ * keys of annotations and sysctl are the user's and are cut to fit. */
+#define FIELD_MAX 300
 
 struct parser {
 	struct oci_config *cfg;
@@ -136,16 +161,22 @@ struct parser {
 	struct berr *err;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, const char *field, const char *fmt, ...)
+__attribute__((format(printf, 3, 0))) static int vfail(struct parser *p, const char *field, const char *fmt, va_list ap)
 {
 	char msg[600];
-	va_list ap;
-	va_start(ap, fmt);
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0) {
 		msg[0] = '\0';
 	}
-	va_end(ap);
 	return berr_setx(p->err, EINVAL, "%s: %s: %s", p->name, field, msg);
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int ret = vfail(p, field, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 static int oom(struct parser *p)
@@ -181,6 +212,19 @@ static void index_path(char *out, size_t size, const char *parent, size_t i)
 	}
 }
 
+/* fail, naming the field key of the object at where. */
+__attribute__((format(printf, 4, 5))) static int fail_in(struct parser *p, const char *where, const char *key,
+							 const char *fmt, ...)
+{
+	char field[FIELD_MAX];
+	sub(field, sizeof(field), where, key);
+	va_list ap;
+	va_start(ap, fmt);
+	int ret = vfail(p, field, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
 static const char *type_name(json_object *o)
 {
 	switch (json_object_get_type(o)) {
@@ -202,28 +246,7 @@ static const char *type_name(json_object *o)
 	return "?";
 }
 
-/* Warns about fields the spec does not define (the spec says to ignore
- * them), naming each; known is NULL-terminated. */
-static void check_known(struct parser *p, json_object *obj, const char *where, const char *const *known)
-{
-	json_object_object_foreach(obj, key, val)
-	{
-		(void)val;
-		int found = 0;
-		for (const char *const *k = known; *k != NULL; k++) {
-			if (strcmp(*k, key) == 0) {
-				found = 1;
-				break;
-			}
-		}
-		if (!found) {
-			char field[256];
-			sub(field, sizeof(field), where, key);
-			warn(p, field);
-		}
-	}
-}
-
+/* A member's value; NULL when absent or null (null means absent). */
 static json_object *member(json_object *obj, const char *key)
 {
 	json_object *v = NULL;
@@ -231,6 +254,13 @@ static json_object *member(json_object *obj, const char *key)
 		return NULL;
 	}
 	return v;
+}
+
+/* A string member that its table checked and left in the JSON (RAW_STRING), or NULL. */
+static const char *raw_string(json_object *obj, const char *key)
+{
+	json_object *v = member(obj, key);
+	return v != NULL ? json_object_get_string(v) : NULL;
 }
 
 static int want_type(struct parser *p, json_object *o, json_type t, const char *field, const char *what)
@@ -241,47 +271,24 @@ static int want_type(struct parser *p, json_object *o, json_type t, const char *
 	return 0;
 }
 
-static int get_string(struct parser *p, json_object *obj, const char *key, const char *where, char **out)
+/* ---- values ------------------------------------------------------------------------ */
+
+/* A string; with out NULL, only checked. */
+static int read_string(struct parser *p, json_object *v, const char *field, char **out)
 {
-	json_object *v = member(obj, key);
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	*out = NULL;
-	if (v == NULL) {
-		return 0;
-	}
 	if (want_type(p, v, json_type_string, field, "a string") < 0) {
 		return -EINVAL;
+	}
+	if (out == NULL) {
+		return 0;
 	}
 	*out = arena_strndup(p->a, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 	return *out ? 0 : oom(p);
 }
 
-static int get_bool(struct parser *p, json_object *obj, const char *key, const char *where, int *out)
+/* An integer within [min, max]. */
+static int read_int(struct parser *p, json_object *v, const char *field, int64_t min, int64_t max, int64_t *out)
 {
-	json_object *v = member(obj, key);
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	if (v == NULL) {
-		return 0;
-	}
-	if (want_type(p, v, json_type_boolean, field, "true or false") < 0) {
-		return -EINVAL;
-	}
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-/* An integer within [min, max]; *has set to 1 when present. */
-static int get_int(struct parser *p, json_object *obj, const char *key, const char *where, int64_t min, int64_t max,
-		   int *has, int64_t *out)
-{
-	json_object *v = member(obj, key);
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	if (v == NULL) {
-		return 0;
-	}
 	if (want_type(p, v, json_type_int, field, "an integer") < 0) {
 		return -EINVAL;
 	}
@@ -291,22 +298,13 @@ static int get_int(struct parser *p, json_object *obj, const char *key, const ch
 		return fail(p, field, "%s is out of range (%lld to %lld)", json_object_to_json_string(v),
 			    (long long)min, (long long)max);
 	}
-	if (has != NULL) {
-		*has = 1;
-	}
 	*out = x;
 	return 0;
 }
 
 /* An unsigned 64-bit integer (may exceed INT64_MAX). */
-static int get_uint64(struct parser *p, json_object *obj, const char *key, const char *where, int *has, uint64_t *out)
+static int read_uint64(struct parser *p, json_object *v, const char *field, uint64_t *out)
 {
-	json_object *v = member(obj, key);
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	if (v == NULL) {
-		return 0;
-	}
 	if (want_type(p, v, json_type_int, field, "an unsigned integer") < 0) {
 		return -EINVAL;
 	}
@@ -318,581 +316,621 @@ static int get_uint64(struct parser *p, json_object *obj, const char *key, const
 	if (errno != 0) {
 		return fail(p, field, "%s is out of range", json_object_to_json_string(v));
 	}
-	if (has != NULL) {
-		*has = 1;
-	}
 	*out = x;
 	return 0;
 }
 
-static int get_u32(struct parser *p, json_object *obj, const char *key, const char *where, int *has, uint32_t *out)
+/* An array of strings, NULL-terminated (args go to execve as they are);
+ * with out NULL, only checked. */
+static int read_strings(struct parser *p, json_object *v, const char *field, char ***out, size_t *n)
 {
-	int64_t v = 0;
-	int h = 0;
-	int ret = get_int(p, obj, key, where, 0, UINT32_MAX, &h, &v);
-	if (ret == 0 && h) {
-		*out = (uint32_t)v;
-		if (has != NULL) {
-			*has = 1;
-		}
-	}
-	return ret;
-}
-
-/* An array of strings; absent gives none. */
-static int get_strings(struct parser *p, json_object *obj, const char *key, const char *where, char ***out, size_t *n)
-{
-	json_object *v = member(obj, key);
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	*out = NULL;
-	*n = 0;
-	if (v == NULL) {
-		return 0;
-	}
 	if (want_type(p, v, json_type_array, field, "an array of strings") < 0) {
 		return -EINVAL;
 	}
 	size_t len = json_object_array_length(v);
-	char **arr = arena_alloc(p->a, (len + 1) * sizeof(*arr));
-	if (arr == NULL) {
-		return oom(p);
-	}
-	for (size_t i = 0; i < len; i++) {
-		json_object *s = json_object_array_get_idx(v, i);
-		char item[280];
-		index_path(item, sizeof(item), field, i);
-		if (want_type(p, s, json_type_string, item, "a string") < 0) {
-			return -EINVAL;
-		}
-		arr[i] = arena_strndup(p->a, json_object_get_string(s), (size_t)json_object_get_string_len(s));
-		if (arr[i] == NULL) {
-			return oom(p);
-		}
-	}
-	*out = arr;
-	*n = len;
-	return 0;
-}
-
-/* A field the spec defines and Berth does not implement: an error when it
- * asks for anything (an empty value asks for nothing). */
-static int unsupported(struct parser *p, json_object *obj, const char *key, const char *where, const char *why)
-{
-	json_object *v = member(obj, key);
-	if (v == NULL) {
-		return 0;
-	}
-	json_type t = json_object_get_type(v);
-	if (t == json_type_null || (t == json_type_string && json_object_get_string_len(v) == 0) ||
-	    (t == json_type_array && json_object_array_length(v) == 0) ||
-	    (t == json_type_object && json_object_object_length(v) == 0)) {
-		return 0;
-	}
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	return fail(p, field, "not supported by berth-oci (%s)", why);
-}
-
-static int want_object(struct parser *p, json_object *obj, const char *key, const char *where, json_object **out)
-{
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	*out = member(obj, key);
-	if (*out == NULL) {
-		return 0;
-	}
-	return want_type(p, *out, json_type_object, field, "an object");
-}
-
-static int want_array(struct parser *p, json_object *obj, const char *key, const char *where, json_object **out)
-{
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	*out = member(obj, key);
-	if (*out == NULL) {
-		return 0;
-	}
-	return want_type(p, *out, json_type_array, field, "an array");
-}
-
-/* ---- sections ---------------------------------------------------------------------- */
-
-static int parse_id_maps(struct parser *p, json_object *obj, const char *key, const char *where,
-			 struct oci_id_map **out, size_t *n)
-{
-	json_object *arr;
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	*out = NULL;
-	*n = 0;
-	if (want_array(p, obj, key, where, &arr) < 0) {
-		return -EINVAL;
-	}
-	if (arr == NULL) {
-		return 0;
-	}
-	size_t len = json_object_array_length(arr);
-	if (len > 340) {
-		return fail(p, field, "at most 340 mappings");
-	}
-	*out = arena_alloc(p->a, (len + 1) * sizeof(**out));
-	if (*out == NULL) {
-		return oom(p);
-	}
-	static const char *const known[] = {"containerID", "hostID", "size", NULL};
-	for (size_t i = 0; i < len; i++) {
-		json_object *m = json_object_array_get_idx(arr, i);
-		char item[280];
-		index_path(item, sizeof(item), field, i);
-		if (want_type(p, m, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
-		}
-		check_known(p, m, item, known);
-		int has_c = 0;
-		int has_h = 0;
-		int has_s = 0;
-		struct oci_id_map *im = &(*out)[i];
-		if (get_u32(p, m, "containerID", item, &has_c, &im->container_id) < 0 ||
-		    get_u32(p, m, "hostID", item, &has_h, &im->host_id) < 0 ||
-		    get_u32(p, m, "size", item, &has_s, &im->size) < 0) {
-			return -EINVAL;
-		}
-		if (!has_c || !has_h || !has_s) {
-			return fail(p, item, "containerID, hostID and size are all required");
-		}
-	}
-	*n = len;
-	return 0;
-}
-
-static int parse_root(struct parser *p, json_object *root)
-{
-	static const char *const known[] = {"path", "readonly", NULL};
-	json_object *o;
-	if (want_object(p, root, "root", "", &o) < 0) {
-		return -EINVAL;
-	}
-	if (o == NULL) {
-		return fail(p, "root", "required");
-	}
-	check_known(p, o, "root", known);
-	if (get_string(p, o, "path", "root", &p->cfg->root_path) < 0 ||
-	    get_bool(p, o, "readonly", "root", &p->cfg->root_readonly) < 0) {
-		return -EINVAL;
-	}
-	if (p->cfg->root_path == NULL || p->cfg->root_path[0] == '\0') {
-		return fail(p, "root.path", "required");
-	}
-	return 0;
-}
-
-static int parse_mounts(struct parser *p, json_object *root)
-{
-	static const char *const known[] = {"destination", "type",	  "source", "options",
-					    "uidMappings", "gidMappings", NULL};
-	json_object *arr;
-	if (want_array(p, root, "mounts", "", &arr) < 0) {
-		return -EINVAL;
-	}
-	if (arr == NULL) {
-		return 0;
-	}
-	size_t len = json_object_array_length(arr);
-	p->cfg->mounts = arena_alloc(p->a, (len + 1) * sizeof(*p->cfg->mounts));
-	if (p->cfg->mounts == NULL) {
-		return oom(p);
-	}
-	for (size_t i = 0; i < len; i++) {
-		json_object *m = json_object_array_get_idx(arr, i);
-		char item[64];
-		index_path(item, sizeof(item), "mounts", i);
-		if (want_type(p, m, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
-		}
-		check_known(p, m, item, known);
-		struct oci_mount *mt = &p->cfg->mounts[i];
-		if (get_string(p, m, "destination", item, &mt->destination) < 0 ||
-		    get_string(p, m, "type", item, &mt->type) < 0 ||
-		    get_string(p, m, "source", item, &mt->source) < 0 ||
-		    get_strings(p, m, "options", item, &mt->options, &mt->noptions) < 0 ||
-		    parse_id_maps(p, m, "uidMappings", item, &mt->uid_maps, &mt->nuid_maps) < 0 ||
-		    parse_id_maps(p, m, "gidMappings", item, &mt->gid_maps, &mt->ngid_maps) < 0) {
-			return -EINVAL;
-		}
-		if (mt->destination == NULL || mt->destination[0] != '/') {
-			char field[96];
-			sub(field, sizeof(field), item, "destination");
-			return fail(p, field, "required, and must be an absolute path");
-		}
-	}
-	p->cfg->nmounts = len;
-	return 0;
-}
-
-static int parse_caps(struct parser *p, json_object *proc, struct oci_process *pr)
-{
-	static const char *const known[] = {"bounding", "effective", "inheritable", "permitted", "ambient", NULL};
-	static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted", "ambient"};
-	json_object *o;
-	if (want_object(p, proc, "capabilities", "process", &o) < 0) {
-		return -EINVAL;
-	}
-	if (o == NULL) {
-		return 0;
-	}
-	check_known(p, o, "process.capabilities", known);
-	uint64_t *masks[] = {&pr->caps.bounding, &pr->caps.effective, &pr->caps.inheritable, &pr->caps.permitted,
-			     &pr->caps.ambient};
-	for (size_t s = 0; s < 5; s++) {
-		char **names;
-		size_t n;
-		char field[96];
-		sub(field, sizeof(field), "process.capabilities", sets[s]);
-		if (get_strings(p, o, sets[s], "process.capabilities", &names, &n) < 0) {
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < n; i++) {
-			int cap = oci_cap_from_name(names[i]);
-			if (cap < 0) {
-				char item[128];
-				index_path(item, sizeof(item), field, i);
-				return fail(p, item, "unknown capability '%.64s'", names[i]);
-			}
-			*masks[s] |= 1ull << cap;
-		}
-	}
-	pr->has_caps = 1;
-	return 0;
-}
-
-static int parse_rlimits(struct parser *p, json_object *proc, struct oci_process *pr)
-{
-	static const char *const known[] = {"type", "soft", "hard", NULL};
-	json_object *arr;
-	if (want_array(p, proc, "rlimits", "process", &arr) < 0) {
-		return -EINVAL;
-	}
-	if (arr == NULL) {
-		return 0;
-	}
-	size_t len = json_object_array_length(arr);
-	pr->rlimits = arena_alloc(p->a, (len + 1) * sizeof(*pr->rlimits));
-	if (pr->rlimits == NULL) {
-		return oom(p);
-	}
-	for (size_t i = 0; i < len; i++) {
-		json_object *r = json_object_array_get_idx(arr, i);
-		char item[64];
-		index_path(item, sizeof(item), "process.rlimits", i);
-		if (want_type(p, r, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
-		}
-		check_known(p, r, item, known);
-		char *type;
-		int has_soft = 0;
-		int has_hard = 0;
-		struct oci_rlimit *rl = &pr->rlimits[i];
-		if (get_string(p, r, "type", item, &type) < 0 ||
-		    get_uint64(p, r, "soft", item, &has_soft, &rl->soft) < 0 ||
-		    get_uint64(p, r, "hard", item, &has_hard, &rl->hard) < 0) {
-			return -EINVAL;
-		}
-		char field[96];
-		sub(field, sizeof(field), item, "type");
-		if (type == NULL) {
-			return fail(p, field, "required");
-		}
-		rl->resource = oci_rlimit_from_name(type);
-		if (rl->resource < 0) {
-			return fail(p, field, "unknown resource '%.64s'", type);
-		}
-		for (size_t j = 0; j < i; j++) {
-			if (pr->rlimits[j].resource == rl->resource) {
-				return fail(p, field, "%s is set twice", type);
-			}
-		}
-		if (!has_soft || !has_hard) {
-			return fail(p, item, "soft and hard are both required");
-		}
-		if (rl->soft > rl->hard) {
-			return fail(p, item, "soft limit %llu is above the hard limit %llu",
-				    (unsigned long long)rl->soft, (unsigned long long)rl->hard);
-		}
-	}
-	pr->nrlimits = len;
-	return 0;
-}
-
-static int parse_user(struct parser *p, json_object *proc, struct oci_process *pr)
-{
-	static const char *const known[] = {"uid", "gid", "umask", "additionalGids", "username", NULL};
-	json_object *o;
-	if (want_object(p, proc, "user", "process", &o) < 0) {
-		return -EINVAL;
-	}
-	if (o == NULL) {
-		return fail(p, "process.user", "required");
-	}
-	check_known(p, o, "process.user", known);
-	int has_uid = 0;
-	int has_gid = 0;
-	if (get_u32(p, o, "uid", "process.user", &has_uid, &pr->user.uid) < 0 ||
-	    get_u32(p, o, "gid", "process.user", &has_gid, &pr->user.gid) < 0 ||
-	    get_u32(p, o, "umask", "process.user", &pr->user.has_umask, &pr->user.umask) < 0 ||
-	    unsupported(p, o, "username", "process.user", "Windows only") < 0) {
-		return -EINVAL;
-	}
-	if (!has_uid || !has_gid) {
-		return fail(p, "process.user", "uid and gid are required");
-	}
-	if (pr->user.has_umask && pr->user.umask > 0777) {
-		return fail(p, "process.user.umask", "%o is not a file mode mask", pr->user.umask);
-	}
-	json_object *arr;
-	if (want_array(p, o, "additionalGids", "process.user", &arr) < 0) {
-		return -EINVAL;
-	}
-	if (arr != NULL) {
-		size_t len = json_object_array_length(arr);
-		if (len > NGROUPS_MAX) {
-			return fail(p, "process.user.additionalGids", "at most %d groups", NGROUPS_MAX);
-		}
-		pr->user.additional_gids = arena_alloc(p->a, (len + 1) * sizeof(gid_t));
-		if (pr->user.additional_gids == NULL) {
-			return oom(p);
-		}
-		for (size_t i = 0; i < len; i++) {
-			json_object *g = json_object_array_get_idx(arr, i);
-			char item[64];
-			index_path(item, sizeof(item), "process.user.additionalGids", i);
-			if (want_type(p, g, json_type_int, item, "an integer") < 0) {
-				return -EINVAL;
-			}
-			int64_t v = json_object_get_int64(g);
-			if (v < 0 || v > UINT32_MAX) {
-				return fail(p, item, "%lld is not a group id", (long long)v);
-			}
-			pr->user.additional_gids[i] = (gid_t)v;
-		}
-		pr->user.nadditional_gids = len;
-	}
-	return 0;
-}
-
-static int parse_process_obj(struct parser *p, json_object *o, struct oci_process *pr, int need_args)
-{
-	static const char *const known[] = {
-		"terminal",
-		"consoleSize",
-		"user",
-		"args",
-		"commandLine",
-		"env",
-		"cwd",
-		"capabilities",
-		"rlimits",
-		"noNewPrivileges",
-		"apparmorProfile",
-		"oomScoreAdj",
-		"selinuxLabel",
-		"ioPriority",
-		"scheduler",
-		"execCPUAffinity",
-		NULL,
-	};
-	check_known(p, o, "process", known);
-	if (get_bool(p, o, "terminal", "process", &pr->terminal) < 0 ||
-	    get_strings(p, o, "args", "process", &pr->args, &pr->nargs) < 0 ||
-	    get_strings(p, o, "env", "process", &pr->env, &pr->nenv) < 0 ||
-	    get_string(p, o, "cwd", "process", &pr->cwd) < 0 ||
-	    get_bool(p, o, "noNewPrivileges", "process", &pr->no_new_privileges) < 0 || parse_user(p, o, pr) < 0 ||
-	    parse_caps(p, o, pr) < 0 || parse_rlimits(p, o, pr) < 0 ||
-	    unsupported(p, o, "commandLine", "process", "Windows only") < 0 ||
-	    unsupported(p, o, "apparmorProfile", "process", "the kernel has no AppArmor") < 0 ||
-	    unsupported(p, o, "selinuxLabel", "process", "the kernel has no SELinux") < 0 ||
-	    unsupported(p, o, "scheduler", "process", "scheduling policies are not implemented") < 0 ||
-	    unsupported(p, o, "execCPUAffinity", "process", "use linux.resources.cpu.cpus") < 0) {
-		return -EINVAL;
-	}
-	int64_t v = 0;
-	if (get_int(p, o, "oomScoreAdj", "process", -1000, 1000, &pr->has_oom_score_adj, &v) < 0) {
-		return -EINVAL;
-	}
-	pr->oom_score_adj = (int)v;
-	if (need_args && pr->nargs == 0) {
-		return fail(p, "process.args", "required, with at least the program to run");
-	}
-	for (size_t i = 0; i < pr->nenv; i++) {
-		if (strchr(pr->env[i], '=') == NULL) {
-			char item[64];
-			index_path(item, sizeof(item), "process.env", i);
-			return fail(p, item, "'%.64s' is not NAME=VALUE", pr->env[i]);
-		}
-	}
-	if (pr->cwd == NULL || pr->cwd[0] != '/') {
-		return fail(p, "process.cwd", "required, and must be an absolute path");
-	}
-	json_object *cs;
-	if (want_object(p, o, "consoleSize", "process", &cs) < 0) {
-		return -EINVAL;
-	}
-	if (cs != NULL) {
-		static const char *const cs_known[] = {"height", "width", NULL};
-		check_known(p, cs, "process.consoleSize", cs_known);
-		uint32_t h = 0;
-		uint32_t w = 0;
-		if (get_u32(p, cs, "height", "process.consoleSize", NULL, &h) < 0 ||
-		    get_u32(p, cs, "width", "process.consoleSize", NULL, &w) < 0) {
-			return -EINVAL;
-		}
-		if (h > 65535 || w > 65535) {
-			return fail(p, "process.consoleSize", "height and width must be below 65536");
-		}
-		pr->has_console_size = 1;
-		pr->console_height = h;
-		pr->console_width = w;
-	}
-	json_object *io;
-	if (want_object(p, o, "ioPriority", "process", &io) < 0) {
-		return -EINVAL;
-	}
-	if (io != NULL) {
-		static const char *const io_known[] = {"class", "priority", NULL};
-		check_known(p, io, "process.ioPriority", io_known);
-		char *cls;
-		int64_t prio = 0;
-		if (get_string(p, io, "class", "process.ioPriority", &cls) < 0 ||
-		    get_int(p, io, "priority", "process.ioPriority", 0, 7, NULL, &prio) < 0) {
-			return -EINVAL;
-		}
-		if (cls == NULL) {
-			return fail(p, "process.ioPriority.class", "required");
-		}
-		if (strcmp(cls, "IOPRIO_CLASS_RT") == 0) {
-			pr->io_priority_class = IOPRIO_CLASS_RT;
-		} else if (strcmp(cls, "IOPRIO_CLASS_BE") == 0) {
-			pr->io_priority_class = IOPRIO_CLASS_BE;
-		} else if (strcmp(cls, "IOPRIO_CLASS_IDLE") == 0) {
-			pr->io_priority_class = IOPRIO_CLASS_IDLE;
-		} else {
-			return fail(p, "process.ioPriority.class", "unknown class '%.64s'", cls);
-		}
-		pr->io_priority = (int)prio;
-		pr->has_io_priority = 1;
-	}
-	return 0;
-}
-
-static const char *const hook_kinds[OCI_HOOK_KINDS + 1] = {
-	[OCI_HOOK_PRESTART] = "prestart",
-	[OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
-	[OCI_HOOK_CREATE_CONTAINER] = "createContainer",
-	[OCI_HOOK_START_CONTAINER] = "startContainer",
-	[OCI_HOOK_POSTSTART] = "poststart",
-	[OCI_HOOK_POSTSTOP] = "poststop",
-	[OCI_HOOK_KINDS] = NULL,
-};
-
-const char *oci_hook_kind_name(enum oci_hook_kind kind)
-{
-	return kind >= 0 && kind < OCI_HOOK_KINDS ? hook_kinds[kind] : NULL;
-}
-
-static int parse_hooks(struct parser *p, json_object *root)
-{
-	const char *const *kinds = hook_kinds;
-	const char *const *known = hook_kinds;
-	static const char *const hook_known[] = {"path", "args", "env", "timeout", NULL};
-	json_object *o;
-	if (want_object(p, root, "hooks", "", &o) < 0) {
-		return -EINVAL;
-	}
-	if (o == NULL) {
-		return 0;
-	}
-	check_known(p, o, "hooks", known);
-	for (int k = 0; k < OCI_HOOK_KINDS; k++) {
-		json_object *arr;
-		char where[64];
-		sub(where, sizeof(where), "hooks", kinds[k]);
-		if (want_array(p, o, kinds[k], "hooks", &arr) < 0) {
-			return -EINVAL;
-		}
+	char **arr = NULL;
+	if (out != NULL) {
+		arr = arena_alloc(p->a, (len + 1) * sizeof(*arr));
 		if (arr == NULL) {
-			continue;
-		}
-		size_t len = json_object_array_length(arr);
-		struct oci_hook *hooks = arena_alloc(p->a, (len + 1) * sizeof(*hooks));
-		if (hooks == NULL) {
 			return oom(p);
 		}
-		for (size_t i = 0; i < len; i++) {
-			json_object *h = json_object_array_get_idx(arr, i);
-			char item[96];
-			index_path(item, sizeof(item), where, i);
-			if (want_type(p, h, json_type_object, item, "an object") < 0) {
-				return -EINVAL;
-			}
-			check_known(p, h, item, hook_known);
-			int64_t timeout = 0;
-			int has_timeout = 0;
-			if (get_string(p, h, "path", item, &hooks[i].path) < 0 ||
-			    get_strings(p, h, "args", item, &hooks[i].args, &hooks[i].nargs) < 0 ||
-			    get_strings(p, h, "env", item, &hooks[i].env, &hooks[i].nenv) < 0 ||
-			    get_int(p, h, "timeout", item, 1, INT32_MAX, &has_timeout, &timeout) < 0) {
-				return -EINVAL;
-			}
-			if (hooks[i].path == NULL || hooks[i].path[0] != '/') {
-				char field[128];
-				sub(field, sizeof(field), item, "path");
-				return fail(p, field, "required, and must be an absolute path");
-			}
-			hooks[i].timeout = (int)timeout;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char item[FIELD_MAX];
+		index_path(item, sizeof(item), field, i);
+		if (read_string(p, json_object_array_get_idx(v, i), item, arr ? &arr[i] : NULL) < 0) {
+			return -EINVAL;
 		}
-		p->cfg->hooks.list[k] = hooks;
-		p->cfg->hooks.count[k] = len;
+	}
+	if (out != NULL) {
+		*out = arr;
+		*n = len;
 	}
 	return 0;
 }
 
-static int parse_kv_object(struct parser *p, json_object *obj, const char *key, const char *where, struct oci_kv **out,
-			   size_t *n)
+/* An object of strings (annotations, sysctl, unified). */
+static int read_kv(struct parser *p, json_object *v, const char *field, struct oci_kv **out, size_t *n)
 {
-	json_object *o;
-	char field[256];
-	sub(field, sizeof(field), where, key);
-	*out = NULL;
-	*n = 0;
-	if (want_object(p, obj, key, where, &o) < 0) {
+	if (want_type(p, v, json_type_object, field, "an object") < 0) {
 		return -EINVAL;
 	}
-	if (o == NULL) {
-		return 0;
-	}
-	size_t len = (size_t)json_object_object_length(o);
-	*out = arena_alloc(p->a, (len + 1) * sizeof(**out));
-	if (*out == NULL) {
+	size_t len = (size_t)json_object_object_length(v);
+	struct oci_kv *kv = arena_alloc(p->a, (len + 1) * sizeof(*kv));
+	if (kv == NULL) {
 		return oom(p);
 	}
 	size_t i = 0;
-	json_object_object_foreach(o, k, v)
+	json_object_object_foreach(v, key, val)
 	{
-		char item[300];
-		sub(item, sizeof(item), field, k);
-		if (want_type(p, v, json_type_string, item, "a string") < 0) {
+		char item[FIELD_MAX];
+		sub(item, sizeof(item), field, key);
+		if (read_string(p, val, item, &kv[i].value) < 0) {
 			return -EINVAL;
 		}
-		(*out)[i].key = arena_strdup(p->a, k);
-		(*out)[i].value = arena_strndup(p->a, json_object_get_string(v), (size_t)json_object_get_string_len(v));
-		if ((*out)[i].key == NULL || (*out)[i].value == NULL) {
+		kv[i].key = arena_strdup(p->a, key);
+		if (kv[i].key == NULL) {
 			return oom(p);
 		}
 		i++;
 	}
+	*out = kv;
 	*n = i;
 	return 0;
 }
+
+/* Empty values of fields Berth does not implement ask for nothing. */
+static int is_empty(json_object *v)
+{
+	json_type t = json_object_get_type(v);
+	return t == json_type_null || (t == json_type_string && json_object_get_string_len(v) == 0) ||
+	       (t == json_type_array && json_object_array_length(v) == 0) ||
+	       (t == json_type_object && json_object_object_length(v) == 0);
+}
+
+/* Calls each for every element of the array arr at field, which must be objects. */
+typedef int item_fn(struct parser *p, json_object *item, const char *name, size_t i, void *ctx);
+
+static int each_object(struct parser *p, json_object *arr, const char *field, item_fn *each, void *ctx)
+{
+	size_t len = json_object_array_length(arr);
+	for (size_t i = 0; i < len; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		char item[FIELD_MAX];
+		index_path(item, sizeof(item), field, i);
+		if (want_type(p, o, json_type_object, item, "an object") < 0) {
+			return -EINVAL;
+		}
+		int ret = each(p, o, item, i, ctx);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* ---- field tables -------------------------------------------------------------------- */
+
+/* Each JSON object of a config has a table of its fields: key, JSON type,
+ * where the value goes in the C structure the table describes (T, while the
+ * table is written), whether it is required. An object is read in table
+ * order, so the first error reported is the first in the table; CHECK lines
+ * check what the lines above them read, where a rule spans fields. Keys that
+ * no line names are warnings. */
+
+enum kind {
+	K_END,
+	K_STRING,      /* char *; RAW: checked, left in the JSON for a CHECK */
+	K_BOOL,	       /* int; RAW: checked and ignored */
+	K_INT,	       /* an integer of .size bytes, within [.min, .max] */
+	K_UINT64,      /* uint64_t */
+	K_STRINGS,     /* char ** and a size_t count; RAW: checked */
+	K_KV,	       /* an object of strings: struct oci_kv * and a size_t count */
+	K_OBJECT,      /* a structure at the member, read with .fields */
+	K_ARRAY,       /* objects, each a .size-byte structure read with .fields, into an
+			* arena array and a size_t count; .max of them if not 0 */
+	K_CUSTOM,      /* .parse reads the value */
+	K_UNSUPPORTED, /* in the spec, not in Berth: an error unless empty (.why) */
+	K_IGNORED,     /* in the spec, without effect here */
+	K_CHECK,       /* not a key: .check runs */
+};
+
+/* What a CHECK sees: the object, its path in messages, the structure its
+ * table read it into, and its place in its array (0 outside arrays). */
+struct obj {
+	json_object *json;
+	const char *where;
+	void *out;
+	size_t index;
+};
+
+/* dst: the member the line names (the structure itself when none). */
+typedef int parse_fn(struct parser *p, json_object *v, const char *field, void *dst);
+typedef int check_fn(struct parser *p, const struct obj *o);
+
+struct field {
+	const char *key;
+	enum kind kind;
+	int required; /* absent (or null): "KEY: required" */
+	int discard;  /* RAW lines */
+	size_t offset;
+	size_t count; /* of the size_t count (STRINGS, KV, ARRAY) */
+	size_t has;   /* 1 + offset of an int set to 1 when the key is there; 0: none */
+	size_t size;  /* of the integer (INT), of an element (ARRAY) */
+	int64_t min;
+	int64_t max;
+	const char *noun; /* ARRAY with .max: what its elements are, in the message */
+	const struct field *fields;
+	parse_fn *parse;
+	check_fn *check;
+	const char *why;
+};
+
+#define MEMBER(m) .offset = offsetof(T, m)
+#define HAS(m) .has = offsetof(T, m) + 1
+#define REQUIRED .required = 1
+#define STRING(k, m) .key = (k), .kind = K_STRING, MEMBER(m)
+#define BOOL(k, m) .key = (k), .kind = K_BOOL, MEMBER(m)
+#define INT(k, m, lo, hi) .key = (k), .kind = K_INT, MEMBER(m), .size = sizeof(((T *)0)->m), .min = (lo), .max = (hi)
+#define U32(k, m) INT(k, m, 0, UINT32_MAX)
+#define UINT64(k, m) .key = (k), .kind = K_UINT64, MEMBER(m)
+#define STRINGS(k, m, n) .key = (k), .kind = K_STRINGS, MEMBER(m), .count = offsetof(T, n)
+#define KV(k, m, n) .key = (k), .kind = K_KV, MEMBER(m), .count = offsetof(T, n)
+#define OBJECT(k, m, fl) .key = (k), .kind = K_OBJECT, MEMBER(m), .fields = (fl)
+#define SECTION(k, fl) .key = (k), .kind = K_OBJECT, .fields = (fl) /* its fields are T's own */
+#define ARRAY(k, m, n, fl) \
+	.key = (k), .kind = K_ARRAY, MEMBER(m), .count = offsetof(T, n), .size = sizeof(*((T *)0)->m), .fields = (fl)
+#define CUSTOM(k, fn) .key = (k), .kind = K_CUSTOM, .parse = (fn)
+#define RAW_STRING(k) .key = (k), .kind = K_STRING, .discard = 1
+#define RAW_BOOL(k) .key = (k), .kind = K_BOOL, .discard = 1
+#define RAW_STRINGS(k) .key = (k), .kind = K_STRINGS, .discard = 1
+#define UNSUPPORTED(k, w) .key = (k), .kind = K_UNSUPPORTED, .why = (w)
+#define IGNORED(k) .key = (k), .kind = K_IGNORED
+#define CHECK(fn) .kind = K_CHECK, .check = (fn)
+#define END .kind = K_END
+
+static int parse_object(struct parser *p, json_object *o, const char *where, const struct field *fields, void *out,
+			size_t index);
+
+struct array_ctx {
+	const struct field *fields;
+	char *items;
+	size_t size;
+};
+
+static int read_item(struct parser *p, json_object *item, const char *name, size_t i, void *ctx)
+{
+	struct array_ctx *a = ctx;
+	return parse_object(p, item, name, a->fields, a->items + i * a->size, i);
+}
+
+static int read_array(struct parser *p, json_object *v, const char *field, const struct field *f, char *base)
+{
+	if (want_type(p, v, json_type_array, field, "an array") < 0) {
+		return -EINVAL;
+	}
+	size_t len = json_object_array_length(v);
+	if (f->max != 0 && len > (size_t)f->max) {
+		return fail(p, field, "at most %lld %s", (long long)f->max, f->noun);
+	}
+	struct array_ctx a = {.fields = f->fields, .items = arena_alloc(p->a, (len + 1) * f->size), .size = f->size};
+	if (a.items == NULL) {
+		return oom(p);
+	}
+	int ret = each_object(p, v, field, read_item, &a);
+	if (ret < 0) {
+		return ret;
+	}
+	memcpy(base + f->offset, &a.items, sizeof(a.items));
+	*(size_t *)(base + f->count) = len;
+	return 0;
+}
+
+/* The integer types of the structures: int64_t, int, uint32_t, unsigned, uint16_t. */
+static void store_int(void *dst, size_t size, int64_t x)
+{
+	if (size == sizeof(uint16_t)) {
+		uint16_t v = (uint16_t)x;
+		memcpy(dst, &v, sizeof(v));
+	} else if (size == sizeof(uint32_t)) {
+		uint32_t v = (uint32_t)x;
+		memcpy(dst, &v, sizeof(v));
+	} else {
+		memcpy(dst, &x, sizeof(x));
+	}
+}
+
+static int read_value(struct parser *p, json_object *v, const char *field, const struct field *f, char *base)
+{
+	char *dst = f->discard ? NULL : base + f->offset;
+	int ret = 0;
+	int64_t x = 0;
+	switch (f->kind) {
+	case K_STRING:
+		return read_string(p, v, field, (char **)dst);
+	case K_BOOL:
+		ret = want_type(p, v, json_type_boolean, field, "true or false");
+		if (ret == 0 && dst != NULL) {
+			*(int *)dst = json_object_get_boolean(v);
+		}
+		return ret;
+	case K_INT:
+		ret = read_int(p, v, field, f->min, f->max, &x);
+		if (ret == 0) {
+			store_int(dst, f->size, x);
+		}
+		return ret;
+	case K_UINT64:
+		return read_uint64(p, v, field, (uint64_t *)dst);
+	case K_STRINGS:
+		return read_strings(p, v, field, (char ***)dst, dst ? (size_t *)(base + f->count) : NULL);
+	case K_KV:
+		return read_kv(p, v, field, (struct oci_kv **)dst, (size_t *)(base + f->count));
+	case K_OBJECT:
+		ret = want_type(p, v, json_type_object, field, "an object");
+		return ret < 0 ? ret : parse_object(p, v, field, f->fields, dst, 0);
+	case K_ARRAY:
+		return read_array(p, v, field, f, base);
+	case K_CUSTOM:
+		return f->parse(p, v, field, dst);
+	case K_UNSUPPORTED:
+		return is_empty(v) ? 0 : fail(p, field, "not supported by berth-oci (%s)", f->why);
+	case K_IGNORED:
+	case K_CHECK:
+	case K_END:
+		break;
+	}
+	return 0;
+}
+
+/* Warns about keys the spec does not define (the spec says to ignore them). */
+static void warn_unknown(struct parser *p, json_object *o, const char *where, const struct field *fields)
+{
+	json_object_object_foreach(o, key, val)
+	{
+		(void)val;
+		const struct field *f = fields;
+		while (f->kind != K_END && (f->key == NULL || strcmp(f->key, key) != 0)) {
+			f++;
+		}
+		if (f->kind == K_END) {
+			char field[FIELD_MAX];
+			sub(field, sizeof(field), where, key);
+			warn(p, field);
+		}
+	}
+}
+
+static int read_field(struct parser *p, json_object *o, const char *where, const struct field *f, char *out)
+{
+	json_object *v = member(o, f->key);
+	if (v == NULL) {
+		return f->required ? fail_in(p, where, f->key, "required") : 0;
+	}
+	char field[FIELD_MAX];
+	sub(field, sizeof(field), where, f->key);
+	int ret = read_value(p, v, field, f, out);
+	if (ret == 0 && f->has != 0) {
+		*(int *)(out + f->has - 1) = 1;
+	}
+	return ret;
+}
+
+/* Reads the object o at where into out, line by line of its table. */
+static int parse_object(struct parser *p, json_object *o, const char *where, const struct field *fields, void *out,
+			size_t index)
+{
+	warn_unknown(p, o, where, fields);
+	for (const struct field *f = fields; f->kind != K_END; f++) {
+		int ret = 0;
+		if (f->kind == K_CHECK) {
+			struct obj self = {.json = o, .where = where, .out = out, .index = index};
+			ret = f->check(p, &self);
+		} else {
+			ret = read_field(p, o, where, f, out);
+		}
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* ---- process -------------------------------------------------------------------------- */
+
+static int check_user(struct parser *p, const struct obj *o)
+{
+	const struct oci_user *u = o->out;
+	if (member(o->json, "uid") == NULL || member(o->json, "gid") == NULL) {
+		return fail(p, o->where, "uid and gid are required");
+	}
+	if (u->has_umask && u->umask > 0777) {
+		return fail_in(p, o->where, "umask", "%o is not a file mode mask", u->umask);
+	}
+	return 0;
+}
+
+static int read_gids(struct parser *p, json_object *v, const char *field, void *dst)
+{
+	struct oci_user *u = dst;
+	if (want_type(p, v, json_type_array, field, "an array") < 0) {
+		return -EINVAL;
+	}
+	size_t len = json_object_array_length(v);
+	if (len > NGROUPS_MAX) {
+		return fail(p, field, "at most %d groups", NGROUPS_MAX);
+	}
+	u->additional_gids = arena_alloc(p->a, (len + 1) * sizeof(gid_t));
+	if (u->additional_gids == NULL) {
+		return oom(p);
+	}
+	for (size_t i = 0; i < len; i++) {
+		json_object *g = json_object_array_get_idx(v, i);
+		char item[FIELD_MAX];
+		index_path(item, sizeof(item), field, i);
+		if (want_type(p, g, json_type_int, item, "an integer") < 0) {
+			return -EINVAL;
+		}
+		int64_t gid = json_object_get_int64(g);
+		if (gid < 0 || gid > UINT32_MAX) {
+			return fail(p, item, "%lld is not a group id", (long long)gid);
+		}
+		u->additional_gids[i] = (gid_t)gid;
+	}
+	u->nadditional_gids = len;
+	return 0;
+}
+
+#define T struct oci_user
+static const struct field user_fields[] = {
+	{U32("uid", uid)},
+	{U32("gid", gid)},
+	{U32("umask", umask), HAS(has_umask)},
+	{UNSUPPORTED("username", "Windows only")},
+	{CHECK(check_user)},
+	{CUSTOM("additionalGids", read_gids)},
+	{END},
+};
+#undef T
+
+/* One set of capabilities, into a bit mask. */
+static int read_cap_set(struct parser *p, json_object *v, const char *field, void *dst)
+{
+	uint64_t *mask = dst;
+	if (read_strings(p, v, field, NULL, NULL) < 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(v, i));
+		int cap = oci_cap_from_name(name);
+		if (cap < 0) {
+			char item[FIELD_MAX];
+			index_path(item, sizeof(item), field, i);
+			return fail(p, item, "unknown capability '%.64s'", name);
+		}
+		*mask |= 1ull << cap;
+	}
+	return 0;
+}
+
+#define T struct oci_caps
+static const struct field caps_fields[] = {
+	{CUSTOM("bounding", read_cap_set), MEMBER(bounding)},
+	{CUSTOM("effective", read_cap_set), MEMBER(effective)},
+	{CUSTOM("inheritable", read_cap_set), MEMBER(inheritable)},
+	{CUSTOM("permitted", read_cap_set), MEMBER(permitted)},
+	{CUSTOM("ambient", read_cap_set), MEMBER(ambient)},
+	{END},
+};
+#undef T
+
+static int check_rlimit(struct parser *p, const struct obj *o)
+{
+	struct oci_rlimit *rl = o->out;
+	const char *type = raw_string(o->json, "type");
+	if (type == NULL) {
+		return fail_in(p, o->where, "type", "required");
+	}
+	rl->resource = oci_rlimit_from_name(type);
+	if (rl->resource < 0) {
+		return fail_in(p, o->where, "type", "unknown resource '%.64s'", type);
+	}
+	/* The array so far: rl is its o->index-th element. */
+	for (const struct oci_rlimit *prev = rl - o->index; prev < rl; prev++) {
+		if (prev->resource == rl->resource) {
+			return fail_in(p, o->where, "type", "%s is set twice", type);
+		}
+	}
+	if (member(o->json, "soft") == NULL || member(o->json, "hard") == NULL) {
+		return fail(p, o->where, "soft and hard are both required");
+	}
+	if (rl->soft > rl->hard) {
+		return fail(p, o->where, "soft limit %llu is above the hard limit %llu", (unsigned long long)rl->soft,
+			    (unsigned long long)rl->hard);
+	}
+	return 0;
+}
+
+#define T struct oci_rlimit
+static const struct field rlimit_fields[] = {
+	{RAW_STRING("type")}, {UINT64("soft", soft)}, {UINT64("hard", hard)}, {CHECK(check_rlimit)}, {END},
+};
+#undef T
+
+static int check_process(struct parser *p, const struct obj *o)
+{
+	const struct oci_process *pr = o->out;
+	if (pr->nargs == 0) {
+		return fail_in(p, o->where, "args", "required, with at least the program to run");
+	}
+	for (size_t i = 0; i < pr->nenv; i++) {
+		if (strchr(pr->env[i], '=') == NULL) {
+			char field[FIELD_MAX];
+			char item[FIELD_MAX];
+			sub(field, sizeof(field), o->where, "env");
+			index_path(item, sizeof(item), field, i);
+			return fail(p, item, "'%.64s' is not NAME=VALUE", pr->env[i]);
+		}
+	}
+	if (pr->cwd == NULL || pr->cwd[0] != '/') {
+		return fail_in(p, o->where, "cwd", "required, and must be an absolute path");
+	}
+	return 0;
+}
+
+static int check_console_size(struct parser *p, const struct obj *o)
+{
+	const struct oci_process *pr = o->out;
+	if (pr->console_height > 65535 || pr->console_width > 65535) {
+		return fail(p, o->where, "height and width must be below 65536");
+	}
+	return 0;
+}
+
+static const char *const io_classes[] = {
+	[IOPRIO_CLASS_RT] = "IOPRIO_CLASS_RT",
+	[IOPRIO_CLASS_BE] = "IOPRIO_CLASS_BE",
+	[IOPRIO_CLASS_IDLE] = "IOPRIO_CLASS_IDLE",
+};
+
+static int check_io_priority(struct parser *p, const struct obj *o)
+{
+	struct oci_process *pr = o->out;
+	const char *cls = raw_string(o->json, "class");
+	if (cls == NULL) {
+		return fail_in(p, o->where, "class", "required");
+	}
+	pr->io_priority_class = NAME_INDEX(io_classes, cls);
+	if (pr->io_priority_class < 0) {
+		return fail_in(p, o->where, "class", "unknown class '%.64s'", cls);
+	}
+	return 0;
+}
+
+#define T struct oci_process
+static const struct field console_size_fields[] = {
+	{U32("height", console_height)},
+	{U32("width", console_width)},
+	{CHECK(check_console_size)},
+	{END},
+};
+
+static const struct field io_priority_fields[] = {
+	{RAW_STRING("class")},
+	{INT("priority", io_priority, 0, 7)},
+	{CHECK(check_io_priority)},
+	{END},
+};
+
+static const struct field process_fields[] = {
+	{BOOL("terminal", terminal)},
+	{STRINGS("args", args, nargs)},
+	{STRINGS("env", env, nenv)},
+	{STRING("cwd", cwd)},
+	{BOOL("noNewPrivileges", no_new_privileges)},
+	{OBJECT("user", user, user_fields), REQUIRED},
+	{OBJECT("capabilities", caps, caps_fields), HAS(has_caps)},
+	{ARRAY("rlimits", rlimits, nrlimits, rlimit_fields)},
+	{UNSUPPORTED("commandLine", "Windows only")},
+	{UNSUPPORTED("apparmorProfile", "the kernel has no AppArmor")},
+	{UNSUPPORTED("selinuxLabel", "the kernel has no SELinux")},
+	{UNSUPPORTED("scheduler", "scheduling policies are not implemented")},
+	{UNSUPPORTED("execCPUAffinity", "use linux.resources.cpu.cpus")},
+	{INT("oomScoreAdj", oom_score_adj, -1000, 1000), HAS(has_oom_score_adj)},
+	{CHECK(check_process)},
+	{SECTION("consoleSize", console_size_fields), HAS(has_console_size)},
+	{SECTION("ioPriority", io_priority_fields), HAS(has_io_priority)},
+	{END},
+};
+#undef T
+
+/* ---- root, mounts, hooks ------------------------------------------------------------- */
+
+static int check_root(struct parser *p, const struct obj *o)
+{
+	const struct oci_config *cfg = o->out;
+	if (cfg->root_path == NULL || cfg->root_path[0] == '\0') {
+		return fail_in(p, o->where, "path", "required");
+	}
+	return 0;
+}
+
+static int check_id_map(struct parser *p, const struct obj *o)
+{
+	if (member(o->json, "containerID") == NULL || member(o->json, "hostID") == NULL ||
+	    member(o->json, "size") == NULL) {
+		return fail(p, o->where, "containerID, hostID and size are all required");
+	}
+	return 0;
+}
+
+#define T struct oci_id_map
+static const struct field id_map_fields[] = {
+	{U32("containerID", container_id)}, {U32("hostID", host_id)}, {U32("size", size)}, {CHECK(check_id_map)}, {END},
+};
+#undef T
+
+/* The kernel takes at most 340 lines in a uid_map or gid_map. */
+#define ID_MAPS(k, m, n) ARRAY(k, m, n, id_map_fields), .max = 340, .noun = "mappings"
+
+static int check_mount(struct parser *p, const struct obj *o)
+{
+	const struct oci_mount *m = o->out;
+	if (m->destination == NULL || m->destination[0] != '/') {
+		return fail_in(p, o->where, "destination", "required, and must be an absolute path");
+	}
+	return 0;
+}
+
+#define T struct oci_mount
+static const struct field mount_fields[] = {
+	{STRING("destination", destination)},
+	{STRING("type", type)},
+	{STRING("source", source)},
+	{STRINGS("options", options, noptions)},
+	{ID_MAPS("uidMappings", uid_maps, nuid_maps)},
+	{ID_MAPS("gidMappings", gid_maps, ngid_maps)},
+	{CHECK(check_mount)},
+	{END},
+};
+#undef T
+
+static int check_hook(struct parser *p, const struct obj *o)
+{
+	const struct oci_hook *h = o->out;
+	if (h->path == NULL || h->path[0] != '/') {
+		return fail_in(p, o->where, "path", "required, and must be an absolute path");
+	}
+	return 0;
+}
+
+#define T struct oci_hook
+static const struct field hook_fields[] = {
+	{STRING("path", path)},	     {STRINGS("args", args, nargs)},
+	{STRINGS("env", env, nenv)}, {INT("timeout", timeout, 1, INT32_MAX)},
+	{CHECK(check_hook)},	     {END},
+};
+#undef T
+
+#define T struct oci_hooks
+#define HOOKS(k, kind) ARRAY(k, list[kind], count[kind], hook_fields)
+static const struct field hooks_fields[OCI_HOOK_KINDS + 1] = {
+	[OCI_HOOK_PRESTART] = {HOOKS("prestart", OCI_HOOK_PRESTART)},
+	[OCI_HOOK_CREATE_RUNTIME] = {HOOKS("createRuntime", OCI_HOOK_CREATE_RUNTIME)},
+	[OCI_HOOK_CREATE_CONTAINER] = {HOOKS("createContainer", OCI_HOOK_CREATE_CONTAINER)},
+	[OCI_HOOK_START_CONTAINER] = {HOOKS("startContainer", OCI_HOOK_START_CONTAINER)},
+	[OCI_HOOK_POSTSTART] = {HOOKS("poststart", OCI_HOOK_POSTSTART)},
+	[OCI_HOOK_POSTSTOP] = {HOOKS("poststop", OCI_HOOK_POSTSTOP)},
+	[OCI_HOOK_KINDS] = {END},
+};
+#undef T
+
+const char *oci_hook_kind_name(enum oci_hook_kind kind)
+{
+	return kind >= 0 && kind < OCI_HOOK_KINDS ? hooks_fields[kind].key : NULL;
+}
+
+/* ---- linux: namespaces, devices ---------------------------------------------------------- */
 
 static const struct {
 	const char *name;
@@ -905,670 +943,557 @@ static const struct {
 	{"cgroup", OCI_NS_CGROUP, CLONE_NEWCGROUP}, {"time", OCI_NS_TIME, CLONE_NEWTIME},
 };
 
-static int parse_namespaces(struct parser *p, json_object *lx)
+const char *oci_ns_type_name(enum oci_ns_type type)
 {
-	static const char *const known[] = {"type", "path", NULL};
-	json_object *arr;
-	if (want_array(p, lx, "namespaces", "linux", &arr) < 0) {
+	for (size_t i = 0; i < sizeof(ns_names) / sizeof(ns_names[0]); i++) {
+		if (ns_names[i].type == type) {
+			return ns_names[i].name;
+		}
+	}
+	return NULL;
+}
+
+#define T struct oci_namespace
+static const struct field namespace_fields[] = {
+	{RAW_STRING("type")},
+	{STRING("path", path)},
+	{END},
+};
+#undef T
+
+/* A namespace goes into the fixed array of the config only once it is known
+ * to be of a type not listed before: at most one of each. */
+static int read_namespace(struct parser *p, json_object *item, const char *name, size_t i, void *ctx)
+{
+	struct oci_linux *l = ctx;
+	struct oci_namespace ns = {.path = NULL};
+	int ret = parse_object(p, item, name, namespace_fields, &ns, i);
+	if (ret < 0) {
+		return ret;
+	}
+	const char *type = raw_string(item, "type");
+	if (type == NULL) {
+		return fail_in(p, name, "type", "required");
+	}
+	size_t k = 0;
+	while (k < sizeof(ns_names) / sizeof(ns_names[0]) && strcmp(ns_names[k].name, type) != 0) {
+		k++;
+	}
+	if (k == sizeof(ns_names) / sizeof(ns_names[0])) {
+		return fail_in(p, name, "type", "unknown namespace type '%.32s'", type);
+	}
+	for (size_t j = 0; j < l->nnamespaces; j++) {
+		if (l->namespaces[j].type == ns_names[k].type) {
+			return fail_in(p, name, "type", "namespace '%s' is listed twice", type);
+		}
+	}
+	if (ns.path != NULL && ns.path[0] != '/') {
+		return fail_in(p, name, "path", "must be an absolute path");
+	}
+	ns.type = ns_names[k].type;
+	ns.clone_flag = ns_names[k].flag;
+	if (ns.path != NULL && ns.path[0] == '\0') {
+		ns.path = NULL;
+	}
+	l->namespaces[l->nnamespaces++] = ns;
+	return 0;
+}
+
+static int read_namespaces(struct parser *p, json_object *v, const char *field, void *dst)
+{
+	if (want_type(p, v, json_type_array, field, "an array") < 0) {
 		return -EINVAL;
 	}
-	if (arr == NULL) {
-		return 0;
+	return each_object(p, v, field, read_namespace, dst);
+}
+
+static int check_device(struct parser *p, const struct obj *o)
+{
+	struct oci_device *dev = o->out;
+	if (dev->path == NULL || dev->path[0] != '/') {
+		return fail_in(p, o->where, "path", "required, and must be an absolute path");
 	}
-	struct oci_linux *l = &p->cfg->linux_;
-	size_t len = json_object_array_length(arr);
-	for (size_t i = 0; i < len; i++) {
-		json_object *n = json_object_array_get_idx(arr, i);
-		char item[64];
-		index_path(item, sizeof(item), "linux.namespaces", i);
-		if (want_type(p, n, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
-		}
-		check_known(p, n, item, known);
-		char *type;
-		char *path;
-		if (get_string(p, n, "type", item, &type) < 0 || get_string(p, n, "path", item, &path) < 0) {
-			return -EINVAL;
-		}
-		char field[96];
-		sub(field, sizeof(field), item, "type");
-		if (type == NULL) {
-			return fail(p, field, "required");
-		}
-		size_t k;
-		for (k = 0; k < sizeof(ns_names) / sizeof(ns_names[0]); k++) {
-			if (strcmp(ns_names[k].name, type) == 0) {
-				break;
-			}
-		}
-		if (k == sizeof(ns_names) / sizeof(ns_names[0])) {
-			return fail(p, field, "unknown namespace type '%.32s'", type);
-		}
-		for (size_t j = 0; j < l->nnamespaces; j++) {
-			if (l->namespaces[j].type == ns_names[k].type) {
-				return fail(p, field, "namespace '%s' is listed twice", type);
-			}
-		}
-		if (path != NULL && path[0] != '/') {
-			sub(field, sizeof(field), item, "path");
-			return fail(p, field, "must be an absolute path");
-		}
-		struct oci_namespace *ns = &l->namespaces[l->nnamespaces++];
-		ns->type = ns_names[k].type;
-		ns->clone_flag = ns_names[k].flag;
-		ns->path = (path != NULL && path[0] != '\0') ? path : NULL;
+	const char *type = raw_string(o->json, "type");
+	if (type == NULL || strlen(type) != 1 || strchr("cbup", type[0]) == NULL) {
+		return fail_in(p, o->where, "type", "expected one of c, b, u, p");
+	}
+	dev->type = type[0];
+	if (dev->type != 'p' && (member(o->json, "major") == NULL || member(o->json, "minor") == NULL)) {
+		return fail(p, o->where, "major and minor are required for a %s device",
+			    dev->type == 'b' ? "block" : "character");
+	}
+	if (dev->has_file_mode && dev->file_mode > 07777) {
+		return fail_in(p, o->where, "fileMode", "%o is not a permission mode", dev->file_mode);
 	}
 	return 0;
 }
 
-static int parse_devices(struct parser *p, json_object *lx)
-{
-	static const char *const known[] = {"type", "path", "major", "minor", "fileMode", "uid", "gid", NULL};
-	json_object *arr;
-	if (want_array(p, lx, "devices", "linux", &arr) < 0) {
-		return -EINVAL;
-	}
-	if (arr == NULL) {
-		return 0;
-	}
-	struct oci_linux *l = &p->cfg->linux_;
-	size_t len = json_object_array_length(arr);
-	l->devices = arena_alloc(p->a, (len + 1) * sizeof(*l->devices));
-	if (l->devices == NULL) {
-		return oom(p);
-	}
-	for (size_t i = 0; i < len; i++) {
-		json_object *d = json_object_array_get_idx(arr, i);
-		char item[64];
-		index_path(item, sizeof(item), "linux.devices", i);
-		if (want_type(p, d, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
-		}
-		check_known(p, d, item, known);
-		struct oci_device *dev = &l->devices[i];
-		char *type;
-		int has_major = 0;
-		int has_minor = 0;
-		if (get_string(p, d, "type", item, &type) < 0 || get_string(p, d, "path", item, &dev->path) < 0 ||
-		    get_int(p, d, "major", item, 0, 0xfff, &has_major, &dev->major) < 0 ||
-		    get_int(p, d, "minor", item, 0, 0xfffff, &has_minor, &dev->minor) < 0 ||
-		    get_u32(p, d, "fileMode", item, &dev->has_file_mode, &dev->file_mode) < 0 ||
-		    get_u32(p, d, "uid", item, &dev->has_uid, &dev->uid) < 0 ||
-		    get_u32(p, d, "gid", item, &dev->has_gid, &dev->gid) < 0) {
-			return -EINVAL;
-		}
-		char field[96];
-		if (dev->path == NULL || dev->path[0] != '/') {
-			sub(field, sizeof(field), item, "path");
-			return fail(p, field, "required, and must be an absolute path");
-		}
-		sub(field, sizeof(field), item, "type");
-		if (type == NULL || strlen(type) != 1 || strchr("cbup", type[0]) == NULL) {
-			return fail(p, field, "expected one of c, b, u, p");
-		}
-		dev->type = type[0];
-		if (dev->type != 'p' && (!has_major || !has_minor)) {
-			return fail(p, item, "major and minor are required for a %s device",
-				    dev->type == 'b' ? "block" : "character");
-		}
-		if (dev->has_file_mode && dev->file_mode > 07777) {
-			sub(field, sizeof(field), item, "fileMode");
-			return fail(p, field, "%o is not a permission mode", dev->file_mode);
-		}
-	}
-	l->ndevices = len;
-	return 0;
-}
+#define T struct oci_device
+static const struct field device_fields[] = {
+	{RAW_STRING("type")},
+	{STRING("path", path)},
+	{INT("major", major, 0, 0xfff)},
+	{INT("minor", minor, 0, 0xfffff)},
+	{U32("fileMode", file_mode), HAS(has_file_mode)},
+	{U32("uid", uid), HAS(has_uid)},
+	{U32("gid", gid), HAS(has_gid)},
+	{CHECK(check_device)},
+	{END},
+};
+#undef T
 
-static int parse_device_rules(struct parser *p, json_object *res, struct oci_resources *r)
+/* ---- linux.resources ---------------------------------------------------------------------- */
+
+static int check_device_rule(struct parser *p, const struct obj *o)
 {
-	static const char *const known[] = {"allow", "type", "major", "minor", "access", NULL};
-	json_object *arr;
-	if (want_array(p, res, "devices", "linux.resources", &arr) < 0) {
-		return -EINVAL;
-	}
-	if (arr == NULL) {
-		return 0;
-	}
-	size_t len = json_object_array_length(arr);
-	r->devices = arena_alloc(p->a, (len + 1) * sizeof(*r->devices));
-	if (r->devices == NULL) {
-		return oom(p);
-	}
-	for (size_t i = 0; i < len; i++) {
-		json_object *d = json_object_array_get_idx(arr, i);
-		char item[64];
-		index_path(item, sizeof(item), "linux.resources.devices", i);
-		if (want_type(p, d, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
-		}
-		check_known(p, d, item, known);
-		struct oci_device_rule *rule = &r->devices[i];
-		char *type = NULL;
-		char *access = NULL;
-		int has_allow = 0;
+	struct oci_device_rule *rule = o->out;
+	/* Absent: any. */
+	if (member(o->json, "major") == NULL) {
 		rule->major = -1;
-		rule->minor = -1;
-		json_object *allow = member(d, "allow");
-		if (allow != NULL) {
-			has_allow = 1;
-		}
-		if (get_bool(p, d, "allow", item, &rule->allow) < 0 || get_string(p, d, "type", item, &type) < 0 ||
-		    get_string(p, d, "access", item, &access) < 0 ||
-		    get_int(p, d, "major", item, -1, 0xfff, NULL, &rule->major) < 0 ||
-		    get_int(p, d, "minor", item, -1, 0xfffff, NULL, &rule->minor) < 0) {
-			return -EINVAL;
-		}
-		char field[96];
-		if (!has_allow) {
-			sub(field, sizeof(field), item, "allow");
-			return fail(p, field, "required");
-		}
-		rule->type = type ? type[0] : 'a';
-		if (type != NULL && (strlen(type) != 1 || strchr("acb", type[0]) == NULL)) {
-			sub(field, sizeof(field), item, "type");
-			return fail(p, field, "expected a, c or b");
-		}
-		if (access != NULL) {
-			if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access)) {
-				sub(field, sizeof(field), item, "access");
-				return fail(p, field, "expected some of r, w, m; got '%.16s'", access);
-			}
-			memcpy(rule->access, access, strlen(access) + 1);
-		}
 	}
-	r->ndevices = len;
+	if (member(o->json, "minor") == NULL) {
+		rule->minor = -1;
+	}
+	if (member(o->json, "allow") == NULL) {
+		return fail_in(p, o->where, "allow", "required");
+	}
+	const char *type = raw_string(o->json, "type");
+	rule->type = type ? type[0] : 'a';
+	if (type != NULL && (strlen(type) != 1 || strchr("acb", type[0]) == NULL)) {
+		return fail_in(p, o->where, "type", "expected a, c or b");
+	}
+	const char *access = raw_string(o->json, "access");
+	if (access != NULL) {
+		if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access)) {
+			return fail_in(p, o->where, "access", "expected some of r, w, m; got '%.16s'", access);
+		}
+		memcpy(rule->access, access, strlen(access) + 1);
+	}
 	return 0;
 }
 
-static int parse_throttle(struct parser *p, json_object *bio, const char *key, struct oci_throttle_device **out,
-			  size_t *n)
+#define T struct oci_device_rule
+static const struct field device_rule_fields[] = {
+	{BOOL("allow", allow)},
+	{RAW_STRING("type")},
+	{RAW_STRING("access")},
+	{INT("major", major, -1, 0xfff)},
+	{INT("minor", minor, -1, 0xfffff)},
+	{CHECK(check_device_rule)},
+	{END},
+};
+#undef T
+
+static int check_weight_device(struct parser *p, const struct obj *o)
 {
-	static const char *const known[] = {"major", "minor", "rate", NULL};
-	json_object *arr;
-	char where[96];
-	sub(where, sizeof(where), "linux.resources.blockIO", key);
-	if (want_array(p, bio, key, "linux.resources.blockIO", &arr) < 0) {
+	if (member(o->json, "major") == NULL || member(o->json, "minor") == NULL) {
+		return fail(p, o->where, "major and minor are required");
+	}
+	return 0;
+}
+
+#define T struct oci_weight_device
+static const struct field weight_device_fields[] = {
+	{INT("major", major, 0, 0xfff)},
+	{INT("minor", minor, 0, 0xfffff)},
+	{INT("weight", weight, 10, 1000), HAS(has_weight)},
+	{INT("leafWeight", leaf_weight, 10, 1000), HAS(has_leaf_weight)},
+	{CHECK(check_weight_device)},
+	{END},
+};
+#undef T
+
+static int check_throttle(struct parser *p, const struct obj *o)
+{
+	if (member(o->json, "major") == NULL || member(o->json, "minor") == NULL || member(o->json, "rate") == NULL) {
+		return fail(p, o->where, "major, minor and rate are required");
+	}
+	return 0;
+}
+
+#define T struct oci_throttle_device
+static const struct field throttle_fields[] = {
+	{INT("major", major, 0, 0xfff)},
+	{INT("minor", minor, 0, 0xfffff)},
+	{UINT64("rate", rate)},
+	{CHECK(check_throttle)},
+	{END},
+};
+#undef T
+
+static int check_memory(struct parser *p, const struct obj *o)
+{
+	const struct oci_resources *r = o->out;
+	if (r->has_memory_limit && r->memory_limit == 0) {
+		return fail_in(p, o->where, "limit", "0 would leave no memory at all");
+	}
+	return 0;
+}
+
+#define T struct oci_resources
+static const struct field blockio_fields[] = {
+	{INT("weight", blkio_weight, 10, 1000), HAS(has_blkio_weight)},
+	{UNSUPPORTED("leafWeight", "cgroup v2 has no leaf weights")},
+	{ARRAY("weightDevice", weight_devices, nweight_devices, weight_device_fields)},
+	{ARRAY("throttleReadBpsDevice", throttle_read_bps, nthrottle_read_bps, throttle_fields)},
+	{ARRAY("throttleWriteBpsDevice", throttle_write_bps, nthrottle_write_bps, throttle_fields)},
+	{ARRAY("throttleReadIOPSDevice", throttle_read_iops, nthrottle_read_iops, throttle_fields)},
+	{ARRAY("throttleWriteIOPSDevice", throttle_write_iops, nthrottle_write_iops, throttle_fields)},
+	{END},
+};
+
+static const struct field memory_fields[] = {
+	{INT("limit", memory_limit, -1, INT64_MAX), HAS(has_memory_limit)},
+	{INT("reservation", memory_reservation, -1, INT64_MAX), HAS(has_memory_reservation)},
+	{INT("swap", memory_swap, -1, INT64_MAX), HAS(has_memory_swap)},
+	{UINT64("swappiness", memory_swappiness), HAS(has_memory_swappiness)},
+	{BOOL("disableOOMKiller", disable_oom_killer)},
+	{RAW_BOOL("useHierarchy")},	 /* cgroup v2 is always hierarchical */
+	{RAW_BOOL("checkBeforeUpdate")}, /* the kernel refuses a limit below usage anyway */
+	{UNSUPPORTED("kernel", "kernel memory limits are gone from Linux")},
+	{UNSUPPORTED("kernelTCP", "cgroup v2 accounts TCP memory with the rest")},
+	{CHECK(check_memory)},
+	{END},
+};
+
+static const struct field cpu_fields[] = {
+	{UINT64("shares", cpu_shares), HAS(has_cpu_shares)},
+	{INT("quota", cpu_quota, -1, INT64_MAX), HAS(has_cpu_quota)},
+	{UINT64("period", cpu_period), HAS(has_cpu_period)},
+	{UINT64("burst", cpu_burst), HAS(has_cpu_burst)},
+	{INT("idle", cpu_idle, 0, 1), HAS(has_cpu_idle)},
+	{STRING("cpus", cpuset_cpus)},
+	{STRING("mems", cpuset_mems)},
+	{UNSUPPORTED("realtimeRuntime", "the kernel has no RT group scheduling")},
+	{UNSUPPORTED("realtimePeriod", "the kernel has no RT group scheduling")},
+	{END},
+};
+
+static const struct field pids_fields[] = {
+	{INT("limit", pids_limit, -1, INT64_MAX), HAS(has_pids_limit)},
+	{END},
+};
+
+static const struct field resources_fields[] = {
+	{ARRAY("devices", devices, ndevices, device_rule_fields)},
+	{SECTION("blockIO", blockio_fields)},
+	{UNSUPPORTED("hugepageLimits", "the kernel has no hugetlb controller")},
+	{UNSUPPORTED("network", "cgroup v2 has no net_cls or net_prio")},
+	{UNSUPPORTED("rdma", "the kernel has no rdma controller")},
+	{KV("unified", unified, nunified)},
+	{SECTION("memory", memory_fields)},
+	{SECTION("cpu", cpu_fields)},
+	{SECTION("pids", pids_fields)},
+	{END},
+};
+#undef T
+
+/* ---- linux.seccomp ----------------------------------------------------------------------- */
+
+static const char *const seccomp_actions[] = {
+	[OCI_SECCOMP_KILL] = "SCMP_ACT_KILL",
+	[OCI_SECCOMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
+	[OCI_SECCOMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
+	[OCI_SECCOMP_TRAP] = "SCMP_ACT_TRAP",
+	[OCI_SECCOMP_ERRNO] = "SCMP_ACT_ERRNO",
+	[OCI_SECCOMP_TRACE] = "SCMP_ACT_TRACE",
+	[OCI_SECCOMP_ALLOW] = "SCMP_ACT_ALLOW",
+	[OCI_SECCOMP_LOG] = "SCMP_ACT_LOG",
+	[OCI_SECCOMP_NOTIFY] = "SCMP_ACT_NOTIFY",
+};
+
+const char *oci_seccomp_action_name(enum oci_seccomp_action action)
+{
+	if ((size_t)action >= sizeof(seccomp_actions) / sizeof(seccomp_actions[0])) {
+		return NULL;
+	}
+	return seccomp_actions[action];
+}
+
+static const char *const seccomp_ops[] = {
+	[OCI_SECCOMP_OP_NE] = "SCMP_CMP_NE",
+	[OCI_SECCOMP_OP_LT] = "SCMP_CMP_LT",
+	[OCI_SECCOMP_OP_LE] = "SCMP_CMP_LE",
+	[OCI_SECCOMP_OP_EQ] = "SCMP_CMP_EQ",
+	[OCI_SECCOMP_OP_GE] = "SCMP_CMP_GE",
+	[OCI_SECCOMP_OP_GT] = "SCMP_CMP_GT",
+	[OCI_SECCOMP_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
+};
+
+const char *oci_seccomp_op_name(enum oci_seccomp_op op)
+{
+	if ((size_t)op >= sizeof(seccomp_ops) / sizeof(seccomp_ops[0])) {
+		return NULL;
+	}
+	return seccomp_ops[op];
+}
+
+static int read_action(struct parser *p, json_object *v, const char *field, void *dst)
+{
+	enum oci_seccomp_action *action = dst;
+	if (want_type(p, v, json_type_string, field, "a string") < 0) {
 		return -EINVAL;
 	}
-	if (arr == NULL) {
-		return 0;
+	int a = NAME_INDEX(seccomp_actions, json_object_get_string(v));
+	if (a < 0) {
+		return fail(p, field, "unknown action '%.64s'", json_object_get_string(v));
 	}
-	size_t len = json_object_array_length(arr);
-	*out = arena_alloc(p->a, (len + 1) * sizeof(**out));
+	*action = (enum oci_seccomp_action)a;
+	return 0;
+}
+
+static int check_arg(struct parser *p, const struct obj *o)
+{
+	struct oci_seccomp_arg *arg = o->out;
+	if (member(o->json, "index") == NULL) {
+		return fail_in(p, o->where, "index", "required");
+	}
+	const char *op = raw_string(o->json, "op");
+	int k = op != NULL ? NAME_INDEX(seccomp_ops, op) : -1;
+	if (k < 0) {
+		return fail_in(p, o->where, "op", "expected an SCMP_CMP_ operator, got '%.32s'", op ? op : "nothing");
+	}
+	arg->op = (enum oci_seccomp_op)k;
+	return 0;
+}
+
+#define T struct oci_seccomp_arg
+static const struct field arg_fields[] = {
+	{INT("index", index, 0, 5)}, {UINT64("value", value)}, {UINT64("valueTwo", value_two)},
+	{RAW_STRING("op")},	     {CHECK(check_arg)},       {END},
+};
+#undef T
+
+static int check_rule_names(struct parser *p, const struct obj *o)
+{
+	const struct oci_seccomp_rule *rule = o->out;
+	if (rule->nnames == 0) {
+		return fail_in(p, o->where, "names", "at least one system call name is required");
+	}
+	return 0;
+}
+
+#define T struct oci_seccomp_rule
+static const struct field rule_fields[] = {
+	{STRINGS("names", names, nnames)},
+	{CUSTOM("action", read_action), MEMBER(action), REQUIRED},
+	{INT("errnoRet", errno_ret, 0, 4095), HAS(has_errno_ret)},
+	{CHECK(check_rule_names)},
+	{ARRAY("args", args, nargs, arg_fields)},
+	{IGNORED("comment")},
+	{IGNORED("includes")},
+	{IGNORED("excludes")},
+	{END},
+};
+#undef T
+
+#define T struct oci_seccomp
+static const struct field seccomp_fields[] = {
+	{CUSTOM("defaultAction", read_action), MEMBER(default_action), REQUIRED},
+	{INT("defaultErrnoRet", default_errno_ret, 0, 4095), HAS(has_default_errno_ret)},
+	{STRINGS("architectures", architectures, narchitectures)},
+	{STRINGS("flags", flags, nflags)},
+	{UNSUPPORTED("listenerPath", "seccomp user notification is not implemented")},
+	{IGNORED("listenerMetadata")},
+	{ARRAY("syscalls", syscalls, nsyscalls, rule_fields)},
+	{END},
+};
+#undef T
+
+static int read_seccomp(struct parser *p, json_object *v, const char *field, void *dst)
+{
+	struct oci_seccomp **out = dst;
+	if (want_type(p, v, json_type_object, field, "an object") < 0) {
+		return -EINVAL;
+	}
+	*out = arena_alloc(p->a, sizeof(**out));
 	if (*out == NULL) {
 		return oom(p);
 	}
-	for (size_t i = 0; i < len; i++) {
-		json_object *d = json_object_array_get_idx(arr, i);
-		char item[128];
-		index_path(item, sizeof(item), where, i);
-		if (want_type(p, d, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
-		}
-		check_known(p, d, item, known);
-		int hm = 0;
-		int hn = 0;
-		int hr = 0;
-		if (get_int(p, d, "major", item, 0, 0xfff, &hm, &(*out)[i].major) < 0 ||
-		    get_int(p, d, "minor", item, 0, 0xfffff, &hn, &(*out)[i].minor) < 0 ||
-		    get_uint64(p, d, "rate", item, &hr, &(*out)[i].rate) < 0) {
-			return -EINVAL;
-		}
-		if (!hm || !hn || !hr) {
-			return fail(p, item, "major, minor and rate are required");
-		}
-	}
-	*n = len;
-	return 0;
+	return parse_object(p, v, field, seccomp_fields, *out, 0);
 }
 
-static int parse_blockio(struct parser *p, json_object *res, struct oci_resources *r)
-{
-	static const char *const known[] = {"weight",
-					    "leafWeight",
-					    "weightDevice",
-					    "throttleReadBpsDevice",
-					    "throttleWriteBpsDevice",
-					    "throttleReadIOPSDevice",
-					    "throttleWriteIOPSDevice",
-					    NULL};
-	json_object *o;
-	if (want_object(p, res, "blockIO", "linux.resources", &o) < 0) {
-		return -EINVAL;
-	}
-	if (o == NULL) {
-		return 0;
-	}
-	const char *w = "linux.resources.blockIO";
-	check_known(p, o, w, known);
-	int64_t v = 0;
-	if (get_int(p, o, "weight", w, 10, 1000, &r->has_blkio_weight, &v) < 0 ||
-	    unsupported(p, o, "leafWeight", w, "cgroup v2 has no leaf weights") < 0) {
-		return -EINVAL;
-	}
-	r->blkio_weight = (uint16_t)v;
-	json_object *arr;
-	if (want_array(p, o, "weightDevice", w, &arr) < 0) {
-		return -EINVAL;
-	}
-	if (arr != NULL) {
-		static const char *const wd_known[] = {"major", "minor", "weight", "leafWeight", NULL};
-		size_t len = json_object_array_length(arr);
-		r->weight_devices = arena_alloc(p->a, (len + 1) * sizeof(*r->weight_devices));
-		if (r->weight_devices == NULL) {
-			return oom(p);
-		}
-		for (size_t i = 0; i < len; i++) {
-			json_object *d = json_object_array_get_idx(arr, i);
-			char item[96];
-			index_path(item, sizeof(item), "linux.resources.blockIO.weightDevice", i);
-			if (want_type(p, d, json_type_object, item, "an object") < 0) {
-				return -EINVAL;
-			}
-			check_known(p, d, item, wd_known);
-			struct oci_weight_device *wd = &r->weight_devices[i];
-			int hm = 0;
-			int hn = 0;
-			int64_t wv = 0;
-			int64_t lv = 0;
-			if (get_int(p, d, "major", item, 0, 0xfff, &hm, &wd->major) < 0 ||
-			    get_int(p, d, "minor", item, 0, 0xfffff, &hn, &wd->minor) < 0 ||
-			    get_int(p, d, "weight", item, 10, 1000, &wd->has_weight, &wv) < 0 ||
-			    get_int(p, d, "leafWeight", item, 10, 1000, &wd->has_leaf_weight, &lv) < 0) {
-				return -EINVAL;
-			}
-			if (!hm || !hn) {
-				return fail(p, item, "major and minor are required");
-			}
-			wd->weight = (uint16_t)wv;
-			wd->leaf_weight = (uint16_t)lv;
-		}
-		r->nweight_devices = len;
-	}
-	if (parse_throttle(p, o, "throttleReadBpsDevice", &r->throttle_read_bps, &r->nthrottle_read_bps) < 0 ||
-	    parse_throttle(p, o, "throttleWriteBpsDevice", &r->throttle_write_bps, &r->nthrottle_write_bps) < 0 ||
-	    parse_throttle(p, o, "throttleReadIOPSDevice", &r->throttle_read_iops, &r->nthrottle_read_iops) < 0 ||
-	    parse_throttle(p, o, "throttleWriteIOPSDevice", &r->throttle_write_iops, &r->nthrottle_write_iops) < 0) {
-		return -EINVAL;
-	}
-	return 0;
-}
+/* ---- linux ---------------------------------------------------------------------------------- */
 
-static int parse_resources(struct parser *p, json_object *lx)
+static int check_absolute(struct parser *p, const char *where, const char *key, char *const *paths, size_t n)
 {
-	static const char *const known[] = {"devices",	      "memory",	 "cpu",	 "pids",    "blockIO",
-					    "hugepageLimits", "network", "rdma", "unified", NULL};
-	json_object *o;
-	if (want_object(p, lx, "resources", "linux", &o) < 0) {
-		return -EINVAL;
-	}
-	if (o == NULL) {
-		return 0;
-	}
-	struct oci_resources *r = &p->cfg->linux_.resources;
-	p->cfg->linux_.has_resources = 1;
-	check_known(p, o, "linux.resources", known);
-	if (parse_device_rules(p, o, r) < 0 || parse_blockio(p, o, r) < 0 ||
-	    unsupported(p, o, "hugepageLimits", "linux.resources", "the kernel has no hugetlb controller") < 0 ||
-	    unsupported(p, o, "network", "linux.resources", "cgroup v2 has no net_cls or net_prio") < 0 ||
-	    unsupported(p, o, "rdma", "linux.resources", "the kernel has no rdma controller") < 0 ||
-	    parse_kv_object(p, o, "unified", "linux.resources", &r->unified, &r->nunified) < 0) {
-		return -EINVAL;
-	}
-	json_object *mem;
-	if (want_object(p, o, "memory", "linux.resources", &mem) < 0) {
-		return -EINVAL;
-	}
-	if (mem != NULL) {
-		static const char *const m_known[] = {"limit",
-						      "reservation",
-						      "swap",
-						      "kernel",
-						      "kernelTCP",
-						      "swappiness",
-						      "disableOOMKiller",
-						      "useHierarchy",
-						      "checkBeforeUpdate",
-						      NULL};
-		const char *w = "linux.resources.memory";
-		check_known(p, mem, w, m_known);
-		int use_hierarchy = 1;
-		int check_before = 0;
-		if (get_int(p, mem, "limit", w, -1, INT64_MAX, &r->has_memory_limit, &r->memory_limit) < 0 ||
-		    get_int(p, mem, "reservation", w, -1, INT64_MAX, &r->has_memory_reservation,
-			    &r->memory_reservation) < 0 ||
-		    get_int(p, mem, "swap", w, -1, INT64_MAX, &r->has_memory_swap, &r->memory_swap) < 0 ||
-		    get_uint64(p, mem, "swappiness", w, &r->has_memory_swappiness, &r->memory_swappiness) < 0 ||
-		    get_bool(p, mem, "disableOOMKiller", w, &r->disable_oom_killer) < 0 ||
-		    get_bool(p, mem, "useHierarchy", w, &use_hierarchy) < 0 ||
-		    get_bool(p, mem, "checkBeforeUpdate", w, &check_before) < 0 ||
-		    unsupported(p, mem, "kernel", w, "kernel memory limits are gone from Linux") < 0 ||
-		    unsupported(p, mem, "kernelTCP", w, "cgroup v2 accounts TCP memory with the rest") < 0) {
-			return -EINVAL;
-		}
-		if (r->has_memory_limit && r->memory_limit == 0) {
-			return fail(p, "linux.resources.memory.limit", "0 would leave no memory at all");
-		}
-	}
-	json_object *cpu;
-	if (want_object(p, o, "cpu", "linux.resources", &cpu) < 0) {
-		return -EINVAL;
-	}
-	if (cpu != NULL) {
-		static const char *const c_known[] = {"shares",		"quota", "burst", "period", "realtimeRuntime",
-						      "realtimePeriod", "cpus",	 "mems",  "idle",   NULL};
-		const char *w = "linux.resources.cpu";
-		check_known(p, cpu, w, c_known);
-		if (get_uint64(p, cpu, "shares", w, &r->has_cpu_shares, &r->cpu_shares) < 0 ||
-		    get_int(p, cpu, "quota", w, -1, INT64_MAX, &r->has_cpu_quota, &r->cpu_quota) < 0 ||
-		    get_uint64(p, cpu, "period", w, &r->has_cpu_period, &r->cpu_period) < 0 ||
-		    get_uint64(p, cpu, "burst", w, &r->has_cpu_burst, &r->cpu_burst) < 0 ||
-		    get_int(p, cpu, "idle", w, 0, 1, &r->has_cpu_idle, &r->cpu_idle) < 0 ||
-		    get_string(p, cpu, "cpus", w, &r->cpuset_cpus) < 0 ||
-		    get_string(p, cpu, "mems", w, &r->cpuset_mems) < 0 ||
-		    unsupported(p, cpu, "realtimeRuntime", w, "the kernel has no RT group scheduling") < 0 ||
-		    unsupported(p, cpu, "realtimePeriod", w, "the kernel has no RT group scheduling") < 0) {
-			return -EINVAL;
-		}
-	}
-	json_object *pids;
-	if (want_object(p, o, "pids", "linux.resources", &pids) < 0) {
-		return -EINVAL;
-	}
-	if (pids != NULL) {
-		static const char *const p_known[] = {"limit", NULL};
-		check_known(p, pids, "linux.resources.pids", p_known);
-		if (get_int(p, pids, "limit", "linux.resources.pids", -1, INT64_MAX, &r->has_pids_limit,
-			    &r->pids_limit) < 0) {
-			return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (paths[i][0] != '/') {
+			char field[FIELD_MAX];
+			char item[FIELD_MAX];
+			sub(field, sizeof(field), where, key);
+			index_path(item, sizeof(item), field, i);
+			return fail(p, item, "must be an absolute path");
 		}
 	}
 	return 0;
 }
 
-static int seccomp_action(struct parser *p, const char *field, const char *name, enum oci_seccomp_action *out)
-{
-	static const struct {
-		const char *name;
-		enum oci_seccomp_action action;
-	} actions[] = {
-		{"SCMP_ACT_KILL", OCI_SECCOMP_KILL},
-		{"SCMP_ACT_KILL_PROCESS", OCI_SECCOMP_KILL_PROCESS},
-		{"SCMP_ACT_KILL_THREAD", OCI_SECCOMP_KILL_THREAD},
-		{"SCMP_ACT_TRAP", OCI_SECCOMP_TRAP},
-		{"SCMP_ACT_ERRNO", OCI_SECCOMP_ERRNO},
-		{"SCMP_ACT_TRACE", OCI_SECCOMP_TRACE},
-		{"SCMP_ACT_ALLOW", OCI_SECCOMP_ALLOW},
-		{"SCMP_ACT_LOG", OCI_SECCOMP_LOG},
-		{"SCMP_ACT_NOTIFY", OCI_SECCOMP_NOTIFY},
-	};
-	if (name == NULL) {
-		return fail(p, field, "required");
-	}
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
-		if (strcmp(actions[i].name, name) == 0) {
-			*out = actions[i].action;
-			return 0;
-		}
-	}
-	return fail(p, field, "unknown action '%.64s'", name);
-}
+static const struct {
+	const char *name;
+	unsigned long flag;
+} propagations[] = {
+	{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+	{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
+	{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
+	{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+};
 
-static int parse_seccomp(struct parser *p, json_object *lx)
+unsigned long oci_propagation_from_name(const char *name)
 {
-	static const char *const known[] = {"defaultAction", "defaultErrnoRet",	 "architectures", "flags",
-					    "listenerPath",  "listenerMetadata", "syscalls",	  NULL};
-	static const char *const rule_known[] = {"names",   "action",	"errnoRet", "args",
-						 "comment", "includes", "excludes", NULL};
-	static const char *const arg_known[] = {"index", "value", "valueTwo", "op", NULL};
-	static const struct {
-		const char *name;
-		enum oci_seccomp_op op;
-	} ops[] = {
-		{"SCMP_CMP_NE", OCI_SECCOMP_OP_NE},
-		{"SCMP_CMP_LT", OCI_SECCOMP_OP_LT},
-		{"SCMP_CMP_LE", OCI_SECCOMP_OP_LE},
-		{"SCMP_CMP_EQ", OCI_SECCOMP_OP_EQ},
-		{"SCMP_CMP_GE", OCI_SECCOMP_OP_GE},
-		{"SCMP_CMP_GT", OCI_SECCOMP_OP_GT},
-		{"SCMP_CMP_MASKED_EQ", OCI_SECCOMP_OP_MASKED_EQ},
-	};
-	json_object *o;
-	const char *w = "linux.seccomp";
-	if (want_object(p, lx, "seccomp", "linux", &o) < 0) {
-		return -EINVAL;
-	}
-	if (o == NULL) {
-		return 0;
-	}
-	check_known(p, o, w, known);
-	struct oci_seccomp *s = arena_alloc(p->a, sizeof(*s));
-	if (s == NULL) {
-		return oom(p);
-	}
-	char *def;
-	int64_t v = 0;
-	if (get_string(p, o, "defaultAction", w, &def) < 0 ||
-	    seccomp_action(p, "linux.seccomp.defaultAction", def, &s->default_action) < 0 ||
-	    get_int(p, o, "defaultErrnoRet", w, 0, 4095, &s->has_default_errno_ret, &v) < 0 ||
-	    get_strings(p, o, "architectures", w, &s->architectures, &s->narchitectures) < 0 ||
-	    get_strings(p, o, "flags", w, &s->flags, &s->nflags) < 0 ||
-	    unsupported(p, o, "listenerPath", w, "seccomp user notification is not implemented") < 0) {
-		return -EINVAL;
-	}
-	s->default_errno_ret = (uint32_t)v;
-	json_object *arr;
-	if (want_array(p, o, "syscalls", w, &arr) < 0) {
-		return -EINVAL;
-	}
-	size_t len = arr ? json_object_array_length(arr) : 0;
-	s->syscalls = arena_alloc(p->a, (len + 1) * sizeof(*s->syscalls));
-	if (s->syscalls == NULL) {
-		return oom(p);
-	}
-	for (size_t i = 0; i < len; i++) {
-		json_object *r = json_object_array_get_idx(arr, i);
-		char item[64];
-		index_path(item, sizeof(item), "linux.seccomp.syscalls", i);
-		if (want_type(p, r, json_type_object, item, "an object") < 0) {
-			return -EINVAL;
+	for (size_t i = 0; i < sizeof(propagations) / sizeof(propagations[0]); i++) {
+		if (strcmp(propagations[i].name, name) == 0) {
+			return propagations[i].flag;
 		}
-		check_known(p, r, item, rule_known);
-		struct oci_seccomp_rule *rule = &s->syscalls[i];
-		char *action;
-		char field[96];
-		if (get_strings(p, r, "names", item, &rule->names, &rule->nnames) < 0 ||
-		    get_string(p, r, "action", item, &action) < 0) {
-			return -EINVAL;
-		}
-		sub(field, sizeof(field), item, "action");
-		if (seccomp_action(p, field, action, &rule->action) < 0 ||
-		    get_int(p, r, "errnoRet", item, 0, 4095, &rule->has_errno_ret, &v) < 0) {
-			return -EINVAL;
-		}
-		rule->errno_ret = (uint32_t)v;
-		if (rule->nnames == 0) {
-			sub(field, sizeof(field), item, "names");
-			return fail(p, field, "at least one system call name is required");
-		}
-		json_object *args;
-		if (want_array(p, r, "args", item, &args) < 0) {
-			return -EINVAL;
-		}
-		size_t nargs = args ? json_object_array_length(args) : 0;
-		rule->args = arena_alloc(p->a, (nargs + 1) * sizeof(*rule->args));
-		if (rule->args == NULL) {
-			return oom(p);
-		}
-		for (size_t j = 0; j < nargs; j++) {
-			json_object *a = json_object_array_get_idx(args, j);
-			char aitem[128];
-			sub(field, sizeof(field), item, "args");
-			index_path(aitem, sizeof(aitem), field, j);
-			if (want_type(p, a, json_type_object, aitem, "an object") < 0) {
-				return -EINVAL;
-			}
-			check_known(p, a, aitem, arg_known);
-			struct oci_seccomp_arg *sa = &rule->args[j];
-			int has_index = 0;
-			int64_t index = 0;
-			char *op;
-			if (get_int(p, a, "index", aitem, 0, 5, &has_index, &index) < 0 ||
-			    get_uint64(p, a, "value", aitem, NULL, &sa->value) < 0 ||
-			    get_uint64(p, a, "valueTwo", aitem, NULL, &sa->value_two) < 0 ||
-			    get_string(p, a, "op", aitem, &op) < 0) {
-				return -EINVAL;
-			}
-			char afield[160];
-			if (!has_index) {
-				sub(afield, sizeof(afield), aitem, "index");
-				return fail(p, afield, "required");
-			}
-			sa->index = (unsigned)index;
-			sub(afield, sizeof(afield), aitem, "op");
-			size_t k;
-			for (k = 0; op != NULL && k < sizeof(ops) / sizeof(ops[0]); k++) {
-				if (strcmp(ops[k].name, op) == 0) {
-					break;
-				}
-			}
-			if (op == NULL || k == sizeof(ops) / sizeof(ops[0])) {
-				return fail(p, afield, "expected an SCMP_CMP_ operator, got '%.32s'",
-					    op ? op : "nothing");
-			}
-			sa->op = ops[k].op;
-		}
-		rule->nargs = nargs;
 	}
-	s->nsyscalls = len;
-	p->cfg->linux_.seccomp = s;
 	return 0;
 }
 
-static int parse_linux(struct parser *p, json_object *root)
+const char *oci_propagation_name(unsigned long flags)
 {
-	static const char *const known[] = {
-		"namespaces", "uidMappings", "gidMappings",	  "devices",	  "cgroupsPath",   "resources",
-		"sysctl",     "seccomp",     "rootfsPropagation", "maskedPaths",  "readonlyPaths", "mountLabel",
-		"intelRdt",   "personality", "timeOffsets",	  "memoryPolicy", "netDevices",	   NULL,
-	};
-	json_object *lx;
-	if (want_object(p, root, "linux", "", &lx) < 0) {
-		return -EINVAL;
+	for (size_t i = 0; i < sizeof(propagations) / sizeof(propagations[0]); i++) {
+		if (propagations[i].flag == flags) {
+			return propagations[i].name;
+		}
 	}
-	if (lx == NULL) {
-		return 0;
-	}
-	struct oci_linux *l = &p->cfg->linux_;
-	check_known(p, lx, "linux", known);
-	char *prop;
-	if (parse_namespaces(p, lx) < 0 ||
-	    parse_id_maps(p, lx, "uidMappings", "linux", &l->uid_maps, &l->nuid_maps) < 0 ||
-	    parse_id_maps(p, lx, "gidMappings", "linux", &l->gid_maps, &l->ngid_maps) < 0 || parse_devices(p, lx) < 0 ||
-	    get_string(p, lx, "cgroupsPath", "linux", &l->cgroups_path) < 0 || parse_resources(p, lx) < 0 ||
-	    parse_kv_object(p, lx, "sysctl", "linux", &l->sysctl, &l->nsysctl) < 0 || parse_seccomp(p, lx) < 0 ||
-	    get_string(p, lx, "rootfsPropagation", "linux", &prop) < 0 ||
-	    get_strings(p, lx, "maskedPaths", "linux", &l->masked_paths, &l->nmasked_paths) < 0 ||
-	    get_strings(p, lx, "readonlyPaths", "linux", &l->readonly_paths, &l->nreadonly_paths) < 0 ||
-	    unsupported(p, lx, "mountLabel", "linux", "the kernel has no SELinux") < 0 ||
-	    unsupported(p, lx, "intelRdt", "linux", "the kernel has no resctrl") < 0 ||
-	    unsupported(p, lx, "memoryPolicy", "linux", "NUMA memory policies are not implemented") < 0 ||
-	    unsupported(p, lx, "netDevices", "linux", "moving network devices is not implemented") < 0) {
-		return -EINVAL;
-	}
+	return NULL;
+}
+
+static int check_linux(struct parser *p, const struct obj *o)
+{
+	struct oci_linux *l = o->out;
+	const char *prop = raw_string(o->json, "rootfsPropagation");
 	if (prop != NULL && prop[0] != '\0') {
-		static const struct {
-			const char *name;
-			unsigned long flag;
-		} props[] = {
-			{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-			{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
-			{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
-			{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-		};
-		size_t k;
-		for (k = 0; k < sizeof(props) / sizeof(props[0]); k++) {
-			if (strcmp(props[k].name, prop) == 0) {
-				break;
-			}
-		}
-		if (k == sizeof(props) / sizeof(props[0])) {
-			return fail(p, "linux.rootfsPropagation", "unknown propagation '%.32s'", prop);
-		}
-		l->rootfs_propagation = props[k].flag;
-	}
-	for (size_t i = 0; i < l->nmasked_paths; i++) {
-		if (l->masked_paths[i][0] != '/') {
-			char item[64];
-			index_path(item, sizeof(item), "linux.maskedPaths", i);
-			return fail(p, item, "must be an absolute path");
+		l->rootfs_propagation = oci_propagation_from_name(prop);
+		if (l->rootfs_propagation == 0) {
+			return fail_in(p, o->where, "rootfsPropagation", "unknown propagation '%.32s'", prop);
 		}
 	}
-	for (size_t i = 0; i < l->nreadonly_paths; i++) {
-		if (l->readonly_paths[i][0] != '/') {
-			char item[64];
-			index_path(item, sizeof(item), "linux.readonlyPaths", i);
-			return fail(p, item, "must be an absolute path");
-		}
-	}
-	json_object *pers;
-	if (want_object(p, lx, "personality", "linux", &pers) < 0) {
+	if (check_absolute(p, o->where, "maskedPaths", l->masked_paths, l->nmasked_paths) < 0 ||
+	    check_absolute(p, o->where, "readonlyPaths", l->readonly_paths, l->nreadonly_paths) < 0) {
 		return -EINVAL;
-	}
-	if (pers != NULL) {
-		static const char *const pk[] = {"domain", "flags", NULL};
-		check_known(p, pers, "linux.personality", pk);
-		char *domain;
-		char **flags;
-		size_t nflags;
-		if (get_string(p, pers, "domain", "linux.personality", &domain) < 0 ||
-		    get_strings(p, pers, "flags", "linux.personality", &flags, &nflags) < 0) {
-			return -EINVAL;
-		}
-		if (domain == NULL || (strcmp(domain, "LINUX") != 0 && strcmp(domain, "LINUX32") != 0)) {
-			return fail(p, "linux.personality.domain", "expected LINUX or LINUX32");
-		}
-		if (nflags > 0) {
-			return fail(p, "linux.personality.flags", "not supported by berth-oci");
-		}
-		l->has_personality = 1;
-		l->personality = strcmp(domain, "LINUX") == 0 ? PER_LINUX : PER_LINUX32;
-	}
-	json_object *to;
-	if (want_object(p, lx, "timeOffsets", "linux", &to) < 0) {
-		return -EINVAL;
-	}
-	if (to != NULL) {
-		static const char *const tk[] = {"monotonic", "boottime", NULL};
-		static const char *const ok[] = {"secs", "nanosecs", NULL};
-		check_known(p, to, "linux.timeOffsets", tk);
-		const char *clocks[] = {"monotonic", "boottime"};
-		int64_t *secs[] = {&l->monotonic_secs, &l->boottime_secs};
-		uint32_t *nsecs[] = {&l->monotonic_nanosecs, &l->boottime_nanosecs};
-		for (int c = 0; c < 2; c++) {
-			json_object *co;
-			char where[64];
-			sub(where, sizeof(where), "linux.timeOffsets", clocks[c]);
-			if (want_object(p, to, clocks[c], "linux.timeOffsets", &co) < 0) {
-				return -EINVAL;
-			}
-			if (co == NULL) {
-				continue;
-			}
-			check_known(p, co, where, ok);
-			if (get_int(p, co, "secs", where, INT64_MIN, INT64_MAX, NULL, secs[c]) < 0 ||
-			    get_u32(p, co, "nanosecs", where, NULL, nsecs[c]) < 0) {
-				return -EINVAL;
-			}
-			if (*nsecs[c] >= 1000000000u) {
-				return fail(p, where, "nanosecs must be below one second");
-			}
-		}
-		l->has_time_offsets = 1;
 	}
 	return 0;
 }
+
+static int check_personality(struct parser *p, const struct obj *o)
+{
+	struct oci_linux *l = o->out;
+	const char *domain = raw_string(o->json, "domain");
+	if (domain == NULL || (strcmp(domain, "LINUX") != 0 && strcmp(domain, "LINUX32") != 0)) {
+		return fail_in(p, o->where, "domain", "expected LINUX or LINUX32");
+	}
+	json_object *flags = member(o->json, "flags");
+	if (flags != NULL && json_object_array_length(flags) > 0) {
+		return fail_in(p, o->where, "flags", "not supported by berth-oci");
+	}
+	l->personality = strcmp(domain, "LINUX") == 0 ? PER_LINUX : PER_LINUX32;
+	return 0;
+}
+
+static int check_nanosecs(struct parser *p, const char *where, uint32_t nanosecs)
+{
+	return nanosecs >= 1000000000u ? fail(p, where, "nanosecs must be below one second") : 0;
+}
+
+static int check_monotonic(struct parser *p, const struct obj *o)
+{
+	return check_nanosecs(p, o->where, ((const struct oci_linux *)o->out)->monotonic_nanosecs);
+}
+
+static int check_boottime(struct parser *p, const struct obj *o)
+{
+	return check_nanosecs(p, o->where, ((const struct oci_linux *)o->out)->boottime_nanosecs);
+}
+
+#define T struct oci_linux
+static const struct field personality_fields[] = {
+	{RAW_STRING("domain")},
+	{RAW_STRINGS("flags")},
+	{CHECK(check_personality)},
+	{END},
+};
+
+static const struct field monotonic_fields[] = {
+	{INT("secs", monotonic_secs, INT64_MIN, INT64_MAX)},
+	{U32("nanosecs", monotonic_nanosecs)},
+	{CHECK(check_monotonic)},
+	{END},
+};
+
+static const struct field boottime_fields[] = {
+	{INT("secs", boottime_secs, INT64_MIN, INT64_MAX)},
+	{U32("nanosecs", boottime_nanosecs)},
+	{CHECK(check_boottime)},
+	{END},
+};
+
+static const struct field time_offsets_fields[] = {
+	{SECTION("monotonic", monotonic_fields)},
+	{SECTION("boottime", boottime_fields)},
+	{END},
+};
+
+static const struct field linux_fields[] = {
+	{CUSTOM("namespaces", read_namespaces)},
+	{ID_MAPS("uidMappings", uid_maps, nuid_maps)},
+	{ID_MAPS("gidMappings", gid_maps, ngid_maps)},
+	{ARRAY("devices", devices, ndevices, device_fields)},
+	{STRING("cgroupsPath", cgroups_path)},
+	{OBJECT("resources", resources, resources_fields), HAS(has_resources)},
+	{KV("sysctl", sysctl, nsysctl)},
+	{CUSTOM("seccomp", read_seccomp), MEMBER(seccomp)},
+	{RAW_STRING("rootfsPropagation")},
+	{STRINGS("maskedPaths", masked_paths, nmasked_paths)},
+	{STRINGS("readonlyPaths", readonly_paths, nreadonly_paths)},
+	{UNSUPPORTED("mountLabel", "the kernel has no SELinux")},
+	{UNSUPPORTED("intelRdt", "the kernel has no resctrl")},
+	{UNSUPPORTED("memoryPolicy", "NUMA memory policies are not implemented")},
+	{UNSUPPORTED("netDevices", "moving network devices is not implemented")},
+	{CHECK(check_linux)},
+	{SECTION("personality", personality_fields), HAS(has_personality)},
+	{SECTION("timeOffsets", time_offsets_fields), HAS(has_time_offsets)},
+	{END},
+};
+#undef T
+
+/* ---- the config ------------------------------------------------------------------------------ */
+
+static int check_version(struct parser *p, const struct obj *o)
+{
+	const struct oci_config *cfg = o->out;
+	if (strncmp(cfg->oci_version, "1.", 2) != 0) {
+		return fail_in(p, o->where, "ociVersion", "version %.32s is not supported (1.x is)", cfg->oci_version);
+	}
+	return 0;
+}
+
+#define T struct oci_config
+static const struct field root_fields[] = {
+	{STRING("path", root_path)},
+	{BOOL("readonly", root_readonly)},
+	{CHECK(check_root)},
+	{END},
+};
+
+static const struct field config_fields[] = {
+	{STRING("ociVersion", oci_version), REQUIRED},
+	{CHECK(check_version)},
+	{UNSUPPORTED("solaris", "not Linux")},
+	{UNSUPPORTED("windows", "not Linux")},
+	{UNSUPPORTED("vm", "virtual-machine containers are not implemented")},
+	{UNSUPPORTED("zos", "not Linux")},
+	{SECTION("root", root_fields), REQUIRED},
+	{ARRAY("mounts", mounts, nmounts, mount_fields)},
+	{OBJECT("hooks", hooks, hooks_fields)},
+	{KV("annotations", annotations, nannotations)},
+	{STRING("hostname", hostname)},
+	{STRING("domainname", domainname)},
+	{OBJECT("linux", linux_, linux_fields)},
+	{OBJECT("process", process, process_fields), HAS(has_process)},
+	{END},
+};
+#undef T
 
 /* ---- top level -------------------------------------------------------------------------- */
 
@@ -1623,10 +1548,6 @@ static json_object *parse_json(const char *name, const char *json, size_t len, s
 
 int oci_config_parse(struct oci_config *cfg, const char *name, const char *json, size_t len, struct berr *err)
 {
-	static const char *const known[] = {
-		"ociVersion",  "root",	"process", "hostname", "domainname", "mounts", "hooks",
-		"annotations", "linux", "solaris", "windows",  "vm",	     "zos",    NULL,
-	};
 	memset(cfg, 0, sizeof(*cfg));
 	oci_trace("config: read");
 	json_object *root = parse_json(name, json, len, err);
@@ -1635,52 +1556,18 @@ int oci_config_parse(struct oci_config *cfg, const char *name, const char *json,
 		return -EINVAL;
 	}
 	struct parser p = {.cfg = cfg, .a = &cfg->arena, .name = name, .err = err};
-	int ret = -EINVAL;
+	int ret;
 	if (json_object_get_type(root) != json_type_object) {
-		berr_setx(err, EINVAL, "%s: expected a JSON object", name);
-		goto out;
+		ret = berr_setx(err, EINVAL, "%s: expected a JSON object", name);
+	} else {
+		ret = parse_object(&p, root, "", config_fields, cfg, 0);
 	}
-	check_known(&p, root, "", known);
-	if (get_string(&p, root, "ociVersion", "", &cfg->oci_version) < 0) {
-		goto out;
-	}
-	if (cfg->oci_version == NULL) {
-		fail(&p, "ociVersion", "required");
-		goto out;
-	}
-	if (strncmp(cfg->oci_version, "1.", 2) != 0) {
-		fail(&p, "ociVersion", "version %.32s is not supported (1.x is)", cfg->oci_version);
-		goto out;
-	}
-	if (unsupported(&p, root, "solaris", "", "not Linux") < 0 ||
-	    unsupported(&p, root, "windows", "", "not Linux") < 0 ||
-	    unsupported(&p, root, "vm", "", "virtual-machine containers are not implemented") < 0 ||
-	    unsupported(&p, root, "zos", "", "not Linux") < 0) {
-		goto out;
-	}
-	if (parse_root(&p, root) < 0 || parse_mounts(&p, root) < 0 || parse_hooks(&p, root) < 0 ||
-	    parse_kv_object(&p, root, "annotations", "", &cfg->annotations, &cfg->nannotations) < 0 ||
-	    get_string(&p, root, "hostname", "", &cfg->hostname) < 0 ||
-	    get_string(&p, root, "domainname", "", &cfg->domainname) < 0 || parse_linux(&p, root) < 0) {
-		goto out;
-	}
-	json_object *proc;
-	if (want_object(&p, root, "process", "", &proc) < 0) {
-		goto out;
-	}
-	if (proc != NULL) {
-		if (parse_process_obj(&p, proc, &cfg->process, 1) < 0) {
-			goto out;
-		}
-		cfg->has_process = 1;
-	}
-	ret = 0;
-out:
 	json_object_put(root);
 	if (ret < 0) {
 		arena_free(&cfg->arena);
+		return -EINVAL;
 	}
-	return ret;
+	return 0;
 }
 
 int oci_config_load(struct oci_config *cfg, const char *bundle, struct berr *err)
@@ -1714,10 +1601,10 @@ int oci_process_parse_file(struct oci_config *cfg, struct oci_process *pr, const
 	memset(pr, 0, sizeof(*pr));
 	ret = want_type(&p, root, json_type_object, "process", "an object");
 	if (ret == 0) {
-		ret = parse_process_obj(&p, root, pr, 1);
+		ret = parse_object(&p, root, "process", process_fields, pr, 0);
 	}
 	json_object_put(root);
-	return ret;
+	return ret < 0 ? -EINVAL : 0;
 }
 
 void oci_config_free(struct oci_config *cfg)

@@ -220,6 +220,10 @@ enum oci_seccomp_op {
 	OCI_SECCOMP_OP_MASKED_EQ,
 };
 
+/* An action's name in config.json ("SCMP_ACT_ERRNO"); NULL if unknown. */
+const char *oci_seccomp_action_name(enum oci_seccomp_action action);
+const char *oci_seccomp_op_name(enum oci_seccomp_op op);
+
 struct oci_seccomp_arg {
 	unsigned index; /* 0..5 */
 	uint64_t value;
@@ -344,5 +348,12 @@ int oci_cap_from_name(const char *name);    /* -1 if unknown */
 const char *oci_cap_name(int cap);	    /* NULL if unknown */
 int oci_cap_last(void);			    /* highest capability number known */
 int oci_rlimit_from_name(const char *name); /* -1 if unknown */
+const char *oci_rlimit_name(int resource);  /* NULL if unknown */
+const char *oci_ns_type_name(enum oci_ns_type type);
+
+/* A mount propagation ("rslave", for rootfsPropagation and mount options)
+ * as MS_* flags; 0 if unknown. */
+unsigned long oci_propagation_from_name(const char *name);
+const char *oci_propagation_name(unsigned long flags); /* NULL if none matches */
 
 #endif

@@ -91,10 +91,21 @@ static int device_rules(const struct oci_config *cfg, struct oci_device_rule **o
 
 /* ---- create ---------------------------------------------------------------------- */
 
+/* What create has made so far: each step adds to it, and a failure undoes
+ * all of it (undo_create). */
 struct create_ctx {
 	const struct oci_opts *o;
+	const char *id;
 	struct oci_config *cfg;
-	char dir[PATH_MAX];
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX];
+	char dir[PATH_MAX]; /* the state directory */
+	char fifo[PATH_MAX];
+	struct cgroup cg;
+	int fifo_fd;
+	int console_fd;
+	int relay[2]; /* a foreground terminal: the master arrives on relay[0] */
+	pid_t pid;
 };
 
 static int create_hooks(struct launch *l, struct berr *err)
@@ -118,179 +129,248 @@ static void print_warnings(const struct oci_config *cfg)
 	}
 }
 
+/* The bundle's config, checked for what a container needs beyond what the
+ * spec requires, and the real path of its root filesystem. keep_terminal:
+ * berth-oci itself will hold the terminal (a foreground run). */
+static int load_bundle(struct create_ctx *c, int keep_terminal, struct berr *err)
+{
+	const struct oci_opts *o = c->o;
+	if (realpath(o->bundle ? o->bundle : ".", c->bundle) == NULL) {
+		return berr_set(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
+	}
+	int ret = oci_config_load(c->cfg, c->bundle, err);
+	if (ret < 0) {
+		return ret;
+	}
+	oci_trace("config loaded");
+	print_warnings(c->cfg);
+	if (!c->cfg->has_process) {
+		return berr_setx(err, EINVAL, "%s/config.json: process: required to create a container", c->bundle);
+	}
+	if (oci_config_namespace(c->cfg, OCI_NS_MOUNT) == NULL) {
+		return berr_setx(err, EINVAL, "%s/config.json: linux.namespaces: a mount namespace is required",
+				 c->bundle);
+	}
+	char root_in[PATH_MAX];
+	if (c->cfg->root_path[0] == '/') {
+		snprintf(root_in, sizeof(root_in), "%s", c->cfg->root_path);
+	} else if (path_join(root_in, sizeof(root_in), c->bundle, c->cfg->root_path) < 0) {
+		return berr_setx(err, ENAMETOOLONG, "root path too long");
+	}
+	if (realpath(root_in, c->rootfs) == NULL) {
+		return berr_set(err, errno, "%s/config.json: root.path %s", c->bundle, root_in);
+	}
+	if (c->cfg->process.terminal && o->console_socket == NULL && !keep_terminal) {
+		return berr_setx(err, EINVAL, "process.terminal is set: --console-socket is required");
+	}
+	return 0;
+}
+
+/* The fifo the container waits on until `start` writes to it. */
+static int make_exec_fifo(struct create_ctx *c, struct berr *err)
+{
+	if (path_join(c->fifo, sizeof(c->fifo), c->dir, "exec.fifo") < 0 || mkfifo(c->fifo, 0600) < 0) {
+		return berr_set(err, errno, "make the exec fifo in %s", c->dir);
+	}
+	/* Opened here, for the container: non-blocking, it does not wait for
+	 * a writer; start will be that writer. */
+	c->fifo_fd = open(c->fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (c->fifo_fd < 0) {
+		return berr_set(err, errno, "open the exec fifo %s", c->fifo);
+	}
+	return 0;
+}
+
+static int attach_device_filter(const struct oci_config *cfg, int cgroup_dirfd, struct berr *err)
+{
+	struct oci_device_rule *rules = NULL;
+	size_t nrules = 0;
+	int ret = device_rules(cfg, &rules, &nrules);
+	if (ret < 0) {
+		return berr_set(err, -ret, "device rules");
+	}
+	ret = devfilter_attach(cgroup_dirfd, rules, nrules, err);
+	free(rules);
+	return ret;
+}
+
+/* The container's cgroup, with its limits and device filter. */
+static int make_cgroup(struct create_ctx *c, struct berr *err)
+{
+	const struct oci_linux *lx = &c->cfg->linux_;
+	int ret = cgroup_create(&c->cg, CGROUP_ROOT, lx->cgroups_path, c->id, err);
+	if (ret == 0 && lx->has_resources) {
+		ret = cgroup_apply(&c->cg, &lx->resources, err);
+	}
+	if (ret == 0) {
+		ret = attach_device_filter(c->cfg, c->cg.dirfd, err);
+	}
+	if (ret == 0) {
+		oci_trace("cgroup ready");
+	}
+	return ret;
+}
+
+/* The console of a process with a terminal: the caller's console socket,
+ * or else one end of a socketpair whose other end, relay[0], receives the
+ * terminal's master (berth-oci relays the terminal itself). */
+static int connect_console(const char *console_socket, int relay[2], struct berr *err)
+{
+	if (console_socket != NULL) {
+		return term_connect(console_socket, err);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, relay) < 0) {
+		return berr_set(err, errno, "socketpair");
+	}
+	return relay[1];
+}
+
+static int start_container_process(struct create_ctx *c, struct berr *err)
+{
+	struct launch l = {
+		.cfg = c->cfg,
+		.proc = &c->cfg->process,
+		.id = c->id,
+		.bundle = c->bundle,
+		.rootfs = c->rootfs,
+		.fifo_fd = c->fifo_fd,
+		.cgroup_path = c->cg.path,
+		.cgroup_dirfd = c->cg.dirfd,
+		.console_fd = c->console_fd,
+		.no_pivot = c->o->no_pivot,
+		.hooks = create_hooks,
+	};
+	int ret = launch_start(&l, err);
+	oci_trace("container created");
+	/* The container has its own copies now. */
+	if (c->console_fd >= 0) {
+		close(c->console_fd);
+		c->console_fd = -1;
+	}
+	close(c->fifo_fd);
+	c->fifo_fd = -1;
+	c->pid = l.pid;
+	return ret;
+}
+
+/* A foreground run keeps the terminal: its master arrives over the relay. */
+static int receive_master(struct create_ctx *c, int *console_out, struct berr *err)
+{
+	if (c->relay[0] < 0) {
+		return 0;
+	}
+	int master = term_recv_master(c->relay[0], err);
+	close(c->relay[0]);
+	c->relay[0] = -1;
+	if (master < 0) {
+		kill(c->pid, SIGKILL);
+		return master;
+	}
+	*console_out = master;
+	return 0;
+}
+
+static int save_state(struct create_ctx *c, struct berr *err)
+{
+	struct oci_state st;
+	memset(&st, 0, sizeof(st));
+	snprintf(st.id, sizeof(st.id), "%s", c->id);
+	st.pid = c->pid;
+	st.pid_start = state_pid_start(c->pid);
+	snprintf(st.bundle, sizeof(st.bundle), "%s", c->bundle);
+	snprintf(st.rootfs, sizeof(st.rootfs), "%s", c->rootfs);
+	snprintf(st.cgroup, sizeof(st.cgroup), "%s", c->cg.path);
+	now_rfc3339(st.created, sizeof(st.created));
+	state_set_annotations(&st, c->cfg);
+	st.poststart_hooks = (int)c->cfg->hooks.count[OCI_HOOK_POSTSTART];
+	st.poststop_hooks = (int)c->cfg->hooks.count[OCI_HOOK_POSTSTOP];
+	int ret = state_save(c->dir, &st, err);
+	if (ret == 0 && c->o->pid_file != NULL) {
+		ret = write_pid_file(c->o->pid_file, c->pid, err);
+	}
+	if (ret < 0) {
+		kill(c->pid, SIGKILL);
+	}
+	return ret;
+}
+
+/* After a failure: nothing of the container stays behind. */
+static void undo_create(struct create_ctx *c)
+{
+	if (c->relay[0] >= 0) {
+		close(c->relay[0]);
+	}
+	if (c->fifo_fd >= 0) {
+		close(c->fifo_fd);
+	}
+	if (c->cg.dirfd >= 0) {
+		struct berr e2;
+		cgroup_signal_all(&c->cg, SIGKILL, &e2);
+		cgroup_destroy(&c->cg, &e2);
+		cgroup_close(&c->cg);
+	}
+	unlink(c->fifo);
+	char statef[PATH_MAX];
+	if (path_join(statef, sizeof(statef), c->dir, "state.json") == 0) {
+		unlink(statef);
+	}
+	rmdir(c->dir);
+}
+
 /* Creates the container; with console_out, berth-oci keeps the terminal
  * (a foreground run) and returns its master there. */
 static int create(const struct oci_opts *o, const char *id, struct oci_config *cfg, pid_t *pid_out, int *console_out,
 		  struct berr *err)
 {
-	char bundle[PATH_MAX];
-	char rootfs[PATH_MAX];
-	char dir[PATH_MAX];
-	char fifo[PATH_MAX];
+	struct create_ctx c;
+	c.o = o;
+	c.id = id;
+	c.cfg = cfg;
+	c.fifo[0] = '\0';
+	c.cg.dirfd = -1;
+	c.fifo_fd = -1;
+	c.console_fd = -1;
+	c.relay[0] = -1;
+	c.relay[1] = -1;
+	c.pid = 0;
 	oci_trace("create");
-	if (realpath(o->bundle ? o->bundle : ".", bundle) == NULL) {
-		return berr_set(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
-	}
-	int ret = oci_config_load(cfg, bundle, err);
+	int ret = load_bundle(&c, console_out != NULL, err);
 	if (ret < 0) {
 		return ret;
 	}
-	oci_trace("config loaded");
-	print_warnings(cfg);
-	if (!cfg->has_process) {
-		return berr_setx(err, EINVAL, "%s/config.json: process: required to create a container", bundle);
-	}
-	if (oci_config_namespace(cfg, OCI_NS_MOUNT) == NULL) {
-		return berr_setx(err, EINVAL, "%s/config.json: linux.namespaces: a mount namespace is required",
-				 bundle);
-	}
-	char root_in[PATH_MAX];
-	if (cfg->root_path[0] == '/') {
-		snprintf(root_in, sizeof(root_in), "%s", cfg->root_path);
-	} else if (path_join(root_in, sizeof(root_in), bundle, cfg->root_path) < 0) {
-		return berr_setx(err, ENAMETOOLONG, "root path too long");
-	}
-	if (realpath(root_in, rootfs) == NULL) {
-		return berr_set(err, errno, "%s/config.json: root.path %s", bundle, root_in);
-	}
-	if (cfg->process.terminal && o->console_socket == NULL && console_out == NULL) {
-		return berr_setx(err, EINVAL, "process.terminal is set: --console-socket is required");
-	}
-	ret = state_dir_create(o->root, id, dir, sizeof(dir), err);
+	ret = state_dir_create(o->root, id, c.dir, sizeof(c.dir), err);
 	if (ret < 0) {
 		return ret;
 	}
 	oci_trace("state directory made");
 	/* From here on, a failure removes what was made. */
-	struct cgroup cg = {.dirfd = -1};
-	int console_fd = -1;
-	int fifo_fd = -1;
-	int relay[2] = {-1, -1};
-	if (path_join(fifo, sizeof(fifo), dir, "exec.fifo") < 0 || mkfifo(fifo, 0600) < 0) {
-		ret = berr_set(err, errno, "make the exec fifo in %s", dir);
-		goto fail;
+	ret = make_exec_fifo(&c, err);
+	if (ret == 0) {
+		ret = make_cgroup(&c, err);
 	}
-	/* Opened here, for the container: non-blocking, it does not wait for
-	 * a writer; start will be that writer. */
-	fifo_fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fifo_fd < 0) {
-		ret = berr_set(err, errno, "open the exec fifo %s", fifo);
-		goto fail;
-	}
-	ret = cgroup_create(&cg, CGROUP_ROOT, cfg->linux_.cgroups_path, id, err);
-	if (ret == 0 && cfg->linux_.has_resources) {
-		ret = cgroup_apply(&cg, &cfg->linux_.resources, err);
+	if (ret == 0 && cfg->process.terminal) {
+		c.console_fd = connect_console(o->console_socket, c.relay, err);
+		ret = c.console_fd < 0 ? c.console_fd : 0;
 	}
 	if (ret == 0) {
-		struct oci_device_rule *rules = NULL;
-		size_t nrules = 0;
-		ret = device_rules(cfg, &rules, &nrules);
-		if (ret < 0) {
-			berr_set(err, -ret, "device rules");
-		} else {
-			ret = devfilter_attach(cg.dirfd, rules, nrules, err);
-			free(rules);
-		}
+		ret = start_container_process(&c, err);
+	}
+	if (ret == 0) {
+		ret = receive_master(&c, console_out, err);
+	}
+	if (ret == 0) {
+		ret = save_state(&c, err);
 	}
 	if (ret < 0) {
-		goto fail;
+		undo_create(&c);
+		return ret;
 	}
-	oci_trace("cgroup ready");
-	if (cfg->process.terminal) {
-		if (o->console_socket != NULL) {
-			console_fd = term_connect(o->console_socket, err);
-			if (console_fd < 0) {
-				ret = console_fd;
-				goto fail;
-			}
-		} else {
-			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, relay) < 0) {
-				ret = berr_set(err, errno, "socketpair");
-				goto fail;
-			}
-			console_fd = relay[1];
-		}
-	}
-	struct launch l = {
-		.cfg = cfg,
-		.proc = &cfg->process,
-		.id = id,
-		.bundle = bundle,
-		.rootfs = rootfs,
-		.fifo_fd = fifo_fd,
-		.cgroup_path = cg.path,
-		.cgroup_dirfd = cg.dirfd,
-		.console_fd = console_fd,
-		.no_pivot = o->no_pivot,
-		.hooks = create_hooks,
-	};
-	ret = launch_start(&l, err);
-	oci_trace("container created");
-	if (console_fd >= 0) {
-		close(console_fd);
-	}
-	close(fifo_fd);
-	fifo_fd = -1;
-	if (ret < 0) {
-		goto fail;
-	}
-	if (relay[0] >= 0) {
-		int master = term_recv_master(relay[0], err);
-		close(relay[0]);
-		relay[0] = -1;
-		if (master < 0) {
-			kill(l.pid, SIGKILL);
-			ret = master;
-			goto fail;
-		}
-		*console_out = master;
-	}
-	struct oci_state st;
-	memset(&st, 0, sizeof(st));
-	snprintf(st.id, sizeof(st.id), "%s", id);
-	st.pid = l.pid;
-	st.pid_start = state_pid_start(l.pid);
-	snprintf(st.bundle, sizeof(st.bundle), "%s", bundle);
-	snprintf(st.rootfs, sizeof(st.rootfs), "%s", rootfs);
-	snprintf(st.cgroup, sizeof(st.cgroup), "%s", cg.path);
-	now_rfc3339(st.created, sizeof(st.created));
-	state_set_annotations(&st, cfg);
-	st.poststart_hooks = (int)cfg->hooks.count[OCI_HOOK_POSTSTART];
-	st.poststop_hooks = (int)cfg->hooks.count[OCI_HOOK_POSTSTOP];
-	ret = state_save(dir, &st, err);
-	if (ret == 0 && o->pid_file != NULL) {
-		ret = write_pid_file(o->pid_file, l.pid, err);
-	}
-	if (ret < 0) {
-		kill(l.pid, SIGKILL);
-		goto fail;
-	}
-	cgroup_close(&cg);
+	cgroup_close(&c.cg);
 	if (pid_out != NULL) {
-		*pid_out = l.pid;
+		*pid_out = c.pid;
 	}
 	oci_trace("state saved");
 	return 0;
-fail:
-	if (relay[0] >= 0) {
-		close(relay[0]);
-	}
-	if (fifo_fd >= 0) {
-		close(fifo_fd);
-	}
-	if (cg.dirfd >= 0) {
-		struct berr e2;
-		cgroup_signal_all(&cg, SIGKILL, &e2);
-		cgroup_destroy(&cg, &e2);
-		cgroup_close(&cg);
-	}
-	unlink(fifo);
-	char statef[PATH_MAX];
-	if (path_join(statef, sizeof(statef), dir, "state.json") == 0) {
-		unlink(statef);
-	}
-	rmdir(dir);
-	return ret;
 }
 
 int container_create(const struct oci_opts *o, const char *id, struct berr *err)
@@ -402,6 +482,21 @@ static int forward_signals_until_exit(pid_t pid, int *status)
 	}
 }
 
+/* Waits for a process in the foreground: relaying its terminal when
+ * berth-oci holds the master, forwarding signals to it otherwise. Returns its
+ * wait status. */
+static int wait_foreground(pid_t pid, int master)
+{
+	int status = 0;
+	if (master >= 0) {
+		term_relay(master, pid, &status);
+		close(master);
+	} else {
+		forward_signals_until_exit(pid, &status);
+	}
+	return status;
+}
+
 static int exit_code(int status)
 {
 	if (WIFEXITED(status)) {
@@ -439,13 +534,7 @@ int container_run(const struct oci_opts *o, const char *id, struct berr *err)
 		oci_config_free(&cfg);
 		return 0;
 	}
-	int status = 0;
-	if (master >= 0) {
-		term_relay(master, pid, &status);
-		close(master);
-	} else {
-		forward_signals_until_exit(pid, &status);
-	}
+	int status = wait_foreground(pid, master);
 	oci_trace("process exited");
 	struct oci_opts force = *o;
 	force.force = 1;
@@ -620,6 +709,95 @@ static int parse_user_spec(const char *spec, struct oci_user *u, struct berr *er
 	return 0;
 }
 
+/* The process to exec: --process FILE, or the config's own process with the
+ * command line's args, env, terminal, cwd and user. */
+static int exec_process_spec(const struct oci_opts *o, struct oci_config *cfg, struct oci_process *proc,
+			     struct berr *err)
+{
+	if (o->process_file != NULL) {
+		return oci_process_parse_file(cfg, proc, o->process_file, err);
+	}
+	if (o->nargs == 0) {
+		return berr_setx(err, EINVAL, "exec: no command given");
+	}
+	proc->args = arena_alloc(&cfg->arena, (o->nargs + 1) * sizeof(char *));
+	char **env = arena_alloc(&cfg->arena, (proc->nenv + o->nenv + 1) * sizeof(char *));
+	if (proc->args == NULL || env == NULL) {
+		return berr_set(err, ENOMEM, "exec");
+	}
+	for (size_t i = 0; i < o->nargs; i++) {
+		proc->args[i] = o->args[i];
+	}
+	proc->nargs = o->nargs;
+	memcpy(env, proc->env, proc->nenv * sizeof(char *));
+	for (size_t i = 0; i < o->nenv; i++) {
+		if (strchr(o->env[i], '=') == NULL) {
+			return berr_setx(err, EINVAL, "--env %s: expected NAME=VALUE", o->env[i]);
+		}
+		env[proc->nenv + i] = (char *)o->env[i];
+	}
+	proc->env = env;
+	proc->nenv += o->nenv;
+	proc->terminal = o->tty;
+	proc->has_console_size = 0;
+	if (o->cwd != NULL) {
+		proc->cwd = (char *)o->cwd;
+	}
+	if (o->user != NULL && parse_user_spec(o->user, &proc->user, err) < 0) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Starts proc in the container of st, in its cgroup; a terminal berth-oci
+ * relays itself has its master returned in *master. */
+static int exec_launch(const struct oci_opts *o, const char *id, const struct oci_state *st,
+		       const struct oci_config *cfg, const struct oci_process *proc, pid_t *pid, int *master,
+		       struct berr *err)
+{
+	struct cgroup cg = {.dirfd = -1};
+	if (st->cgroup[0] != '\0' && cgroup_open(&cg, CGROUP_ROOT, st->cgroup, err) < 0) {
+		return -err->code;
+	}
+	int console_fd = -1;
+	int relay[2] = {-1, -1};
+	if (proc->terminal) {
+		console_fd = connect_console(o->console_socket, relay, err);
+		if (console_fd < 0) {
+			cgroup_close(&cg);
+			return -EIO;
+		}
+	}
+	struct launch l = {
+		.cfg = cfg,
+		.proc = proc,
+		.id = id,
+		.bundle = st->bundle,
+		.rootfs = st->rootfs,
+		.cgroup_path = st->cgroup,
+		.cgroup_dirfd = cg.dirfd,
+		.console_fd = console_fd,
+		.fifo_fd = -1,
+		.join_pid = st->pid,
+	};
+	int ret = launch_start(&l, err);
+	cgroup_close(&cg);
+	if (console_fd >= 0) {
+		close(console_fd);
+	}
+	if (ret == 0 && relay[0] >= 0) {
+		*master = term_recv_master(relay[0], err);
+		if (*master < 0) {
+			ret = *master;
+		}
+	}
+	if (relay[0] >= 0) {
+		close(relay[0]);
+	}
+	*pid = l.pid;
+	return ret;
+}
+
 int container_exec(const struct oci_opts *o, const char *id, struct berr *err)
 {
 	struct oci_state st;
@@ -637,120 +815,21 @@ int container_exec(const struct oci_opts *o, const char *id, struct berr *err)
 		return ret;
 	}
 	struct oci_process proc = cfg.process;
-	if (o->process_file != NULL) {
-		ret = oci_process_parse_file(&cfg, &proc, o->process_file, err);
-		if (ret < 0) {
-			goto out;
-		}
-	} else {
-		if (o->nargs == 0) {
-			ret = berr_setx(err, EINVAL, "exec: no command given");
-			goto out;
-		}
-		proc.args = arena_alloc(&cfg.arena, (o->nargs + 1) * sizeof(char *));
-		char **env = arena_alloc(&cfg.arena, (proc.nenv + o->nenv + 1) * sizeof(char *));
-		if (proc.args == NULL || env == NULL) {
-			ret = berr_set(err, ENOMEM, "exec");
-			goto out;
-		}
-		for (size_t i = 0; i < o->nargs; i++) {
-			proc.args[i] = o->args[i];
-		}
-		proc.nargs = o->nargs;
-		memcpy(env, proc.env, proc.nenv * sizeof(char *));
-		for (size_t i = 0; i < o->nenv; i++) {
-			if (strchr(o->env[i], '=') == NULL) {
-				ret = berr_setx(err, EINVAL, "--env %s: expected NAME=VALUE", o->env[i]);
-				goto out;
-			}
-			env[proc.nenv + i] = (char *)o->env[i];
-		}
-		proc.env = env;
-		proc.nenv += o->nenv;
-		proc.terminal = o->tty;
-		proc.has_console_size = 0;
-		if (o->cwd != NULL) {
-			proc.cwd = (char *)o->cwd;
-		}
-		if (o->user != NULL && parse_user_spec(o->user, &proc.user, err) < 0) {
-			ret = -EINVAL;
-			goto out;
-		}
-	}
-	if (proc.terminal && o->console_socket == NULL && o->detach) {
-		ret = berr_setx(err, EINVAL, "exec --tty --detach needs --console-socket");
-		goto out;
-	}
-	struct cgroup cg = {.dirfd = -1};
-	if (st.cgroup[0] != '\0' && cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err) < 0) {
-		ret = -err->code;
-		goto out;
-	}
-	int console_fd = -1;
-	int relay[2] = {-1, -1};
-	if (proc.terminal) {
-		if (o->console_socket != NULL) {
-			console_fd = term_connect(o->console_socket, err);
-		} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, relay) == 0) {
-			console_fd = relay[1];
-		} else {
-			berr_set(err, errno, "socketpair");
-		}
-		if (console_fd < 0) {
-			cgroup_close(&cg);
-			ret = -EIO;
-			goto out;
-		}
-	}
-	struct launch l = {
-		.cfg = &cfg,
-		.proc = &proc,
-		.id = id,
-		.bundle = st.bundle,
-		.rootfs = st.rootfs,
-		.cgroup_path = st.cgroup,
-		.cgroup_dirfd = cg.dirfd,
-		.console_fd = console_fd,
-		.fifo_fd = -1,
-		.join_pid = st.pid,
-	};
-	ret = launch_start(&l, err);
-	cgroup_close(&cg);
-	if (console_fd >= 0) {
-		close(console_fd);
-	}
+	pid_t pid = 0;
 	int master = -1;
-	if (ret == 0 && relay[0] >= 0) {
-		master = term_recv_master(relay[0], err);
-		if (master < 0) {
-			ret = master;
-		}
+	ret = exec_process_spec(o, &cfg, &proc, err);
+	if (ret == 0 && proc.terminal && o->console_socket == NULL && o->detach) {
+		ret = berr_setx(err, EINVAL, "exec --tty --detach needs --console-socket");
 	}
-	if (relay[0] >= 0) {
-		close(relay[0]);
+	if (ret == 0) {
+		ret = exec_launch(o, id, &st, &cfg, &proc, &pid, &master, err);
 	}
-	if (ret < 0) {
-		goto out;
+	if (ret == 0 && o->pid_file != NULL) {
+		ret = write_pid_file(o->pid_file, pid, err);
 	}
-	if (o->pid_file != NULL) {
-		ret = write_pid_file(o->pid_file, l.pid, err);
-		if (ret < 0) {
-			goto out;
-		}
+	if (ret == 0 && !o->detach) {
+		ret = exit_code(wait_foreground(pid, master));
 	}
-	if (o->detach) {
-		ret = 0;
-		goto out;
-	}
-	int status = 0;
-	if (master >= 0) {
-		term_relay(master, l.pid, &status);
-		close(master);
-	} else {
-		forward_signals_until_exit(l.pid, &status);
-	}
-	ret = exit_code(status);
-out:
 	oci_config_free(&cfg);
 	return ret;
 }

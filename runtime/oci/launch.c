@@ -301,32 +301,30 @@ static int wait_for_start(int fifo_fd)
 	}
 }
 
-static __attribute__((noreturn)) void container_init(struct launch *l, int sock, int ns_flags)
+/* Makes the console the process's terminal (its stdio); missing: the
+ * message when there is no console. */
+static void attach_terminal(const struct launch *l, int sock, const char *missing, int bind_console)
 {
 	struct berr err;
-	const struct oci_config *cfg = l->cfg;
-	struct sync_msg msg;
-
-	/* Until it is created, the container dies with its creator. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
-		_exit(1);
+	if (l->console_fd < 0) {
+		berr_setx(&err, EINVAL, "%s", missing);
+		child_fail(sock, &err);
 	}
-	l->pid = msg.value;
+	if (term_setup(l->console_fd, l->proc, &err) < 0 ||
+	    (bind_console && rootfs_bind_console(STDIN_FILENO, &err) < 0)) {
+		child_fail(sock, &err);
+	}
+	close(l->console_fd);
+}
 
-	int fifo = l->fifo_fd;
-
-	struct rootfs_ctx rc = {
-		.cfg = cfg,
-		.rootfs = l->rootfs,
-		.cgroup_path = l->cgroup_path,
-		.in_userns = (ns_flags & CLONE_NEWUSER) != 0 || oci_config_namespace(cfg, OCI_NS_USER) != NULL,
-		.new_netns = (ns_flags & CLONE_NEWNET) != 0,
-		.new_cgroupns = (ns_flags & CLONE_NEWCGROUP) != 0,
-		.root_fd = -1,
-	};
-	oci_trace("init: go");
-	if (rootfs_prepare(&rc, &err) < 0) {
+/* The root filesystem, up to the createContainer hooks; *state: the state
+ * JSON the createContainer and startContainer hooks get. */
+static void prepare_root(struct launch *l, struct rootfs_ctx *rc, char **state, int sock)
+{
+	const struct oci_config *cfg = l->cfg;
+	struct berr err;
+	struct sync_msg msg;
+	if (rootfs_prepare(rc, &err) < 0) {
 		child_fail(sock, &err);
 	}
 	oci_trace("init: root filesystem prepared");
@@ -335,16 +333,22 @@ static __attribute__((noreturn)) void container_init(struct launch *l, int sock,
 	if (sync_send(sock, SYNC_HOOKS, 0) < 0 || sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
 		_exit(1);
 	}
-	auto_free char *state = NULL;
 	if (cfg->hooks.count[OCI_HOOK_CREATE_CONTAINER] > 0 || cfg->hooks.count[OCI_HOOK_START_CONTAINER] > 0) {
-		if (launch_state_json(l, "creating", &state, &err) < 0) {
+		if (launch_state_json(l, "creating", state, &err) < 0) {
 			child_fail(sock, &err);
 		}
 	}
-	if (hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, state, &err) < 0) {
+	if (hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, *state, &err) < 0) {
 		child_fail(sock, &err);
 	}
-	if (rootfs_pivot(&rc, l->no_pivot, &err) < 0) {
+}
+
+/* Into the new root, with the container's names, and the root finished. */
+static void enter_root(const struct launch *l, struct rootfs_ctx *rc, int sock)
+{
+	const struct oci_config *cfg = l->cfg;
+	struct berr err;
+	if (rootfs_pivot(rc, l->no_pivot, &err) < 0) {
 		child_fail(sock, &err);
 	}
 	if (cfg->hostname != NULL && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
@@ -356,20 +360,21 @@ static __attribute__((noreturn)) void container_init(struct launch *l, int sock,
 		child_fail(sock, &err);
 	}
 	oci_trace("init: pivoted");
-	if (rootfs_finish(&rc, &err) < 0) {
+	if (rootfs_finish(rc, &err) < 0) {
 		child_fail(sock, &err);
 	}
 	oci_trace("init: root filesystem finished");
-	close(rc.root_fd);
+	close(rc->root_fd);
+}
+
+/* What the process gets before it waits for start: terminal, personality,
+ * limits; and a check that its program is there. */
+static void prepare_process(const struct launch *l, int sock)
+{
+	const struct oci_config *cfg = l->cfg;
+	struct berr err;
 	if (l->proc->terminal) {
-		if (l->console_fd < 0) {
-			berr_setx(&err, EINVAL, "process.terminal is set but there is no console socket");
-			child_fail(sock, &err);
-		}
-		if (term_setup(l->console_fd, l->proc, &err) < 0 || rootfs_bind_console(STDIN_FILENO, &err) < 0) {
-			child_fail(sock, &err);
-		}
-		close(l->console_fd);
+		attach_terminal(l, sock, "process.terminal is set but there is no console socket", 1);
 	}
 	if (cfg->linux_.has_personality && personality(cfg->linux_.personality) < 0) {
 		berr_set(&err, errno, "linux.personality");
@@ -387,13 +392,41 @@ static __attribute__((noreturn)) void container_init(struct launch *l, int sock,
 		berr_set(&err, errno, "chdir /");
 		child_fail(sock, &err);
 	}
+}
+
+static __attribute__((noreturn)) void container_init(struct launch *l, int sock, int ns_flags)
+{
+	struct berr err;
+	const struct oci_config *cfg = l->cfg;
+	struct sync_msg msg;
+
+	/* Until it is created, the container dies with its creator. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
+		_exit(1);
+	}
+	l->pid = msg.value;
+
+	struct rootfs_ctx rc = {
+		.cfg = cfg,
+		.rootfs = l->rootfs,
+		.cgroup_path = l->cgroup_path,
+		.in_userns = (ns_flags & CLONE_NEWUSER) != 0 || oci_config_namespace(cfg, OCI_NS_USER) != NULL,
+		.new_netns = (ns_flags & CLONE_NEWNET) != 0,
+		.new_cgroupns = (ns_flags & CLONE_NEWCGROUP) != 0,
+		.root_fd = -1,
+	};
+	oci_trace("init: go");
+	auto_free char *state = NULL;
+	prepare_root(l, &rc, &state, sock);
+	enter_root(l, &rc, sock);
+	prepare_process(l, sock);
 	/* Created: from here the container outlives berth-oci create. */
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (sync_send(sock, SYNC_CREATED, 0) < 0) {
 		_exit(1);
 	}
-	int ret = wait_for_start(fifo);
-	if (ret < 0) {
+	if (wait_for_start(l->fifo_fd) < 0) {
 		_exit(1);
 	}
 	/* The fifo stays open until execve closes it: `start` waits for that
@@ -426,24 +459,14 @@ static int same_ns(const char *a, const char *b)
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
+/* Opens every namespace file the process joins, into join_fd (-1: none),
+ * before any setns: after joining a mount namespace, paths mean something
+ * else. Returns the CLONE_NEW* flags of the namespaces to create. exec joins
+ * each namespace of the container's process that is not already ours. */
+static int open_namespaces(const struct launch *l, int join_fd[OCI_NS_COUNT], int sock)
 {
 	struct berr err;
-	struct sync_msg msg;
-	int join_fd[OCI_NS_COUNT];
 	int new_flags = 0;
-
-	/* Nothing in a container may open this process's /proc/PID/exe: the
-	 * runtime's own binary (CVE-2019-5736). execve makes the process
-	 * dumpable again, as the container's program. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
-		_exit(1);
-	}
-
-	/* Every namespace file is opened before any setns: after joining a
-	 * mount namespace, paths mean something else. */
 	for (int t = 0; t < OCI_NS_COUNT; t++) {
 		join_fd[t] = -1;
 		char path[PATH_MAX];
@@ -471,8 +494,14 @@ static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
 			child_fail(sock, &err);
 		}
 	}
-	/* Joined: everything but the user namespace first, while this process
-	 * still holds the host's capabilities over them. */
+	return new_flags;
+}
+
+/* Joins everything but the user namespace first, while this process still
+ * holds the host's capabilities over them. */
+static void join_namespaces(const int join_fd[OCI_NS_COUNT], int sock)
+{
+	struct berr err;
 	for (int t = 0; t < OCI_NS_COUNT; t++) {
 		if (t == OCI_NS_USER || join_fd[t] < 0) {
 			continue;
@@ -483,12 +512,20 @@ static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
 		}
 		close(join_fd[t]);
 	}
-	if (join_fd[OCI_NS_USER] >= 0) {
-		if (setns(join_fd[OCI_NS_USER], CLONE_NEWUSER) < 0) {
+}
+
+/* Joins (user_fd) or creates the user namespace, if any, and becomes its
+ * root, which owns what comes next. */
+static void enter_user_namespace(int user_fd, int new_flags, int sock)
+{
+	struct berr err;
+	struct sync_msg msg;
+	if (user_fd >= 0) {
+		if (setns(user_fd, CLONE_NEWUSER) < 0) {
 			berr_set(&err, errno, "join the user namespace");
 			child_fail(sock, &err);
 		}
-		close(join_fd[OCI_NS_USER]);
+		close(user_fd);
 	} else if (new_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0) {
 			berr_set(&err, errno, "create a user namespace");
@@ -499,14 +536,20 @@ static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
 		    sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
 			_exit(1);
 		}
+	} else {
+		return;
 	}
-	if (join_fd[OCI_NS_USER] >= 0 || (new_flags & CLONE_NEWUSER)) {
-		/* Root of the user namespace, which owns what comes next. */
-		if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) {
-			berr_set(&err, errno, "become root in the user namespace (is 0 mapped?)");
-			child_fail(sock, &err);
-		}
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) {
+		berr_set(&err, errno, "become root in the user namespace (is 0 mapped?)");
+		child_fail(sock, &err);
 	}
+}
+
+/* The new namespaces but the user namespace. The pid and time namespaces
+ * apply to the children of this process from now on. */
+static void create_namespaces(const struct launch *l, int new_flags, int sock)
+{
+	struct berr err;
 	int unshare_flags = new_flags & ~(CLONE_NEWUSER | CLONE_NEWPID);
 	if (unshare_flags != 0 && unshare(unshare_flags) < 0) {
 		berr_set(&err, errno, "create namespaces (flags %#x)", unshare_flags);
@@ -530,30 +573,50 @@ static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
 			child_fail(sock, &err);
 		}
 	}
+}
+
+/* exec's process, in the container's namespaces: terminal, limits, execve. */
+static __attribute__((noreturn)) void exec_child(struct launch *l, int sock)
+{
+	struct berr err;
+	struct sync_msg msg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
+		_exit(1);
+	}
+	if (l->proc->terminal) {
+		attach_terminal(l, sock, "a terminal was asked for but there is no console socket", 0);
+	}
+	if (set_limits(l->proc, &err) < 0) {
+		child_fail(sock, &err);
+	}
+	exec_process(l, sock);
+}
+
+static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
+{
+	struct berr err;
+	struct sync_msg msg;
+	int join_fd[OCI_NS_COUNT];
+
+	/* Nothing in a container may open this process's /proc/PID/exe: the
+	 * runtime's own binary (CVE-2019-5736). execve makes the process
+	 * dumpable again, as the container's program. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
+		_exit(1);
+	}
+	int new_flags = open_namespaces(l, join_fd, sock);
+	join_namespaces(join_fd, sock);
+	enter_user_namespace(join_fd[OCI_NS_USER], new_flags, sock);
+	create_namespaces(l, new_flags, sock);
 	oci_trace("first child: namespaces made");
 	/* The container process, a sibling: berth-oci is its parent. */
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid == 0) {
 		if (l->join_pid > 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-			if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
-				_exit(1);
-			}
-			if (l->proc->terminal) {
-				if (l->console_fd < 0) {
-					berr_setx(&err, EINVAL,
-						  "a terminal was asked for but there is no console socket");
-					child_fail(sock, &err);
-				}
-				if (term_setup(l->console_fd, l->proc, &err) < 0) {
-					child_fail(sock, &err);
-				}
-				close(l->console_fd);
-			}
-			if (set_limits(l->proc, &err) < 0) {
-				child_fail(sock, &err);
-			}
-			exec_process(l, sock);
+			exec_child(l, sock);
 		}
 		container_init(l, sock, new_flags);
 	}

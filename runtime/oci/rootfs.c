@@ -109,16 +109,6 @@ static const struct {
 	{"loud", 0, MS_SILENT, 0, 0},
 };
 
-static const struct {
-	const char *name;
-	unsigned long flag;
-} propagation_options[] = {
-	{"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-	{"shared", MS_SHARED},	       {"rshared", MS_SHARED | MS_REC},
-	{"slave", MS_SLAVE},	       {"rslave", MS_SLAVE | MS_REC},
-	{"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-};
-
 /* The atime options choose one mode, not independent bits. */
 static int atime_mode(const char *opt, uint64_t *mode)
 {
@@ -158,11 +148,10 @@ static int parse_options(const struct oci_mount *m, size_t index, struct mount_o
 				done = 1;
 			}
 		}
-		for (size_t k = 0; !done && k < sizeof(propagation_options) / sizeof(propagation_options[0]); k++) {
-			if (strcmp(opt, propagation_options[k].name) == 0) {
-				o->propagation = propagation_options[k].flag;
-				done = 1;
-			}
+		unsigned long propagation = done ? 0 : oci_propagation_from_name(opt);
+		if (propagation != 0) {
+			o->propagation = propagation;
+			done = 1;
 		}
 		if (done) {
 			continue;

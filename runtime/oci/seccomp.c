@@ -66,26 +66,6 @@ static const struct flag_attr flag_attrs[] = {
 	{"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB},
 };
 
-static const char *const action_names[] = {
-	[OCI_SECCOMP_KILL] = "SCMP_ACT_KILL",
-	[OCI_SECCOMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-	[OCI_SECCOMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
-	[OCI_SECCOMP_TRAP] = "SCMP_ACT_TRAP",
-	[OCI_SECCOMP_ERRNO] = "SCMP_ACT_ERRNO",
-	[OCI_SECCOMP_TRACE] = "SCMP_ACT_TRACE",
-	[OCI_SECCOMP_ALLOW] = "SCMP_ACT_ALLOW",
-	[OCI_SECCOMP_LOG] = "SCMP_ACT_LOG",
-	[OCI_SECCOMP_NOTIFY] = "SCMP_ACT_NOTIFY",
-};
-
-const char *oci_seccomp_action_name(enum oci_seccomp_action action)
-{
-	if ((size_t)action >= sizeof(action_names) / sizeof(action_names[0])) {
-		return NULL;
-	}
-	return action_names[action];
-}
-
 const char *oci_seccomp_arch_name(size_t i)
 {
 	return i < sizeof(arch_tokens) / sizeof(arch_tokens[0]) ? arch_tokens[i].name : NULL;

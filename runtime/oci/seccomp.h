@@ -46,9 +46,6 @@ int oci_seccomp_load_filter(scmp_filter_ctx ctx, struct berr *err);
 /* Writes the BPF program of s to fd (for tests, debugging and `features`). */
 int oci_seccomp_export_bpf(const struct oci_seccomp *s, int fd, struct berr *err);
 
-/* An action's name in config.json ("SCMP_ACT_ERRNO"); NULL if unknown. */
-const char *oci_seccomp_action_name(enum oci_seccomp_action action);
-
 /* For `features`: the i-th architecture and flag name accepted; NULL past
  * the last. */
 const char *oci_seccomp_arch_name(size_t i);
