@@ -63,15 +63,10 @@ def test_fresh_host_runs_slot_a(host):
 def test_update_to_b(host):
     h = host
     v2 = bump(base_version())
-    bundle = h.bundles.bundle("v2", v2)
-    start = h.mark()
-    r = h.update(bundle)
+    r = h.install(h.bundles.bundle("v2", v2), "B", v2)
     assert r.returncode in (0, 255), r.stdout + r.stderr
     assert "verified: signature, kernel, root image, hash tree" in r.stdout, r.stdout + r.stderr
-    assert "armed for a trial boot" in r.stdout and "rebooting into slot B" in r.stdout, r.stdout
-    h.wait_console(rf"slot B \({re.escape(v2)}\) is healthy: marked good", start, 400)
-    h.wait_up(start)
-    assert h.version() == v2
+    assert "armed for a trial boot" in r.stdout, r.stdout
     slots, text = h.status()
     assert slots["B"] == ("active", v2) and slots["A"] == ("good", base_version()), text
     check_stack(h, 2)
@@ -86,12 +81,7 @@ def test_older_version_needs_force_then_back_to_a(host):
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"refusing a downgrade from {v2} to {base_version()}" in r.stderr, r.stderr
     assert h.part_sha256("BERTH-ROOT-A") == before
-    start = h.mark()
-    r = h.update(os.path.join(OUT, "berth.bundle"), args="--force")
-    assert "rebooting into slot A" in r.stdout, r.stdout + r.stderr
-    h.wait_console(r"slot A \(.*\) is healthy: marked good", start, 400)
-    h.wait_up(start)
-    assert h.version() == base_version()
+    h.install(os.path.join(OUT, "berth.bundle"), "A", base_version(), args="--force")
     slots, text = h.status()
     assert slots["A"] == ("active", base_version()) and slots["B"] == ("good", v2), text
     check_stack(h, 3)

@@ -65,21 +65,11 @@ def test_bad_bundles_are_refused_before_anything_is_written(host):
 def test_update_to_b_and_back(host):
     h = host
     v2 = bump(base_version())
-    start = h.mark()
-    r = h.update(os.path.join(h.bundles.dir, "good.bundle"))
-    assert "rebooting into slot B" in r.stdout, r.stdout + r.stderr
-    h.wait_console(rf"slot B \({re.escape(v2)}\) is healthy: marked good", start, 500)
-    h.wait_up(start)
-    assert h.version() == v2
+    h.install(os.path.join(h.bundles.dir, "good.bundle"), "B", v2)
     assert h.run("test -d /sys/firmware/efi").returncode == 0
     slots, text = h.status()
     assert slots["B"] == ("active", v2) and slots["A"] == ("good", base_version()), text
-    start = h.mark()
-    r = h.update(os.path.join(OUT, "berth.bundle"), args="--force")
-    assert "rebooting into slot A" in r.stdout, r.stdout + r.stderr
-    h.wait_console(r"slot A \(.*\) is healthy: marked good", start, 500)
-    h.wait_up(start)
-    assert h.version() == base_version()
+    h.install(os.path.join(OUT, "berth.bundle"), "A", base_version(), args="--force")
     slots, text = h.status()
     assert slots["A"] == ("active", base_version()) and slots["B"] == ("good", v2), text
     assert h.run("berth exec db cat /var/lib/db/boots").stdout.count("\n") == 3

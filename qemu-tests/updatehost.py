@@ -156,6 +156,18 @@ class UpdateHost(SshHost):
             return subprocess.Popen(self._args() + [f"{env} berth os update {args} -"], stdin=f,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def install(self, bundle, target, version, args="", timeout=500):
+        """`berth os update ARGS -`, followed through the reboot into slot
+        target until its gate marks it good and ssh is back, running
+        version; returns the update's CompletedProcess."""
+        start = self.mark()
+        r = self.update(bundle, args=args)
+        assert f"rebooting into slot {target}" in r.stdout, r.stdout + r.stderr
+        self.wait_console(rf"slot {target} \({re.escape(version)}\) is healthy: marked good", start, timeout)
+        self.wait_up(start)
+        assert self.version() == version
+        return r
+
     def wait_up(self, start, timeout=400):
         """After a reboot: init's banner, then ssh."""
         self.wait_console(r"Berth \S+ on \S+ - up in", start, timeout)
