@@ -107,8 +107,10 @@ def cut_in_trial(h, bundle, point):
     r = h.update(bundle, args="--force")
     assert "rebooting into slot" in r.stdout, r.stdout + r.stderr
     if point == "trial-early":
-        # The firmware has started again: GRUB, the kernel or early init.
-        h.wait_console(r"Booting from", start, 300)
+        # Just after the reset: the firmware, GRUB (saving the count of
+        # tries) or the kernel (the firmware writes nothing on the serial
+        # console, so the old kernel's last line is the mark).
+        h.wait_console(r"reboot: Restarting system", start, 300)
         time.sleep(1.5)
     elif point == "gate-wait":
         h.wait_console(r"berth: trial boot of slot", start, 300)
