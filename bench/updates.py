@@ -49,8 +49,7 @@ def run(ctx):
     size = os.path.getsize(bundle)
     tar = benchvm.busybox_images(ctx, os.path.join(ctx.workdir, "updates-images.tar"))
     files = {"compose.yaml": stack.compose(), "images/busybox.tar": open(tar, "rb").read()}
-    with benchvm.BenchVM(ctx, "updates", config_files=files, extra=("-device", "i6300esb")) as vm:
-        vm.host.reboot_in_place = True
+    with benchvm.BenchVM(ctx, "updates", config_files=files, extra=("-device", "i6300esb"), reboot=True) as vm:
         vm.wait_for("berth ps", lambda out: out.count(" Up ") >= stack.SERVICES, 600, "the stack to run")
         timeit = vm.put_tool("timeit")
         vm.host.put("/tmp/berth.bundle", open(bundle, "rb").read())
