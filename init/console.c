@@ -29,6 +29,38 @@ void console_device(char *path, size_t size)
 	snprintf(path, size, "/dev/console");
 }
 
+/* 1 when tty0 is one of the kernel's consoles and not the last (primary)
+ * one; read once, the consoles do not change after boot. */
+static int screen_is_secondary(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		char active[256];
+		known = 0;
+		if (read_file("/sys/class/tty/console/active", active, sizeof(active), NULL) > 0) {
+			trim_end(active);
+			char *save = NULL;
+			char *next = NULL;
+			for (char *name = strtok_r(active, " ", &save); name != NULL; name = next) {
+				next = strtok_r(NULL, " ", &save);
+				if (strcmp(name, "tty0") == 0 && next != NULL) {
+					known = 1;
+				}
+			}
+		}
+	}
+	return known;
+}
+
+static void write_line(const char *dev, const char *line, size_t len)
+{
+	int fd = open(dev, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		(void)!write(fd, line, len);
+		close(fd);
+	}
+}
+
 void console_print(const char *fmt, ...)
 {
 	char line[512];
@@ -43,9 +75,8 @@ void console_print(const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	}
 	line[n++] = '\n';
-	int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0) {
-		(void)!write(fd, line, (size_t)n);
-		close(fd);
+	write_line("/dev/console", line, (size_t)n);
+	if (screen_is_secondary()) {
+		write_line("/dev/tty0", line, (size_t)n);
 	}
 }

@@ -11,7 +11,9 @@
  * when the kernel does not say. */
 void console_device(char *path, size_t size);
 
-/* Writes a line straight to the console, bypassing log filtering. */
+/* Writes a line straight to the console, bypassing log filtering; also to
+ * the screen (tty0) when that is a console too but not the primary one, so
+ * that an operator at a server's monitor sees what the serial line says. */
 void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -42,61 +42,81 @@ void host_load_config(struct host_config *cfg, int config_mounted)
 		      cfg->nerrors == 1 ? "" : "s");
 }
 
-int host_first_ether(char *ifname, size_t size, unsigned char mac[6])
+int host_is_ether(const char *name, unsigned char mac[6])
+{
+	char path[300];
+	char text[64];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/type", name);
+	if (read_file(path, text, sizeof(text), NULL) < 0 || atoi(text) != 1) {
+		return 0; /* not ARPHRD_ETHER */
+	}
+	/* Virtual links (bridges, veths) have no device behind them. */
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device", name);
+	if (access(path, F_OK) != 0) {
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", name);
+	unsigned m[6];
+	if (read_file(path, text, sizeof(text), NULL) < 0 ||
+	    sscanf(text, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) {
+		return 0;
+	}
+	for (int i = 0; i < 6; i++) {
+		mac[i] = (unsigned char)m[i];
+	}
+	return 1;
+}
+
+int host_has_carrier(const char *name)
+{
+	char path[300];
+	char text[16];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", name);
+	/* EINVAL while the link is down: no carrier either. */
+	return read_file(path, text, sizeof(text), NULL) > 0 && text[0] == '1';
+}
+
+static int compare_index(const void *a, const void *b)
+{
+	const struct host_ether *x = a;
+	const struct host_ether *y = b;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+size_t host_list_ethers(struct host_ether *out, size_t max)
 {
 	auto_closedir DIR *d = opendir("/sys/class/net");
 	if (d == NULL) {
-		return -errno;
+		return 0;
 	}
-	int best = -1;
+	size_t n = 0;
 	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = readdir(d)) != NULL && n < max) {
 		char path[300];
-		char text[64];
-		if (de->d_name[0] == '.') {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/sys/class/net/%s/type", de->d_name);
-		if (read_file(path, text, sizeof(text), NULL) < 0 || atoi(text) != 1) {
-			continue; /* not ARPHRD_ETHER */
-		}
-		/* Virtual links (bridges, veths) have no device behind them. */
-		snprintf(path, sizeof(path), "/sys/class/net/%s/device", de->d_name);
-		if (access(path, F_OK) != 0) {
+		char text[32];
+		struct host_ether *e = &out[n];
+		if (de->d_name[0] == '.' || copy_string(e->name, sizeof(e->name), de->d_name) < 0 ||
+		    !host_is_ether(e->name, e->mac)) {
 			continue;
 		}
 		snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", de->d_name);
 		if (read_file(path, text, sizeof(text), NULL) < 0) {
 			continue;
 		}
-		int idx = atoi(text);
-		if (best >= 0 && idx >= best) {
-			continue;
-		}
-		snprintf(path, sizeof(path), "/sys/class/net/%s/address", de->d_name);
-		unsigned m[6];
-		if (read_file(path, text, sizeof(text), NULL) < 0 ||
-		    sscanf(text, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) {
-			continue;
-		}
-		if (copy_string(ifname, size, de->d_name) < 0) {
-			continue;
-		}
-		for (int i = 0; i < 6; i++) {
-			mac[i] = (unsigned char)m[i];
-		}
-		best = idx;
+		e->index = atoi(text);
+		n++;
 	}
-	return best >= 0 ? 0 : -ENODEV;
+	qsort(out, n, sizeof(out[0]), compare_index);
+	return n;
 }
 
 static void apply_hostname(const struct host_config *cfg, struct host_state *st)
 {
-	char ifname[16];
-	unsigned char mac[6];
+	struct host_ether first;
 	if (cfg->hostname[0] != '\0') {
 		snprintf(st->hostname, sizeof(st->hostname), "%s", cfg->hostname);
-	} else if (host_first_ether(ifname, sizeof(ifname), mac) == 0) {
+	} else if (host_list_ethers(&first, 1) == 1) {
+		const unsigned char *mac = first.mac;
 		snprintf(st->hostname, sizeof(st->hostname), "berth-%02x%02x%02x", mac[3], mac[4], mac[5]);
 	} else {
 		snprintf(st->hostname, sizeof(st->hostname), "berth");
@@ -142,10 +162,71 @@ static void apply_static(struct nl_sock *nl, const struct host_iface *iface)
 	}
 }
 
+/* No interfaces in host.yaml: every wired interface up, DHCP on those
+ * that have a link now (netwatch starts it on the others when theirs
+ * comes). */
+static void network_auto(struct nl_sock *nl, struct host_state *st)
+{
+	struct host_ether ethers[32];
+	struct berr err;
+	size_t n = host_list_ethers(ethers, 32);
+	st->dhcp_auto = 1;
+	if (n == 0) {
+		blog_warn("network: no wired interface found");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nl_link_up(nl, ethers[i].name, &err) < 0) {
+			blog_err("network: %s", err.msg);
+			continue;
+		}
+		if (host_has_carrier(ethers[i].name) && st->ndhcp < HOST_MAX_DHCP) {
+			snprintf(st->dhcp_ifaces[st->ndhcp++], sizeof(st->dhcp_ifaces[0]), "%s", ethers[i].name);
+			blog_info("network: DHCP on %s (it has a link; no interfaces in host.yaml)", ethers[i].name);
+		} else {
+			blog_info("network: %s has no link yet; DHCP when it comes", ethers[i].name);
+		}
+	}
+}
+
+/* The kernel name of an interface host.yaml (or metadata) matches by MAC
+ * address; 0 when found. */
+static int resolve_mac(struct host_iface *iface)
+{
+	struct host_ether ethers[32];
+	size_t n = host_list_ethers(ethers, 32);
+	for (size_t i = 0; i < n; i++) {
+		if (memcmp(ethers[i].mac, iface->mac, 6) == 0) {
+			snprintf(iface->name, sizeof(iface->name), "%s", ethers[i].name);
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+/* NIC firmware from CONFIG: the root image has none, and the drivers that
+ * want a file at link-up (r8169's PHY patches, tg3's TSO firmware) look in
+ * firmware_class's path as the link comes up, which is after this. (ice
+ * loads its DDP package at probe, before any filesystem: it stays in safe
+ * mode.) */
+static void firmware_path(void)
+{
+	struct berr err;
+	if (access(CONFIG_MOUNT "/firmware", R_OK | X_OK) != 0) {
+		return;
+	}
+	if (write_file("/sys/module/firmware_class/parameters/path", CONFIG_MOUNT "/firmware", &err) < 0) {
+		blog_warn("firmware: %s", err.msg);
+		return;
+	}
+	blog_info("firmware: drivers look for files in %s/firmware", CONFIG_MOUNT);
+}
+
 static void apply_network(const struct host_config *cfg, struct host_state *st)
 {
 	struct nl_sock nl;
 	struct berr err;
+	firmware_path();
 	if (nl_open(&nl, &err) < 0) {
 		blog_err("network: %s", err.msg);
 		return;
@@ -154,23 +235,28 @@ static void apply_network(const struct host_config *cfg, struct host_state *st)
 		blog_err("network: %s", err.msg);
 	}
 	if (cfg->nifaces == 0) {
-		unsigned char mac[6];
-		if (host_first_ether(st->dhcp_ifaces[0], sizeof(st->dhcp_ifaces[0]), mac) == 0) {
-			st->ndhcp = 1;
-			blog_info("network: DHCP on %s (no interfaces in host.yaml)", st->dhcp_ifaces[0]);
-		} else {
-			blog_warn("network: no ethernet interface found");
-		}
+		network_auto(&nl, st);
 	}
 	for (size_t i = 0; i < cfg->nifaces; i++) {
-		const struct host_iface *iface = &cfg->ifaces[i];
-		if (nl_ifindex(iface->name, &err) < 0) {
-			blog_err("network: host.yaml names %s, which this machine does not have", iface->name);
+		struct host_iface iface = cfg->ifaces[i];
+		if (iface.match_mac) {
+			const unsigned char *m = iface.mac;
+			if (resolve_mac(&iface) < 0) {
+				blog_err(
+					"network: %s matches %02x:%02x:%02x:%02x:%02x:%02x, which no interface of this "
+					"machine has",
+					iface.label, m[0], m[1], m[2], m[3], m[4], m[5]);
+				continue;
+			}
+			blog_info("network: %s is %s (%02x:%02x:%02x:%02x:%02x:%02x)", iface.label, iface.name, m[0],
+				  m[1], m[2], m[3], m[4], m[5]);
+		} else if (nl_ifindex(iface.name, &err) < 0) {
+			blog_err("network: this machine has no interface %s", iface.name);
 			continue;
 		}
-		apply_static(&nl, iface);
-		if (iface->dhcp && st->ndhcp < HOST_MAX_DHCP) {
-			snprintf(st->dhcp_ifaces[st->ndhcp++], sizeof(st->dhcp_ifaces[0]), "%s", iface->name);
+		apply_static(&nl, &iface);
+		if (iface.dhcp && st->ndhcp < HOST_MAX_DHCP) {
+			snprintf(st->dhcp_ifaces[st->ndhcp++], sizeof(st->dhcp_ifaces[0]), "%s", iface.name);
 		}
 	}
 	nl_close(&nl);

@@ -14,6 +14,10 @@ struct host_state {
 	char hostname[64];
 	char dhcp_ifaces[HOST_MAX_DHCP][16]; /* interfaces for the DHCP client */
 	size_t ndhcp;
+	/* No interfaces in host.yaml: every wired interface is up, those with
+	 * a link have DHCP now, the others get it when a link comes
+	 * (netwatch.h). */
+	int dhcp_auto;
 	int static_dns; /* resolv.conf written from host.yaml */
 	char tz[160];	/* TZ for services, empty for UTC */
 };
@@ -24,7 +28,21 @@ void host_load_config(struct host_config *cfg, int config_mounted);
 
 void host_apply(const struct host_config *cfg, struct host_state *st);
 
-/* The first ethernet interface (lowest index) and its MAC address. */
-int host_first_ether(char *ifname, size_t size, unsigned char mac[6]);
+/* A wired interface: ethernet with a device behind it (no bridge, veth or
+ * tunnel). */
+struct host_ether {
+	char name[16];
+	unsigned char mac[6];
+	int index;
+};
+
+/* The wired interfaces, lowest index first; returns how many (at most max). */
+size_t host_list_ethers(struct host_ether *out, size_t max);
+
+/* Whether name is a wired interface (and then its MAC address). */
+int host_is_ether(const char *name, unsigned char mac[6]);
+
+/* 1 when the interface has a link (carrier), 0 when not or when down. */
+int host_has_carrier(const char *name);
 
 #endif

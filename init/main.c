@@ -5,7 +5,8 @@
  * on_failure says (an emergency shell on the console, or a reboot).
  *
  * Run as poweroff, reboot or halt (by symlink) when not PID 1, it asks PID 1
- * to do so with the signals BusyBox uses: SIGUSR2, SIGTERM, SIGUSR1. */
+ * to do so with the signals BusyBox uses: SIGUSR2, SIGTERM, SIGUSR1. Run as
+ * ntp-event, it is ntpd's hook that writes the RTC (clock.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,12 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init/clock.h"
+#include "init/cloud.h"
 #include "init/console.h"
 #include "init/disks.h"
 #include "init/early.h"
 #include "init/entropy.h"
 #include "init/host.h"
 #include "init/loop.h"
+#include "init/netwatch.h"
 #include "init/power.h"
 #include "init/services.h"
 #include "init/shutdown.h"
@@ -42,6 +46,9 @@ static int control_main(const char *name, int argc, char **argv)
 {
 	int sig;
 	int cmd;
+	if (strcmp(name, "ntp-event") == 0) {
+		return clock_ntp_event(argc, argv);
+	}
 	if (strcmp(name, "poweroff") == 0) {
 		sig = SIGUSR2;
 		cmd = RB_POWER_OFF;
@@ -162,13 +169,15 @@ int main(int argc, char **argv)
 	int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	blog_init("init", kmsg);
 	early_settings();
+	clock_boot();
 
 	struct disks disks;
 	disks_setup(&disks);
 
 	static struct host_config cfg;
 	host_load_config(&cfg, disks.config_mounted);
-	struct host_state st;
+	cloud_setup(&cfg, disks.disk);
+	static struct host_state st;
 	host_apply(&cfg, &st);
 	entropy_seed(disks.data == DATA_ON_DISK);
 
@@ -205,6 +214,9 @@ int main(int argc, char **argv)
 
 	services_declare(&cfg, &st);
 	svc_start_all(monotonic_ms());
+	if (st.dhcp_auto) {
+		netwatch_start(&st);
+	}
 	trial_boot_start(&cfg, &disks);
 	print_banner(init_start_ms, &st);
 	shutdown_run((enum shutdown_action)loop_run());

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "init/clock.h"
 #include "init/supervise.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 #define HOSTLOG "/usr/bin/hostlog"
 #define UDHCPC "/sbin/udhcpc"
@@ -16,6 +18,26 @@
 #define NTPD "/usr/sbin/ntpd"
 #define SSHD "/usr/libexec/berth/sshd"
 #define BERTHD "/usr/sbin/berthd"
+
+/* udhcpc in the foreground (supervised here); -R: release the lease on
+ * stop; -x hostname: tell the DHCP server our name. */
+static int add_dhcp(const char *ifname, const char *hostname, int start)
+{
+	char name[32];
+	char hostopt[80];
+	snprintf(name, sizeof(name), "dhcp-%s", ifname);
+	snprintf(hostopt, sizeof(hostopt), "hostname:%s", hostname);
+	struct svc_def dhcp = {
+		.name = name,
+		.argv = {UDHCPC, "-f", "-R", "-i", ifname, "-s", UDHCPC_SCRIPT, "-x", hostopt, NULL},
+	};
+	return start ? svc_add_start(&dhcp, monotonic_ms()) : svc_add(&dhcp);
+}
+
+int services_add_dhcp(const char *ifname, const char *hostname)
+{
+	return add_dhcp(ifname, hostname, 1);
+}
 
 void services_declare(const struct host_config *cfg, const struct host_state *st)
 {
@@ -28,24 +50,14 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 	svc_add(&hostlog);
 
 	for (size_t i = 0; i < st->ndhcp; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "dhcp-%s", st->dhcp_ifaces[i]);
-		/* -f: foreground, supervised here; -R: release the lease on
-		 * stop; -x hostname: tell the DHCP server our name. */
-		char hostopt[80];
-		snprintf(hostopt, sizeof(hostopt), "hostname:%s", st->hostname);
-		struct svc_def dhcp = {
-			.name = name,
-			.argv = {UDHCPC, "-f", "-R", "-i", st->dhcp_ifaces[i], "-s", UDHCPC_SCRIPT, "-x", hostopt,
-				 NULL},
-		};
-		svc_add(&dhcp);
+		add_dhcp(st->dhcp_ifaces[i], st->hostname, 0);
 	}
 
 	if (cfg->nntp > 0) {
-		/* -n: foreground; -N: run at high priority for accuracy. */
-		struct svc_def ntp = {.name = "ntpd", .argv = {NTPD, "-n", "-N", NULL}};
-		size_t argc = 3;
+		/* -n: foreground; -N: run at high priority for accuracy; -S: the
+		 * hook that writes the RTC once synchronised. */
+		struct svc_def ntp = {.name = "ntpd", .argv = {NTPD, "-n", "-N", "-S", CLOCK_NTP_HOOK, NULL}};
+		size_t argc = 5;
 		for (size_t i = 0; i < cfg->nntp && argc + 2 < SVC_MAX_ARGS; i++) {
 			ntp.argv[argc++] = "-p";
 			ntp.argv[argc++] = cfg->ntp[i];

@@ -9,4 +9,8 @@
 
 void services_declare(const struct host_config *cfg, const struct host_state *st);
 
+/* A DHCP client for ifname, added and started now (a link that came
+ * after boot). */
+int services_add_dhcp(const char *ifname, const char *hostname);
+
 #endif

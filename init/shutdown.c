@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init/clock.h"
 #include "init/console.h"
 #include "init/supervise.h"
 #include "init/watchdog.h"
@@ -189,6 +190,8 @@ void shutdown_run(enum shutdown_action action)
 	/* The loop no longer feeds it: it now bounds the whole shutdown. */
 	watchdog_shutdown(SHUTDOWN_SERVICES_MAX_MS + SHUTDOWN_GRACE_MS + SHUTDOWN_KILL_WAIT_MS + 30000u);
 	blog_notice("%s: stopping services", shutdown_action_name(action));
+	/* First, while the host log still runs to keep what it says. */
+	clock_shutdown();
 	svc_stop_all(start + SHUTDOWN_SERVICES_MAX_MS);
 
 	if (!shutdown_signal_all(SIGTERM, monotonic_ms() + SHUTDOWN_GRACE_MS)) {

@@ -202,6 +202,18 @@ void svc_start_all(uint64_t now_ms)
 	}
 }
 
+int svc_add_start(const struct svc_def *def, uint64_t now_ms)
+{
+	if (stopping) {
+		return -ESHUTDOWN;
+	}
+	int ret = svc_add(def);
+	if (ret == 0) {
+		svc_start(&services[nservices - 1], now_ms);
+	}
+	return ret;
+}
+
 static void describe_status(int status, char *buf, size_t size)
 {
 	if (WIFEXITED(status)) {

@@ -33,6 +33,9 @@ int svc_add(const struct svc_def *def);
 
 void svc_start_all(uint64_t now_ms);
 
+/* svc_add, and starts it at once (a service that arises after boot). */
+int svc_add_start(const struct svc_def *def, uint64_t now_ms);
+
 /* Handles the exit of a child; returns 1 when it was a service. */
 int svc_child_exited(pid_t pid, int status, uint64_t now_ms);
 

@@ -101,7 +101,24 @@ struct ctx {
 	struct berr err;
 };
 
-static int valid_hostname(const char *h)
+int hostcfg_parse_mac(const char *text, unsigned char mac[6])
+{
+	/* Exactly six two-digit hex groups: sscanf alone would take "1:2:3:4:5:6x". */
+	if (strlen(text) != 17) {
+		return -EINVAL;
+	}
+	for (int i = 0; i < 6; i++) {
+		const char *g = text + i * 3;
+		if (!isxdigit((unsigned char)g[0]) || !isxdigit((unsigned char)g[1]) || (i < 5 && g[2] != ':')) {
+			return -EINVAL;
+		}
+		char hex[3] = {g[0], g[1], '\0'};
+		mac[i] = (unsigned char)strtoul(hex, NULL, 16);
+	}
+	return 0;
+}
+
+int hostcfg_valid_hostname(const char *h)
 {
 	size_t len = strlen(h);
 	if (len == 0 || len > 63) {
@@ -134,7 +151,7 @@ static int parse_hostname(struct ctx *x, const struct yt_node *n, struct host_co
 	if (yt_string(x->doc, n, "hostname", &h, &x->err) < 0) {
 		return -1;
 	}
-	if (!valid_hostname(h)) {
+	if (!hostcfg_valid_hostname(h)) {
 		return yt_error(x->doc, n, &x->err,
 				"hostname: '%.100s' is not a valid host name (letters, digits and '-', dot-separated, "
 				"at most 63 characters)",
@@ -170,7 +187,7 @@ static int seq_of(struct ctx *x, const struct yt_node *n, const char *field)
 
 static int parse_routes(struct ctx *x, const struct yt_node *list, const char *ifname, struct host_iface *iface)
 {
-	char field[80];
+	char field[112];
 	snprintf(field, sizeof(field), "%s.routes", ifname);
 	if (seq_of(x, list, field) < 0) {
 		return -1;
@@ -214,16 +231,51 @@ static int parse_routes(struct ctx *x, const struct yt_node *list, const char *i
 	return 0;
 }
 
+/* match: {macaddress: "52:54:00:12:34:56"} */
+static int parse_match(struct ctx *x, const struct yt_node *n, const char *where, struct host_iface *iface)
+{
+	static const char *const keys[] = {"macaddress", NULL};
+	char field[112];
+	snprintf(field, sizeof(field), "%s.match", where);
+	if (n->kind != YT_MAP) {
+		return yt_error(x->doc, n, &x->err, "%s: expected a mapping with 'macaddress'", field);
+	}
+	if (yt_check_keys(x->doc, n, field, keys, &x->err) < 0) {
+		return -1;
+	}
+	const struct yt_node *mac = yt_get(n, "macaddress");
+	const char *text;
+	if (mac == NULL) {
+		return yt_error(x->doc, n, &x->err, "%s: needs 'macaddress'", field);
+	}
+	if (yt_string(x->doc, mac, "match.macaddress", &text, &x->err) < 0) {
+		return -1;
+	}
+	if (hostcfg_parse_mac(text, iface->mac) < 0) {
+		return yt_error(x->doc, mac, &x->err,
+				"%s.macaddress: '%.100s' is not a MAC address (like 52:54:00:12:34:56)", field, text);
+	}
+	iface->match_mac = 1;
+	return 0;
+}
+
 static int parse_iface(struct ctx *x, const struct yt_node *key, const struct yt_node *n, struct host_iface *iface)
 {
 	const char *name = key->value;
-	static const char *const keys[] = {"dhcp", "addresses", "gateway", "routes", "mtu", NULL};
-	if (strlen(name) == 0 || strlen(name) >= sizeof(iface->name) || strchr(name, '/') != NULL ||
+	static const char *const keys[] = {"match", "dhcp", "addresses", "gateway", "routes", "mtu", NULL};
+	const struct yt_node *match = n != NULL && n->kind == YT_MAP ? yt_get(n, "match") : NULL;
+	/* With a match the key is only a label; without, it is the kernel's name. */
+	size_t max = match != NULL ? sizeof(iface->label) : sizeof(iface->name);
+	if (strlen(name) == 0 || strlen(name) >= max || strchr(name, '/') != NULL || strchr(name, '\n') != NULL ||
 	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		return yt_error(x->doc, key, &x->err, "network.interfaces: '%.100s' is not an interface name", name);
+		return yt_error(x->doc, key, &x->err, "network.interfaces: '%.100s' is not an interface name%s", name,
+				match != NULL ? " or label" : " (kernel names have at most 15 characters)");
 	}
 	memset(iface, 0, sizeof(*iface));
-	snprintf(iface->name, sizeof(iface->name), "%s", name);
+	snprintf(iface->label, sizeof(iface->label), "%s", name);
+	if (match == NULL) {
+		snprintf(iface->name, sizeof(iface->name), "%s", name);
+	}
 	if (yt_is_null(n)) {
 		iface->dhcp = 1;
 		return 0;
@@ -231,9 +283,12 @@ static int parse_iface(struct ctx *x, const struct yt_node *key, const struct yt
 	if (n->kind != YT_MAP) {
 		return yt_error(x->doc, n, &x->err, "network.interfaces.%s: expected a mapping", name);
 	}
-	char where[64];
+	char where[96];
 	snprintf(where, sizeof(where), "network.interfaces.%s", name);
 	if (yt_check_keys(x->doc, n, where, keys, &x->err) < 0) {
+		return -1;
+	}
+	if (match != NULL && parse_match(x, match, where, iface) < 0) {
 		return -1;
 	}
 	const struct yt_node *addrs = yt_get(n, "addresses");
@@ -292,8 +347,18 @@ static int parse_network(struct ctx *x, const struct yt_node *n, struct host_con
 			return yt_error(x->doc, ifs, &x->err, "network.interfaces: at most %d", HOST_MAX_IFACES);
 		}
 		for (size_t i = 0; i < ifs->count; i++) {
-			if (parse_iface(x, ifs->keys[i], ifs->items[i], &c->ifaces[c->nifaces]) < 0) {
+			struct host_iface *iface = &c->ifaces[c->nifaces];
+			if (parse_iface(x, ifs->keys[i], ifs->items[i], iface) < 0) {
 				return -1;
+			}
+			for (size_t k = 0; k < c->nifaces; k++) {
+				const struct host_iface *o = &c->ifaces[k];
+				if ((iface->match_mac && o->match_mac && memcmp(iface->mac, o->mac, 6) == 0) ||
+				    (!iface->match_mac && !o->match_mac && strcmp(iface->name, o->name) == 0)) {
+					return yt_error(x->doc, ifs->keys[i], &x->err,
+							"network.interfaces.%s: names the same interface as %s",
+							iface->label, o->label);
+				}
 			}
 			c->nifaces++;
 		}
@@ -358,7 +423,7 @@ static int b64_prefix(const char *s, size_t len, unsigned char *out, size_t want
 
 /* A public key line: [options] TYPE BASE64 [comment]. The blob must
  * decode to a key of the named type. */
-static int valid_ssh_key(const char *line, const char **why)
+int hostcfg_valid_ssh_key(const char *line, const char **why)
 {
 	static const char *const types[] = {
 		"ssh-ed25519",
@@ -421,7 +486,7 @@ static int parse_ssh_keys(struct ctx *x, const struct yt_node *n, struct host_co
 			return yt_error(x->doc, n->items[i], &x->err, "ssh_authorized_keys: key longer than %d bytes",
 					HOST_KEY_MAX);
 		}
-		if (!valid_ssh_key(key, &why)) {
+		if (!hostcfg_valid_ssh_key(key, &why)) {
 			return yt_error(x->doc, n->items[i], &x->err,
 					"ssh_authorized_keys: entry %zu is not a public key: %s", i + 1, why);
 		}
@@ -679,13 +744,17 @@ int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size
 		berr_clear(&x.err);
 		if (strcmp(key, "hostname") == 0) {
 			ret = parse_hostname(&x, v, &scratch);
+			scratch.set |= HOST_SET_HOSTNAME;
 		} else if (strcmp(key, "network") == 0) {
 			scratch.nifaces = 0;
 			scratch.ndns = 0;
 			ret = parse_network(&x, v, &scratch);
+			scratch.set |= (yt_get(v, "interfaces") != NULL ? HOST_SET_IFACES : 0) |
+				       (yt_get(v, "dns") != NULL ? HOST_SET_DNS : 0);
 		} else if (strcmp(key, "ssh_authorized_keys") == 0) {
 			scratch.nkeys = 0;
 			ret = parse_ssh_keys(&x, v, &scratch);
+			scratch.set |= HOST_SET_KEYS;
 			if (ret < 0) {
 				for (size_t k = 0; k < scratch.nkeys; k++) {
 					free(scratch.ssh_keys[k]);

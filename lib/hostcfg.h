@@ -36,8 +36,14 @@ struct host_route {
 	struct host_ip via;
 };
 
+/* An interface is named by its kernel name (the key in host.yaml), or
+ * matched by MAC address (`match: {macaddress: ...}`, the key is then a
+ * label of the user's choosing and init finds the name at boot). */
 struct host_iface {
-	char name[16];
+	char name[16];	/* kernel name; with match_mac, filled in by init */
+	char label[64]; /* the key in host.yaml (or where metadata said it) */
+	int match_mac;
+	unsigned char mac[6];
 	int dhcp;
 	struct host_ip addrs[HOST_MAX_ADDRS];
 	size_t naddrs;
@@ -62,9 +68,19 @@ struct host_sysctl {
 	char value[256];
 };
 
+/* Which settings host.yaml gave (rather than left at their defaults):
+ * cloud metadata fills in only what host.yaml did not set. */
+enum host_set {
+	HOST_SET_HOSTNAME = 1,
+	HOST_SET_IFACES = 2,
+	HOST_SET_DNS = 4,
+	HOST_SET_KEYS = 8,
+};
+
 struct host_config {
+	unsigned set;	   /* enum host_set */
 	char hostname[64]; /* empty: derived from the MAC address */
-	/* No interfaces: DHCP on the first ethernet interface. */
+	/* No interfaces: DHCP on every wired interface that has a link. */
 	struct host_iface ifaces[HOST_MAX_IFACES];
 	size_t nifaces;
 	struct host_ip dns[HOST_MAX_DNS];
@@ -110,5 +126,15 @@ void hostcfg_free(struct host_config *c);
 /* Parses "192.0.2.1", "2001:db8::1/64" and the like. want_prefix: 1 must
  * have one, 0 must not, -1 either. */
 int hostcfg_parse_ip(const char *text, int want_prefix, struct host_ip *out);
+
+/* "52:54:00:12:34:56" (either case) into mac; -EINVAL otherwise. */
+int hostcfg_parse_mac(const char *text, unsigned char mac[6]);
+
+/* Letters, digits and '-', dot-separated labels, at most 63 characters. */
+int hostcfg_valid_hostname(const char *h);
+
+/* A public key line: [options] TYPE BASE64 [comment], the blob decoding to
+ * a key of the named type. 0 with *why set when it is not. */
+int hostcfg_valid_ssh_key(const char *line, const char **why);
 
 #endif

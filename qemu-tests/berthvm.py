@@ -65,6 +65,23 @@ def copy_image(src, dst):
 
 KMSG_LINE = re.compile(r"^\[\s*\d+\.\d+\] ")
 
+# How the system disk is attached: QEMU's options for each controller a
+# Berth image must boot from (SeaBIOS boots GRUB from all of them). q35 has
+# its AHCI controller built in, bus ide.0 to ide.5.
+DISK_BUSES = {
+    "virtio": lambda drive: ["-drive", f"{drive},if=virtio"],
+    "nvme": lambda drive: ["-drive", f"{drive},if=none,id=sysdisk",
+                           "-device", "nvme,drive=sysdisk,serial=berth-system"],
+    "ahci": lambda drive: ["-drive", f"{drive},if=none,id=sysdisk", "-device", "ide-hd,drive=sysdisk,bus=ide.0"],
+    "virtio-scsi": lambda drive: ["-device", "virtio-scsi-pci,id=hba", "-drive", f"{drive},if=none,id=sysdisk",
+                                  "-device", "scsi-hd,drive=sysdisk,bus=hba.0"],
+    # LSI MegaRAID SAS 2108. (QEMU's LSI SAS1068, mptsas1068, boots GRUB
+    # but Linux 6.1's mptsas finds no disk behind it, Debian's kernel
+    # neither: the driver is built in for VMware's LSI Logic SAS.)
+    "megasas": lambda drive: ["-device", "megasas-gen2,id=hba", "-drive", f"{drive},if=none,id=sysdisk",
+                              "-device", "scsi-hd,drive=sysdisk,bus=hba.0"],
+}
+
 
 class Timeout(Exception):
     pass
@@ -82,7 +99,8 @@ def _kill_leftovers():
 
 class VM:
     def __init__(self, disk, workdir, firmware="bios", memory=256, cpus=2, name="vm", hostfwd=(),
-                 disk_format="raw", extra=(), nic_extra=(), drive_extra="", reboot=False):
+                 disk_format="raw", extra=(), nic_extra=(), drive_extra="", disk_bus="virtio",
+                 nic_model="virtio-net-pci", reboot=False):
         self.disk = disk
         self.workdir = workdir
         self.firmware = firmware
@@ -95,6 +113,8 @@ class VM:
         self.nic_extra = list(nic_extra)
         # More options of the system disk's -drive (",cache=unsafe" ...).
         self.drive_extra = drive_extra
+        self.disk_bus = disk_bus  # a key of DISK_BUSES
+        self.nic_model = nic_model  # QEMU's NIC model: e1000, e1000e, vmxnet3, rtl8139 ...
         # reboot: a guest reboot (or a watchdog reset) restarts the guest in
         # the same QEMU, instead of ending QEMU (-no-reboot).
         self.reboot = reboot
@@ -111,10 +131,10 @@ class VM:
         accel = "kvm" if kvm_works() else "tcg"
         cmd = [QEMU, "-machine", "q35", "-accel", accel, "-m", str(self.memory), "-smp", str(self.cpus),
                "-nodefaults", "-display", "none", *([] if self.reboot else ["-no-reboot"]), "-serial", "stdio",
-               "-drive", f"file={self.disk},format={self.disk_format},if=virtio{self.drive_extra}",
+               *DISK_BUSES[self.disk_bus](f"file={self.disk},format={self.disk_format}{self.drive_extra}"),
                "-device", "virtio-rng-pci",
                "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
-        nic = "user,model=virtio-net-pci,restrict=on"
+        nic = f"user,model={self.nic_model},restrict=on"
         for fwd in self.hostfwd:
             nic += f",hostfwd={fwd}"
         for opt in self.nic_extra:

@@ -20,7 +20,9 @@ def free_port():
 
 
 class SshHost:
-    def __init__(self, workdir, image, host_yaml_extra="", memory=512, config_files=None):
+    def __init__(self, workdir, image, host_yaml_extra="", memory=512, config_files=None, host_yaml=None):
+        """host_yaml: the whole file (no key of its own); by default root's
+        key is this host's test key, NTP is off, then host_yaml_extra."""
         self.workdir = workdir
         self.disk = copy_image(image, os.path.join(workdir, "disk.img"))
         self.key = os.path.join(workdir, "id_ed25519")
@@ -32,7 +34,7 @@ class SshHost:
         cfg = os.path.join(workdir, "config")
         os.makedirs(cfg, exist_ok=True)
         with open(os.path.join(cfg, "host.yaml"), "w") as f:
-            f.write("ssh_authorized_keys:\n  - %s\nntp:\n  servers: []\n%s" %
+            f.write(host_yaml if host_yaml is not None else "ssh_authorized_keys:\n  - %s\nntp:\n  servers: []\n%s" %
                     (open(self.key + ".pub").read().strip(), host_yaml_extra))
         for name, data in (config_files or {}).items():
             path = os.path.join(cfg, name)
@@ -44,17 +46,24 @@ class SshHost:
         self.vm_extra = []
         self.nic_extra = []  # more QEMU user-net options: hostfwd=..., guestfwd=...
         self.drive_extra = ""  # more options of the system disk's -drive: ",cache=unsafe"
+        self.disk_bus = "virtio"  # how the system disk is attached (berthvm.DISK_BUSES)
+        self.nic_model = "virtio-net-pci"  # the NIC that ssh comes in through
         self.cpus = 2
         self.firmware = "bios"
         self.reboot_in_place = False  # guest reboots stay in the same QEMU (VM reboot=)
 
-    def boot(self, name="vm"):
+    def boot(self, name="vm", started=None):
+        """started(vm), when given, runs once QEMU is up, before the guest
+        has booted (QMP commands that set the scene: a cable pulled)."""
         if self.vm:
             self.vm.kill()
         self.vm = VM(self.disk, self.workdir, name=name, memory=self.memory, cpus=self.cpus,
                      hostfwd=[f"tcp:127.0.0.1:{self.port}-:22"], extra=self.vm_extra, nic_extra=self.nic_extra,
-                     drive_extra=self.drive_extra, firmware=self.firmware, reboot=self.reboot_in_place)
+                     drive_extra=self.drive_extra, disk_bus=self.disk_bus, nic_model=self.nic_model,
+                     firmware=self.firmware, reboot=self.reboot_in_place)
         self.vm.start()
+        if started is not None:
+            started(self.vm)
         self.vm.wait_boot()
         self.run("true", timeout=60)
         return self

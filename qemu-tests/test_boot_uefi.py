@@ -11,7 +11,9 @@ from conftest import record
 @pytest.fixture(scope="module")
 def vm(image, workdir):
     disk = copy_image(image, os.path.join(workdir, "disk.img"))
-    v = VM(disk, workdir, firmware="uefi", name="uefi")
+    # A display adapter, as a server's or a VM's screen: OVMF hands the
+    # kernel its framebuffer.
+    v = VM(disk, workdir, firmware="uefi", name="uefi", extra=["-device", "VGA"])
     v.start()
     record("uefi_wall_seconds_to_prompt", round(v.wait_boot(240), 2))
     yield v
@@ -21,6 +23,15 @@ def vm(image, workdir):
 def test_booted_through_uefi(vm):
     status, _ = vm.sh("test -d /sys/firmware/efi")
     assert status == 0
+
+
+def test_kernel_and_init_messages_on_the_screen_too(vm):
+    """The EFI framebuffer console and the serial line at once; the serial
+    line stays /dev/console (the last console= wins)."""
+    _, out = vm.sh("cat /sys/class/tty/console/active; cat /proc/fb; cat /sys/class/vtconsole/vtcon*/name")
+    assert "tty0 ttyS0" in out, out
+    assert "EFI VGA" in out, out
+    assert "frame buffer device" in out, out
 
 
 def test_shell_and_partitions(vm):

@@ -98,3 +98,15 @@ def test_host_yaml_with_many_problems_lists_them_bounded(tmp_path):
     assert r.returncode == 1
     assert "host.yaml:1: " in r.stdout and "unknown0" in r.stdout, r.stdout
     assert "... and 24 more problems" in r.stdout, r.stdout
+
+
+def test_host_yaml_interface_matched_by_mac(tmp_path):
+    good = ("network:\n  interfaces:\n    uplink:\n      match: {macaddress: '52:54:00:12:34:56'}\n"
+            "      addresses: [192.0.2.10/24]\n")
+    r = check(tmp_path, {"host.yaml": good})
+    assert r.returncode == 0, r.stdout
+    bad = good.replace("52:54:00:12:34:56", "52:54:00:12:34")
+    r = check(tmp_path, {"host.yaml": bad})
+    assert r.returncode == 1
+    assert ("host.yaml:4: network.interfaces.uplink.match.macaddress: '52:54:00:12:34' is not a MAC address"
+            in r.stdout), r.stdout

@@ -1,6 +1,7 @@
 /* host.yaml: good files give the settings, bad ones give "file:line:
  * field: ..." and leave only the broken section at its default. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -245,6 +246,59 @@ static void test_updates_and_watchdog(void)
 	hostcfg_free(&c);
 }
 
+static void test_interfaces_matched_by_mac(void)
+{
+	struct host_config c;
+	const char *y = "network:\n"
+			"  interfaces:\n"
+			"    uplink-to-the-core-switch:\n"
+			"      match: {macaddress: '52:54:00:AB:cd:01'}\n"
+			"      addresses: [192.0.2.10/24]\n"
+			"    eth1: {}\n";
+	CHECK_EQ_INT(parse(&c, y), 0);
+	CHECK_EQ_INT(c.nifaces, 2);
+	CHECK_EQ_INT(c.ifaces[0].match_mac, 1);
+	CHECK(c.ifaces[0].name[0] == '\0');
+	CHECK(strcmp(c.ifaces[0].label, "uplink-to-the-core-switch") == 0);
+	CHECK_EQ_INT(c.ifaces[0].mac[3], 0xab);
+	CHECK_EQ_INT(c.ifaces[0].mac[5], 0x01);
+	CHECK_EQ_INT(c.ifaces[1].match_mac, 0);
+	CHECK(strcmp(c.ifaces[1].name, "eth1") == 0);
+	CHECK(c.set & HOST_SET_IFACES);
+	CHECK(!(c.set & HOST_SET_DNS));
+	hostcfg_free(&c);
+
+	check_error("network:\n  interfaces:\n    a:\n      match: {macaddress: '52:54:00:ab:cd'}\n",
+		    "host.yaml:4: ", "network.interfaces.a.match.macaddress: '52:54:00:ab:cd' is not a MAC address");
+	check_error("network:\n  interfaces:\n    a:\n      match: {name: eth0}\n",
+		    "host.yaml:4: ", "unknown key 'name' in network.interfaces.a.match");
+	check_error("network:\n  interfaces:\n    a:\n      match: {}\n", "host.yaml:4: ", "needs 'macaddress'");
+	check_error("network:\n  interfaces:\n    uplink-to-the-core-switch: {dhcp: true}\n",
+		    "host.yaml:3: ", "kernel names have at most 15 characters");
+	check_error("network:\n  interfaces:\n"
+		    "    a: {match: {macaddress: '52:54:00:ab:cd:01'}}\n"
+		    "    b: {match: {macaddress: '52:54:00:AB:CD:01'}}\n",
+		    "host.yaml:4: ", "network.interfaces.b: names the same interface as a");
+	CHECK_EQ_INT(hostcfg_parse_mac("52:54:00:12:34:5g", (unsigned char[6]){0}), -EINVAL);
+	CHECK_EQ_INT(hostcfg_parse_mac("52:54:00:12:34:567", (unsigned char[6]){0}), -EINVAL);
+	CHECK_EQ_INT(hostcfg_parse_mac("52-54-00-12-34-56", (unsigned char[6]){0}), -EINVAL);
+}
+
+static void test_set_flags_say_what_host_yaml_gave(void)
+{
+	struct host_config c;
+	CHECK_EQ_INT(parse(&c, ""), 0);
+	CHECK_EQ_INT(c.set, 0);
+	hostcfg_free(&c);
+	CHECK_EQ_INT(parse(&c, "hostname: a\nssh_authorized_keys: []\nnetwork:\n  dns: [192.0.2.53]\n"), 0);
+	CHECK_EQ_INT(c.set, HOST_SET_HOSTNAME | HOST_SET_KEYS | HOST_SET_DNS);
+	hostcfg_free(&c);
+	/* A section with an error sets nothing. */
+	CHECK_EQ_INT(parse(&c, "hostname: -bad-\n"), 1);
+	CHECK_EQ_INT(c.set, 0);
+	hostcfg_free(&c);
+}
+
 int main(void)
 {
 	RUN(test_empty_file_gives_defaults);
@@ -258,5 +312,7 @@ int main(void)
 	RUN(test_ip_parser);
 	RUN(test_many_errors_are_counted_and_bounded);
 	RUN(test_updates_and_watchdog);
+	RUN(test_interfaces_matched_by_mac);
+	RUN(test_set_flags_say_what_host_yaml_gave);
 	return check_summary();
 }

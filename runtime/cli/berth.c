@@ -22,6 +22,7 @@
 #include "cli/attach.h"
 #include "cli/client.h"
 #include "cli/configcheck.h"
+#include "cli/info.h"
 #include "lib/signame.h"
 #include "osupdate/osupdate.h"
 #include "proto/proto.h"
@@ -866,6 +867,7 @@ static const struct command commands[] = {
 	{"network", cmd_network, "ls", "bridges, subnets, and the nf_tables rule count", "Networks"},
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
 	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
+	{"info", cmd_info, "", "host name, boot slot, cloud metadata", NULL},
 	{"os", osupdate_main, "update|status|rollback|verify ...", "the host's OS: updates, slots, rollback", "Host"},
 	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
 	{"--version", cmd_version, NULL, NULL, NULL},

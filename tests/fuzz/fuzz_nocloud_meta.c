@@ -1,0 +1,10 @@
+/* libFuzzer entry point for NoCloud meta-data (instance-id, local-hostname, public-keys): a file on a disk anyone
+ * attaching it controls, read by PID 1 at boot. Checks: tests/fuzz/cloud_fuzz.h. */
+#include "cloud_fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return cloud_fuzz_one(nocloud_parse_meta_data, "meta-data", data, size);
+}
