@@ -161,7 +161,7 @@ TEST_TOOLS := $(OUT)/target/tests/recvtty $(OUT)/target/tests/timeit $(OUT)/targ
 BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog $(OUT)/target/bin/berth
 binaries: $(BINARIES)
 
--include $(shell find $(OUT)/target $(OUT)/hostasan $(OUT)/fuzz -name '*.d' 2>/dev/null)
+-include $(shell find $(OUT)/target $(OUT)/target-hang $(OUT)/hostasan $(OUT)/fuzz -name '*.d' 2>/dev/null)
 
 # ---- toolchain, kernel, third-party packages (cached) ------------------------
 
