@@ -15,6 +15,8 @@ PYTHON := /usr/bin/python3
 OUT := $(CURDIR)/out
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1700000000)
 BERTH_VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD >/dev/null 2>&1 && echo "+g$$(git rev-parse --short HEAD)")
+# An update bundle's build id: the commit it was built from.
+BERTH_BUILD := $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
 export BERTH_CACHE SOURCE_DATE_EPOCH
 export BERTH_OUT := $(OUT)
 export BERTH_TOP := $(CURDIR)
@@ -22,7 +24,8 @@ export BERTH_TOP := $(CURDIR)
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run check check-clean-room unit lint qemu-test image clean format bench binaries fuzz fuzz-build kernel-sizes
+.PHONY: all deps run check check-clean-room check-updates unit lint qemu-test image clean format bench binaries fuzz \
+	fuzz-build kernel-sizes bundle FORCE
 
 DEPS_STAMP := $(OUT)/.deps-$(shell cat rootfs/build-deps | sha256sum | cut -c1-12)
 $(DEPS_STAMP): rootfs/build-deps
@@ -47,18 +50,19 @@ VIEW_proto := lib proto
 VIEW_cinit := lib cinit
 VIEW_compose := lib compose oci image net
 VIEW_monitor := lib monitor proto oci
-VIEW_cli := lib cli proto compose image registry
+VIEW_osupdate := lib osupdate
+VIEW_cli := lib cli proto compose image registry osupdate
 VIEW_daemon := lib daemon proto compose oci net image monitor cinit registry
 VIEW_main := lib cli daemon oci monitor cinit
 # registry/: the registry client (pulls into image/'s store).
 VIEW_registry := lib registry image
-VIEW_all := lib init oci image net proto cinit compose monitor cli daemon registry
-VIEWS := lib init oci image net proto cinit compose monitor cli daemon main registry all
+VIEW_all := lib init oci image net proto cinit compose monitor cli daemon registry osupdate
+VIEWS := lib init oci image net proto cinit compose monitor cli daemon main registry osupdate all
 folder_path = $(if $(filter lib init,$1),$1,runtime/$1)
 # view FILE: the view a source file compiles in (tests see everything; the
 # test and bench tools only lib/).
 view = $(strip $(if $(filter runtime/main.c,$1),main,$(if $(filter runtime/%,$1),$(word 2,$(subst /, ,$1)),\
-	$(if $(filter lib/% init/%,$1),$(firstword $(subst /, ,$1)),$(if $(filter tests/tools/% bench/tools/%,$1),lib,all)))))
+	$(if $(filter lib/% init/%,$1),$(firstword $(subst /, ,$1)),$(if $(filter tests/tools/% bench/tools/% image-build/%,$1),lib,all)))))
 VIEW_STAMPS := $(VIEWS:%=$(OUT)/inc/%/.stamp)
 $(OUT)/inc/%/.stamp: Makefile
 	@rm -rf $(dir $@) && mkdir -p $(dir $@)
@@ -66,7 +70,7 @@ $(OUT)/inc/%/.stamp: Makefile
 	@touch $@
 CSTD := -std=gnu11 -D_GNU_SOURCE \
 	-I$(OUT)/pkg/libyaml/include -I$(OUT)/pkg/json-c/include -I$(OUT)/pkg/libseccomp/include \
-	-I$(OUT)/pkg/zlib/include -I$(OUT)/pkg/zstd/include -I$(OUT)/pkg/curl/include
+	-I$(OUT)/pkg/zlib/include -I$(OUT)/pkg/zstd/include -I$(OUT)/pkg/curl/include -I$(OUT)/pkg/libsodium/include
 TARGET_CC := $(OUT)/toolchain/cc
 TARGET_CFLAGS := $(CSTD) $(WARN) -Os -fPIE -fstack-protector-strong -fstack-clash-protection \
 	-fcf-protection -ffunction-sections -fdata-sections -include lib/fortify.h \
@@ -79,10 +83,12 @@ HOST_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=address
 LIB_SRC := $(wildcard lib/*.c)
 # init/ builds two programs: PID 1, and hostlog (the host log's writer and reader).
 INIT_SRC := $(filter-out init/hostlog.c,$(wildcard init/*.c))
+INIT_LIBS := $(OUT)/target/libberth.a $(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/json-c/musl/libjson-c.a
 
 LIBYAML := $(OUT)/pkg/libyaml/include/yaml.h
 THIRD_PARTY_HEADERS := $(LIBYAML) $(OUT)/pkg/json-c/musl/libjson-c.a $(OUT)/pkg/libseccomp/musl/libseccomp.a \
-	$(OUT)/pkg/zlib/musl/libz.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/curl/musl/libcurl.a
+	$(OUT)/pkg/zlib/musl/libz.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/curl/musl/libcurl.a \
+	$(OUT)/pkg/libsodium/musl/libsodium.a
 
 # No correct clock is earlier than the build: init's floor for the time
 # when the machine has no usable RTC (init/clock.h).
@@ -110,10 +116,19 @@ $(OUT)/hostasan/libberth.a: $(LIB_SRC:%.c=$(OUT)/hostasan/%.o)
 # init reads the config drive's JSON with json-c, as the runtime does (it
 # costs init 33 KB of its 260 KB, json-c and lib/configdrive.c together,
 # measured against a stub; see docs/install.md).
-$(OUT)/target/bin/init: $(INIT_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a $(OUT)/pkg/libyaml/musl/libyaml.a \
-		$(OUT)/pkg/json-c/musl/libjson-c.a
+$(OUT)/target/bin/init: $(INIT_SRC:%.c=$(OUT)/target/%.o) $(INIT_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
+
+# A test-only PID 1 that hangs once the watchdog is armed (init/watchdog.c):
+# the root of the bundle that tests the watchdog and GRUB's tries.
+$(OUT)/target-hang/init/watchdog.o: init/watchdog.c $(TARGET_CC) | $(THIRD_PARTY_HEADERS) $(VIEW_STAMPS)
+	@mkdir -p $(dir $@)
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -DBERTH_TEST_HANG -I$(OUT)/inc/init -c $< -o $@
+$(OUT)/test/init-hang: $(filter-out $(OUT)/target/init/watchdog.o,$(INIT_SRC:%.c=$(OUT)/target/%.o)) \
+		$(OUT)/target-hang/init/watchdog.o $(INIT_LIBS)
+	@mkdir -p $(dir $@)
 	$(Q)$(TARGET_CC) $(TARGET_LDFLAGS) -o $@ $^
 
 $(OUT)/target/bin/hostlog: $(OUT)/target/init/hostlog.o $(OUT)/target/libberth.a
@@ -124,14 +139,14 @@ $(OUT)/target/bin/hostlog: $(OUT)/target/init/hostlog.o $(OUT)/target/libberth.a
 # runtime/ builds one multi-call program: berth-oci (and later berthd, berth).
 # Modules join the list once they build (helpers work on new ones in place).
 RUNTIME_DIRS := runtime runtime/oci runtime/image runtime/net runtime/proto runtime/cinit runtime/compose \
-	runtime/monitor runtime/daemon runtime/cli runtime/registry
+	runtime/monitor runtime/daemon runtime/cli runtime/registry runtime/osupdate
 RUNTIME_SRC := $(wildcard $(RUNTIME_DIRS:%=%/*.c))
 RUNTIME_LIBS_TARGET := $(OUT)/pkg/libseccomp/musl/libseccomp.a $(OUT)/pkg/json-c/musl/libjson-c.a \
 	$(OUT)/pkg/libyaml/musl/libyaml.a $(OUT)/pkg/zstd/musl/libzstd.a $(OUT)/pkg/zlib/musl/libz.a \
-	$(OUT)/pkg/curl/musl/libcurl.a $(OUT)/pkg/wolfssl/musl/libwolfssl.a
+	$(OUT)/pkg/curl/musl/libcurl.a $(OUT)/pkg/wolfssl/musl/libwolfssl.a $(OUT)/pkg/libsodium/musl/libsodium.a
 RUNTIME_LIBS_HOST := $(OUT)/pkg/libseccomp/asan/libseccomp.a $(OUT)/pkg/json-c/asan/libjson-c.a \
 	$(OUT)/pkg/libyaml/asan/libyaml.a $(OUT)/pkg/zstd/asan/libzstd.a $(OUT)/pkg/zlib/asan/libz.a \
-	$(OUT)/pkg/curl/asan/libcurl.a $(OUT)/pkg/wolfssl/asan/libwolfssl.a
+	$(OUT)/pkg/curl/asan/libcurl.a $(OUT)/pkg/wolfssl/asan/libwolfssl.a $(OUT)/pkg/libsodium/asan/libsodium.a
 $(OUT)/target/bin/berth: $(RUNTIME_SRC:%.c=$(OUT)/target/%.o) $(OUT)/target/libberth.a $(RUNTIME_LIBS_TARGET)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -149,7 +164,7 @@ TEST_TOOLS := $(OUT)/target/tests/recvtty $(OUT)/target/tests/timeit $(OUT)/targ
 BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog $(OUT)/target/bin/berth
 binaries: $(BINARIES)
 
--include $(shell find $(OUT)/target $(OUT)/hostasan $(OUT)/fuzz -name '*.d' 2>/dev/null)
+-include $(shell find $(OUT)/target $(OUT)/target-hang $(OUT)/hostasan $(OUT)/fuzz -name '*.d' 2>/dev/null)
 
 # ---- toolchain, kernel, third-party packages (cached) ------------------------
 
@@ -184,19 +199,70 @@ $(OUT)/pkg/curl/musl/libcurl.a $(OUT)/pkg/curl/asan/libcurl.a $(OUT)/pkg/wolfssl
 	rootfs/pkg/curl/build
 $(OUT)/pkg/ca-certificates/ca-certificates.crt: rootfs/pkg/ca-certificates/build rootfs/sources.pins rootfs/fetch
 	rootfs/pkg/ca-certificates/build
+$(OUT)/pkg/libsodium/musl/libsodium.a $(OUT)/pkg/libsodium/asan/libsodium.a &: rootfs/pkg/libsodium/build $(PKG_COMMON)
+	rootfs/pkg/libsodium/build
 
 PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/e2fsprogs/e2fsck \
 	$(OUT)/pkg/ca-certificates/ca-certificates.crt
 
 # ---- root filesystem, disk image, host tools ---------------------------------
 
-SKEL := $(shell find rootfs/skel -type f)
-$(OUT)/rootfs.erofs: rootfs/mkrootfs $(SKEL) $(PKGS) $(BINARIES) VERSION
-	rootfs/mkrootfs $@ $(BERTH_VERSION)
+# The version the root filesystem says it is (/etc/os-release, which the
+# updater compares): rewritten only when it changes.
+VERSION_STAMP := $(OUT)/version
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(OUT) && echo '$(BERTH_VERSION)' | cmp -s - $@ || echo '$(BERTH_VERSION)' >$@
 
-IMAGE_INPUTS := $(OUT)/rootfs.erofs $(OUT)/kernel/bzImage $(wildcard image-build/*) $(OUT)/host/mke2fs
+# ---- update signing keys ---------------------------------------------------------
+# Bundles are signed with BERTH_SIGNING_KEY, or else with a development key
+# made at the first build and kept outside out/ ($(BERTH_KEY_DIR)): `make
+# clean` must not take away the key that the hosts flashed from this tree
+# trust. The image trusts that key's public half, and BERTH_TRUSTED_KEYS
+# (more public key files, for key rotation: docs/updates.md).
+BERTH_KEY_DIR ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/berth
+SIGNING_KEY := $(or $(BERTH_SIGNING_KEY),$(BERTH_KEY_DIR)/update-signing.key)
+SIGNING_PUB := $(OUT)/update-keys/signing.pub
+BERTH_TRUSTED_KEYS ?=
+
+$(OUT)/host/berth-sign: image-build/berth-sign.c $(OUT)/target/libberth.a $(OUT)/pkg/libsodium/musl/libsodium.a \
+		| $(VIEW_STAMPS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -I$(OUT)/inc/lib $(TARGET_LDFLAGS) -o $@ $^
+
+$(SIGNING_KEY): | $(OUT)/host/berth-sign
+	@if [ -n "$(BERTH_SIGNING_KEY)" ]; then echo "BERTH_SIGNING_KEY=$@ does not exist"; exit 1; fi
+	@mkdir -p $(dir $@) && chmod 0700 $(dir $@)
+	$(OUT)/host/berth-sign keygen $@ $@.pub "berth development key ($$(hostname))"
+
+$(SIGNING_PUB): $(SIGNING_KEY) | $(OUT)/host/berth-sign
+	@mkdir -p $(dir $@)
+	$(OUT)/host/berth-sign public $< >$@.tmp && mv $@.tmp $@
+
+# ---- root filesystem, disk image, update bundle, host tools --------------------------
+
+SKEL := $(shell find rootfs/skel -type f)
+$(OUT)/rootfs.erofs: rootfs/mkrootfs $(SKEL) $(PKGS) $(BINARIES) $(VERSION_STAMP) $(SIGNING_PUB) $(BERTH_TRUSTED_KEYS)
+	BERTH_UPDATE_KEYS="$(SIGNING_PUB) $(BERTH_TRUSTED_KEYS)" rootfs/mkrootfs $@ $(BERTH_VERSION)
+
+# The root image's dm-verity hash tree and its parameters.
+$(OUT)/rootfs.erofs.verity $(OUT)/rootfs.erofs.verity.env &: $(OUT)/rootfs.erofs image-build/mkverity | $(DEPS_STAMP)
+	image-build/mkverity $<
+
+IMAGE_INPUTS := $(OUT)/rootfs.erofs $(OUT)/rootfs.erofs.verity $(OUT)/rootfs.erofs.verity.env $(OUT)/kernel/bzImage \
+	$(filter-out image-build/berth-sign.c,$(wildcard image-build/*)) $(OUT)/host/mke2fs
+IMAGE_ENV := BERTH_VERSION=$(BERTH_VERSION) BERTH_BUILD=$(BERTH_BUILD)
 $(OUT)/berth.img: $(IMAGE_INPUTS)
-	image-build/mkimage $@
+	$(IMAGE_ENV) image-build/mkimage $@
+
+# The update bundle of this build (docs/updates.md); out/berth.bundle
+# names the newest.
+BUNDLE := $(OUT)/berth-$(BERTH_VERSION).bundle
+$(BUNDLE): $(OUT)/kernel/bzImage $(OUT)/rootfs.erofs $(OUT)/rootfs.erofs.verity $(OUT)/rootfs.erofs.verity.env \
+		image-build/mkbundle image-build/bootfiles.py image-build/cmdline $(SIGNING_KEY) | $(OUT)/host/berth-sign
+	$(IMAGE_ENV) image-build/mkbundle $@ --kernel $(OUT)/kernel/bzImage --root $(OUT)/rootfs.erofs --key $(SIGNING_KEY)
+	ln -sfn $(notdir $@) $(OUT)/berth.bundle
+bundle: $(BUNDLE)
 
 $(OUT)/berth.qcow2: $(OUT)/berth.img
 	qemu-img convert -c -O qcow2 $< $@.tmp && mv $@.tmp $@
@@ -214,13 +280,13 @@ $(OUT)/host/berth: $(OUT)/target/bin/berth
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-HOST_TOOLS := $(OUT)/host/mke2fs $(OUT)/host/berth-image $(OUT)/host/berth
+HOST_TOOLS := $(OUT)/host/mke2fs $(OUT)/host/berth-image $(OUT)/host/berth $(OUT)/host/berth-sign
 
-all: $(OUT)/berth.img $(OUT)/berth.qcow2 $(HOST_TOOLS)
+all: $(OUT)/berth.img $(OUT)/berth.qcow2 $(BUNDLE) $(HOST_TOOLS)
 
 # `make image CONFIG=dir`: always rebuilt, since dir's content is an input.
 image: $(IMAGE_INPUTS) $(HOST_TOOLS)
-	image-build/mkimage $(OUT)/berth.img $(if $(CONFIG),--config $(CONFIG))
+	$(IMAGE_ENV) image-build/mkimage $(OUT)/berth.img $(if $(CONFIG),--config $(CONFIG))
 	qemu-img convert -c -O qcow2 $(OUT)/berth.img $(OUT)/berth.qcow2.tmp && mv $(OUT)/berth.qcow2.tmp $(OUT)/berth.qcow2
 
 run: all
@@ -292,7 +358,7 @@ lint: | $(DEPS_STAMP)
 	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
 	@bad=$$(grep -rnE '^#include "[^/"]+"' lib init runtime bench/tools tests/tools); if [ -n "$$bad" ]; then \
 		echo "lint: a local include names its folder (\"lib/berr.h\", \"oci/config.h\"):"; echo "$$bad"; exit 1; fi
-	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image \
+	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image image-build/mkverity \
 		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd
 
 format:
@@ -301,10 +367,17 @@ format:
 # TESTS=qemu-tests/test_oci.py runs one module (or several); PYTEST_ARGS adds
 # pytest options (-x, -k NAME).
 TESTS ?= qemu-tests
-qemu-test: all $(TEST_TOOLS)
-	$(PYTHON) -m pytest -c qemu-tests/pytest.ini $(TESTS) $(PYTEST_ARGS)
+# HEAVY=1 also runs the tests marked heavy (make check-updates).
+qemu-test: all $(TEST_TOOLS) $(OUT)/test/init-hang
+	BERTH_SIGNING_KEY=$(SIGNING_KEY) $(PYTHON) -m pytest -c qemu-tests/pytest.ini $(TESTS) \
+		$(if $(HEAVY),,-m "not heavy") $(PYTEST_ARGS)
 
 check: lint unit fuzz qemu-test
+
+# The power-cut loop of OS updates: too long for `make check` (about 40
+# minutes more under TCG); CI runs it after check (.ci/run).
+check-updates:
+	$(MAKE) qemu-test TESTS=qemu-tests/test_update_powercut.py HEAVY=1
 
 # `make check` in a fresh debootstrapped Debian 12 root with an empty build
 # cache: proves that rootfs/build-deps lists every package (see .ci/clean-room).

@@ -87,9 +87,10 @@ def busybox_images(ctx, path, names=("busybox:latest",), extra_tools=("netserve"
 
 class BenchVM:
     """A Berth VM (fresh copy of out/berth.img, CONFIG from config_files)
-    under icount (sleep=on) with one vCPU, driven over ssh."""
+    under icount (sleep=on) with one vCPU, driven over ssh. reboot: guest
+    reboots stay in the same QEMU (an OS update's) instead of ending it."""
 
-    def __init__(self, ctx, name, config_files=None, memory=512, extra=(), nic_extra=()):
+    def __init__(self, ctx, name, config_files=None, memory=512, extra=(), nic_extra=(), reboot=False):
         self.ctx = ctx
         self.name = name
         self.dir = os.path.join(ctx.workdir, name)
@@ -100,6 +101,7 @@ class BenchVM:
         self.host = SshHost(self.dir, os.path.join(ctx.out, "berth.img"), memory=memory,
                             config_files=config_files)
         self.host.cpus = 1
+        self.host.reboot_in_place = reboot
         self.host.vm_extra = ICOUNT + list(extra)
         self.host.nic_extra = list(nic_extra)
         # Guest flushes complete at once: see the module's comment.

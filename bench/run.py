@@ -28,7 +28,7 @@ sys.path.insert(0, BENCH)
 import benchvm  # noqa: E402
 from berthvm import kvm_works  # noqa: E402
 
-MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network", "registry"]
+MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network", "registry", "updates"]
 
 # (module, figure) pairs shown in README.md, in this order.
 HEADLINES = [
@@ -58,6 +58,10 @@ HEADLINES = [
     ("network", "net_endpoint_setup_us"),
     ("registry", "pull_berth_over_skopeo"),
     ("registry", "registry_root_image_bytes"),
+    ("updates", "update_bundle_bytes"),
+    ("updates", "update_apply_ms"),
+    ("updates", "update_kernel_to_good_ms"),
+    ("updates", "update_downtime_ms"),
 ]
 
 README_BEGIN = "<!-- bench:begin (written by `make bench`; do not edit) -->"

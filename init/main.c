@@ -32,6 +32,8 @@
 #include "init/services.h"
 #include "init/shutdown.h"
 #include "init/supervise.h"
+#include "init/trial.h"
+#include "init/watchdog.h"
 #include "lib/hostcfg.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -201,6 +203,7 @@ int main(int argc, char **argv)
 	if (ret < 0) {
 		degraded(strerror(-ret), &cfg, console);
 	}
+	watchdog_start(&cfg);
 	int fds[4];
 	int nbuttons = power_buttons_watch(fds, 4);
 	for (int i = 0; i < nbuttons; i++) {
@@ -214,6 +217,7 @@ int main(int argc, char **argv)
 	if (st.dhcp_auto) {
 		netwatch_start(&st);
 	}
+	trial_boot_start(&cfg, &disks);
 	print_banner(init_start_ms, &st);
 	shutdown_run((enum shutdown_action)loop_run());
 }

@@ -17,6 +17,7 @@
 #include "init/clock.h"
 #include "init/console.h"
 #include "init/supervise.h"
+#include "init/watchdog.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
@@ -186,6 +187,8 @@ void shutdown_run(enum shutdown_action action)
 		[SHUTDOWN_HALT] = RB_HALT_SYSTEM,
 	};
 	uint64_t start = monotonic_ms();
+	/* The loop no longer feeds it: it now bounds the whole shutdown. */
+	watchdog_shutdown(SHUTDOWN_SERVICES_MAX_MS + SHUTDOWN_GRACE_MS + SHUTDOWN_KILL_WAIT_MS + 30000u);
 	blog_notice("%s: stopping services", shutdown_action_name(action));
 	/* First, while the host log still runs to keep what it says. */
 	clock_shutdown();

@@ -26,6 +26,7 @@ enum {
 	H_ENTRY_COUNT = 80,
 	H_ENTRY_SIZE = 84,
 	H_ENTRIES_CRC = 88,
+	E_UNIQUE_GUID = 16,
 	E_FIRST_LBA = 32,
 	E_LAST_LBA = 40,
 	E_NAME = 56,
@@ -179,6 +180,23 @@ static void entry_name(const uint8_t *e, char *out)
 	out[i] = '\0';
 }
 
+/* A GUID in its text form: the first three fields are little-endian on
+ * disk, the last two big-endian (as the kernel's PARTUUID= reads it). */
+static void entry_guid(const uint8_t *g, char out[37])
+{
+	static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10) {
+			out[o++] = '-';
+		}
+		out[o++] = hex[g[order[i]] >> 4];
+		out[o++] = hex[g[order[i]] & 15];
+	}
+	out[o] = '\0';
+}
+
 int gpt_find(const struct gpt *g, const char *name, struct gpt_part *part)
 {
 	for (uint32_t i = 0; i < g->entry_count; i++) {
@@ -193,6 +211,7 @@ int gpt_find(const struct gpt *g, const char *name, struct gpt_part *part)
 			part->first_lba = get64(e + E_FIRST_LBA);
 			part->last_lba = get64(e + E_LAST_LBA);
 			memcpy(part->name, n, sizeof(part->name));
+			entry_guid(e + E_UNIQUE_GUID, part->guid);
 			return 0;
 		}
 	}

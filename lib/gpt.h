@@ -31,6 +31,7 @@ struct gpt_part {
 	uint64_t first_lba;
 	uint64_t last_lba;
 	char name[37]; /* ASCII rendering of the UTF-16 name */
+	char guid[37]; /* its unique GUID, lower-case text (the kernel's PARTUUID=) */
 };
 
 /* Parses the primary header (hdr, one sector) and entry array (entries, as

@@ -1,5 +1,6 @@
 /* host.yaml: what the user declares about the host itself (hostname,
- * network, ssh keys, NTP, sysctls, timezone, console). Parsed by the same
+ * network, ssh keys, NTP, sysctls, timezone, console, updates and the
+ * watchdog). Parsed by the same
  * code in init and in `berth config check`. Each top-level section is read
  * on its own: a section with an error is reported (file:line: field) and
  * left at its default, so that a mistake in one part never takes away the
@@ -117,6 +118,11 @@ struct host_config {
 	char https_proxy[512];
 	char http_proxy[512];
 	char no_proxy[1024];
+
+	/* OS updates (updates:, watchdog:; docs/updates.md). */
+	int watchdog_sec;	/* hardware watchdog timeout; 0: leave it alone */
+	int health_timeout_sec; /* a trial boot's time to pass the health gate */
+	int trial_boots;	/* boots a new version gets to pass it */
 
 	/* Problems found while reading, each "file:line: message". nerrors
 	 * counts them all; only the first HOST_MAX_ERRORS are kept. */

@@ -100,7 +100,7 @@ def _kill_leftovers():
 class VM:
     def __init__(self, disk, workdir, firmware="bios", memory=256, cpus=2, name="vm", hostfwd=(),
                  disk_format="raw", extra=(), nic_extra=(), drive_extra="", disk_bus="virtio",
-                 nic_model="virtio-net-pci"):
+                 nic_model="virtio-net-pci", reboot=False):
         self.disk = disk
         self.workdir = workdir
         self.firmware = firmware
@@ -115,6 +115,9 @@ class VM:
         self.drive_extra = drive_extra
         self.disk_bus = disk_bus  # a key of DISK_BUSES
         self.nic_model = nic_model  # QEMU's NIC model: e1000, e1000e, vmxnet3, rtl8139 ...
+        # reboot: a guest reboot (or a watchdog reset) restarts the guest in
+        # the same QEMU, instead of ending QEMU (-no-reboot).
+        self.reboot = reboot
         self.proc = None
         self.output = bytearray()
         self.lock = threading.Condition()
@@ -127,7 +130,7 @@ class VM:
     def command(self):
         accel = "kvm" if kvm_works() else "tcg"
         cmd = [QEMU, "-machine", "q35", "-accel", accel, "-m", str(self.memory), "-smp", str(self.cpus),
-               "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
+               "-nodefaults", "-display", "none", *([] if self.reboot else ["-no-reboot"]), "-serial", "stdio",
                *DISK_BUSES[self.disk_bus](f"file={self.disk},format={self.disk_format}{self.drive_extra}"),
                "-device", "virtio-rng-pci",
                "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]

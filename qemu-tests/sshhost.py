@@ -49,6 +49,8 @@ class SshHost:
         self.disk_bus = "virtio"  # how the system disk is attached (berthvm.DISK_BUSES)
         self.nic_model = "virtio-net-pci"  # the NIC that ssh comes in through
         self.cpus = 2
+        self.firmware = "bios"
+        self.reboot_in_place = False  # guest reboots stay in the same QEMU (VM reboot=)
 
     def boot(self, name="vm", started=None):
         """started(vm), when given, runs once QEMU is up, before the guest
@@ -57,7 +59,8 @@ class SshHost:
             self.vm.kill()
         self.vm = VM(self.disk, self.workdir, name=name, memory=self.memory, cpus=self.cpus,
                      hostfwd=[f"tcp:127.0.0.1:{self.port}-:22"], extra=self.vm_extra, nic_extra=self.nic_extra,
-                     drive_extra=self.drive_extra, disk_bus=self.disk_bus, nic_model=self.nic_model)
+                     drive_extra=self.drive_extra, disk_bus=self.disk_bus, nic_model=self.nic_model,
+                     firmware=self.firmware, reboot=self.reboot_in_place)
         self.vm.start()
         if started is not None:
             started(self.vm)

@@ -222,6 +222,30 @@ static void test_many_errors_are_counted_and_bounded(void)
 	hostcfg_free(&c);
 }
 
+static void test_updates_and_watchdog(void)
+{
+	struct host_config c;
+	CHECK_EQ_INT(parse(&c, ""), 0);
+	CHECK_EQ_INT(c.watchdog_sec, 60);
+	CHECK_EQ_INT(c.health_timeout_sec, 300);
+	CHECK_EQ_INT(c.trial_boots, 3);
+	CHECK_EQ_INT(parse(&c, "watchdog: 15\nupdates: {health_timeout: 120, trial_boots: 2}\n"), 0);
+	CHECK_EQ_INT(c.watchdog_sec, 15);
+	CHECK_EQ_INT(c.health_timeout_sec, 120);
+	CHECK_EQ_INT(c.trial_boots, 2);
+	CHECK_EQ_INT(parse(&c, "watchdog: off\n"), 0);
+	CHECK_EQ_INT(c.watchdog_sec, 0);
+	/* Out of range: that section keeps its default, with the line. */
+	CHECK_EQ_INT(parse(&c, "watchdog: 0\nupdates:\n  trial_boots: 10\n"), 2);
+	CHECK_EQ_INT(c.watchdog_sec, 60);
+	CHECK_EQ_INT(c.trial_boots, 3);
+	CHECK_STR_CONTAINS(c.errors[0], "host.yaml:1:");
+	CHECK_STR_CONTAINS(c.errors[1], "updates.trial_boots");
+	CHECK_EQ_INT(parse(&c, "updates: {tries: 3}\n"), 1);
+	CHECK_STR_CONTAINS(c.errors[0], "tries");
+	hostcfg_free(&c);
+}
+
 static void test_interfaces_matched_by_mac(void)
 {
 	struct host_config c;
@@ -287,6 +311,7 @@ int main(void)
 	RUN(test_anchors_and_aliases);
 	RUN(test_ip_parser);
 	RUN(test_many_errors_are_counted_and_bounded);
+	RUN(test_updates_and_watchdog);
 	RUN(test_interfaces_matched_by_mac);
 	RUN(test_set_flags_say_what_host_yaml_gave);
 	return check_summary();

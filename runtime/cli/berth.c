@@ -26,6 +26,7 @@
 #include "cli/local.h"
 #include "image/store.h"
 #include "lib/signame.h"
+#include "osupdate/osupdate.h"
 #include "proto/proto.h"
 #include "registry/registry.h"
 
@@ -965,6 +966,7 @@ static const struct command commands[] = {
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
 	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
 	{"info", cmd_info, "", "host name, boot slot, cloud metadata", NULL},
+	{"os", osupdate_main, "update|status|rollback|verify ...", "the host's OS: updates, slots, rollback", "Host"},
 	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
 	{"--version", cmd_version, NULL, NULL, NULL},
 	{"help", cmd_help, "", "this text", NULL},

@@ -16,9 +16,11 @@
 #include "daemon/api.h"
 #include "daemon/apply.h"
 #include "daemon/daemon.h"
+#include "daemon/dataformat.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
 #include "daemon/pulls.h"
+#include "daemon/status.h"
 #include "daemon/sup.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
@@ -126,10 +128,16 @@ int berthd_main(int argc, char **argv)
 		return 2;
 	}
 	umask(022);
+	struct berr err = {0};
+	/* Before anything under DATA is touched. */
+	if (dataformat_check(BERTH_DATA_DIR, &err) < 0) {
+		blog_err("%s", err.msg);
+		status_refused(err.msg);
+		return 1;
+	}
 	if (make_dirs() < 0) {
 		return 1;
 	}
-	struct berr err = {0};
 	struct loop_hooks hooks = {.next_deadline = next_deadline, .deadline = deadline};
 	int listen_fd = -1;
 	if (loop_setup(&hooks, &err) < 0 || watch_signals(&err) < 0 ||
@@ -145,7 +153,7 @@ int berthd_main(int argc, char **argv)
 	sup_adopt_all();
 	images_load_config_dir(D.config_dir);
 	pulls_init(apply_after_pull, apply_pull_failed);
-	if (api_init(listen_fd) < 0 || sup_init() < 0) {
+	if (api_init(listen_fd) < 0 || sup_init() < 0 || status_init() < 0) {
 		blog_err("the API could not start");
 		return 1;
 	}
@@ -155,6 +163,7 @@ int berthd_main(int argc, char **argv)
 	apply_compose(NULL);
 	sup_deps_changed();
 	network_sync();
+	status_ready();
 	loop_rearm_timer();
 	while (!(got_term && sup_all_stopped())) {
 		if (loop_run_once() < 0) {

@@ -4,8 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-/* The API, the networks, supervision: a fixed few, added at start. */
-#define OBSERVERS_MAX 4
+/* The API, the networks, supervision, the status for init: a fixed few,
+ * added at start. */
+#define OBSERVERS_MAX 6
 
 static struct ctr *ctrs;
 static ctr_observer observers[OBSERVERS_MAX];
