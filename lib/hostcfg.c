@@ -829,173 +829,170 @@ static int parse_proxy(struct ctx *x, const struct yt_node *n, struct host_confi
 			return yt_error(x->doc, v, &x->err, "proxy.%s: expected http://[user:password@]host:port", key);
 		}
 		snprintf(dst, sizeof(c->https_proxy), "%s", url);
+	}
+	return 0;
+}
 
-		/* watchdog: 30 (seconds), or off */
-		static int parse_watchdog(struct ctx * x, const struct yt_node *n, struct host_config *c)
-		{
-			if (n != NULL && n->kind == YT_SCALAR && strcmp(n->value, "off") == 0) {
-				c->watchdog_sec = 0;
-				return 0;
-			}
-			long long v;
-			if (n == NULL || n->kind != YT_SCALAR ||
-			    yt_int(x->doc, n, "watchdog", 1, 3600, &v, &x->err) < 0) {
-				return yt_error(x->doc, n, &x->err,
-						"watchdog: expected a timeout in seconds (1 to 3600) or 'off'");
-			}
-			c->watchdog_sec = (int)v;
-			return 0;
+/* watchdog: 30 (seconds), or off */
+static int parse_watchdog(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	if (n != NULL && n->kind == YT_SCALAR && strcmp(n->value, "off") == 0) {
+		c->watchdog_sec = 0;
+		return 0;
+	}
+	long long v;
+	if (n == NULL || n->kind != YT_SCALAR || yt_int(x->doc, n, "watchdog", 1, 3600, &v, &x->err) < 0) {
+		return yt_error(x->doc, n, &x->err, "watchdog: expected a timeout in seconds (1 to 3600) or 'off'");
+	}
+	c->watchdog_sec = (int)v;
+	return 0;
+}
+
+/* updates: {health_timeout: 300, trial_boots: 3} */
+static int parse_updates(struct ctx *x, const struct yt_node *n, struct host_config *c)
+{
+	static const char *const keys[] = {"health_timeout", "trial_boots", NULL};
+	if (n == NULL || n->kind != YT_MAP) {
+		return yt_error(x->doc, n, &x->err, "updates: expected a mapping (health_timeout:, trial_boots:)");
+	}
+	if (yt_check_keys(x->doc, n, "updates", keys, &x->err) < 0) {
+		return -1;
+	}
+	long long v;
+	const struct yt_node *t = yt_get(n, "health_timeout");
+	if (t != NULL) {
+		if (yt_int(x->doc, t, "updates.health_timeout", 10, 86400, &v, &x->err) < 0) {
+			return -1;
 		}
-
-		/* updates: {health_timeout: 300, trial_boots: 3} */
-		static int parse_updates(struct ctx * x, const struct yt_node *n, struct host_config *c)
-		{
-			static const char *const keys[] = {"health_timeout", "trial_boots", NULL};
-			if (n == NULL || n->kind != YT_MAP) {
-				return yt_error(x->doc, n, &x->err,
-						"updates: expected a mapping (health_timeout:, trial_boots:)");
-			}
-			if (yt_check_keys(x->doc, n, "updates", keys, &x->err) < 0) {
-				return -1;
-			}
-			long long v;
-			const struct yt_node *t = yt_get(n, "health_timeout");
-			if (t != NULL) {
-				if (yt_int(x->doc, t, "updates.health_timeout", 10, 86400, &v, &x->err) < 0) {
-					return -1;
-				}
-				c->health_timeout_sec = (int)v;
-			}
-			const struct yt_node *b = yt_get(n, "trial_boots");
-			if (b != NULL) {
-				if (yt_int(x->doc, b, "updates.trial_boots", 1, 9, &v, &x->err) < 0) {
-					return -1;
-				}
-				c->trial_boots = (int)v;
-			}
-			return 0;
+		c->health_timeout_sec = (int)v;
+	}
+	const struct yt_node *b = yt_get(n, "trial_boots");
+	if (b != NULL) {
+		if (yt_int(x->doc, b, "updates.trial_boots", 1, 9, &v, &x->err) < 0) {
+			return -1;
 		}
+		c->trial_boots = (int)v;
+	}
+	return 0;
+}
 
-		/* ---- top level -------------------------------------------------------------- */
+/* ---- top level -------------------------------------------------------------- */
 
-		int hostcfg_parse(struct host_config * c, const char *name, const char *buf, size_t len)
-		{
-			struct yt_doc doc;
-			struct ctx x;
-			memset(&x, 0, sizeof(x));
-			if (yt_parse(&doc, name, buf, len, &x.err) < 0) {
-				add_error(c, x.err.msg);
-				return (int)c->nerrors;
-			}
-			x.doc = &doc;
-			const struct yt_node *root = doc.root;
-			if (root == NULL || yt_is_null(root)) {
-				yt_free(&doc);
-				return 0;
-			}
-			if (root->kind != YT_MAP) {
-				yt_error(&doc, root, &x.err,
-					 "expected a mapping of settings (hostname:, network:, ...)");
-				add_error(c, x.err.msg);
-				yt_free(&doc);
-				return (int)c->nerrors;
-			}
-			for (size_t i = 0; i < root->count; i++) {
-				const char *key = root->keys[i]->value;
-				const struct yt_node *v = root->items[i];
-				struct host_config scratch;
-				int ret;
-				/* Each section parses into a copy: all of it, or none of it. */
-				memcpy(&scratch, c, sizeof(scratch));
-				berr_clear(&x.err);
-				if (strcmp(key, "hostname") == 0) {
-					ret = parse_hostname(&x, v, &scratch);
-					scratch.set |= HOST_SET_HOSTNAME;
-				} else if (strcmp(key, "network") == 0) {
-					scratch.nifaces = 0;
-					scratch.ndns = 0;
-					ret = parse_network(&x, v, &scratch);
-					scratch.set |= (yt_get(v, "interfaces") != NULL ? HOST_SET_IFACES : 0) |
-						       (yt_get(v, "dns") != NULL ? HOST_SET_DNS : 0);
-				} else if (strcmp(key, "ssh_authorized_keys") == 0) {
-					scratch.nkeys = 0;
-					ret = parse_ssh_keys(&x, v, &scratch);
-					scratch.set |= HOST_SET_KEYS;
-					if (ret < 0) {
-						for (size_t k = 0; k < scratch.nkeys; k++) {
-							free(scratch.ssh_keys[k]);
-						}
-					} else {
-						hostcfg_free(c);
-					}
-				} else if (strcmp(key, "ntp") == 0) {
-					ret = parse_ntp(&x, v, &scratch);
-				} else if (strcmp(key, "sysctls") == 0) {
-					scratch.nsysctls = 0;
-					ret = parse_sysctls(&x, v, &scratch);
-				} else if (strcmp(key, "timezone") == 0) {
-					ret = parse_timezone(&x, v, &scratch);
-				} else if (strcmp(key, "containers") == 0) {
-					ret = parse_containers(&x, v, &scratch);
-				} else if (strcmp(key, "console") == 0) {
-					int off;
-					ret = parse_choice(&x, v, "console", "shell", "off", &off);
-					scratch.console = off ? HOST_CONSOLE_OFF : HOST_CONSOLE_SHELL;
-				} else if (strcmp(key, "registry_mirrors") == 0) {
-					ret = parse_mirrors(&x, v, &scratch);
-				} else if (strcmp(key, "insecure_registries") == 0) {
-					ret = parse_insecure(&x, v, &scratch);
-				} else if (strcmp(key, "proxy") == 0) {
-					ret = parse_proxy(&x, v, &scratch);
-				} else if (strcmp(key, "on_failure") == 0) {
-					int reboot;
-					ret = parse_choice(&x, v, "on_failure", "shell", "reboot", &reboot);
-					scratch.on_failure = reboot ? HOST_ON_FAILURE_REBOOT : HOST_ON_FAILURE_SHELL;
-				} else if (strcmp(key, "watchdog") == 0) {
-					ret = parse_watchdog(&x, v, &scratch);
-				} else if (strcmp(key, "updates") == 0) {
-					ret = parse_updates(&x, v, &scratch);
-				} else {
-					ret = yt_error(
-						&doc, root->keys[i], &x.err,
-						"unknown key '%.100s' (known: hostname, network, ssh_authorized_keys, "
-						"ntp, "
-						"sysctls, timezone, console, on_failure, containers, registry_mirrors, "
-						"insecure_registries, proxy, updates, watchdog)",
-						key);
+int hostcfg_parse(struct host_config *c, const char *name, const char *buf, size_t len)
+{
+	struct yt_doc doc;
+	struct ctx x;
+	memset(&x, 0, sizeof(x));
+	if (yt_parse(&doc, name, buf, len, &x.err) < 0) {
+		add_error(c, x.err.msg);
+		return (int)c->nerrors;
+	}
+	x.doc = &doc;
+	const struct yt_node *root = doc.root;
+	if (root == NULL || yt_is_null(root)) {
+		yt_free(&doc);
+		return 0;
+	}
+	if (root->kind != YT_MAP) {
+		yt_error(&doc, root, &x.err, "expected a mapping of settings (hostname:, network:, ...)");
+		add_error(c, x.err.msg);
+		yt_free(&doc);
+		return (int)c->nerrors;
+	}
+	for (size_t i = 0; i < root->count; i++) {
+		const char *key = root->keys[i]->value;
+		const struct yt_node *v = root->items[i];
+		struct host_config scratch;
+		int ret;
+		/* Each section parses into a copy: all of it, or none of it. */
+		memcpy(&scratch, c, sizeof(scratch));
+		berr_clear(&x.err);
+		if (strcmp(key, "hostname") == 0) {
+			ret = parse_hostname(&x, v, &scratch);
+			scratch.set |= HOST_SET_HOSTNAME;
+		} else if (strcmp(key, "network") == 0) {
+			scratch.nifaces = 0;
+			scratch.ndns = 0;
+			ret = parse_network(&x, v, &scratch);
+			scratch.set |= (yt_get(v, "interfaces") != NULL ? HOST_SET_IFACES : 0) |
+				       (yt_get(v, "dns") != NULL ? HOST_SET_DNS : 0);
+		} else if (strcmp(key, "ssh_authorized_keys") == 0) {
+			scratch.nkeys = 0;
+			ret = parse_ssh_keys(&x, v, &scratch);
+			scratch.set |= HOST_SET_KEYS;
+			if (ret < 0) {
+				for (size_t k = 0; k < scratch.nkeys; k++) {
+					free(scratch.ssh_keys[k]);
 				}
-				if (ret < 0) {
-					add_error(c, x.err.msg);
-					continue;
-				}
-				size_t nerrors = c->nerrors;
-				char errors[HOST_MAX_ERRORS][512];
-				memcpy(errors, c->errors, sizeof(errors));
-				memcpy(c, &scratch, sizeof(*c));
-				memcpy(c->errors, errors, sizeof(errors));
-				c->nerrors = nerrors;
+			} else {
+				hostcfg_free(c);
 			}
-			yt_free(&doc);
-			return (int)c->nerrors;
+		} else if (strcmp(key, "ntp") == 0) {
+			ret = parse_ntp(&x, v, &scratch);
+		} else if (strcmp(key, "sysctls") == 0) {
+			scratch.nsysctls = 0;
+			ret = parse_sysctls(&x, v, &scratch);
+		} else if (strcmp(key, "timezone") == 0) {
+			ret = parse_timezone(&x, v, &scratch);
+		} else if (strcmp(key, "containers") == 0) {
+			ret = parse_containers(&x, v, &scratch);
+		} else if (strcmp(key, "console") == 0) {
+			int off;
+			ret = parse_choice(&x, v, "console", "shell", "off", &off);
+			scratch.console = off ? HOST_CONSOLE_OFF : HOST_CONSOLE_SHELL;
+		} else if (strcmp(key, "registry_mirrors") == 0) {
+			ret = parse_mirrors(&x, v, &scratch);
+		} else if (strcmp(key, "insecure_registries") == 0) {
+			ret = parse_insecure(&x, v, &scratch);
+		} else if (strcmp(key, "proxy") == 0) {
+			ret = parse_proxy(&x, v, &scratch);
+		} else if (strcmp(key, "on_failure") == 0) {
+			int reboot;
+			ret = parse_choice(&x, v, "on_failure", "shell", "reboot", &reboot);
+			scratch.on_failure = reboot ? HOST_ON_FAILURE_REBOOT : HOST_ON_FAILURE_SHELL;
+		} else if (strcmp(key, "watchdog") == 0) {
+			ret = parse_watchdog(&x, v, &scratch);
+		} else if (strcmp(key, "updates") == 0) {
+			ret = parse_updates(&x, v, &scratch);
+		} else {
+			ret = yt_error(&doc, root->keys[i], &x.err,
+				       "unknown key '%.100s' (known: hostname, network, ssh_authorized_keys, ntp, "
+				       "sysctls, timezone, console, on_failure, containers, registry_mirrors, "
+				       "insecure_registries, proxy, updates, watchdog)",
+				       key);
 		}
-
-		int hostcfg_load(struct host_config * c, const char *path, const char *display_name)
-		{
-			struct berr err;
-			char *buf = malloc(YT_MAX_INPUT + 1);
-			if (buf == NULL) {
-				add_error(c, "host.yaml: out of memory");
-				return (int)c->nerrors;
-			}
-			ssize_t n = read_file(path, buf, YT_MAX_INPUT + 1, &err);
-			if (n < 0) {
-				if (err.code != ENOENT) {
-					add_error(c, err.msg);
-				}
-				free(buf);
-				return (int)c->nerrors;
-			}
-			int ret = hostcfg_parse(c, display_name, buf, (size_t)n);
-			free(buf);
-			return ret;
+		if (ret < 0) {
+			add_error(c, x.err.msg);
+			continue;
 		}
+		size_t nerrors = c->nerrors;
+		char errors[HOST_MAX_ERRORS][512];
+		memcpy(errors, c->errors, sizeof(errors));
+		memcpy(c, &scratch, sizeof(*c));
+		memcpy(c->errors, errors, sizeof(errors));
+		c->nerrors = nerrors;
+	}
+	yt_free(&doc);
+	return (int)c->nerrors;
+}
+
+int hostcfg_load(struct host_config *c, const char *path, const char *display_name)
+{
+	struct berr err;
+	char *buf = malloc(YT_MAX_INPUT + 1);
+	if (buf == NULL) {
+		add_error(c, "host.yaml: out of memory");
+		return (int)c->nerrors;
+	}
+	ssize_t n = read_file(path, buf, YT_MAX_INPUT + 1, &err);
+	if (n < 0) {
+		if (err.code != ENOENT) {
+			add_error(c, err.msg);
+		}
+		free(buf);
+		return (int)c->nerrors;
+	}
+	int ret = hostcfg_parse(c, display_name, buf, (size_t)n);
+	free(buf);
+	return ret;
+}
