@@ -18,6 +18,7 @@
 #include "lib/arena.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/strmap.h"
 
 /* ---- building ------------------------------------------------------------- */
 
@@ -44,13 +45,9 @@ static int vec_push(struct vec *v, struct yt_node *n)
 
 struct frame {
 	struct yt_node *node;
-	struct vec keys;  /* maps only */
-	struct vec items; /* values of maps, items of sequences */
-};
-
-struct anchor {
-	char *name;
-	struct yt_node *node;
+	struct vec keys;      /* maps only */
+	struct vec items;     /* values of maps, items of sequences */
+	struct strmap *index; /* maps with more than YT_INDEX_MIN keys: key -> position + 1 */
 };
 
 struct builder {
@@ -58,9 +55,7 @@ struct builder {
 	struct arena *arena;
 	struct frame stack[YT_MAX_DEPTH];
 	int depth;
-	struct anchor *anchors;
-	size_t nanchors;
-	size_t cap_anchors;
+	struct strmap anchors; /* name -> node */
 	size_t nodes;
 	size_t aliases;
 	struct berr *err;
@@ -122,33 +117,60 @@ static int remember_anchor(struct builder *b, const yaml_char_t *anchor, struct 
 	if (anchor == NULL) {
 		return 0;
 	}
-	if (b->nanchors == b->cap_anchors) {
-		size_t cap = b->cap_anchors ? b->cap_anchors * 2 : 16;
-		struct anchor *a = realloc(b->anchors, cap * sizeof(*a));
-		if (a == NULL) {
-			return berr_set(b->err, ENOMEM, "%s", b->doc->name);
-		}
-		b->anchors = a;
-		b->cap_anchors = cap;
-	}
 	/* A redefined anchor replaces the old one for later aliases. */
-	b->anchors[b->nanchors].name = arena_strdup(b->arena, (const char *)anchor);
-	b->anchors[b->nanchors].node = n;
-	if (b->anchors[b->nanchors].name == NULL) {
+	const char *name = arena_strdup(b->arena, (const char *)anchor);
+	if (name == NULL || strmap_set(&b->anchors, name, strlen(name), n) < 0) {
 		return berr_set(b->err, ENOMEM, "%s", b->doc->name);
 	}
-	b->nanchors++;
 	return 0;
 }
 
 static struct yt_node *find_anchor(struct builder *b, const char *name)
 {
-	for (size_t i = b->nanchors; i-- > 0;) {
-		if (strcmp(b->anchors[i].name, name) == 0) {
-			return b->anchors[i].node;
+	return strmap_get(&b->anchors, name, strlen(name));
+}
+
+/* The position + 1 of key in the open mapping f, or 0. Small mappings are
+ * walked; past YT_INDEX_MIN keys the mapping gets an index, so that a
+ * mapping of n keys costs O(n) and not O(n^2) to check for duplicates. */
+static size_t frame_find_key(const struct frame *f, const struct yt_node *key)
+{
+	if (f->index != NULL) {
+		return (size_t)(uintptr_t)strmap_get(f->index, key->value, key->len);
+	}
+	for (size_t i = 0; i < f->keys.count; i++) {
+		if (f->keys.items[i]->len == key->len && memcmp(f->keys.items[i]->value, key->value, key->len) == 0) {
+			return i + 1;
 		}
 	}
-	return NULL;
+	return 0;
+}
+
+static int frame_add_key(struct builder *b, struct frame *f, struct yt_node *key)
+{
+	if (vec_push(&f->keys, key) < 0) {
+		return berr_set(b->err, ENOMEM, "%s", b->doc->name);
+	}
+	if (f->index == NULL && f->keys.count <= YT_INDEX_MIN) {
+		return 0;
+	}
+	if (f->index == NULL) {
+		f->index = arena_alloc(b->arena, sizeof(*f->index));
+		if (f->index == NULL) {
+			return berr_set(b->err, ENOMEM, "%s", b->doc->name);
+		}
+		strmap_init(f->index, b->arena);
+		for (size_t i = 0; i + 1 < f->keys.count; i++) {
+			const struct yt_node *k = f->keys.items[i];
+			if (strmap_add(f->index, k->value, k->len, (void *)(uintptr_t)(i + 1), NULL) < 0) {
+				return berr_set(b->err, ENOMEM, "%s", b->doc->name);
+			}
+		}
+	}
+	if (strmap_add(f->index, key->value, key->len, (void *)(uintptr_t)f->keys.count, NULL) < 0) {
+		return berr_set(b->err, ENOMEM, "%s", b->doc->name);
+	}
+	return 0;
 }
 
 /* Adds a finished node to its parent (or makes it the root). */
@@ -166,13 +188,12 @@ static int attach(struct builder *b, struct yt_node *n)
 		if (n->kind != YT_SCALAR) {
 			return line_error(b, (size_t)n->line, "mapping keys must be plain strings");
 		}
-		for (size_t i = 0; i < f->keys.count; i++) {
-			if (strcmp(f->keys.items[i]->value, n->value) == 0) {
-				return line_error(b, (size_t)n->line, "duplicate key '%.200s' (first at line %d)",
-						  n->value, f->keys.items[i]->line);
-			}
+		size_t first = frame_find_key(f, n);
+		if (first != 0) {
+			return line_error(b, (size_t)n->line, "duplicate key '%.200s' (first at line %d)", n->value,
+					  f->keys.items[first - 1]->line);
 		}
-		return vec_push(&f->keys, n) < 0 ? berr_set(b->err, ENOMEM, "%s", b->doc->name) : 0;
+		return frame_add_key(b, f, n);
 	}
 	return vec_push(&f->items, n) < 0 ? berr_set(b->err, ENOMEM, "%s", b->doc->name) : 0;
 }
@@ -210,6 +231,7 @@ static int close_container(struct builder *b)
 				return berr_set(b->err, ENOMEM, "%s", b->doc->name);
 			}
 			memcpy(n->keys, f->keys.items, n->count * sizeof(*n->keys));
+			n->index = f->index;
 		}
 	}
 	free(f->items.items);
@@ -284,6 +306,7 @@ int yt_parse(struct yt_doc *doc, const char *name, const char *buf, size_t len, 
 	}
 	doc->arena = arena;
 	struct builder b = {.doc = doc, .arena = arena, .err = err};
+	strmap_init(&b.anchors, NULL);
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser)) {
 		return berr_set(err, ENOMEM, "%s: YAML parser", name);
@@ -335,7 +358,7 @@ int yt_parse(struct yt_doc *doc, const char *name, const char *buf, size_t len, 
 		free(f->items.items);
 		free(f->keys.items);
 	}
-	free(b.anchors);
+	strmap_free(&b.anchors);
 	if (ret < 0) {
 		yt_free(doc);
 		return ret < 0 ? ret : -EINVAL;
@@ -367,10 +390,38 @@ void yt_free(struct yt_doc *doc)
 
 /* ---- reading ---------------------------------------------------------------- */
 
+int yt_index_map(struct arena *arena, struct yt_node *map)
+{
+	map->index = NULL;
+	if (map->count <= YT_INDEX_MIN) {
+		return 0;
+	}
+	struct strmap *index = arena_alloc(arena, sizeof(*index));
+	if (index == NULL) {
+		return -ENOMEM;
+	}
+	strmap_init(index, arena);
+	if (strmap_reserve(index, map->count) < 0) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < map->count; i++) {
+		const struct yt_node *k = map->keys[i];
+		if (strmap_add(index, k->value, k->len, (void *)(uintptr_t)(i + 1), NULL) < 0) {
+			return -ENOMEM;
+		}
+	}
+	map->index = index;
+	return 0;
+}
+
 const struct yt_node *yt_get(const struct yt_node *map, const char *key)
 {
 	if (map == NULL || map->kind != YT_MAP) {
 		return NULL;
+	}
+	if (map->index != NULL) {
+		size_t at = (size_t)(uintptr_t)strmap_get(map->index, key, strlen(key));
+		return at != 0 ? map->items[at - 1] : NULL;
 	}
 	for (size_t i = 0; i < map->count; i++) {
 		if (strcmp(map->keys[i]->value, key) == 0) {

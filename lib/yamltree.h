@@ -10,6 +10,9 @@
 
 #include "lib/berr.h"
 
+struct arena;
+struct strmap;
+
 #define YT_MAX_INPUT (4u << 20) /* bytes of YAML accepted */
 #define YT_MAX_DEPTH 64
 #define YT_MAX_NODES 200000
@@ -33,7 +36,13 @@ struct yt_node {
 	struct yt_node **items;
 	struct yt_node **keys;
 	size_t count;
+	/* YT_MAP with more than YT_INDEX_MIN keys: key -> i + 1, so that a
+	 * lookup does not walk the keys (NULL: walk them). A copy of a node
+	 * whose keys change must rebuild or clear it. */
+	const struct strmap *index;
 };
+
+#define YT_INDEX_MIN 8
 
 struct yt_doc {
 	char name[128];	      /* the file name used in messages */
@@ -49,7 +58,12 @@ int yt_parse_file(struct yt_doc *doc, const char *path, const char *display_name
 
 void yt_free(struct yt_doc *doc);
 
-/* The value for key in a mapping, or NULL (also when map is not one). */
+/* Gives a mapping made or changed outside the parser its key index (slots
+ * from arena). Keys must be distinct. 0 or -ENOMEM. */
+int yt_index_map(struct arena *arena, struct yt_node *map);
+
+/* The value for key in a mapping, or NULL (also when map is not one).
+ * Constant time on an indexed mapping. */
 const struct yt_node *yt_get(const struct yt_node *map, const char *key);
 
 /* True for an explicit or implicit null: `~`, `null`, or nothing. */

@@ -21,18 +21,22 @@
 
 /* ---- variable sets ---------------------------------------------------------- */
 
+static size_t vars_find(const struct compose_vars *v, const char *name)
+{
+	return (size_t)(uintptr_t)strmap_get(&v->index, name, strlen(name));
+}
+
 int compose_vars_set(struct compose_vars *v, const char *name, const char *value)
 {
-	for (size_t i = 0; i < v->count; i++) {
-		if (strcmp(v->items[i].name, name) == 0) {
-			char *copy = strdup(value);
-			if (copy == NULL) {
-				return -ENOMEM;
-			}
-			free(v->items[i].value);
-			v->items[i].value = copy;
-			return 0;
+	size_t at = vars_find(v, name);
+	if (at != 0) {
+		char *copy = strdup(value);
+		if (copy == NULL) {
+			return -ENOMEM;
 		}
+		free(v->items[at - 1].value);
+		v->items[at - 1].value = copy;
+		return 0;
 	}
 	if (v->count >= COMPOSE_VARS_MAX) {
 		return -E2BIG;
@@ -48,7 +52,9 @@ int compose_vars_set(struct compose_vars *v, const char *name, const char *value
 	}
 	char *n = strdup(name);
 	char *val = strdup(value);
-	if (n == NULL || val == NULL) {
+	/* The index borrows the name's own copy, which never moves. */
+	if (n == NULL || val == NULL ||
+	    strmap_add(&v->index, n, strlen(n), (void *)(uintptr_t)(v->count + 1), NULL) < 0) {
 		free(n);
 		free(val);
 		return -ENOMEM;
@@ -64,12 +70,8 @@ const char *compose_vars_get(const struct compose_vars *v, const char *name)
 	if (v == NULL) {
 		return NULL;
 	}
-	for (size_t i = 0; i < v->count; i++) {
-		if (strcmp(v->items[i].name, name) == 0) {
-			return v->items[i].value;
-		}
-	}
-	return NULL;
+	size_t at = vars_find(v, name);
+	return at != 0 ? v->items[at - 1].value : NULL;
 }
 
 void compose_vars_free(struct compose_vars *v)
@@ -79,6 +81,7 @@ void compose_vars_free(struct compose_vars *v)
 		free(v->items[i].value);
 	}
 	free(v->items);
+	strmap_free(&v->index);
 	memset(v, 0, sizeof(*v));
 }
 

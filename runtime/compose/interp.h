@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "lib/berr.h"
+#include "lib/strmap.h"
 
 #define COMPOSE_VARS_MAX 4096	      /* variables in one set */
 #define COMPOSE_DOTENV_MAX (1u << 20) /* bytes of one .env or env_file */
@@ -19,12 +20,14 @@ struct compose_var {
 	char *value;
 };
 
-/* An ordered set of NAME=VALUE (malloc-owned). Setting a name again
- * replaces its value in place, so the first definition keeps its place. */
+/* An ordered set of NAME=VALUE (malloc-owned; {0} is an empty set).
+ * Setting a name again replaces its value in place, so the first
+ * definition keeps its place. */
 struct compose_vars {
 	struct compose_var *items;
 	size_t count;
 	size_t cap;
+	struct strmap index; /* name -> position + 1 */
 };
 
 int compose_vars_set(struct compose_vars *v, const char *name, const char *value);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,7 @@
 #include "compose/parse.h"
 #include "compose/shlex.h"
 #include "lib/signame.h"
+#include "lib/strmap.h"
 
 /* ---- what runs ---------------------------------------------------------------------- */
 
@@ -71,34 +73,56 @@ static int valid_env_name(const char *s)
 	return s[0] != '\0' && strchr(s, '=') == NULL && strpbrk(s, " \t\n\r") == NULL;
 }
 
-/* Sets name in an environment list, later values replacing earlier ones
- * in place. cap bounds the list (its allocation). */
-static int env_put(struct ctx *x, struct compose_env *list, size_t *n, size_t cap, const char *name, const char *value)
-{
-	for (size_t i = 0; i < *n; i++) {
-		if (strcmp(list[i].name, name) == 0) {
-			list[i].value = value ? cx_strdup(x, value) : NULL;
-			return value && !list[i].value ? -1 : 0;
-		}
-	}
-	if (*n >= cap) {
-		return cx_oom(x);
-	}
-	list[*n].name = cx_strdup(x, name);
-	list[*n].value = value ? cx_strdup(x, value) : NULL;
-	if (list[*n].name == NULL || (value && list[*n].value == NULL)) {
-		return -1;
-	}
-	(*n)++;
-	return 0;
-}
-
-/* An environment being read: entries, their count and the room there is. */
+/* An environment being built: entries, their count, the room there is,
+ * and an index of the names (an environment can be long: its names are
+ * never compared one against all). */
 struct env_list {
 	struct compose_env *list;
 	size_t *n;
 	size_t cap;
+	struct strmap index; /* name -> position + 1 */
 };
+
+/* Starts an env_list over list, whose first *n entries are in use. */
+static int env_list_init(struct ctx *x, struct env_list *e, struct compose_env *list, size_t *n, size_t cap)
+{
+	*e = (struct env_list){.list = list, .n = n, .cap = cap};
+	strmap_init(&e->index, &x->p->arena);
+	if (strmap_reserve(&e->index, cap) < 0) {
+		return cx_oom(x);
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (strmap_add(&e->index, list[i].name, strlen(list[i].name), (void *)(uintptr_t)(i + 1), NULL) < 0) {
+			return cx_oom(x);
+		}
+	}
+	return 0;
+}
+
+/* Sets name in an environment list, later values replacing earlier ones
+ * in place. */
+static int env_put(struct ctx *x, struct env_list *e, const char *name, const char *value)
+{
+	size_t at = (size_t)(uintptr_t)strmap_get(&e->index, name, strlen(name));
+	if (at != 0) {
+		e->list[at - 1].value = value ? cx_strdup(x, value) : NULL;
+		return value && !e->list[at - 1].value ? -1 : 0;
+	}
+	if (*e->n >= e->cap) {
+		return cx_oom(x);
+	}
+	struct compose_env *entry = &e->list[*e->n];
+	entry->name = cx_strdup(x, name);
+	entry->value = value ? cx_strdup(x, value) : NULL;
+	if (entry->name == NULL || (value && entry->value == NULL)) {
+		return -1;
+	}
+	if (strmap_add(&e->index, entry->name, strlen(entry->name), (void *)(uintptr_t)(*e->n + 1), NULL) < 0) {
+		return cx_oom(x);
+	}
+	(*e->n)++;
+	return 0;
+}
 
 /* One entry of environment: NAME: value, or "NAME=value" in a list; a
  * bare NAME takes its value from the interpolation variables (unset
@@ -141,7 +165,7 @@ static void env_entry(struct ctx *x, const struct yt_node *m, size_t i, const ch
 	if (bare) {
 		value = (char *)cx_var(x, name);
 	}
-	env_put(x, out->list, out->n, out->cap, name, value);
+	env_put(x, out, name, value);
 }
 
 /* environment: a mapping or a list of NAME=VALUE, into a new list. */
@@ -159,7 +183,10 @@ static int env_read(struct ctx *x, const struct yt_node *v, const char *field, s
 	if (*list == NULL) {
 		return -1;
 	}
-	struct env_list out = {*list, n, m->count};
+	struct env_list out;
+	if (env_list_init(x, &out, *list, n, m->count) < 0) {
+		return -1;
+	}
 	int failed = x->failed;
 	x->failed = 0;
 	for (size_t i = 0; i < m->count; i++) {
@@ -215,8 +242,13 @@ static int load_kv_file(struct ctx *x, const struct yt_node *n, const char *key,
 		memcpy(grown, *list, *count * sizeof(*grown));
 	}
 	*list = grown;
+	struct env_list out;
+	if (env_list_init(x, &out, grown, count, cap) < 0) {
+		compose_vars_free(&vars);
+		return -1;
+	}
 	for (size_t i = 0; i < vars.count; i++) {
-		if (env_put(x, *list, count, cap, vars.items[i].name, vars.items[i].value) < 0) {
+		if (env_put(x, &out, vars.items[i].name, vars.items[i].value) < 0) {
 			ret = -1;
 			break;
 		}
@@ -1045,14 +1077,15 @@ static void merge_env(struct ctx *x, struct compose_service *s)
 	struct svc_scratch *sc = x->sc;
 	size_t cap = sc->nfile_env + sc->ninline_env;
 	s->env = cx_alloc(x, cap, sizeof(*s->env));
-	if (s->env == NULL) {
+	struct env_list e;
+	if (s->env == NULL || env_list_init(x, &e, s->env, &s->nenv, cap) < 0) {
 		return;
 	}
 	for (size_t i = 0; i < sc->nfile_env; i++) {
-		env_put(x, s->env, &s->nenv, cap, sc->file_env[i].name, sc->file_env[i].value);
+		env_put(x, &e, sc->file_env[i].name, sc->file_env[i].value);
 	}
 	for (size_t i = 0; i < sc->ninline_env; i++) {
-		env_put(x, s->env, &s->nenv, cap, sc->inline_env[i].name, sc->inline_env[i].value);
+		env_put(x, &e, sc->inline_env[i].name, sc->inline_env[i].value);
 	}
 }
 

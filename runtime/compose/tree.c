@@ -6,12 +6,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "compose/formats.h"
+#include "lib/strmap.h"
 
 #define MERGE_MAX_KEYS 4096   /* keys of one mapping after merging */
 #define MERGE_MAX_WORK 200000 /* merged entries built for a whole file */
@@ -244,28 +246,18 @@ static int is_merge_key(const struct yt_node *k)
 
 static int merged(struct ctx *x, const struct yt_node *n, const char *field, int depth, const struct yt_node **out);
 
-/* Adds the keys of src that m does not have yet (earlier sources win, and
- * the mapping's own keys win over all). */
-static int merge_into(struct ctx *x, struct yt_node *m, size_t cap, const struct yt_node *src)
+/* Adds k -> v to m unless m has k (have indexes m's keys). */
+static int merge_entry(struct yt_node *m, size_t cap, struct strmap *have, struct yt_node *k, struct yt_node *v)
 {
-	for (size_t i = 0; i < src->count; i++) {
-		int have = 0;
-		for (size_t j = 0; j < m->count; j++) {
-			if (strcmp(m->keys[j]->value, src->keys[i]->value) == 0) {
-				have = 1;
-				break;
-			}
-		}
-		if (!have) {
-			if (m->count == cap) {
-				return -1;
-			}
-			m->keys[m->count] = src->keys[i];
-			m->items[m->count] = src->items[i];
-			m->count++;
-		}
+	int r = strmap_add(have, k->value, k->len, (void *)(uintptr_t)(m->count + 1), NULL);
+	if (r < 0 || (r == 0 && m->count == cap)) {
+		return -1;
 	}
-	(void)x;
+	if (r == 0) {
+		m->keys[m->count] = k;
+		m->items[m->count] = v;
+		m->count++;
+	}
 	return 0;
 }
 
@@ -322,18 +314,31 @@ static int merged(struct ctx *x, const struct yt_node *n, const char *field, int
 	if (m->keys == NULL || m->items == NULL) {
 		return -1;
 	}
-	for (size_t i = 0; i < n->count; i++) {
+	struct strmap *have = cx_alloc(x, 1, sizeof(*have));
+	if (have == NULL) {
+		return -1;
+	}
+	strmap_init(have, &x->p->arena);
+	if (strmap_reserve(have, total) < 0) {
+		cx_oom(x);
+		return -1;
+	}
+	/* The mapping's own keys win over all, then earlier sources. */
+	int bad = 0;
+	for (size_t i = 0; i < n->count && !bad; i++) {
 		if (!is_merge_key(n->keys[i])) {
-			m->keys[m->count] = n->keys[i];
-			m->items[m->count] = n->items[i];
-			m->count++;
+			bad = merge_entry(m, total, have, n->keys[i], n->items[i]) < 0;
 		}
 	}
-	for (size_t i = 0; i < nsrcs; i++) {
-		if (merge_into(x, m, total, resolved[i]) < 0) {
-			return cx_fail(x, mk, field, "merge keys make too large a mapping");
+	for (size_t i = 0; i < nsrcs && !bad; i++) {
+		for (size_t j = 0; j < resolved[i]->count && !bad; j++) {
+			bad = merge_entry(m, total, have, resolved[i]->keys[j], resolved[i]->items[j]) < 0;
 		}
 	}
+	if (bad) {
+		return cx_fail(x, mk, field, "merge keys make too large a mapping");
+	}
+	m->index = have;
 	*out = m;
 	return 0;
 }
