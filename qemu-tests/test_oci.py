@@ -354,7 +354,11 @@ def test_hooks_run_in_order_with_state(host):
     st = json.loads(host.run("cat /tmp/hooks/createRuntime.json").stdout)
     assert st["id"] == cid and st["pid"] > 0 and st["bundle"] == d
     assert st["annotations"]["org.example.test"] == "hooks"
-    assert json.loads(host.run("cat /tmp/hooks/poststop.json").stdout)["status"] == "stopped"
+    statuses = {k: json.loads(host.run(f"cat /tmp/hooks/{k}.json").stdout)["status"] for k in order}
+    # The hooks of create run once the runtime environment is made: the
+    # spec's "created" (crun agrees; runc says "creating").
+    assert statuses == {"prestart": "created", "createRuntime": "created", "createContainer": "created",
+                        "startContainer": "created", "poststart": "running", "poststop": "stopped"}
 
 
 def test_hook_failure_and_timeout_are_reported(host):
@@ -369,6 +373,26 @@ def test_hook_failure_and_timeout_are_reported(host):
 
     r = run(host, ["true"], t)
     assert r.returncode != 0 and "timed out after 1 s" in r.stderr
+
+
+def test_late_hook_failures_do_not_skip_the_rest(host):
+    """poststart and poststop: a failing hook is a warning, and the hooks
+    after it still run (runtime-spec, config.md "Posix-platform Hooks")."""
+    host.run("rm -rf /tmp/hk; mkdir -p /tmp/hk", check=True)
+
+    def m(cfg):
+        fail = {"path": "/bin/sh", "args": ["sh", "-c", "exit 5"]}
+        cfg["hooks"] = {k: [fail, {"path": "/bin/sh", "args": ["sh", "-c", f"touch /tmp/hk/{k}"]}]
+                        for k in ["poststart", "poststop"]}
+
+    d, cid = bundle(host, ["true"], m)
+    r = host.run(f"cd {d} && berth-oci create {cid} && berth-oci start {cid}")
+    assert r.returncode == 0, r.stderr
+    assert "poststart hook 0 (/bin/sh) exited with status 5" in r.stderr
+    wait_status(host, cid, "stopped")
+    r = host.run(f"berth-oci delete {cid}")
+    assert r.returncode == 0 and "poststop hook 0 (/bin/sh) exited with status 5" in r.stderr
+    assert host.run("ls /tmp/hk").stdout.split() == ["poststart", "poststop"]
 
 
 # ---- terminal, exec, kill --all, delete --force -----------------------------------------------
@@ -550,3 +574,101 @@ def test_refused_cgroup_limit_names_file_and_value(host):
     assert r.returncode != 0 and "cpuset.cpus" in r.stderr and "99" in r.stderr
     # And the failed create left nothing behind.
     assert host.run(f"ls /run/berth-oci/{r.cid} /sys/fs/cgroup/berth-oci/{r.cid} 2>&1").returncode != 0
+
+
+# ---- conformance: what an independent suite found ------------------------------------------------
+
+
+def mountinfo(h):
+    return h.run("cat /proc/self/mountinfo", check=True).stdout.splitlines()
+
+
+def root_tags(line):
+    """The propagation tags of a mountinfo line (shared:N, master:N, unbindable)."""
+    fields = line.split(" - ")[0].split()[6:]
+    return {f.split(":")[0] for f in fields}
+
+
+def test_oom_score_adj_is_applied(host):
+    r = run(host, ["cat", "/proc/self/oom_score_adj"], lambda c: c["process"].__setitem__("oomScoreAdj", 345))
+    assert r.returncode == 0 and r.stdout.strip() == "345", r.stderr
+
+
+@pytest.mark.parametrize("prop,want", [("private", set()), ("rprivate", set()), ("slave", {"master"}),
+                                       ("rslave", {"master"}), ("shared", {"shared"}), ("rshared", {"shared"}),
+                                       ("unbindable", {"unbindable"}), ("runbindable", {"unbindable"})])
+def test_rootfs_propagation_on_an_rshared_host(host, prop, want):
+    """Berth's / is rshared: every mode works there, the container's / has
+    it, and nothing the container mounted is left in the host's table."""
+    before = mountinfo(host)
+
+    def m(cfg):
+        cfg["linux"]["rootfsPropagation"] = prop
+
+    r = run(host, ["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"], m)
+    assert r.returncode == 0, r.stderr
+    assert root_tags(r.stdout.strip()) - {"master"} == want - {"master"}, r.stdout
+    if "master" in want:
+        assert "master" in root_tags(r.stdout.strip()), r.stdout
+    assert mountinfo(host) == before
+
+
+def test_failed_creates_leave_no_mount_on_the_host(host):
+    before = mountinfo(host)
+
+    def hook_fails(kind):
+        return lambda c: c.__setitem__("hooks", {kind: [{"path": "/bin/false"}]})
+
+    failures = [
+        (["/nope"], None),
+        (["true"], hook_fails("prestart")),
+        (["true"], hook_fails("createContainer")),
+        (["true"], lambda c: c["linux"]["resources"].__setitem__("cpu", {"cpus": "99"})),
+        (["true"], lambda c: add_mount(c, destination="/x", type="nosuchfs", source="none")),
+    ]
+    for prop in [None, "private", "rslave", "shared", "unbindable"]:
+        for args, fail in failures:
+            def m(cfg, prop=prop, fail=fail):
+                if prop:
+                    cfg["linux"]["rootfsPropagation"] = prop
+                if fail:
+                    fail(cfg)
+
+            r = run(host, args, m)
+            assert r.returncode != 0, (prop, args)
+    assert mountinfo(host) == before
+
+
+def without_mount_ns(cfg):
+    cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "mount"]
+    cfg["mounts"] = []
+    cfg["linux"]["maskedPaths"] = []
+    cfg["linux"]["readonlyPaths"] = []
+    cfg["root"]["readonly"] = False
+
+
+def test_no_mount_namespace_inherits_the_runtimes(host):
+    """The spec: a namespace not in the list is the runtime's. The process
+    shares the host's mount namespace, chrooted into its root; exec joins it
+    there."""
+    before = mountinfo(host)
+    d, cid = bundle(host, ["sleep", "1000"], without_mount_ns)
+    host.run(f"cd {d} && berth-oci create {cid} && berth-oci start {cid}", check=True)
+    pid = state(host, cid)["pid"]
+    ns = [host.run(f"readlink {p}", check=True).stdout.strip() for p in [f"/proc/{pid}/ns/mnt", "/proc/self/ns/mnt"]]
+    assert ns[0] == ns[1]
+    assert host.run(f"readlink /proc/{pid}/root", check=True).stdout.strip() == ROOTFS
+    r = host.run(f"berth-oci exec {cid} ls /etc")
+    assert r.returncode == 0 and r.stdout.split() == ["passwd"], r.stdout + r.stderr
+    host.run(f"berth-oci delete --force {cid}", check=True)
+    assert mountinfo(host) == before
+
+
+def test_no_mount_namespace_refuses_what_needs_one(host):
+    def m(cfg):
+        without_mount_ns(cfg)
+        tmp_tmpfs(cfg)
+
+    r = run(host, ["true"], m)
+    assert r.returncode != 0
+    assert "mounts needs a mount namespace, and linux.namespaces has none" in r.stderr

@@ -113,7 +113,10 @@ struct create_ctx {
 static int create_hooks(struct launch *l, struct berr *err)
 {
 	auto_free char *state = NULL;
-	int ret = launch_state_json(l, "creating", &state, err);
+	/* "created": the spec's state for after the runtime environment is
+	 * made (lifecycle step 2), which is when these hooks run; crun says
+	 * the same, runc says "creating". */
+	int ret = launch_state_json(l, "created", &state, err);
 	if (ret < 0) {
 		return ret;
 	}
@@ -122,6 +125,37 @@ static int create_hooks(struct launch *l, struct berr *err)
 		ret = hooks_run(l->cfg, OCI_HOOK_CREATE_RUNTIME, state, err);
 	}
 	return ret;
+}
+
+/* Without a mount namespace the container shares the runtime's (the spec:
+ * an absent namespace is inherited). Then nothing may be mounted: a mount
+ * would change the host's mount table, so what needs one is refused. */
+static int check_without_mountns(const struct oci_config *cfg, const char *bundle, struct berr *err)
+{
+	if (oci_config_namespace(cfg, OCI_NS_MOUNT) != NULL) {
+		return 0;
+	}
+	const char *field = NULL;
+	if (cfg->nmounts > 0) {
+		field = "mounts";
+	} else if (cfg->linux_.nmasked_paths > 0) {
+		field = "linux.maskedPaths";
+	} else if (cfg->linux_.nreadonly_paths > 0) {
+		field = "linux.readonlyPaths";
+	} else if (cfg->root_readonly) {
+		field = "root.readonly";
+	} else if (cfg->linux_.rootfs_propagation != 0) {
+		field = "linux.rootfsPropagation";
+	} else if (cfg->linux_.ndevices > 0) {
+		field = "linux.devices";
+	}
+	if (field == NULL) {
+		return 0;
+	}
+	return berr_setx(err, EINVAL,
+			 "%s/config.json: %s needs a mount namespace, and linux.namespaces has none (the container "
+			 "would share the host's mounts, and change them)",
+			 bundle, field);
 }
 
 static void print_warnings(const struct oci_config *cfg)
@@ -149,9 +183,9 @@ static int load_bundle(struct create_ctx *c, int keep_terminal, struct berr *err
 	if (!c->cfg->has_process) {
 		return berr_setx(err, EINVAL, "%s/config.json: process: required to create a container", c->bundle);
 	}
-	if (oci_config_namespace(c->cfg, OCI_NS_MOUNT) == NULL) {
-		return berr_setx(err, EINVAL, "%s/config.json: linux.namespaces: a mount namespace is required",
-				 c->bundle);
+	ret = check_without_mountns(c->cfg, c->bundle, err);
+	if (ret < 0) {
+		return ret;
 	}
 	char root_in[PATH_MAX];
 	if (c->cfg->root_path[0] == '/') {
@@ -386,6 +420,11 @@ int container_create(const struct oci_opts *o, const char *id, struct berr *err)
 
 /* ---- start -------------------------------------------------------------------------- */
 
+static void warn_hook(const char *msg)
+{
+	blog_warn("%s", msg);
+}
+
 /* Runs hooks of a kind with the container's state; cfg is the config
  * already in memory, or NULL to read it from the bundle. A failure is a
  * warning: the spec has poststart and poststop hooks not stop anything. */
@@ -402,8 +441,10 @@ static void late_hooks(const struct oci_config *cfg, const struct oci_state *st,
 		cfg = &loaded;
 	}
 	auto_free char *json = NULL;
-	if (state_to_json(st, status, &json, &e2) < 0 || hooks_run(cfg, kind, json, &e2) < 0) {
+	if (state_to_json(st, status, &json, &e2) < 0) {
 		blog_warn("%s", e2.msg);
+	} else {
+		hooks_run_all(cfg, kind, json, warn_hook);
 	}
 	if (cfg == &loaded) {
 		oci_config_free(&loaded);

@@ -89,3 +89,17 @@ int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const char 
 	}
 	return 0;
 }
+
+int hooks_run_all(const struct oci_config *cfg, enum oci_hook_kind kind, const char *state_json,
+		  void (*warn)(const char *msg))
+{
+	int failed = 0;
+	for (size_t i = 0; i < cfg->hooks.count[kind]; i++) {
+		struct berr err;
+		if (run_hook(&cfg->hooks.list[kind][i], oci_hook_kind_name(kind), i, state_json, &err) < 0) {
+			warn(err.msg);
+			failed++;
+		}
+	}
+	return failed;
+}

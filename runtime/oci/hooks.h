@@ -10,4 +10,11 @@
  * naming it ("createRuntime hook 2 (/usr/bin/x) exited with status 1"). */
 int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const char *state_json, struct berr *err);
 
+/* Runs every hook of one kind, in order, whatever the earlier ones did, as
+ * the spec has it for poststart and poststop (a failure there is a warning
+ * and does not stop the rest). Each failure goes to warn; returns how many
+ * failed. */
+int hooks_run_all(const struct oci_config *cfg, enum oci_hook_kind kind, const char *state_json,
+		  void (*warn)(const char *msg));
+
 #endif

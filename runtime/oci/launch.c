@@ -348,7 +348,7 @@ static void prepare_root(struct launch *l, struct rootfs_ctx *rc, char **state, 
 		_exit(1);
 	}
 	if (cfg->hooks.count[OCI_HOOK_CREATE_CONTAINER] > 0 || cfg->hooks.count[OCI_HOOK_START_CONTAINER] > 0) {
-		if (launch_state_json(l, "creating", state, &err) < 0) {
+		if (launch_state_json(l, "created", state, &err) < 0) {
 			child_fail(sock, &err);
 		}
 	}
@@ -388,7 +388,9 @@ static void prepare_process(const struct launch *l, int sock)
 	const struct oci_config *cfg = l->cfg;
 	struct berr err;
 	if (l->proc->terminal) {
-		attach_terminal(l, sock, "process.terminal is set but there is no console socket", 1);
+		/* Without a mount namespace /dev/console is the host's: not bound. */
+		attach_terminal(l, sock, "process.terminal is set but there is no console socket",
+				oci_config_namespace(cfg, OCI_NS_MOUNT) != NULL);
 	}
 	if (cfg->linux_.has_personality && personality(cfg->linux_.personality) < 0) {
 		berr_set(&err, errno, "linux.personality");
@@ -428,6 +430,7 @@ static __attribute__((noreturn)) void container_init(struct launch *l, int sock,
 		.in_userns = (ns_flags & CLONE_NEWUSER) != 0 || oci_config_namespace(cfg, OCI_NS_USER) != NULL,
 		.new_netns = (ns_flags & CLONE_NEWNET) != 0,
 		.new_cgroupns = (ns_flags & CLONE_NEWCGROUP) != 0,
+		.new_mountns = oci_config_namespace(cfg, OCI_NS_MOUNT) != NULL,
 		.root_fd = -1,
 	};
 	oci_trace("init: go");
@@ -598,6 +601,10 @@ static __attribute__((noreturn)) void exec_child(struct launch *l, int sock)
 	if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
 		_exit(1);
 	}
+	if (l->exec_root_fd >= 0 && (fchdir(l->exec_root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)) {
+		berr_set(&err, errno, "enter the container's root");
+		child_fail(sock, &err);
+	}
 	if (l->proc->terminal) {
 		attach_terminal(l, sock, "a terminal was asked for but there is no console socket", 0);
 	}
@@ -620,6 +627,21 @@ static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (sync_expect(sock, SYNC_GO, &msg, SETUP_TIMEOUT_MS, &err) < 0) {
 		_exit(1);
+	}
+	l->exec_root_fd = -1;
+	if (l->join_pid > 0) {
+		/* A container without a mount namespace shares ours: its root is
+		 * only where its process chrooted to. */
+		char mnt[64];
+		snprintf(mnt, sizeof(mnt), "/proc/%d/ns/mnt", (int)l->join_pid);
+		if (same_ns(mnt, "/proc/self/ns/mnt")) {
+			snprintf(mnt, sizeof(mnt), "/proc/%d/root", (int)l->join_pid);
+			l->exec_root_fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (l->exec_root_fd < 0) {
+				berr_set(&err, errno, "open %s", mnt);
+				child_fail(sock, &err);
+			}
+		}
 	}
 	int new_flags = open_namespaces(l, join_fd, sock);
 	join_namespaces(join_fd, sock);

@@ -41,7 +41,8 @@ struct launch {
 	int cgroup_dirfd; /* the process is placed in this cgroup; -1: none */
 	int console_fd;	  /* a connected console socket, or -1 */
 	int no_pivot;
-	pid_t join_pid; /* exec: the container's process */
+	pid_t join_pid;	  /* exec: the container's process */
+	int exec_root_fd; /* exec into a container without a mount namespace: its root (set by launch) */
 	launch_hooks_fn hooks;
 	void *data; /* for the hooks callback */
 
@@ -53,7 +54,7 @@ struct launch {
  * or about to execve (exec). On failure, what was started is killed. */
 int launch_start(struct launch *l, struct berr *err);
 
-/* The container's state JSON as hooks get it (status "creating"). */
+/* The container's state JSON as hooks get it, with status. */
 int launch_state_json(const struct launch *l, const char *status, char **out, struct berr *err);
 
 #endif

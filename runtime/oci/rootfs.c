@@ -571,9 +571,17 @@ static int make_devices(struct rootfs_ctx *c, struct berr *err)
 
 int rootfs_prepare(struct rootfs_ctx *c, struct berr *err)
 {
-	unsigned long prop = c->cfg->linux_.rootfs_propagation ? c->cfg->linux_.rootfs_propagation : MS_SLAVE | MS_REC;
-	/* Nothing the container mounts may propagate back to the host. */
-	if (mount(NULL, "/", NULL, (prop & MS_SHARED) ? (MS_SLAVE | MS_REC) : prop, NULL) < 0) {
+	if (!c->new_mountns) {
+		c->root_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return c->root_fd < 0 ? berr_set(err, errno, "open the root %s", c->rootfs) : 0;
+	}
+	/* Recursively, whatever the config asks for /: a mount left shared
+	 * (Berth's / is rshared) would carry the container's mounts into the
+	 * host's namespace, and pivot_root refuses a shared parent. The
+	 * asked propagation is applied to the new / after pivot_root. */
+	unsigned long asked = c->cfg->linux_.rootfs_propagation;
+	unsigned long setup = (asked & MS_PRIVATE) ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, setup, NULL) < 0) {
 		return berr_set(err, errno, "set mount propagation of the container");
 	}
 	/* pivot_root needs the new root to be a mount point. */
@@ -590,14 +598,42 @@ int rootfs_prepare(struct rootfs_ctx *c, struct berr *err)
 			return ret;
 		}
 	}
-	int ret = make_devices(c, err);
-	if (ret < 0) {
-		return ret;
+	return make_devices(c, err);
+}
+
+/* pivot_root's EINVAL has many causes; only a root on the initial ramfs is
+ * what --no-pivot is for. */
+static int pivot_failed(const struct rootfs_ctx *c, struct berr *err)
+{
+	int e = errno;
+	struct statfs fs;
+	if (e == EINVAL && statfs("/", &fs) == 0 && (fs.f_type == RAMFS_MAGIC || fs.f_type == TMPFS_MAGIC)) {
+		return berr_set(err, e,
+				"pivot_root into %s: the host's / is a ramfs, which pivot_root cannot leave "
+				"(use --no-pivot)",
+				c->rootfs);
 	}
-	if (prop & MS_SHARED) {
-		if (mount(NULL, "/", NULL, prop, NULL) < 0) {
-			return berr_set(err, errno, "set mount propagation of the container");
+	return berr_set(err, e, "pivot_root into %s", c->rootfs);
+}
+
+static int enter_by_pivot(const struct rootfs_ctx *c, int no_pivot, struct berr *err)
+{
+	if (no_pivot) {
+		if (mount(c->rootfs, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) {
+			return berr_set(err, errno, "move the root %s to / (--no-pivot)", c->rootfs);
 		}
+		return 0;
+	}
+	/* pivot_root(".", "."): the old root ends up stacked on the new one,
+	 * and is then detached from it. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		return pivot_failed(c, err);
+	}
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+		return berr_set(err, errno, "make the old root a slave");
+	}
+	if (umount2(".", MNT_DETACH) < 0) {
+		return berr_set(err, errno, "detach the old root");
 	}
 	return 0;
 }
@@ -608,21 +644,14 @@ int rootfs_pivot(struct rootfs_ctx *c, int no_pivot, struct berr *err)
 	if (root < 0 || fchdir(root) < 0) {
 		return berr_set(err, errno, "enter the root %s", c->rootfs);
 	}
-	if (no_pivot) {
-		if (mount(c->rootfs, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) {
-			return berr_set(err, errno, "move the root %s to / (--no-pivot)", c->rootfs);
+	if (!c->new_mountns) {
+		if (chroot(".") < 0) {
+			return berr_set(err, errno, "chroot into %s", c->rootfs);
 		}
 	} else {
-		/* pivot_root(".", "."): the old root ends up stacked on the new
-		 * one, and is then detached from it. */
-		if (syscall(SYS_pivot_root, ".", ".") < 0) {
-			return berr_set(err, errno, "pivot_root into %s (on a ramfs root, use --no-pivot)", c->rootfs);
-		}
-		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) {
-			return berr_set(err, errno, "make the old root a slave");
-		}
-		if (umount2(".", MNT_DETACH) < 0) {
-			return berr_set(err, errno, "detach the old root");
+		int ret = enter_by_pivot(c, no_pivot, err);
+		if (ret < 0) {
+			return ret;
 		}
 	}
 	if (chdir("/") < 0) {
@@ -818,6 +847,9 @@ static int readonly_paths(struct rootfs_ctx *c, struct berr *err)
 int rootfs_finish(struct rootfs_ctx *c, struct berr *err)
 {
 	int ret = write_sysctls(c, err);
+	if (!c->new_mountns) {
+		return ret;
+	}
 	if (ret == 0) {
 		ret = mask_paths(c, err);
 	}
@@ -829,6 +861,12 @@ int rootfs_finish(struct rootfs_ctx *c, struct berr *err)
 		if (sys_mount_setattr(c->root_fd, "", AT_EMPTY_PATH, &attr) < 0) {
 			ret = berr_set(err, errno, "make the root read-only");
 		}
+	}
+	/* Last: masking binds /dev/null, which an unbindable tree refuses. */
+	unsigned long asked = c->cfg->linux_.rootfs_propagation;
+	if (ret == 0 && asked != 0 && mount(NULL, "/", NULL, asked, NULL) < 0) {
+		ret = berr_set(err, errno, "linux.rootfsPropagation %s on the container's /",
+			       oci_propagation_name(asked) ? oci_propagation_name(asked) : "?");
 	}
 	return ret;
 }

@@ -18,17 +18,25 @@ struct rootfs_ctx {
 	int in_userns;		 /* a new user namespace: no mknod, devices are bound */
 	int new_netns;
 	int new_cgroupns;
+	/* A new mount namespace. Without one (the config names none: the
+	 * runtime's is inherited, as the spec says) nothing is mounted and
+	 * the root is entered with chroot; configs that need mounts are
+	 * refused before this (see oci_config_check_mountns). */
+	int new_mountns;
 	int root_fd; /* O_PATH fd of the root, set by rootfs_prepare */
 };
 
-/* Before pivot_root: propagation, the root bound onto itself, the
- * config's mounts in order, devices and /dev links. */
+/* Before pivot_root: every mount of the new namespace made a slave (or
+ * private) recursively, so that nothing mounted here reaches the host's
+ * namespace; the root bound onto itself, the config's mounts in order,
+ * devices and /dev links. */
 int rootfs_prepare(struct rootfs_ctx *c, struct berr *err);
 
 /* pivot_root into the root (chroot with no_pivot, for roots on ramfs). */
 int rootfs_pivot(struct rootfs_ctx *c, int no_pivot, struct berr *err);
 
-/* After pivot_root: sysctls, masked and read-only paths, read-only root. */
+/* After pivot_root: sysctls, masked and read-only paths, read-only root,
+ * and last linux.rootfsPropagation on the new /. */
 int rootfs_finish(struct rootfs_ctx *c, struct berr *err);
 
 /* Binds the pty slave (an open fd) over /dev/console, safely. */
