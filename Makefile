@@ -159,7 +159,8 @@ $(OUT)/target/tests/%: tests/tools/%.c $(OUT)/target/libberth.a | $(VIEW_STAMPS)
 $(OUT)/target/tests/%: bench/tools/%.c $(OUT)/target/libberth.a | $(VIEW_STAMPS)
 	@mkdir -p $(dir $@)
 	$(Q)$(TARGET_CC) $(TARGET_CFLAGS) -I$(OUT)/inc/lib $(TARGET_LDFLAGS) -o $@ $^
-TEST_TOOLS := $(OUT)/target/tests/recvtty $(OUT)/target/tests/timeit $(OUT)/target/tests/netserve
+TEST_TOOLS := $(OUT)/target/tests/recvtty $(OUT)/target/tests/timeit $(OUT)/target/tests/netserve \
+	$(OUT)/target/tests/escape
 
 BINARIES := $(OUT)/target/bin/init $(OUT)/target/bin/hostlog $(OUT)/target/bin/berth
 binaries: $(BINARIES)

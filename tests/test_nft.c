@@ -57,9 +57,9 @@ static struct nft_ruleset small_ruleset(void)
  * published, two drops per internal network and one per other network. */
 static int expected_rules(const struct nft_ruleset *rs)
 {
-	int n = (int)rs->nports + 2 + 2;
+	int n = (int)rs->nports + 2 + 2 + 1; /* ports, jumps, forward's two, input's established */
 	for (size_t i = 0; i < rs->nnets; i++) {
-		n += rs->nets[i].internal ? 2 : 4;
+		n += (rs->nets[i].internal ? 2 : 4) + 3; /* + DNS udp, DNS tcp, drop to the host */
 	}
 	return n;
 }
@@ -212,9 +212,9 @@ static void test_batch_is_well_formed(void)
 	CHECK_EQ_INT(first_type, NFNL_MSG_BATCH_BEGIN);
 	CHECK_EQ_INT(last_type, NFNL_MSG_BATCH_END);
 	CHECK_EQ_INT(tables, 3); /* create, delete, create */
-	CHECK_EQ_INT(chains, 5);
+	CHECK_EQ_INT(chains, 6);
 	CHECK_EQ_INT(rules, expected_rules(&rs));
-	CHECK_EQ_INT(msgs, 2 + 3 + 5 + expected_rules(&rs));
+	CHECK_EQ_INT(msgs, 2 + 3 + 6 + expected_rules(&rs));
 	CHECK_STR_CONTAINS(first_rule, "meta cmp payload cmp immediate immediate nat");
 	CHECK_STR_CONTAINS(jump_rule, "fib cmp immediate");
 	free(buf);
@@ -307,7 +307,7 @@ static void test_apply_and_read_back(void)
 	CHECK_EQ_INT(nft_inspect(&st, &err), 0);
 	CHECK_EQ_INT(st.tables, 1);
 	CHECK_EQ_INT(st.has_berth, 1);
-	CHECK_EQ_INT(st.chains, 5);
+	CHECK_EQ_INT(st.chains, 6);
 	CHECK_EQ_INT(st.rules, expected_rules(&rs));
 	const char *list = nft_list();
 	if (list[0] != '\0') {
@@ -399,7 +399,7 @@ static void test_thousand_applies_leave_one_table(void)
 	struct nft_state st;
 	CHECK_EQ_INT(nft_inspect(&st, &err), 0);
 	CHECK_EQ_INT(st.tables, 1);
-	CHECK_EQ_INT(st.chains, 5);
+	CHECK_EQ_INT(st.chains, 6);
 	struct nft_ruleset final = {.nets = base.nets, .nnets = 1 + (size_t)(999 % 3), .nports = last};
 	CHECK_EQ_INT(st.rules, expected_rules(&final));
 	CHECK_EQ_INT(nft_flush(&err), 0);

@@ -33,6 +33,7 @@
 #define CHAIN_OUTPUT "output"
 #define CHAIN_POSTROUTING "postrouting"
 #define CHAIN_FORWARD "forward"
+#define CHAIN_INPUT "input"
 
 /* Priorities of iptables' nat and filter tables (nft's dstnat, srcnat and
  * filter), so that Berth's rules sort where Docker users expect them. */
@@ -510,6 +511,48 @@ static void rules_forward(struct builder *bd, const struct nft_ruleset *rs)
 	}
 }
 
+/* iifname BRIDGE meta l4proto PROTO th dport 53 accept */
+static void rule_accept_dns(struct builder *bd, const char *bridge, uint8_t proto)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "DNS %s from %s", proto_name(proto), bridge);
+	struct rtattr *exprs;
+	struct nl_msg *m = rule_begin(bd, CHAIN_INPUT, what, &exprs);
+	m_ifname(m, NFT_META_IIFNAME, NFT_CMP_EQ, bridge);
+	e_meta(m, NFT_META_L4PROTO);
+	e_cmp(m, NFT_CMP_EQ, &proto, sizeof(proto));
+	uint16_t dport = htons(53);
+	e_payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	e_cmp(m, NFT_CMP_EQ, &dport, sizeof(dport));
+	e_verdict(m, NF_ACCEPT, NULL);
+	rule_end(bd, exprs, NULL);
+}
+
+/* What a container on a bridge may reach on the host itself: answers to
+ * connections the host made, and the embedded DNS on its gateway. Nothing
+ * else that listens on the host (sshd, a host service) is theirs to reach,
+ * on the gateway's address or any other; published ports are not affected
+ * (they are DNATed before input and go through forward). */
+static void rules_input(struct builder *bd, const struct nft_ruleset *rs)
+{
+	struct rtattr *exprs;
+	struct nl_msg *m = rule_begin(bd, CHAIN_INPUT, "established", &exprs);
+	m_ct_bits(m, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	e_verdict(m, NF_ACCEPT, NULL);
+	rule_end(bd, exprs, NULL);
+	for (size_t i = 0; i < rs->nnets; i++) {
+		const char *bridge = rs->nets[i].bridge;
+		rule_accept_dns(bd, bridge, IPPROTO_UDP);
+		rule_accept_dns(bd, bridge, IPPROTO_TCP);
+		char what[64];
+		snprintf(what, sizeof(what), "the host, from %s", bridge);
+		m = rule_begin(bd, CHAIN_INPUT, what, &exprs);
+		m_ifname(m, NFT_META_IIFNAME, NFT_CMP_EQ, bridge);
+		e_verdict(m, NF_DROP, NULL);
+		rule_end(bd, exprs, what);
+	}
+}
+
 static int validate(const struct nft_ruleset *rs, struct berr *err)
 {
 	for (size_t i = 0; i < rs->nnets; i++) {
@@ -566,6 +609,7 @@ static int build(struct builder *bd, const struct nft_ruleset *rs, struct berr *
 	chain_msg(bd, CHAIN_OUTPUT, "nat", NF_INET_LOCAL_OUT, PRIO_DSTNAT);
 	chain_msg(bd, CHAIN_POSTROUTING, "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT);
 	chain_msg(bd, CHAIN_FORWARD, "filter", NF_INET_FORWARD, PRIO_FILTER);
+	chain_msg(bd, CHAIN_INPUT, "filter", NF_INET_LOCAL_IN, PRIO_FILTER);
 	for (size_t i = 0; i < rs->nports; i++) {
 		rule_publish(bd, &rs->ports[i]);
 	}
@@ -577,6 +621,7 @@ static int build(struct builder *bd, const struct nft_ruleset *rs, struct berr *
 		}
 	}
 	rules_forward(bd, rs);
+	rules_input(bd, rs);
 	batch_mark(bd, NFNL_MSG_BATCH_END, "batch end");
 	if (bd->err < 0) {
 		return berr_set(err, -bd->err, "build the nf_tables batch for table ip " NFT_TABLE_NAME);
