@@ -18,6 +18,7 @@
 #define NTPD "/usr/sbin/ntpd"
 #define SSHD "/usr/libexec/berth/sshd"
 #define BERTHD "/usr/sbin/berthd"
+#define HOST_OOM_SCORE_ADJ (-900)
 
 /* udhcpc in the foreground (supervised here); -R: release the lease on
  * stop; -x hostname: tell the DHCP server our name. */
@@ -46,6 +47,7 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 		.argv = {HOSTLOG, "--daemon", NULL},
 		/* Last to stop: it persists everyone else's shutdown messages. */
 		.grace_ms = 3000,
+		.oom_score_adj = HOST_OOM_SCORE_ADJ,
 	};
 	svc_add(&hostlog);
 
@@ -66,13 +68,20 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 		svc_add(&ntp);
 	}
 
-	struct svc_def sshd = {.name = "sshd", .argv = {SSHD, NULL}};
+	/* The way in and the one that runs the containers are the last things
+	 * the OOM killer should pick when a container without a memory limit
+	 * takes the host's memory (init itself is never picked). berthd's
+	 * monitors give their containers 0 again. */
+	struct svc_def sshd = {.name = "sshd", .argv = {SSHD, NULL}, .oom_score_adj = HOST_OOM_SCORE_ADJ};
 	svc_add(&sshd);
 
 	if (access(BERTHD, X_OK) == 0) {
 		/* berthd stops containers in dependency order, each with its own
 		 * grace period (10 s by default): a chain of them takes a while. */
-		struct svc_def berthd = {.name = "berthd", .argv = {BERTHD, NULL}, .grace_ms = 120000};
+		struct svc_def berthd = {.name = "berthd",
+					 .argv = {BERTHD, NULL},
+					 .grace_ms = 120000,
+					 .oom_score_adj = HOST_OOM_SCORE_ADJ};
 		svc_add(&berthd);
 	}
 

@@ -32,6 +32,7 @@ struct service {
 	unsigned flags;
 	int stop_signal;
 	uint32_t grace_ms;
+	int oom_score_adj;
 	pid_t pid;
 	uint64_t started_ms;
 	uint64_t restart_at_ms; /* 0: not scheduled */
@@ -76,6 +77,7 @@ int svc_add(const struct svc_def *def)
 	s->flags = def->flags;
 	s->stop_signal = def->stop_signal ? def->stop_signal : SIGTERM;
 	s->grace_ms = def->grace_ms ? def->grace_ms : DEFAULT_GRACE_MS;
+	s->oom_score_adj = def->oom_score_adj;
 	s->out.fd = -1;
 	restart_init(&s->restart);
 	nservices++;
@@ -151,6 +153,7 @@ static void svc_start(struct service *s, uint64_t now_ms)
 		.stdout_fd = -1,
 		.stderr_fd = -1,
 		.cwd = "/",
+		.oom_score_adj = s->oom_score_adj,
 	};
 	s->restart_at_ms = 0;
 	if (s->flags & SVC_CONSOLE) {

@@ -23,6 +23,7 @@ struct svc_def {
 	unsigned flags;
 	int stop_signal;   /* 0: SIGTERM */
 	uint32_t grace_ms; /* before SIGKILL at shutdown; 0: 5 s */
+	int oom_score_adj; /* 0: as init's children are (0) */
 };
 
 /* The terminal for SVC_CONSOLE services and the environment of all. */

@@ -69,6 +69,20 @@ static int child_fd(int fd, int target)
 	return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+int set_oom_score_adj(int value)
+{
+	char v[16];
+	int n = snprintf(v, sizeof(v), "%d", value);
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	ssize_t w = write(fd, v, (size_t)n);
+	int e = errno;
+	close(fd);
+	return w == n ? 0 : -e;
+}
+
 int proc_spawn(const struct spawn_opts *opts, pid_t *pid, struct berr *err)
 {
 	int report[2];
@@ -95,6 +109,9 @@ int proc_spawn(const struct spawn_opts *opts, pid_t *pid, struct berr *err)
 			goto fail;
 		}
 		if (chdir(opts->cwd ? opts->cwd : "/") < 0) {
+			goto fail;
+		}
+		if (opts->oom_score_adj != 0 && set_oom_score_adj(opts->oom_score_adj) < 0) {
 			goto fail;
 		}
 		/* Keep only stdio and the report pipe (closed by exec). */

@@ -17,7 +17,12 @@ struct spawn_opts {
 	int stderr_fd;	     /* -1: /dev/null */
 	int controlling_tty; /* make stdin the session's controlling terminal */
 	const char *cwd;     /* NULL: / */
+	int oom_score_adj;   /* the child's /proc/self/oom_score_adj; 0: inherited */
 };
+
+/* Writes this process's /proc/self/oom_score_adj (-1000..1000); 0 or a
+ * negative errno. Raising it needs no privilege; lowering it does. */
+int set_oom_score_adj(int value);
 
 /* Starts a child; *pid is its pid. Fails (with the reason exec gave) when the
  * program could not be executed. */

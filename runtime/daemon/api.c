@@ -169,6 +169,7 @@ static json_object *ctr_summary(const struct ctr *c)
 	json_object_object_add(o, "started_ms", json_object_new_int64(c->started_ms));
 	json_object_object_add(o, "finished_ms", json_object_new_int64(c->finished_ms));
 	json_object_object_add(o, "exit_code", json_object_new_int(c->exit_code));
+	json_object_object_add(o, "oom_killed", json_object_new_boolean(c->oom_killed));
 	json_object_object_add(o, "restart_count", json_object_new_int(c->restart_count));
 	json_object_object_add(o, "pid", json_object_new_int(c->pid));
 	/* Published ports as Docker shows them ("0.0.0.0:32768->80/tcp"): the

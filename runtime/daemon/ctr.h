@@ -185,6 +185,7 @@ struct ctr {
 	int64_t finished_ms;
 	int exit_code;
 	int exit_signal;
+	int oom_killed; /* the kernel's OOM killer killed a process of its last run */
 	int restart_count;
 	int user_stopped; /* stopped by `berth stop`: unless-stopped stays down */
 	char error[1024]; /* why it failed to be created or started */

@@ -555,6 +555,7 @@ static int read_exit(struct ctr *c)
 	json_object *v = NULL;
 	c->exit_code = json_object_object_get_ex(o, "exit_code", &v) ? json_object_get_int(v) : 255;
 	c->exit_signal = json_object_object_get_ex(o, "signal", &v) ? json_object_get_int(v) : 0;
+	c->oom_killed = json_object_object_get_ex(o, "oom_kills", &v) && json_object_get_int64(v) > 0;
 	json_object_put(o);
 	return 0;
 }
@@ -632,6 +633,11 @@ static void monitor_ended(struct ctr *c)
 		}
 		c->exit_code = was_running ? 255 : 127;
 		c->exit_signal = 0;
+		c->oom_killed = 0;
+	}
+	if (c->oom_killed) {
+		blog_warn("%s: the kernel's OOM killer killed a process of it (memory limit or host memory)",
+			  c->def.name);
 	}
 	char *args[] = {"delete", "--force", c->def.name, NULL};
 	struct berr err = {0};
@@ -1008,7 +1014,8 @@ void sup_status_text(const struct ctr *c, char *out, size_t size)
 		return;
 	case CS_RESTARTING:
 		ago(now - c->finished_ms, when, sizeof(when));
-		snprintf(out, size, "Restarting (%d) %s ago", c->exit_code, when);
+		snprintf(out, size, "Restarting (%d) %s ago%s", c->exit_code, when,
+			 c->oom_killed ? " (out of memory)" : "");
 		return;
 	case CS_EXITED:
 		if (c->waiting_for[0] != '\0') {
@@ -1020,8 +1027,8 @@ void sup_status_text(const struct ctr *c, char *out, size_t size)
 			return;
 		}
 		ago(now - c->finished_ms, when, sizeof(when));
-		snprintf(out, size, "Exited (%d) %s ago%s%s", c->exit_code, when, c->error[0] != '\0' ? ": " : "",
-			 c->error);
+		snprintf(out, size, "Exited (%d) %s ago%s%s%s", c->exit_code, when,
+			 c->oom_killed ? " (out of memory)" : "", c->error[0] != '\0' ? ": " : "", c->error);
 		return;
 	case CS_CREATED:
 		snprintf(out, size, "%s%s", c->waiting_for[0] != '\0' ? "Waiting: " : "Created", c->waiting_for);

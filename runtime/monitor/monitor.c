@@ -29,6 +29,7 @@
 #include "lib/proc.h"
 #include "monitor/attachsrv.h"
 #include "monitor/logfile.h"
+#include "oci/cgroup.h"
 #include "oci/terminal.h"
 #include "proto/proto.h"
 
@@ -93,6 +94,7 @@ struct monitor {
 	char tail[TAIL_MAX];
 	size_t tail_len;
 	pid_t cpid;
+	struct cgroup cg; /* the container's, to count its OOM kills; dirfd -1: unknown */
 	int exited;
 	int wstatus;
 	struct {
@@ -446,6 +448,25 @@ static void remember_orphan(struct monitor *m, pid_t pid, int status)
 	m->orphan_next = (m->orphan_next + 1) % ORPHANS_MAX;
 }
 
+/* The container's cgroup, as /proc names it ("0::/berth/web"), kept open
+ * so that its OOM kills can be counted when it ends. Not knowing it only
+ * loses that count. */
+static void remember_cgroup(struct monitor *m)
+{
+	char path[64];
+	char buf[PATH_MAX + 8];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)m->cpid);
+	if (read_file(path, buf, sizeof(buf), NULL) < 0 || strncmp(buf, "0::", 3) != 0) {
+		return;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	struct berr err;
+	if (cgroup_open(&m->cg, NULL, buf + 3, &err) < 0) {
+		blog_warn("%s: %s (its OOM kills will not be known)", m->o.name, err.msg);
+		m->cg.dirfd = -1;
+	}
+}
+
 /* create succeeded: learn the container's pid (and terminal). */
 static int created(struct monitor *m, struct berr *err)
 {
@@ -459,6 +480,7 @@ static int created(struct monitor *m, struct berr *err)
 		return berr_setx(err, EINVAL, "%s: not a pid: %s", m->pid_path, buf);
 	}
 	m->cpid = (pid_t)pid;
+	remember_cgroup(m);
 	/* Reaped before its pid was known (it died early). */
 	for (size_t i = 0; i < ORPHANS_MAX; i++) {
 		if (m->orphans[i].pid == m->cpid) {
@@ -566,6 +588,11 @@ static int write_exit(struct monitor *m, struct berr *err)
 	json_object_object_add(o, "exit_code", json_object_new_int(exit_code(m->wstatus)));
 	json_object_object_add(o, "signal", json_object_new_int(sig));
 	json_object_object_add(o, "finished_at", json_object_new_string(when));
+	uint64_t kills = 0;
+	struct berr e2;
+	if (m->cg.dirfd >= 0 && cgroup_oom_kills(&m->cg, &kills, &e2) == 0) {
+		json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t)kills));
+	}
 	int ret = write_atomic(m->o.dir, "exit.json", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), err);
 	json_object_put(o);
 	return ret;
@@ -861,12 +888,16 @@ static void cleanup(struct monitor *m)
 int monitor_main(int argc, char **argv)
 {
 	blog_init("berth monitor", -1);
+	/* berthd is spared by the OOM killer (init gives it -900); its
+	 * containers, started from here, are not. */
+	set_oom_score_adj(0);
 	struct monitor *m = calloc(1, sizeof(*m));
 	if (m == NULL) {
 		blog_err("out of memory");
 		return 1;
 	}
-	int *fds[] = {&m->epfd, &m->sigfd, &m->console_fd, &m->out_fd, &m->err_fd, &m->in_fd, &m->master, &m->rt_fd};
+	int *fds[] = {&m->epfd,	 &m->sigfd,  &m->console_fd, &m->out_fd,  &m->err_fd,
+		      &m->in_fd, &m->master, &m->rt_fd,	     &m->cg.dirfd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		*fds[i] = -1;
 	}

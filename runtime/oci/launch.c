@@ -593,6 +593,18 @@ static void create_namespaces(const struct launch *l, int new_flags, int sock)
 }
 
 /* exec's process, in the container's namespaces: terminal, limits, execve. */
+/* An exec'd process scores like the container's own (as Docker's do), not
+ * like whoever ran berth-oci exec (berthd is spared by the OOM killer). */
+static void inherit_oom_score_adj(pid_t container)
+{
+	char path[64];
+	char buf[16];
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)container);
+	if (read_file(path, buf, sizeof(buf), NULL) >= 0) {
+		set_oom_score_adj(atoi(buf));
+	}
+}
+
 static __attribute__((noreturn)) void exec_child(struct launch *l, int sock)
 {
 	struct berr err;
@@ -611,6 +623,9 @@ static __attribute__((noreturn)) void exec_child(struct launch *l, int sock)
 	if (set_limits(l->proc, &err) < 0) {
 		child_fail(sock, &err);
 	}
+	/* Set up: from here the process is the container's, and outlives
+	 * whoever ran exec (exec --detach returns at once). */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	exec_process(l, sock);
 }
 
@@ -629,6 +644,10 @@ static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
 		_exit(1);
 	}
 	l->exec_root_fd = -1;
+	if (l->join_pid > 0 && !l->proc->has_oom_score_adj) {
+		/* Before joining: /proc still is the host's here. */
+		inherit_oom_score_adj(l->join_pid);
+	}
 	if (l->join_pid > 0) {
 		/* A container without a mount namespace shares ours: its root is
 		 * only where its process chrooted to. */
