@@ -175,7 +175,7 @@ static const struct field record_fields[] = {
 	F_INT(struct ctr, finished_ms, "finished_ms"),
 	F_INT(struct ctr, exit_code, "exit_code"),
 	F_INT(struct ctr, exit_signal, "exit_signal"),
-	F_BOOL(struct ctr, oom_killed, "oom_killed", 0),
+	F_BOOL(struct ctr, oom_killed, "oom_killed", FIELD_IF_SET), /* a later key: older records lack it */
 	F_INT(struct ctr, restart_count, "restart_count"),
 	F_BOOL(struct ctr, user_stopped, "user_stopped", 0),
 	F_CHARS(struct ctr, error, "error", 0),
