@@ -375,7 +375,7 @@ qemu-test: all $(TEST_TOOLS) $(OUT)/test/init-hang
 
 check: lint unit fuzz qemu-test
 
-# The power-cut loop of OS updates: too long for `make check` (about 40
+# The power-cut loop of OS updates: too long for `make check` (about 25
 # minutes more under TCG); CI runs it after check (.ci/run).
 check-updates:
 	$(MAKE) qemu-test TESTS=qemu-tests/test_update_powercut.py HEAVY=1
