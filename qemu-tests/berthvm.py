@@ -83,6 +83,11 @@ DISK_BUSES = {
 }
 
 
+# A kernel message on the serial console: "[    7.325088] text" up to its
+# line end.
+KERNEL_LINE = re.compile(rb"\[ *\d+\.\d+\] [^\n]*\n")
+
+
 class Timeout(Exception):
     pass
 
@@ -171,27 +176,43 @@ class VM:
         with self.lock:
             self.lock.notify_all()
 
-    def text(self):
+    def text(self, skip_kernel_lines=False):
         with self.lock:
-            return self.output.decode(errors="replace")
+            out = bytes(self.output)
+        if skip_kernel_lines:
+            out = KERNEL_LINE.sub(b"", out)
+        return out.decode(errors="replace")
 
-    def wait_for(self, pattern, timeout=120, start=0):
+    def wait_for(self, pattern, timeout=120, start=0, skip_kernel_lines=False):
         """Waits until the console output (from byte offset start) matches
-        pattern; returns the match."""
+        pattern; returns the match. skip_kernel_lines: match as if kernel
+        messages were not there; the serial console interleaves them with
+        a process's output at any byte (the UART's FIFO is 16 bytes), so a
+        line that init writes can arrive split by one. The match is then on
+        that view, and its offsets are not offsets in self.output."""
         rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
         deadline = time.monotonic() + timeout
         with self.lock:
             while True:
-                m = rx.search(self.output, start)
+                text = self.output
+                if skip_kernel_lines:
+                    text = KERNEL_LINE.sub(b"", bytes(self.output[start:]))
+                m = rx.search(text, 0 if skip_kernel_lines else start)
                 if m:
                     return m
                 if self.proc.poll() is not None and not self._reader_alive():
                     raise Timeout(f"{self.name}: QEMU exited (status {self.proc.returncode}) "
-                                  f"before {pattern!r} appeared")
+                                  f"before {pattern!r} appeared; the console's last lines:\n{self._tail()}")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise Timeout(f"{self.name}: {pattern!r} did not appear within {timeout} s")
+                    raise Timeout(f"{self.name}: {pattern!r} did not appear within {timeout} s; "
+                                  f"the console's last lines:\n{self._tail()}")
                 self.lock.wait(min(left, 1.0))
+
+    def _tail(self, size=2000):
+        """The end of the console output, for failure messages (CI keeps
+        only what the test prints)."""
+        return bytes(self.output[-size:]).decode(errors="replace")
 
     def _reader_alive(self):
         return self.proc.stdout and not self.proc.stdout.closed and self.proc.poll() is None
@@ -203,9 +224,11 @@ class VM:
     def wait_boot(self, timeout=180):
         """Waits for init's banner and the shell prompt; returns the wall
         time from QEMU start to the prompt."""
-        m = self.wait_for(r"Berth \S+ on \S+ - up in", timeout)
+        self.wait_for(r"Berth \S+ on \S+ - up in", timeout, skip_kernel_lines=True)
+        with self.lock:
+            after = len(self.output)
         self.send("\n")
-        self.wait_for(r"[#$] $|[#$] \x1b", timeout, start=m.end())
+        self.wait_for(r"[#$] $|[#$] \x1b", timeout, start=after, skip_kernel_lines=True)
         self.boot_seconds = time.monotonic() - self.started_at
         return self.boot_seconds
 

@@ -170,7 +170,7 @@ class UpdateHost(SshHost):
 
     def wait_up(self, start, timeout=400):
         """After a reboot: init's banner, then ssh."""
-        self.wait_console(r"Berth \S+ on \S+ - up in", start, timeout)
+        self.vm.wait_for(r"Berth \S+ on \S+ - up in", timeout, start=start, skip_kernel_lines=True)
         deadline = time.monotonic() + 120
         while True:
             r = self.run("true", timeout=30)
