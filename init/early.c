@@ -101,4 +101,10 @@ void early_settings(void)
 	if (write_file("/proc/sys/kernel/printk_devkmsg", "on\n", &err) < 0) {
 		blog_warn("%s", err.msg);
 	}
+	/* Kernel pointers in /proc and in messages show as zeros to anyone
+	 * without CAP_SYSLOG (containers): they defeat address randomisation.
+	 * host.yaml's sysctls come later and may change it. */
+	if (write_file("/proc/sys/kernel/kptr_restrict", "1\n", &err) < 0) {
+		blog_warn("%s", err.msg);
+	}
 }
