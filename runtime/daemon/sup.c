@@ -522,6 +522,7 @@ static void on_status(struct watch *w, uint32_t events)
 		c->state = CS_RUNNING;
 		c->ran = 1;
 		c->started_ms = now_wall_ms();
+		c->started_mono_ms = now_mono_ms();
 		c->error[0] = '\0';
 		blog_info("%s: running (pid %d)", c->def.name, (int)c->pid);
 		health_reset(c);
@@ -646,7 +647,7 @@ static void monitor_ended(struct ctr *c)
 	}
 	bundle_release(c);
 	int64_t now = now_wall_ms();
-	int64_t ran_ms = c->started_ms > 0 && was_running ? now - c->started_ms : 0;
+	int64_t ran_ms = was_running ? ctr_ran_ms(c, now_mono_ms()) : 0;
 	c->finished_ms = now;
 	if (was_running) {
 		blog_info("%s: exited with %d", c->def.name, c->exit_code);
