@@ -375,10 +375,12 @@ qemu-test: all $(TEST_TOOLS) $(OUT)/test/init-hang
 
 check: lint unit fuzz qemu-test
 
-# The power-cut loop of OS updates: too long for `make check` (about 25
-# minutes more under TCG); CI runs it after check (.ci/run).
+# The power-cut loops: OS updates (22 points, about 25 minutes under TCG) and
+# DATA under heavy volume writes and log rotation (10 cuts each): too long for
+# `make check`; CI runs them after check (.ci/run).
 check-updates:
 	$(MAKE) qemu-test TESTS=qemu-tests/test_update_powercut.py HEAVY=1
+	$(MAKE) qemu-test TESTS=qemu-tests/test_powercut_data.py HEAVY=1 PYTEST_ARGS="-m heavy"
 
 # `make check` in a fresh debootstrapped Debian 12 root with an empty build
 # cache: proves that rootfs/build-deps lists every package (see .ci/clean-room).
