@@ -114,7 +114,10 @@ def test_data_full(host, workdir):
     # Nothing corrupt: every record parses after a reboot, fsck is clean.
     host.reboot("full-reboot")
     wait(host, lambda: running(host, "talker"), 300, "talker to run after the reboot")
-    assert host.run("berth ps -a", timeout=60).returncode == 0
+    ps = host.run("berth ps -a", timeout=60)
+    assert ps.returncode == 0
+    # The berth run that failed left no container behind.
+    assert [x.split()[0] for x in ps.stdout.splitlines()[1:]] == ["talker"], ps.stdout
     assert host.run("berth inspect talker").returncode == 0
     poweroff_and_fsck(host, workdir)
 
