@@ -83,6 +83,15 @@ DISK_BUSES = {
 }
 
 
+def _disk_nodes(disk, disk_format):
+    """The system disk as two named block nodes (its file, then its format)
+    behind a virtio disk that reports write errors to the guest: the shape
+    VM.fail_disk_writes needs to slip a fault between them while it runs."""
+    return ["-blockdev", json.dumps({"driver": "file", "filename": disk, "node-name": "sysfile"}),
+            "-blockdev", json.dumps({"driver": disk_format, "file": "sysfile", "node-name": "sysdisk"}),
+            "-device", "virtio-blk-pci,drive=sysdisk,werror=report,rerror=report"]
+
+
 # A kernel message on the serial console: "[    7.325088] text" up to its
 # line end.
 KERNEL_LINE = re.compile(rb"\[ *\d+\.\d+\] [^\n]*\n")
@@ -118,7 +127,7 @@ class VM:
         self.nic_extra = list(nic_extra)
         # More options of the system disk's -drive (",cache=unsafe" ...).
         self.drive_extra = drive_extra
-        self.disk_bus = disk_bus  # a key of DISK_BUSES
+        self.disk_bus = disk_bus  # a key of DISK_BUSES, or "virtio-nodes" (see _disk_nodes)
         self.nic_model = nic_model  # QEMU's NIC model: e1000, e1000e, vmxnet3, rtl8139 ...
         # reboot: a guest reboot (or a watchdog reset) restarts the guest in
         # the same QEMU, instead of ending QEMU (-no-reboot).
@@ -136,7 +145,7 @@ class VM:
         accel = "kvm" if kvm_works() else "tcg"
         cmd = [QEMU, "-machine", "q35", "-accel", accel, "-m", str(self.memory), "-smp", str(self.cpus),
                "-nodefaults", "-display", "none", *([] if self.reboot else ["-no-reboot"]), "-serial", "stdio",
-               *DISK_BUSES[self.disk_bus](f"file={self.disk},format={self.disk_format}{self.drive_extra}"),
+               *self._disk_args(),
                "-device", "virtio-rng-pci",
                "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         nic = f"user,model={self.nic_model},restrict=on"
@@ -152,6 +161,25 @@ class VM:
             cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                     "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
         return cmd + self.extra
+
+    def _disk_args(self):
+        if self.disk_bus == "virtio-nodes":
+            assert not self.drive_extra, "drive_extra is for -drive disks"
+            return _disk_nodes(self.disk, self.disk_format)
+        return DISK_BUSES[self.disk_bus](f"file={self.disk},format={self.disk_format}{self.drive_extra}")
+
+    def fail_disk_writes(self):
+        """From now on every write to the system disk fails with EIO, as a
+        dying disk's would (reads still work): QEMU's blkdebug driver is put
+        between the disk's format and its file. Needs disk_bus="virtio-nodes"."""
+        for command, args in (("blockdev-add", {"driver": "blkdebug", "node-name": "sysfail", "image": "sysfile",
+                                                "inject-error": [{"event": "pwritev", "iotype": "write",
+                                                                  "errno": 5}]}),
+                              ("blockdev-reopen", {"options": [{"driver": self.disk_format, "node-name": "sysdisk",
+                                                                "file": "sysfail"}]})):
+            reply = self.qmp(command, **args)
+            if "error" in reply:
+                raise RuntimeError(f"{self.name}: {command}: {reply['error']}")
 
     def start(self):
         self.output = bytearray()

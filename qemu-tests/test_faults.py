@@ -10,7 +10,7 @@ import time
 import pytest
 
 import imagegen
-from sshhost import SshHost, wait
+from sshhost import SshHost, host_pids, wait
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
@@ -65,17 +65,6 @@ def inspect(h, name):
 def restart_counts(h, names):
     return {c["name"]: c["restart_count"]
             for c in json.loads(h.run("berth inspect " + " ".join(names), check=True).stdout)}
-
-
-def host_pids(h):
-    """The oldest pid of init, sshd (dropbear), berthd and hostlog: a
-    restart would change it (dropbear's sessions come and go)."""
-    pids = {}
-    for line in h.run("ps -o pid,comm", check=True).stdout.splitlines()[1:]:
-        f = line.split()
-        if len(f) == 2 and f[1] in ("init", "dropbear", "berthd", "hostlog"):
-            pids[f[1]] = min(pids.get(f[1], 1 << 30), int(f[0]))
-    return pids
 
 
 def test_a_container_over_its_memory_limit_is_the_one_killed(host):
