@@ -107,4 +107,9 @@ void early_settings(void)
 	if (write_file("/proc/sys/kernel/kptr_restrict", "1\n", &err) < 0) {
 		blog_warn("%s", err.msg);
 	}
+	/* ptrace only of one's own descendants without CAP_SYS_PTRACE: Yama's
+	 * own default, which Debian's kernel patches to 0. */
+	if (write_file("/proc/sys/kernel/yama/ptrace_scope", "1\n", &err) < 0) {
+		blog_warn("%s", err.msg);
+	}
 }

@@ -237,6 +237,20 @@ class VM:
                                   f"the console's last lines:\n{self._tail()}")
                 self.lock.wait(min(left, 1.0))
 
+    def _diagnose(self):
+        """When init's banner does not come: what the console shell (if one
+        answers) sees of init and the kernel log, for the failure message."""
+        with self.lock:
+            start = len(self.output)
+        if self.proc.poll() is not None:
+            return "(QEMU has exited)"
+        self.send("\n(echo; cat /proc/1/wchan; echo; ps; dmesg | tail -n 40; echo @@DIAG''@@END) 2>&1\n")
+        try:
+            m = self.wait_for(r"@@DIAG@@END", 30, start=start)
+        except Timeout:
+            return "(no shell answered on the console)"
+        return "the console shell's view:\n" + bytes(self.output[start:m.end()]).decode(errors="replace")
+
     def _tail(self, size=2000):
         """The end of the console output, for failure messages (CI keeps
         only what the test prints)."""
@@ -252,7 +266,10 @@ class VM:
     def wait_boot(self, timeout=180):
         """Waits for init's banner and the shell prompt; returns the wall
         time from QEMU start to the prompt."""
-        self.wait_for(r"Berth \S+ on \S+ - up in", timeout, skip_kernel_lines=True)
+        try:
+            self.wait_for(r"Berth \S+ on \S+ - up in", timeout, skip_kernel_lines=True)
+        except Timeout as e:
+            raise Timeout(f"{e}\n{self._diagnose()}") from None
         with self.lock:
             after = len(self.output)
         self.send("\n")

@@ -61,9 +61,9 @@ def boot_and_check(h, name):
 
 def progress(h, kind):
     if kind == "volume":
-        r = h.run("berth exec pc-load-1 cat /v/n")
+        r = h.run("berth exec load cat /v/n")
         return int(r.stdout.strip()) if r.stdout.strip().isdigit() else 0
-    return len(h.run("berth logs --tail 20 pc-load-1").stdout)
+    return len(h.run("berth logs --tail 20 load").stdout)
 
 
 def cut_power(workdir, image, kind, rounds):
