@@ -940,6 +940,11 @@ static void adopt(struct ctr *c)
 			return;
 		}
 		save(c);
+	} else {
+		/* berthd was killed in start_now before it saved the start: the
+		 * root filesystem may be mounted with no monitor to run it. A
+		 * container that does not run holds no mount. */
+		bundle_release(c);
 	}
 	/* Compose services come back when compose.yaml is applied; ad hoc
 	 * containers by their restart policy, as Docker does at its start. */
