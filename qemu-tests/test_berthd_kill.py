@@ -253,6 +253,15 @@ def test_killed_during_a_container_start(host, delay):
     up_and_converge(h, 6, "A")
 
 
+def killed_up(h, text, name, delay):
+    """Sets compose.yaml to text, kills berthd during the `berth up` that
+    applies it, then converges with a second `berth up`."""
+    set_compose(h, text)
+    kill_during(h, "berth up", delay)
+    check_consistent(h, f"`berth up` of stack {name} killed after {delay} s")
+    up_and_converge(h, 6, name)
+
+
 @pytest.mark.parametrize("delay", [0.5, 2, 5, 10])
 def test_killed_during_berth_up(host, delay):
     h = host
@@ -260,21 +269,11 @@ def test_killed_during_berth_up(host, delay):
     h.run("berth up", check=True, timeout=300)
     wait(h, lambda: containers(h) == {}, 300, "the stack to go")
     check_consistent(h, "without a stack")
-    set_compose(h, STACK_A)
-    kill_during(h, "berth up", delay)
-    check_consistent(h, f"`berth up` killed after {delay} s")
-    up_and_converge(h, 6, "A")
+    killed_up(h, STACK_A, "A", delay)
 
 
 @pytest.mark.parametrize("delay", [0.5, 2, 5, 10])
 def test_killed_during_a_network_change(host, delay):
-    h = host
-    set_compose(h, STACK_B)
-    kill_during(h, "berth up", delay)
-    check_consistent(h, f"network change killed after {delay} s")
-    up_and_converge(h, 6, "B")
-    # And back, killed again half way.
-    set_compose(h, STACK_A)
-    kill_during(h, "berth up", delay)
-    check_consistent(h, f"network change back killed after {delay} s")
-    up_and_converge(h, 6, "A")
+    # There, and back.
+    killed_up(host, STACK_B, "B", delay)
+    killed_up(host, STACK_A, "A", delay)
