@@ -91,7 +91,11 @@ def containers(h):
     names = h.run("berth ps -aq", check=True).stdout.split()
     if not names:
         return {}
-    return {c["name"]: c for c in json.loads(h.run("berth inspect " + " ".join(names), check=True).stdout)}
+    # A container may go between the two calls: inspect says so and
+    # prints the others.
+    r = h.run("berth inspect " + " ".join(names))
+    assert r.stdout.strip().startswith("["), r.stdout + r.stderr
+    return {c["name"]: c for c in json.loads(r.stdout)}
 
 
 def converged(h, n):
