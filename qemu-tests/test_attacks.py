@@ -16,7 +16,6 @@ from sshhost import SshHost, wait
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
-BUSYBOX = os.path.join(OUT, "pkg", "busybox", "busybox")
 
 COMPOSE = """
 services:
@@ -36,11 +35,8 @@ def tool(name):
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    base = imagegen.busybox_layer(BUSYBOX, imagegen.applets(BUSYBOX))
     tools = imagegen.layer({"bin/escape": tool("escape"), "bin/netserve": tool("netserve")})
-    tar = os.path.join(workdir, "attacker.tar")
-    imagegen.oci_tar(tar, [("attacker:latest", [base, tools], imagegen.config([base, tools]))])
-    files = {"compose.yaml": COMPOSE, "images/attacker.tar": open(tar, "rb").read()}
+    files = imagegen.busybox_config_files(workdir, COMPOSE, name="attacker", extra_layers=[tools])
     h = SshHost(workdir, image, config_files=files, memory=512)
     h.boot("attacks")
     wait(h, lambda: h.run("berth ps").stdout.count(" Up ") >= 2, 120, "the containers to run")

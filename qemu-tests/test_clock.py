@@ -4,7 +4,6 @@ log rotation and the host log go on as before. Everything that measures a
 duration must use the monotonic clock; the wall clock only stamps records.
 One VM serves the module, the checks run in order."""
 import json
-import os
 import time
 
 import pytest
@@ -12,9 +11,6 @@ import pytest
 import imagegen
 from sshhost import SshHost, wait
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
-BUSYBOX = os.path.join(OUT, "pkg", "busybox", "busybox")
 DAY = 86400
 
 COMPOSE = """
@@ -50,10 +46,7 @@ services:
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    base = imagegen.busybox_layer(BUSYBOX, imagegen.applets(BUSYBOX))
-    tar = os.path.join(workdir, "busybox.tar")
-    imagegen.oci_tar(tar, [("busybox:latest", [base], imagegen.config([base]))])
-    files = {"compose.yaml": COMPOSE, "images/busybox.tar": open(tar, "rb").read()}
+    files = imagegen.busybox_config_files(workdir, COMPOSE)
     h = SshHost(workdir, image, config_files=files, memory=384)
     h.boot("clock")
     wait(h, lambda: h.run("berth ps").stdout.count(" Up ") >= 3, 180, "the stack to run")

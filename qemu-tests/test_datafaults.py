@@ -5,7 +5,6 @@ DATA's disk failing every write until the kernel makes it read-only (the
 host stays up and says so; a reboot without the fault repairs and brings
 the stack back). One disk, the checks in order."""
 import json
-import os
 import re
 import time
 
@@ -15,9 +14,6 @@ import imagegen
 from berthvm import fsck_partition
 from sshhost import SshHost, host_pids, wait
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
-BUSYBOX = os.path.join(OUT, "pkg", "busybox", "busybox")
 
 # talker writes a line a second to its log; fill is where DATA gets filled.
 COMPOSE = """
@@ -36,10 +32,7 @@ volumes:
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    base = imagegen.busybox_layer(BUSYBOX, imagegen.applets(BUSYBOX))
-    tar = os.path.join(workdir, "busybox.tar")
-    imagegen.oci_tar(tar, [("busybox:latest", [base], imagegen.config([base]))])
-    files = {"compose.yaml": COMPOSE, "images/busybox.tar": open(tar, "rb").read()}
+    files = imagegen.busybox_config_files(workdir, COMPOSE)
     h = SshHost(workdir, image, config_files=files)
     h.boot("full")
     wait(h, lambda: running(h, "talker"), 300, "talker to run")

@@ -6,7 +6,6 @@ berthd keeps must parse (both containers listed and running again), the
 volume's last completed write must be intact, and after a clean poweroff
 the filesystem must check clean from the outside. `make check` cuts twice
 per load; `make check-updates` ten times (heavy)."""
-import os
 import random
 import time
 
@@ -16,9 +15,6 @@ import imagegen
 from berthvm import fsck_partition
 from sshhost import SshHost, wait
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
-BUSYBOX = os.path.join(OUT, "pkg", "busybox", "busybox")
 
 # writer: 512 KiB files in turn, then a counter renamed into place (the
 # last complete round). logger: lines as fast as the shell makes them,
@@ -68,10 +64,7 @@ def progress(h, kind):
 
 def cut_power(workdir, image, kind, rounds):
     rng = random.Random(f"{kind}-{rounds}")
-    base = imagegen.busybox_layer(BUSYBOX, imagegen.applets(BUSYBOX))
-    tar = os.path.join(workdir, "busybox.tar")
-    imagegen.oci_tar(tar, [("busybox:latest", [base], imagegen.config([base]))])
-    files = {"compose.yaml": COMPOSE[kind], "images/busybox.tar": open(tar, "rb").read()}
+    files = imagegen.busybox_config_files(workdir, COMPOSE[kind])
     h = SshHost(workdir, image, config_files=files, memory=384)
     try:
         last = 0
