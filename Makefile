@@ -383,8 +383,8 @@ check-updates:
 	$(MAKE) qemu-test TESTS=qemu-tests/test_powercut_data.py HEAVY=1 PYTEST_ARGS="-m heavy"
 
 # Every kill point of berthd SIGKILLed mid-operation (test_berthd_kill.py):
-# make check runs the ones that found leaks and one delay per operation;
-# this runs the other 12 timed delays (about 12 minutes; not in CI).
+# make check runs the moments that found leaks and one import delay; this
+# runs the other 15 timed delays (about 15 minutes; not in CI).
 check-faults:
 	$(MAKE) qemu-test TESTS=qemu-tests/test_berthd_kill.py HEAVY=1 PYTEST_ARGS="-m heavy"
 

@@ -62,8 +62,8 @@ BERTHD = "for p in $(pidof berthd); do [ \"$(cut -d' ' -f4 /proc/$p/stat)\" = 1 
 
 def heavy_point(value):
     """A kill point too many for `make check` (about 1 minute each under
-    TCG): the timed delays beyond one per operation run with HEAVY=1
-    (make check-faults); the moments that found leaks always run."""
+    TCG): the timed delays run with HEAVY=1 (make check-faults, and one
+    import delay in make check); the moments that found leaks always run."""
     return pytest.param(value, marks=pytest.mark.heavy)
 
 
@@ -270,7 +270,7 @@ def test_killed_during_an_image_import(host, delay, children):
     check_consistent(h, "after the import")
 
 
-@pytest.mark.parametrize("delay", [heavy_point(0.2), 0.6, heavy_point(1.2), heavy_point(2.5), "rootfs-mounted"])
+@pytest.mark.parametrize("delay", [heavy_point(0.2), heavy_point(0.6), heavy_point(1.2), heavy_point(2.5), "rootfs-mounted"])
 def test_killed_during_a_container_start(host, delay):
     h = host
     kill_during(h, "berth run -d --name adhoc busybox sleep 100004", delay)
@@ -292,7 +292,8 @@ def killed_up(h, text, name, delay):
     up_and_converge(h, 6, name)
 
 
-@pytest.mark.parametrize("delay", [heavy_point(0.5), 2, heavy_point(5), heavy_point(10), "image-mounted"])
+@pytest.mark.parametrize("delay", [heavy_point(0.5), heavy_point(2), heavy_point(5), heavy_point(10),
+                                   "image-mounted"])
 def test_killed_during_berth_up(host, delay):
     h = host
     set_compose(h, None)
@@ -302,7 +303,8 @@ def test_killed_during_berth_up(host, delay):
     killed_up(h, STACK_A, "A", delay)
 
 
-@pytest.mark.parametrize("delay", [heavy_point(0.5), 2, heavy_point(5), heavy_point(10), "image-mounted"])
+@pytest.mark.parametrize("delay", [heavy_point(0.5), heavy_point(2), heavy_point(5), heavy_point(10),
+                                   "image-mounted"])
 def test_killed_during_a_network_change(host, delay):
     # There, and back.
     killed_up(host, STACK_B, "B", delay)

@@ -4,8 +4,8 @@ second. Each boot after a cut must find DATA repaired (journal replay and
 e2fsck -p at boot, never "uncorrected" or the tmpfs fallback), every record
 berthd keeps must parse (both containers listed and running again), the
 volume's last completed write must be intact, and after a clean poweroff
-the filesystem must check clean from the outside. `make check` cuts twice
-per load; `make check-updates` ten times (heavy)."""
+the filesystem must check clean from the outside. Ten cuts per load: too
+long for `make check` (about 5 minutes); `make check-updates` runs them."""
 import random
 import time
 
@@ -84,11 +84,6 @@ def cut_power(workdir, image, kind, rounds):
         assert status == 0, out
     finally:
         h.kill()
-
-
-@pytest.mark.parametrize("kind", ["volume", "logs"])
-def test_power_cut_twice_during(image, workdir, kind):
-    cut_power(workdir, image, kind, 2)
 
 
 @pytest.mark.heavy
