@@ -375,18 +375,20 @@ qemu-test: all $(TEST_TOOLS) $(OUT)/test/init-hang
 
 check: lint unit fuzz qemu-test
 
-# The power-cut loops: OS updates (22 points, about 25 minutes under TCG) and
-# DATA under heavy volume writes and log rotation (10 cuts each): too long for
-# `make check`; CI runs them after check (.ci/run).
+# The long fault tests: power cuts during OS updates (22 points, about 25
+# minutes under TCG) and during heavy volume writes and log rotation (10 cuts
+# each, 5 minutes), berthd SIGKILLed mid-operation (5 points, 5 minutes): too
+# long for `make check`; CI runs them after check (.ci/run).
 check-updates:
 	$(MAKE) qemu-test TESTS=qemu-tests/test_update_powercut.py HEAVY=1
 	$(MAKE) qemu-test TESTS=qemu-tests/test_powercut_data.py HEAVY=1 PYTEST_ARGS="-m heavy"
+	$(MAKE) qemu-test TESTS=qemu-tests/test_berthd_kill.py HEAVY=1 PYTEST_ARGS='-m "not delay"'
 
-# Every kill point of berthd SIGKILLed mid-operation (test_berthd_kill.py):
-# make check runs the moments that found leaks and one import delay; this
-# runs the other 15 timed delays (about 15 minutes; not in CI).
+# Every timed kill point of berthd SIGKILLed mid-operation
+# (test_berthd_kill.py; check-updates runs the moments that found leaks and
+# one import delay): 15 more, about 15 minutes; not in CI.
 check-faults:
-	$(MAKE) qemu-test TESTS=qemu-tests/test_berthd_kill.py HEAVY=1 PYTEST_ARGS="-m heavy"
+	$(MAKE) qemu-test TESTS=qemu-tests/test_berthd_kill.py HEAVY=1 PYTEST_ARGS="-m delay"
 
 # `make check` in a fresh debootstrapped Debian 12 root with an empty build
 # cache: proves that rootfs/build-deps lists every package (see .ci/clean-room).

@@ -57,14 +57,16 @@ STACK_B = STACK_A.replace("[front, back]", "[front, extra]").replace(
     "networks: [back]", "networks: [extra]").replace("back: {}", "extra: {}").replace("8080:80", "8081:80")
 
 # The berthd that init runs (its children, the imports, are berthd too).
+pytestmark = pytest.mark.heavy
+
 BERTHD = "for p in $(pidof berthd); do [ \"$(cut -d' ' -f4 /proc/$p/stat)\" = 1 ] && echo $p; done"
 
 
 def heavy_point(value):
-    """A kill point too many for `make check` (about 1 minute each under
-    TCG): the timed delays run with HEAVY=1 (make check-faults, and one
-    import delay in make check); the moments that found leaks always run."""
-    return pytest.param(value, marks=pytest.mark.heavy)
+    """A timed kill point (about 1 minute each under TCG): make check-faults
+    runs them; make check-updates runs the moments that found leaks and one
+    import delay (the module is too long for make check)."""
+    return pytest.param(value, marks=pytest.mark.delay)
 
 
 @pytest.fixture(scope="module")
@@ -251,9 +253,9 @@ def test_the_stack_starts_consistent(host):
     check_consistent(host, "after boot")
 
 
-@pytest.mark.parametrize("delay,children", [pytest.param(0.3, True, marks=pytest.mark.heavy), (1.5, True),
-                                            pytest.param(4, True, marks=pytest.mark.heavy),
-                                            pytest.param(1.5, False, marks=pytest.mark.heavy)])
+@pytest.mark.parametrize("delay,children", [pytest.param(0.3, True, marks=pytest.mark.delay), (1.5, True),
+                                            pytest.param(4, True, marks=pytest.mark.delay),
+                                            pytest.param(1.5, False, marks=pytest.mark.delay)])
 def test_killed_during_an_image_import(host, delay, children):
     h = host
     h.run("berth rmi big", timeout=120)
