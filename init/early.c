@@ -111,3 +111,4 @@ void early_settings(void)
 	if (write_file("/proc/sys/kernel/dmesg_restrict", "1\n", &err) < 0) {
 		blog_warn("%s", err.msg);
 	}
+}
