@@ -180,11 +180,13 @@ def test_services_keep_only_the_capabilities_they_need(host):
     assert {"hostlog", "udhcpc", "berthd", "dropbear"} <= seen, seen
 
 
-def test_kernel_pointers_and_log_are_restricted(host):
-    """init sets kptr_restrict and dmesg_restrict: without CAP_SYSLOG no
-    kernel pointer and no kernel log."""
-    assert host_value(host, "cat /proc/sys/kernel/dmesg_restrict /proc/sys/kernel/kptr_restrict").split() == \
-        ["1", "1"]
+def test_kernel_hardening_is_on(host):
+    """Lockdown (integrity), restricted dmesg and kernel pointers, Yama's
+    ptrace scope, no /dev/port, /dev/mem or /dev/kmem."""
+    assert "Kernel is locked down from Kernel configuration" in host_value(host, "dmesg")
+    assert host_value(host, "cat /proc/sys/kernel/dmesg_restrict /proc/sys/kernel/kptr_restrict "
+                            "/proc/sys/kernel/yama/ptrace_scope").split() == ["1", "1", "1"]
+    assert host_value(host, "ls /dev/port /dev/mem /dev/kmem 2>/dev/null | wc -l") == "0"
     # From inside, with root and the default capabilities: no kernel log.
     r = host.run("berth exec hostile dmesg")
     assert r.returncode != 0 and "not permitted" in r.stderr + r.stdout, r.stdout + r.stderr
