@@ -22,8 +22,11 @@
 #include "cli/attach.h"
 #include "cli/client.h"
 #include "cli/configcheck.h"
+#include "cli/context.h"
+#include "cli/dialstdio.h"
 #include "cli/info.h"
 #include "cli/local.h"
+#include "cli/remote.h"
 #include "image/store.h"
 #include "lib/signame.h"
 #include "osupdate/osupdate.h"
@@ -250,7 +253,7 @@ static int cmd_logs(int argc, char **argv)
 	int fds[2] = {STDOUT_FILENO, STDERR_FILENO};
 	json_object *resp = NULL;
 	/* Ctrl-C ends `logs -f` here; berthd notices the closed connection. */
-	int ret = client_call("logs", req, fds, 2, &resp);
+	int ret = client_call_io("logs", req, fds, "oe", 2, &resp);
 	json_object_put(resp);
 	return ret < 0 ? 1 : 0;
 }
@@ -693,7 +696,7 @@ static int cmd_load(int argc, char **argv)
 		return 1;
 	}
 	json_object *resp = NULL;
-	int ret = client_call("load", client_req("load"), &fd, 1, &resp);
+	int ret = client_call_io("load", client_req("load"), &fd, "i", 1, &resp);
 	if (ret == 0) {
 		json_object *loaded = NULL;
 		if (json_object_object_get_ex(resp, "loaded", &loaded)) {
@@ -831,11 +834,21 @@ static int cmd_version(int argc, char **argv)
 	(void)argv;
 	printf("berth %s\n", BERTH_VERSION);
 	json_object *resp = NULL;
-	if (access(BERTH_SOCKET, F_OK) == 0 && client_call("version", client_req("version"), NULL, 0, &resp) == 0) {
+	if ((remote_target() != NULL || access(BERTH_SOCKET, F_OK) == 0) &&
+	    client_call("version", client_req("version"), NULL, 0, &resp) == 0) {
 		printf("berthd %s\n", json_str(resp, "version"));
 	}
 	json_object_put(resp);
 	return 0;
+}
+
+static int cmd_system(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "dial-stdio") == 0) {
+		return dialstdio_main(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "usage: berth system dial-stdio [SOCKET]\n");
+	return 1;
 }
 
 static int usage(FILE *out);
@@ -889,24 +902,47 @@ static const struct {
 	{"rmi", local_rmi},   {"login", local_login},	{"logout", local_logout},
 };
 
+/* -H/--host and -c/--context, before the command. */
+static const char *opt_host;
+static const char *opt_context;
+
+/* One global option at argv[i]: the number of words it took, 0 if it is
+ * not one. */
+static int global_option(int argc, char **argv, int i)
+{
+	const char *opt = argv[i];
+	const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+	if (strncmp(opt, "--host=", 7) == 0 || strncmp(opt, "--context=", 10) == 0) {
+		*(opt[2] == 'h' ? &opt_host : &opt_context) = strchr(opt, '=') + 1;
+		return 1;
+	}
+	if (val == NULL) {
+		return 0;
+	}
+	if (strcmp(opt, "-H") == 0 || strcmp(opt, "--host") == 0) {
+		opt_host = val;
+	} else if (strcmp(opt, "-c") == 0 || strcmp(opt, "--context") == 0) {
+		opt_context = val;
+	} else if (strcmp(opt, "--root") == 0) {
+		local.root = val;
+		local.keep_blobs = 1;
+		local_root_given = 1;
+		local.config_dir = NULL;
+	} else if (strcmp(opt, "--config") == 0) {
+		local.config_dir = val;
+	} else {
+		return 0;
+	}
+	return 2;
+}
+
 /* Global options before the command; returns the index of the command. */
 static int global_options(int argc, char **argv)
 {
 	int i = 1;
-	while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
-		const char *opt = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(opt, "--root") == 0 && val != NULL) {
-			local.root = val;
-			local.keep_blobs = 1;
-			local_root_given = 1;
-			local.config_dir = NULL;
-		} else if (strcmp(opt, "--config") == 0 && val != NULL) {
-			local.config_dir = val;
-		} else {
-			break;
-		}
-		i += 2;
+	int n;
+	while (i < argc && argv[i][0] == '-' && (n = global_option(argc, argv, i)) > 0) {
+		i += n;
 	}
 	if (local_root_given) {
 		/* berth login keeps credentials with the store it is for. */
@@ -915,6 +951,92 @@ static int global_options(int argc, char **argv)
 		local.login_file = login;
 	}
 	return i;
+}
+
+/* Where the commands go (remote.h): -H, -c, BERTH_HOST, BERTH_CONTEXT,
+ * then the context in use, as docker chooses. -1 after saying why not. */
+static int choose_target(void)
+{
+	static struct remote r;
+	struct berr err = {0};
+	char current[CONTEXT_NAME_MAX];
+	const char *host = opt_host;
+	const char *context = opt_context;
+	if (host != NULL && context != NULL) {
+		fprintf(stderr, "berth: give -H or -c, not both\n");
+		return -1;
+	}
+	if (host == NULL && context == NULL) {
+		host = getenv("BERTH_HOST");
+		host = host != NULL && host[0] != '\0' ? host : NULL;
+		context = getenv("BERTH_CONTEXT");
+		context = context != NULL && context[0] != '\0' ? context : NULL;
+	}
+	if (host == NULL && context == NULL) {
+		if (context_current(current, sizeof(current), &err) < 0) {
+			fprintf(stderr, "berth: %s\n", err.msg);
+			return -1;
+		}
+		context = current;
+	}
+	int ret = host != NULL ? remote_parse(host, &r, &err) : context_host(context, &r, &err);
+	if (ret < 0) {
+		fprintf(stderr, "berth: %s\n", err.msg);
+		return -1;
+	}
+	remote_set_target(ret > 0 || host != NULL ? &r : NULL);
+	return 0;
+}
+
+/* exec's -i and -t, read the way exec_parse reads them. */
+static void exec_flags(int argc, char **argv, int *interactive, int *tty)
+{
+	*interactive = 0;
+	*tty = 0;
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--interactive") == 0) {
+			*interactive = 1;
+		} else if (strcmp(a, "--tty") == 0) {
+			*tty = 1;
+		} else if (a[1] != '-') {
+			size_t n = strcspn(a + 1, "uwe");
+			*interactive |= memchr(a + 1, 'i', n) != NULL;
+			*tty |= memchr(a + 1, 't', n) != NULL;
+			i += a[1 + n] != '\0' && a[2 + n] == '\0'; /* -u USER: the value is the next word */
+		} else if (strchr(a, '=') == NULL) {
+			i++; /* --user USER */
+		}
+	}
+}
+
+/* Commands that run on the host itself rather than through berthd's API:
+ * to a remote host they go as `berth ...` over ssh. */
+static int run_on_host(const struct remote *r, int argc, char **argv)
+{
+	int interactive = 0;
+	int tty = 0;
+	if (strcmp(argv[0], "exec") == 0) {
+		exec_flags(argc, argv, &interactive, &tty);
+		return remote_exec(r, argc, argv, tty && isatty(STDIN_FILENO), !interactive && !tty);
+	}
+	if (strcmp(argv[0], "login") == 0) {
+		return remote_exec(r, argc, argv, isatty(STDIN_FILENO) && isatty(STDOUT_FILENO), 0);
+	}
+	int reads_stdin = strcmp(argv[0], "os") == 0;
+	return remote_exec(r, argc, argv, 0, !reads_stdin);
+}
+
+static int is_host_command(int argc, char **argv)
+{
+	static const char *const names[] = {"exec", "os", "info", "pull", "login", "logout", "save"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(argv[0], names[i]) == 0) {
+			return 1;
+		}
+	}
+	/* config check DIR checks a directory here; the host's /config there. */
+	return strcmp(argv[0], "config") == 0 && argc < 3;
 }
 
 static int run_local(int argc, char **argv)
@@ -968,6 +1090,8 @@ static const struct command commands[] = {
 	{"info", cmd_info, "", "host name, boot slot, cloud metadata", NULL},
 	{"os", osupdate_main, "update|status|rollback|verify ...", "the host's OS: updates, slots, rollback", "Host"},
 	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
+	{"context", context_main, "create|ls|use|rm|show ...", "named hosts to run commands on (ssh://)", "Remote"},
+	{"system", cmd_system, "dial-stdio [SOCKET]", "(on a host) join stdio to berthd, for a remote berth", NULL},
 	{"--version", cmd_version, NULL, NULL, NULL},
 	{"help", cmd_help, "", "this text", NULL},
 	{"--help", cmd_help, NULL, NULL, NULL},
@@ -979,7 +1103,8 @@ static const struct command commands[] = {
 
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: berth [--root DIR [--config DIR]] COMMAND [OPTIONS]\n");
+	fprintf(out, "usage: berth [-H ssh://[USER@]HOST[:PORT] | -c CONTEXT] COMMAND [OPTIONS]\n"
+		     "       berth --root DIR [--config DIR] COMMAND [OPTIONS]\n");
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		const struct command *c = &commands[i];
 		if (c->section != NULL) {
@@ -998,6 +1123,13 @@ static int usage(FILE *out)
 	return out == stderr ? 1 : 0;
 }
 
+/* Commands that never go to a remote host: they are about this machine. */
+static int is_desk_command(const char *name)
+{
+	return strcmp(name, "context") == 0 || strcmp(name, "system") == 0 || strcmp(name, "help") == 0 ||
+	       strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0;
+}
+
 int berth_main(int argc, char **argv)
 {
 	int first = global_options(argc, argv);
@@ -1006,6 +1138,14 @@ int berth_main(int argc, char **argv)
 	}
 	if (local_root_given) {
 		return run_local(argc - first, argv + first);
+	}
+	if (!is_desk_command(argv[first])) {
+		if (choose_target() < 0) {
+			return 1;
+		}
+		if (remote_target() != NULL && is_host_command(argc - first, argv + first)) {
+			return run_on_host(remote_target(), argc - first, argv + first);
+		}
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(argv[first], commands[i].name) == 0) {
