@@ -107,6 +107,17 @@ static void test_contexts(void)
 	}
 	CHECK_EQ_INT(context_host("broken", &r, &err), -EINVAL);
 	CHECK_STR_CONTAINS(err.msg, "context 'broken'");
+	/* Without a home (a service, a healthcheck) berth talks to this
+	 * machine's berthd. */
+	unsetenv("XDG_CONFIG_HOME");
+	char *home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+	unsetenv("HOME");
+	CHECK_EQ_INT(context_current(name, sizeof(name), &err), 0);
+	CHECK(strcmp(name, "default") == 0);
+	if (home != NULL) {
+		setenv("HOME", home, 1);
+		free(home);
+	}
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK_EQ_INT(system(cmd), 0);
