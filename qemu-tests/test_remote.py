@@ -98,6 +98,21 @@ def test_inspect_and_version_match_the_hosts_own(host):
     assert b"berthd " in r.stdout, r.stdout + r.stderr
 
 
+def test_listings_as_json_lines_for_scripts(host):
+    h = host
+    for args, key, want in ((["ps", "-a"], "name", "talker"), (["images"], "tags", ["busybox:latest"])):
+        r = desk(h, "-c", "vm", *args, "--format", "json")
+        assert r.returncode == 0, r.stderr
+        rows = [json.loads(line) for line in r.stdout.decode().splitlines()]
+        assert any(row.get(key) == want for row in rows), (args, rows)
+    r = desk(h, "-c", "vm", "network", "ls", "--format", "json")
+    theirs = h.run("berth network ls --format json", check=True).stdout
+    assert r.returncode == 0 and r.stdout.decode() == theirs and json.loads(theirs.splitlines()[0])["subnet"], \
+        (r.stdout, theirs)
+    r = desk(h, "-c", "vm", "ps", "--format", "table")
+    assert r.returncode != 0 and b"json" in r.stderr
+
+
 def test_logs_keep_stdout_and_stderr_apart(host):
     r = desk(host, "-c", "vm", "logs", "--tail", "6", "talker")
     assert r.returncode == 0, r.stderr

@@ -70,6 +70,45 @@ static void human_size(int64_t bytes, char *out, size_t size)
 	}
 }
 
+/* ---- --format json ------------------------------------------------------------------- */
+
+/* Takes --format json (or --format=json) out of argv, for the listing
+ * commands: 1 when given, 0 when not, -1 (said) for another format. */
+static int take_format(int *argc, char **argv, const char *cmd)
+{
+	int json = 0;
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		const char *value = NULL;
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < *argc) {
+			value = argv[++i];
+		} else if (strncmp(argv[i], "--format=", 9) == 0) {
+			value = argv[i] + 9;
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (strcmp(value, "json") != 0) {
+			fprintf(stderr, "berth %s: --format %s: the one format is json (one object a line)\n", cmd,
+				value);
+			return -1;
+		}
+		json = 1;
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return json;
+}
+
+/* Each object of list on a line of its own, for scripts (jq -c). */
+static void print_json_lines(json_object *list)
+{
+	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+		printf("%s\n", json_object_to_json_string_ext(json_object_array_get_idx(list, i),
+							      JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+}
+
 /* ---- simple requests ---------------------------------------------------------------- */
 
 static int cmd_ps(int argc, char **argv)
@@ -77,6 +116,10 @@ static int cmd_ps(int argc, char **argv)
 	int all = 0;
 	int quiet = 0;
 	int opt;
+	int json = take_format(&argc, argv, "ps");
+	if (json < 0) {
+		return 1;
+	}
 	while ((opt = getopt(argc, argv, "+aq")) != -1) {
 		if (opt == 'a') {
 			all = 1;
@@ -96,6 +139,11 @@ static int cmd_ps(int argc, char **argv)
 	json_object *list = NULL;
 	json_object_object_get_ex(resp, "containers", &list);
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
+	if (json) {
+		print_json_lines(list);
+		json_object_put(resp);
+		return 0;
+	}
 	if (!quiet) {
 		printf("%-20s %-24s %-16s %s\n", "NAME", "IMAGE", "CREATED", "STATUS");
 	}
@@ -624,9 +672,13 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_images(int argc, char **argv)
 {
+	int json = take_format(&argc, argv, "images");
+	if (json < 0) {
+		return 1;
+	}
 	int digests = argc == 2 && strcmp(argv[1], "--digests") == 0;
 	if (argc > 1 && !digests) {
-		fprintf(stderr, "berth images: takes no arguments but --digests\n");
+		fprintf(stderr, "berth images: takes no arguments but --digests and --format json\n");
 		return 1;
 	}
 	json_object *resp = NULL;
@@ -637,6 +689,11 @@ static int cmd_images(int argc, char **argv)
 	json_object *list = NULL;
 	json_object_object_get_ex(resp, "images", &list);
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
+	if (json) {
+		print_json_lines(list);
+		json_object_put(resp);
+		return 0;
+	}
 	printf("%-40s %s%-14s %-16s %s\n", "REPOSITORY:TAG", digests ? DIGEST_HEADING : "", "IMAGE ID", "CREATED",
 	       "SIZE");
 	for (size_t i = 0; i < n; i++) {
@@ -744,8 +801,12 @@ static int cmd_rmi(int argc, char **argv)
 
 static int cmd_network(int argc, char **argv)
 {
+	int json = take_format(&argc, argv, "network ls");
+	if (json < 0) {
+		return 1;
+	}
 	if (argc != 2 || strcmp(argv[1], "ls") != 0) {
-		fprintf(stderr, "usage: berth network ls\n");
+		fprintf(stderr, "usage: berth network ls [--format json]\n");
 		return 1;
 	}
 	json_object *resp = NULL;
@@ -755,6 +816,11 @@ static int cmd_network(int argc, char **argv)
 	}
 	json_object *list = NULL;
 	json_object_object_get_ex(resp, "networks", &list);
+	if (json) {
+		print_json_lines(list);
+		json_object_put(resp);
+		return 0;
+	}
 	printf("%-20s %-16s %-18s %-16s %s\n", "NAME", "BRIDGE", "SUBNET", "GATEWAY", "CONTAINERS");
 	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
 		json_object *n = json_object_array_get_idx(list, i);
@@ -1065,7 +1131,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"ps", cmd_ps, "[-a] [-q]", "list containers (-a: also stopped ones)", "Containers"},
+	{"ps", cmd_ps, "[-a] [-q] [--format json]", "list containers (-a: also stopped ones)", "Containers"},
 	{"logs", cmd_logs, "[-f] [-t] [--tail N] [--since T] NAME", "a container's output (-f: follow it)", NULL},
 	{"exec", cmd_exec, "[-i] [-t] [-d] [-u USER] [-w DIR] [-e VAR=V] NAME CMD [ARG...]",
 	 "run a command in a running container", NULL},
@@ -1077,14 +1143,14 @@ static const struct command commands[] = {
 	{"kill", cmd_lifecycle, "[-s SIGNAL] NAME...", "send containers a signal (default KILL)", NULL},
 	{"rm", cmd_lifecycle, "[-f] NAME...", "remove containers (-f: running ones too)", NULL},
 	{"inspect", cmd_inspect, "NAME...", "containers' details, as JSON", NULL},
-	{"images", cmd_images, "[--digests]", "list images", "Images"},
+	{"images", cmd_images, "[--digests] [--format json]", "list images", "Images"},
 	{"load", cmd_load, "[-i FILE]", "import an image archive (docker save, OCI layout)", NULL},
 	{"rmi", cmd_rmi, "[-f] IMAGE...", "remove images", NULL},
 	{"pull", cmd_pull, "[-q] IMAGE...", "pull images from their registries", NULL},
 	{"save", cmd_save, "-o FILE IMAGE...", "write images to an archive (OCI layout)", NULL},
 	{"login", cmd_login, "[-u USER] [--password-stdin] REGISTRY", "keep credentials for a registry", NULL},
 	{"logout", cmd_logout, "REGISTRY", "forget them", NULL},
-	{"network", cmd_network, "ls", "bridges, subnets, and the nf_tables rule count", "Networks"},
+	{"network", cmd_network, "ls [--format json]", "bridges, subnets, and the nf_tables rule count", "Networks"},
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
 	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
 	{"info", cmd_info, "", "host name, boot slot, cloud metadata", NULL},
