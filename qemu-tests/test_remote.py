@@ -29,6 +29,13 @@ services:
   talker:
     image: busybox
     command: ["sh", "-c", "i=0; while :; do i=$$((i+1)); echo out $$i; echo err $$i >&2; sleep 0.5; done"]
+  burner:
+    image: busybox
+    command: ["sh", "-c", "while :; do :; done"]
+  holder:
+    image: busybox
+    shm_size: 128m
+    command: ["sh", "-c", "dd if=/dev/zero of=/dev/shm/held bs=1M count=64 && touch /tmp/held && exec sleep 1000000"]
 """
 
 
@@ -37,7 +44,7 @@ def host(image, workdir):
     files = imagegen.busybox_config_files(workdir, COMPOSE)
     h = SshHost(workdir, image, config_files=files, memory=384)
     h.boot("remote")
-    wait(h, lambda: " Up " in h.run("berth ps").stdout, 180, "talker to run")
+    wait(h, lambda: h.run("berth ps").stdout.count(" Up ") >= 3, 180, "the stack to run")
     h.url = f"ssh://root@127.0.0.1:{h.port}"
     h.env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(workdir, "desk-config"),
                  BERTH_SSH_COMMAND=f"ssh -i {h.key} -o BatchMode=yes -o StrictHostKeyChecking=no "
@@ -111,6 +118,30 @@ def test_listings_as_json_lines_for_scripts(host):
         (r.stdout, theirs)
     r = desk(h, "-c", "vm", "ps", "--format", "table")
     assert r.returncode != 0 and b"json" in r.stderr
+
+
+def test_stats_and_top_show_what_containers_use(host):
+    h = host
+    wait(h, lambda: h.run("berth exec holder test -f /tmp/held").returncode == 0, 120, "holder to hold 64 MiB")
+    r = desk(h, "-c", "vm", "stats", "--no-stream", "--format", "json", "burner", "holder", "talker")
+    assert r.returncode == 0, r.stderr
+    rows = {row["name"]: row for row in map(json.loads, r.stdout.decode().splitlines())}
+    assert set(rows) == {"burner", "holder", "talker"}, rows
+    # One CPU busy (less when the build machine's load takes the vCPU away), no more than one.
+    assert 40 <= rows["burner"]["cpu_percent"] <= 130, rows["burner"]
+    assert rows["talker"]["cpu_percent"] < 40, rows["talker"]
+    assert rows["holder"]["mem"] >= 64 << 20 > rows["talker"]["mem"], (rows["holder"], rows["talker"])
+    assert rows["holder"]["mem_limit"] >= rows["holder"]["mem"] and rows["holder"]["pids"] >= 1
+    table = desk(h, "-c", "vm", "stats", "--no-stream").stdout.decode()
+    assert table.splitlines()[0].split()[:3] == ["NAME", "CPU", "%"] and "holder" in table and "MiB" in table, table
+    r = desk(h, "-c", "vm", "stats", "--no-stream", "nosuch")
+    assert r.returncode != 0 and b"nosuch" in r.stderr
+    r = desk(h, "-c", "vm", "top", "burner")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].split() == ["UID", "PID", "PPID", "TIME", "CMD"], lines
+    pid = json.loads(h.run("berth inspect burner", check=True).stdout)[0]["pid"]
+    assert any(line.split()[1] == str(pid) and "while :" in line for line in lines[1:]), (pid, lines)
 
 
 def test_logs_keep_stdout_and_stderr_apart(host):

@@ -27,6 +27,7 @@
 #include "cli/info.h"
 #include "cli/local.h"
 #include "cli/remote.h"
+#include "cli/stats.h"
 #include "image/store.h"
 #include "lib/signame.h"
 #include "osupdate/osupdate.h"
@@ -1143,6 +1144,8 @@ static const struct command commands[] = {
 	{"kill", cmd_lifecycle, "[-s SIGNAL] NAME...", "send containers a signal (default KILL)", NULL},
 	{"rm", cmd_lifecycle, "[-f] NAME...", "remove containers (-f: running ones too)", NULL},
 	{"inspect", cmd_inspect, "NAME...", "containers' details, as JSON", NULL},
+	{"stats", stats_main, "[--no-stream] [--format json] [NAME...]", "CPU, memory, network, block I/O, pids", NULL},
+	{"top", top_main, "NAME", "a container's processes", NULL},
 	{"images", cmd_images, "[--digests] [--format json]", "list images", "Images"},
 	{"load", cmd_load, "[-i FILE]", "import an image archive (docker save, OCI layout)", NULL},
 	{"rmi", cmd_rmi, "[-f] IMAGE...", "remove images", NULL},

@@ -24,6 +24,7 @@
 #include "daemon/daemon.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
+#include "daemon/stats.h"
 #include "daemon/sup.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
@@ -722,6 +723,78 @@ static void cmd_networks(struct client *cl, json_object *req, struct proto_frame
 
 /* ---- dispatch -------------------------------------------------------------------------- */
 
+/* ---- stats and top: counters of running containers (stats.h) ---- */
+
+static int ctr_is_up(const struct ctr *c)
+{
+	return (c->state == CS_RUNNING || c->state == CS_STARTING) && c->pid > 0;
+}
+
+static json_object *stats_entry(struct ctr *c)
+{
+	struct berr err = {0};
+	json_object *o = stats_read(c->pid, &err);
+	if (o != NULL) {
+		json_object_object_add(o, "name", json_object_new_string(c->def.name));
+	}
+	return o;
+}
+
+/* {"names": [...]} or every running container. A named container that
+ * is not running is an error, as with docker stats --no-stream. */
+static void cmd_stats(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)f;
+	json_object *names = NULL;
+	json_object *list = json_object_new_array();
+	if (json_object_object_get_ex(req, "names", &names) && json_object_array_length(names) > 0) {
+		for (size_t i = 0; i < json_object_array_length(names); i++) {
+			const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+			struct ctr *c = name != NULL ? ctr_find(name) : NULL;
+			json_object *o = c != NULL && ctr_is_up(c) ? stats_entry(c) : NULL;
+			if (o == NULL) {
+				char msg[300];
+				snprintf(msg, sizeof(msg), "container %s is not running", name != NULL ? name : "?");
+				json_object_put(list);
+				reply_error(cl, ENOENT, msg);
+				return;
+			}
+			json_object_array_add(list, o);
+		}
+	} else {
+		ctr_foreach(c) {
+			json_object *o = ctr_is_up(c) ? stats_entry(c) : NULL;
+			if (o != NULL) {
+				json_object_array_add(list, o);
+			}
+		}
+	}
+	json_object *o = ok_obj();
+	json_object_object_add(o, "stats", list);
+	json_object_object_add(o, "ncpu", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
+	reply(cl, o);
+}
+
+static void cmd_top(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)f;
+	struct ctr *c = need_ctr(cl, req);
+	if (c == NULL) {
+		return;
+	}
+	struct berr err = {0};
+	json_object *procs = ctr_is_up(c) ? stats_top(c->pid, &err) : NULL;
+	if (procs == NULL) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "container %s is not running", c->def.name);
+		reply_error(cl, EINVAL, msg);
+		return;
+	}
+	json_object *o = ok_obj();
+	json_object_object_add(o, "processes", procs);
+	reply(cl, o);
+}
+
 /* Every handler answers the client, now or later (reply, reply_error,
  * wait_for, or a child that answers it). */
 struct request {
@@ -747,6 +820,8 @@ static const struct request requests[] = {
 	{"images", cmd_images},
 	{"rmi", cmd_rmi},
 	{"load", cmd_load},
+	{"stats", cmd_stats},
+	{"top", cmd_top},
 };
 
 static const struct request *find_request(const char *cmd)
