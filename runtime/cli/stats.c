@@ -14,29 +14,30 @@
 #define STATS_INTERVAL_MS 1000
 #define STATS_MAX 256
 
-void stats_binary_size(long long bytes, char *out, size_t size)
+/* bytes in units of base (1024: KiB, MiB...; 1000: kB, MB...). */
+static void scaled_size(long long bytes, int base, char *out, size_t size)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	static const char *const binary[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	static const char *const decimal[] = {"B", "kB", "MB", "GB", "TB"};
+	const char *const *units = base == 1024 ? binary : decimal;
 	double v = (double)bytes;
 	size_t u = 0;
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
+	while (v >= base && u + 1 < 5) {
+		v /= base;
 		u++;
 	}
-	snprintf(out, size, u == 0 ? "%.0f%s" : "%.2f%s", v, units[u]);
+	snprintf(out, size, u == 0 ? "%.0f%s" : base == 1024 ? "%.2f%s" : "%.3g%s", v, units[u]);
+}
+
+void stats_binary_size(long long bytes, char *out, size_t size)
+{
+	scaled_size(bytes, 1024, out, size);
 }
 
 /* Network and block I/O in decimal units, as docker shows them. */
 static void decimal_size(long long bytes, char *out, size_t size)
 {
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-	double v = (double)bytes;
-	size_t u = 0;
-	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(out, size, u == 0 ? "%.0f%s" : "%.3g%s", v, units[u]);
+	scaled_size(bytes, 1000, out, size);
 }
 
 double stats_cpu_percent(long long usec_before, long long usec_after, long long wall_usec)
