@@ -35,7 +35,11 @@ services:
   holder:
     image: busybox
     shm_size: 128m
-    command: ["sh", "-c", "dd if=/dev/zero of=/dev/shm/held bs=1M count=64 && touch /tmp/held && exec sleep 1000000"]
+    volumes: ["kept:/kept"]
+    command: ["sh", "-c", "dd if=/dev/urandom of=/kept/mb bs=1M count=1 && sync && \\
+              dd if=/dev/zero of=/dev/shm/held bs=1M count=64 && touch /tmp/held && exec sleep 1000000"]
+volumes:
+  kept:
 """
 
 
@@ -142,6 +146,23 @@ def test_stats_and_top_show_what_containers_use(host):
     assert lines[0].split() == ["UID", "PID", "PPID", "TIME", "CMD"], lines
     pid = json.loads(h.run("berth inspect burner", check=True).stdout)[0]["pid"]
     assert any(line.split()[1] == str(pid) and "while :" in line for line in lines[1:]), (pid, lines)
+
+
+def test_system_df_counts_images_containers_and_volumes(host):
+    h = host
+    r = desk(h, "-c", "vm", "system", "df", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    df = json.loads(r.stdout)
+    assert df["images"]["total"] >= 1 and df["images"]["active"] >= 1 and df["images"]["size"] > 0, df
+    assert df["containers"]["total"] >= 3 and df["containers"]["active"] >= 3, df
+    # talker's log grows on DATA: its container directory is not empty.
+    assert df["containers"]["size"] > 0, df
+    assert df["volumes"]["total"] >= 1 and df["volumes"]["active"] >= 1, df
+    kept = [size for name, size in df["volume_sizes"].items() if name.endswith("kept")]
+    assert kept and kept[0] >= 1 << 20, df
+    table = desk(h, "-c", "vm", "system", "df", "-v").stdout.decode()
+    assert table.splitlines()[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], table
+    assert any(line.startswith("Images") for line in table.splitlines()), table
 
 
 def test_logs_keep_stdout_and_stderr_apart(host):

@@ -914,7 +914,11 @@ static int cmd_system(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "dial-stdio") == 0) {
 		return dialstdio_main(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "usage: berth system dial-stdio [SOCKET]\n");
+	if (argc >= 2 && strcmp(argv[1], "df") == 0) {
+		return df_main(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "usage: berth system df [-v] [--format json]\n"
+			"       berth system dial-stdio [SOCKET]\n");
 	return 1;
 }
 
@@ -1195,8 +1199,8 @@ static int usage(FILE *out)
 /* Commands that never go to a remote host: they are about this machine. */
 static int is_desk_command(const char *name)
 {
-	return strcmp(name, "context") == 0 || strcmp(name, "system") == 0 || strcmp(name, "help") == 0 ||
-	       strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0;
+	return strcmp(name, "context") == 0 || strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
+	       strcmp(name, "-h") == 0;
 }
 
 int berth_main(int argc, char **argv)

@@ -220,3 +220,64 @@ int top_main(int argc, char **argv)
 	json_object_put(resp);
 	return 0;
 }
+
+static void df_row(const char *type, json_object *r)
+{
+	char size[32];
+	char free_[32];
+	long long bytes = json_int(r, "size");
+	long long reclaim = json_int(r, "reclaimable");
+	decimal_size(bytes, size, sizeof(size));
+	decimal_size(reclaim, free_, sizeof(free_));
+	printf("%-16s %-8lld %-8lld %-12s %s (%lld%%)\n", type, (long long)json_int(r, "total"),
+	       (long long)json_int(r, "active"), size, free_, bytes > 0 ? reclaim * 100 / bytes : 0LL);
+}
+
+int df_main(int argc, char **argv)
+{
+	int verbose = 0;
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			verbose = 1;
+		} else if ((strcmp(argv[i], "--format") == 0 && i + 1 < argc && strcmp(argv[++i], "json") == 0) ||
+			   strcmp(argv[i], "--format=json") == 0) {
+			json = 1;
+		} else {
+			fprintf(stderr, "usage: berth system df [-v] [--format json]\n");
+			return 1;
+		}
+	}
+	json_object *resp = NULL;
+	if (client_call("system df", client_req("df"), NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return 1;
+	}
+	if (json) {
+		json_object_object_del(resp, "ok");
+		printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN));
+		json_object_put(resp);
+		return 0;
+	}
+	printf("%-16s %-8s %-8s %-12s %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
+	static const char *const keys[][2] = {
+		{"images", "Images"}, {"containers", "Containers"}, {"volumes", "Volumes"}};
+	for (size_t i = 0; i < 3; i++) {
+		json_object *r = NULL;
+		if (json_object_object_get_ex(resp, keys[i][0], &r)) {
+			df_row(keys[i][1], r);
+		}
+	}
+	json_object *sizes = NULL;
+	if (verbose && json_object_object_get_ex(resp, "volume_sizes", &sizes)) {
+		printf("\n%-40s %s\n", "VOLUME NAME", "SIZE");
+		json_object_object_foreach(sizes, name, v)
+		{
+			char size[32];
+			decimal_size(json_object_get_int64(v), size, sizeof(size));
+			printf("%-40s %s\n", name, size);
+		}
+	}
+	json_object_put(resp);
+	return 0;
+}

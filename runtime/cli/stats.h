@@ -1,5 +1,6 @@
-/* berth stats and berth top: what berthd reads of running containers'
- * cgroups (daemon/stats.h), shown as docker shows it. */
+/* berth stats, top and system df: what berthd reads of running
+ * containers' cgroups (daemon/stats.h) and of DATA (daemon/df.h), shown
+ * as docker shows it. */
 #ifndef BERTH_CLI_STATS_H
 #define BERTH_CLI_STATS_H
 
@@ -7,6 +8,9 @@
 
 /* berth stats [--no-stream] [--format json] [NAME...]; argv[0] is "stats". */
 int stats_main(int argc, char **argv);
+
+/* berth system df [-v] [--format json]; argv[0] is "df". */
+int df_main(int argc, char **argv);
 
 /* berth top NAME; argv[0] is "top". */
 int top_main(int argc, char **argv);

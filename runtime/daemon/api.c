@@ -22,6 +22,7 @@
 #include "daemon/apply.h"
 #include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
+#include "daemon/df.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
 #include "daemon/stats.h"
@@ -610,11 +611,12 @@ static void cmd_images(struct client *cl, json_object *req, struct proto_frame *
 
 /* An import can take a while: it runs in a child, which answers the
  * client itself; berthd only notices when it is done. */
-static void load_done(struct child *ch, int status)
+/* A child that answers the client itself (load, rmi, df) has ended. */
+static void child_answered(struct child *ch, int status)
 {
 	struct client *cl = ch->ctx;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
-		reply_error(cl, EIO, "the import ended abnormally");
+		reply_error(cl, EIO, "berthd's worker ended abnormally before it answered");
 		return;
 	}
 	client_close(cl);
@@ -653,7 +655,7 @@ static void cmd_rmi(struct client *cl, json_object *req, struct proto_frame *f)
 		proto_send_str(3, PROTO_RESPONSE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
 		_exit(ret < 0 ? 1 : 0);
 	}
-	if (child_add(pid, load_done, cl) == NULL) {
+	if (child_add(pid, child_answered, cl) == NULL) {
 		kill(pid, SIGKILL);
 	}
 }
@@ -688,7 +690,7 @@ static void cmd_load(struct client *cl, json_object *req, struct proto_frame *f)
 		proto_send_str(4, PROTO_RESPONSE, text, &err);
 		_exit(ret < 0 ? 1 : 0);
 	}
-	if (child_add(pid, load_done, cl) == NULL) {
+	if (child_add(pid, child_answered, cl) == NULL) {
 		kill(pid, SIGKILL);
 	}
 }
@@ -795,6 +797,39 @@ static void cmd_top(struct client *cl, json_object *req, struct proto_frame *f)
 	reply(cl, o);
 }
 
+/* Walking DATA's trees takes long on a big volume: a child answers. */
+static void cmd_df(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)req;
+	(void)f;
+	watch_del(&cl->w);
+	pid_t pid = fork();
+	if (pid < 0) {
+		reply_error(cl, errno, "system df: fork failed");
+		return;
+	}
+	if (pid == 0) {
+		if (dup3(cl->w.fd, 3, 0) < 0) {
+			_exit(2);
+		}
+		close_fds_from(4);
+		signal(SIGPIPE, SIG_IGN);
+		struct berr err = {0};
+		json_object *o = df_report(&err);
+		if (o == NULL) {
+			o = json_object_new_object();
+			json_object_object_add(o, "error", json_object_new_string(err.msg));
+		}
+		json_object_object_add(o, "ok", json_object_new_boolean(err.code == 0));
+		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		proto_send_str(3, PROTO_RESPONSE, text, &err);
+		_exit(0);
+	}
+	if (child_add(pid, child_answered, cl) == NULL) {
+		kill(pid, SIGKILL);
+	}
+}
+
 /* Every handler answers the client, now or later (reply, reply_error,
  * wait_for, or a child that answers it). */
 struct request {
@@ -822,6 +857,7 @@ static const struct request requests[] = {
 	{"load", cmd_load},
 	{"stats", cmd_stats},
 	{"top", cmd_top},
+	{"df", cmd_df},
 };
 
 static const struct request *find_request(const char *cmd)
