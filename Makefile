@@ -51,7 +51,7 @@ VIEW_cinit := lib cinit
 VIEW_compose := lib compose oci image net
 VIEW_monitor := lib monitor proto oci
 VIEW_osupdate := lib osupdate
-VIEW_cli := lib cli proto compose image registry osupdate
+VIEW_cli := lib cli proto compose image registry osupdate oci
 VIEW_daemon := lib daemon proto compose oci net image monitor cinit registry
 VIEW_main := lib cli daemon oci monitor cinit
 # registry/: the registry client (pulls into image/'s store).

@@ -165,6 +165,47 @@ def test_system_df_counts_images_containers_and_volumes(host):
     assert any(line.startswith("Images") for line in table.splitlines()), table
 
 
+def test_cp_both_ways_and_never_out_of_the_container(host, workdir):
+    h = host
+    h.run("berth exec talker sh -c 'mkdir -p /tmp/d/sub && echo inner > /tmp/d/sub/f && ln -sf /etc/passwd /tmp/d/link "
+          "&& ln -sfn / /tmp/esc'", check=True)
+    here = os.path.join(workdir, "cp")
+    os.makedirs(here, exist_ok=True)
+    # Out of the container: a file to a new name, a directory to a new directory.
+    r = desk(h, "-c", "vm", "cp", "talker:/etc/hosts", os.path.join(here, "hn"))
+    assert r.returncode == 0, r.stderr
+    assert open(os.path.join(here, "hn")).read() == h.run("berth exec talker cat /etc/hosts").stdout
+    r = desk(h, "-c", "vm", "cp", "talker:/tmp/d", os.path.join(here, "dcopy"))
+    assert r.returncode == 0, r.stderr
+    assert open(os.path.join(here, "dcopy", "sub", "f")).read() == "inner\n"
+    assert os.readlink(os.path.join(here, "dcopy", "link")) == "/etc/passwd"
+    # A tar stream of it.
+    r = desk(h, "-c", "vm", "cp", "talker:/tmp/d", "-")
+    names = subprocess.run(["tar", "t"], input=r.stdout, capture_output=True).stdout.decode().split()
+    assert "d/sub/f" in names and "d/link" in names, names
+    # Into the container: a file into a directory, a directory to a new name.
+    with open(os.path.join(here, "note"), "w") as f:
+        f.write("from the desk\n")
+    assert desk(h, "-c", "vm", "cp", os.path.join(here, "note"), "talker:/tmp/").returncode == 0
+    assert h.run("berth exec talker cat /tmp/note").stdout == "from the desk\n"
+    assert desk(h, "-c", "vm", "cp", os.path.join(here, "dcopy"), "talker:/tmp/d2").returncode == 0
+    assert h.run("berth exec talker cat /tmp/d2/sub/f").stdout == "inner\n"
+    # Through a symlink to "/" inside the container: its own /etc, not the host's.
+    assert desk(h, "-c", "vm", "cp", os.path.join(here, "note"), "talker:/tmp/esc/etc/escaped").returncode == 0
+    assert h.run("berth exec talker cat /etc/escaped").stdout == "from the desk\n"
+    assert h.run("test -e /etc/escaped").returncode != 0
+    # A crafted archive with ".." is refused by name, nothing written.
+    evil = os.path.join(here, "evil.tar")
+    subprocess.run(["tar", "cf", evil, "-C", here, "--transform", "s,^note,../../evil,", "note"], check=True)
+    with open(evil, "rb") as f:
+        r = subprocess.run([BERTH, "-c", "vm", "cp", "-", "talker:/tmp"], stdin=f, capture_output=True, env=h.env,
+                           timeout=120)
+    assert r.returncode != 0 and b"'..'" in r.stderr, r.stderr
+    assert h.run("berth exec talker test -e /evil").returncode != 0
+    # On the host itself, the same command.
+    assert h.run("berth cp talker:/tmp/note /tmp/n && cat /tmp/n").stdout == "from the desk\n"
+
+
 def test_logs_keep_stdout_and_stderr_apart(host):
     r = desk(host, "-c", "vm", "logs", "--tail", "6", "talker")
     assert r.returncode == 0, r.stderr

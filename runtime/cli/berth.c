@@ -23,6 +23,7 @@
 #include "cli/client.h"
 #include "cli/configcheck.h"
 #include "cli/context.h"
+#include "cli/cp.h"
 #include "cli/dialstdio.h"
 #include "cli/info.h"
 #include "cli/local.h"
@@ -1150,6 +1151,7 @@ static const struct command commands[] = {
 	{"inspect", cmd_inspect, "NAME...", "containers' details, as JSON", NULL},
 	{"stats", stats_main, "[--no-stream] [--format json] [NAME...]", "CPU, memory, network, block I/O, pids", NULL},
 	{"top", top_main, "NAME", "a container's processes", NULL},
+	{"cp", cp_main, "NAME:SRC DEST|-  or  SRC|- NAME:DEST", "copy files out of or into a container", NULL},
 	{"images", cmd_images, "[--digests] [--format json]", "list images", "Images"},
 	{"load", cmd_load, "[-i FILE]", "import an image archive (docker save, OCI layout)", NULL},
 	{"rmi", cmd_rmi, "[-f] IMAGE...", "remove images", NULL},
@@ -1215,6 +1217,9 @@ int berth_main(int argc, char **argv)
 	if (!is_desk_command(argv[first])) {
 		if (choose_target() < 0) {
 			return 1;
+		}
+		if (remote_target() != NULL && strcmp(argv[first], "cp") == 0) {
+			return cp_remote(remote_target(), argc - first, argv + first);
 		}
 		if (remote_target() != NULL && is_host_command(argc - first, argv + first)) {
 			return run_on_host(remote_target(), argc - first, argv + first);

@@ -288,27 +288,32 @@ int remote_dial(const struct remote *r, const char *path, struct berr *err)
 	return sv[0];
 }
 
-int remote_exec(const struct remote *r, int argc, char **argv, int tty, int no_stdin)
+static pid_t spawn(const struct remote *r, int argc, char **argv, const char *mode, int in_fd, int out_fd)
 {
 	auto_free char *command = remote_command(argc, argv);
 	if (command == NULL) {
 		fprintf(stderr, "berth: %s: out of memory\n", r->url);
-		return 255;
+		return -1;
 	}
 	const char *av[SSH_ARGS_MAX];
-	ssh_args(r, av, tty ? "-t" : no_stdin ? "-nT" : "-T", command);
+	ssh_args(r, av, mode, command);
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "berth: %s: fork: %s\n", r->url, strerror(errno));
-		return 255;
+		return -1;
 	}
 	if (pid == 0) {
 		child_signals();
+		if ((in_fd >= 0 && dup2(in_fd, STDIN_FILENO) < 0) || (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)) {
+			_exit(255);
+		}
 		exec_ssh(av);
 	}
-	/* ssh owns the terminal meanwhile: Ctrl-C goes to the host through it. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
+	return pid;
+}
+
+int remote_wait(pid_t pid)
+{
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -319,4 +324,21 @@ int remote_exec(const struct remote *r, int argc, char **argv, int tty, int no_s
 		return WEXITSTATUS(status);
 	}
 	return 128 + WTERMSIG(status);
+}
+
+pid_t remote_spawn(const struct remote *r, int argc, char **argv, int in_fd, int out_fd)
+{
+	return spawn(r, argc, argv, "-T", in_fd, out_fd);
+}
+
+int remote_exec(const struct remote *r, int argc, char **argv, int tty, int no_stdin)
+{
+	pid_t pid = spawn(r, argc, argv, tty ? "-t" : no_stdin ? "-nT" : "-T", -1, -1);
+	if (pid < 0) {
+		return 255;
+	}
+	/* ssh owns the terminal meanwhile: Ctrl-C goes to the host through it. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	return remote_wait(pid);
 }

@@ -8,6 +8,8 @@
 #ifndef BERTH_CLI_REMOTE_H
 #define BERTH_CLI_REMOTE_H
 
+#include <sys/types.h>
+
 #include "lib/berr.h"
 
 #define REMOTE_URL_MAX 320
@@ -39,5 +41,13 @@ int remote_dial(const struct remote *r, const char *path, struct berr *err);
  * (ssh -t) when tty, without stdin (ssh -n) when no_stdin. Returns its
  * exit status (255: ssh failed, as ssh says). */
 int remote_exec(const struct remote *r, int argc, char **argv, int tty, int no_stdin);
+
+/* Starts `berth ARGV...` on the host with its stdin from in_fd and its
+ * stdout to out_fd (-1: the CLI's own); returns ssh's pid for
+ * remote_wait, or -1 after saying why. */
+pid_t remote_spawn(const struct remote *r, int argc, char **argv, int in_fd, int out_fd);
+
+/* Waits for a remote_spawn; its exit status as remote_exec returns it. */
+int remote_wait(pid_t pid);
 
 #endif
