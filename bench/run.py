@@ -28,7 +28,7 @@ sys.path.insert(0, BENCH)
 import benchvm  # noqa: E402
 from berthvm import kvm_works  # noqa: E402
 
-MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network", "registry", "updates"]
+MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network", "registry", "updates", "remote"]
 
 # (module, figure) pairs shown in README.md, in this order.
 HEADLINES = [

@@ -1,7 +1,9 @@
 /* Console (see console.h). Runs in PID 1. */
 #include "init/console.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include "lib/berr.h"
 #include "lib/fsutil.h"
+#include "lib/log.h"
 
 void console_device(char *path, size_t size)
 {
@@ -52,13 +55,36 @@ static int screen_is_secondary(void)
 	return known;
 }
 
+/* Non-blocking, so that a console nobody drains (a stopped terminal, a
+ * serial line with flow control) never stops PID 1; but a full output
+ * buffer is waited for a little, and a line that is still lost is said in
+ * the kernel log, where hostlog keeps it. */
 static void write_line(const char *dev, const char *line, size_t len)
 {
 	int fd = open(dev, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0) {
-		(void)!write(fd, line, len);
-		close(fd);
+	if (fd < 0) {
+		blog_warn("console: open %s: %s", dev, strerror(errno));
+		return;
 	}
+	size_t done = 0;
+	for (int waits = 0; done < len;) {
+		ssize_t n = write(fd, line + done, len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		if (n < 0 && errno == EAGAIN && waits++ < 10 && poll(&p, 1, 100) >= 0) {
+			continue;
+		}
+		blog_warn("console: write %s: %s (%zu of %zu bytes written)", dev,
+			  n < 0 ? strerror(errno) : "no progress", done, len);
+		break;
+	}
+	close(fd);
 }
 
 void console_print(const char *fmt, ...)

@@ -315,6 +315,7 @@ static void setup_data(struct disks *d)
 		return;
 	}
 	d->data = DATA_ON_DISK;
+	snprintf(d->data_dev, sizeof(d->data_dev), "%s", dev);
 	blog_info("mounted %s (%s) read-write on %s", DATA_LABEL, dev, DATA_MOUNT);
 	resize_data_fs(dev);
 }

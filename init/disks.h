@@ -21,6 +21,7 @@ struct disks {
 	int config_mounted;
 	enum data_state data;
 	char data_problem[256]; /* why DATA is on tmpfs */
+	char data_dev[96];	/* DATA's block device ("/dev/vda5") when on disk */
 };
 
 void disks_setup(struct disks *d);

@@ -101,4 +101,15 @@ void early_settings(void)
 	if (write_file("/proc/sys/kernel/printk_devkmsg", "on\n", &err) < 0) {
 		blog_warn("%s", err.msg);
 	}
+	/* Kernel pointers in /proc and in messages show as zeros to anyone
+	 * without CAP_SYSLOG (containers): they defeat address randomisation.
+	 * host.yaml's sysctls come later and may change it. */
+	if (write_file("/proc/sys/kernel/kptr_restrict", "1\n", &err) < 0) {
+		blog_warn("%s", err.msg);
+	}
+	/* ptrace only of one's own descendants without CAP_SYS_PTRACE: Yama's
+	 * own default, which Debian's kernel patches to 0. */
+	if (write_file("/proc/sys/kernel/yama/ptrace_scope", "1\n", &err) < 0) {
+		blog_warn("%s", err.msg);
+	}
 }

@@ -33,6 +33,8 @@
 #define KEEP_ROTATED 3
 #define KEEP_BOOTS 10
 #define MAX_BOOTS 1000
+/* Lines kept in memory while DATA takes no writes (full): about 1500. */
+#define HELD_BYTES (256 * 1024)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -114,6 +116,11 @@ struct writer {
 	int dirty;
 	unsigned long long last_seq;
 	int have_seq;
+	char *held; /* lines not written yet (HELD_BYTES) */
+	size_t held_len;
+	unsigned long long dropped; /* lines that did not fit in held */
+	time_t retry_at;	    /* CLOCK_MONOTONIC: no write is tried before */
+	int broken;		    /* DATA failed (EIO, EROFS): no write is tried again */
 };
 
 static void remove_tree_files(const char *dir)
@@ -267,6 +274,78 @@ static const char *level_name(int level)
 	return names[level & 7];
 }
 
+/* DATA failed: every write there would make the kernel log an error,
+ * which this logger would read and try to write again, in a loop. */
+static void stop_writing(struct writer *w, int e)
+{
+	if (!w->broken) {
+		fprintf(stderr,
+			"hostlog: cannot write %s: %s; the rest of this boot's log is in the kernel's ring only "
+			"(dmesg)\n",
+			w->dir, strerror(e));
+	}
+	w->broken = 1;
+}
+
+/* Appends whole lines to the log; a write that fails part way is cut back
+ * to the last whole line. 0 or -1. */
+static int append(struct writer *w, const char *data, size_t len)
+{
+	ssize_t n = write(w->fd, data, len);
+	if (n == (ssize_t)len) {
+		w->size += (off_t)len;
+		w->dirty = 1;
+		return 0;
+	}
+	int e = n < 0 ? errno : ENOSPC;
+	if (n > 0 && ftruncate(w->fd, w->size) < 0) {
+		w->size += n;
+	}
+	/* A full DATA is tried again once a second. */
+	if (e == EIO || e == EROFS) {
+		stop_writing(w, e);
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	w->retry_at = now.tv_sec + 1;
+	return -1;
+}
+
+/* Writes a line of the log. While DATA takes no writes (full), lines wait
+ * in memory, and go out before the next line once it does: the log then
+ * still tells what happened while DATA was full (init says so). */
+static void put_line(struct writer *w, const char *line, size_t len)
+{
+	if (w->fd < 0 || w->broken) {
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int may_write = now.tv_sec >= w->retry_at;
+	if (may_write && w->held_len > 0 && append(w, w->held, w->held_len) == 0) {
+		w->held_len = 0;
+		if (w->dropped > 0) {
+			char note[160];
+			int n = snprintf(note, sizeof(note), "hostlog: %llu lines were lost while %s took no writes\n",
+					 w->dropped, LOG_ROOT);
+			append(w, note, (size_t)n);
+			w->dropped = 0;
+		}
+	}
+	if (may_write && w->held_len == 0 && append(w, line, len) == 0) {
+		return;
+	}
+	if (w->held == NULL) {
+		w->held = malloc(HELD_BYTES);
+	}
+	if (w->held != NULL && w->held_len + len <= HELD_BYTES) {
+		memcpy(w->held + w->held_len, line, len);
+		w->held_len += len;
+	} else {
+		w->dropped++;
+	}
+}
+
 /* One /dev/kmsg record: "prio,seq,usec,flags;text\n" plus continuation
  * lines. Writes one line of the host log. */
 static void write_record(struct writer *w, char *rec, size_t len)
@@ -312,10 +391,7 @@ static void write_record(struct writer *w, char *rec, size_t len)
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	if (w->fd >= 0 && write(w->fd, line, (size_t)n) == n) {
-		w->size += n;
-		w->dirty = 1;
-	}
+	put_line(w, line, (size_t)n);
 	w->last_seq = seq;
 	w->have_seq = 1;
 	if (w->size >= ROTATE_BYTES) {
@@ -372,7 +448,11 @@ static int daemon_main(void)
 		/* Caught up: make it durable, at most once a second. */
 		time_t now = time(NULL);
 		if (w.dirty && (now != last_sync || stop_requested)) {
-			fdatasync(w.fd);
+			/* A failed DATA may take writes into memory only
+			 * (ext4 with an aborted journal): its fsync says so. */
+			if (fdatasync(w.fd) < 0 && (errno == EIO || errno == EROFS)) {
+				stop_writing(&w, errno);
+			}
 			save_state(&w);
 			w.dirty = 0;
 			last_sync = now;

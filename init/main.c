@@ -22,6 +22,7 @@
 #include "init/clock.h"
 #include "init/cloud.h"
 #include "init/console.h"
+#include "init/datawatch.h"
 #include "init/disks.h"
 #include "init/early.h"
 #include "init/entropy.h"
@@ -204,6 +205,7 @@ int main(int argc, char **argv)
 		degraded(strerror(-ret), &cfg, console);
 	}
 	watchdog_start(&cfg);
+	datawatch_start(&disks);
 	int fds[4];
 	int nbuttons = power_buttons_watch(fds, 4);
 	for (int i = 0; i < nbuttons; i++) {

@@ -2,6 +2,7 @@
  * stops them the other way round, so the log writer goes last. */
 #include "init/services.h"
 
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,16 @@
 #define SSHD "/usr/libexec/berth/sshd"
 #define BERTHD "/usr/sbin/berthd"
 #define HOST_OOM_SCORE_ADJ (-900)
+#define CAP(n) (1ull << (n))
+
+/* Least privilege: the services that are not a way in for the operator
+ * (sshd) or the container runtime (berthd) run as root with only the
+ * capabilities their job needs, bounding set included, so neither a bug in
+ * them nor a program they run can take more. */
+#define CAPS_HOSTLOG CAP(CAP_SYSLOG) /* read /dev/kmsg (dmesg_restrict) */
+#define CAPS_DHCP (CAP(CAP_NET_RAW) | CAP(CAP_NET_ADMIN) | CAP(CAP_NET_BIND_SERVICE))
+/* The clock, -N's priority, and the hook's RTC write. */
+#define CAPS_NTPD (CAP(CAP_SYS_TIME) | CAP(CAP_SYS_NICE) | CAP(CAP_NET_BIND_SERVICE))
 
 /* udhcpc in the foreground (supervised here); -R: release the lease on
  * stop; -x hostname: tell the DHCP server our name. */
@@ -31,6 +42,8 @@ static int add_dhcp(const char *ifname, const char *hostname, int start)
 	struct svc_def dhcp = {
 		.name = name,
 		.argv = {UDHCPC, "-f", "-R", "-i", ifname, "-s", UDHCPC_SCRIPT, "-x", hostopt, NULL},
+		.limit_caps = 1,
+		.caps = CAPS_DHCP,
 	};
 	return start ? svc_add_start(&dhcp, monotonic_ms()) : svc_add(&dhcp);
 }
@@ -48,6 +61,8 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 		/* Last to stop: it persists everyone else's shutdown messages. */
 		.grace_ms = 3000,
 		.oom_score_adj = HOST_OOM_SCORE_ADJ,
+		.limit_caps = 1,
+		.caps = CAPS_HOSTLOG,
 	};
 	svc_add(&hostlog);
 
@@ -58,7 +73,10 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 	if (cfg->nntp > 0) {
 		/* -n: foreground; -N: run at high priority for accuracy; -S: the
 		 * hook that writes the RTC once synchronised. */
-		struct svc_def ntp = {.name = "ntpd", .argv = {NTPD, "-n", "-N", "-S", CLOCK_NTP_HOOK, NULL}};
+		struct svc_def ntp = {.name = "ntpd",
+				      .argv = {NTPD, "-n", "-N", "-S", CLOCK_NTP_HOOK, NULL},
+				      .limit_caps = 1,
+				      .caps = CAPS_NTPD};
 		size_t argc = 5;
 		for (size_t i = 0; i < cfg->nntp && argc + 2 < SVC_MAX_ARGS; i++) {
 			ntp.argv[argc++] = "-p";

@@ -33,6 +33,8 @@ struct service {
 	int stop_signal;
 	uint32_t grace_ms;
 	int oom_score_adj;
+	int limit_caps;
+	uint64_t caps;
 	pid_t pid;
 	uint64_t started_ms;
 	uint64_t restart_at_ms; /* 0: not scheduled */
@@ -78,6 +80,8 @@ int svc_add(const struct svc_def *def)
 	s->stop_signal = def->stop_signal ? def->stop_signal : SIGTERM;
 	s->grace_ms = def->grace_ms ? def->grace_ms : DEFAULT_GRACE_MS;
 	s->oom_score_adj = def->oom_score_adj;
+	s->limit_caps = def->limit_caps;
+	s->caps = def->caps;
 	s->out.fd = -1;
 	restart_init(&s->restart);
 	nservices++;
@@ -154,6 +158,8 @@ static void svc_start(struct service *s, uint64_t now_ms)
 		.stderr_fd = -1,
 		.cwd = "/",
 		.oom_score_adj = s->oom_score_adj,
+		.limit_caps = s->limit_caps,
+		.caps = s->caps,
 	};
 	s->restart_at_ms = 0;
 	if (s->flags & SVC_CONSOLE) {

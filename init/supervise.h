@@ -24,6 +24,8 @@ struct svc_def {
 	int stop_signal;   /* 0: SIGTERM */
 	uint32_t grace_ms; /* before SIGKILL at shutdown; 0: 5 s */
 	int oom_score_adj; /* 0: as init's children are (0) */
+	int limit_caps;	   /* 0: every capability (a root login, berthd) */
+	uint64_t caps;	   /* with limit_caps: all it keeps (bit N: capability N) */
 };
 
 /* The terminal for SVC_CONSOLE services and the environment of all. */

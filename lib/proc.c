@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/caps.h"
 #include "lib/cleanup.h"
 
 static char *const empty_env[] = {NULL};
@@ -113,6 +114,13 @@ int proc_spawn(const struct spawn_opts *opts, pid_t *pid, struct berr *err)
 		}
 		if (opts->oom_score_adj != 0 && set_oom_score_adj(opts->oom_score_adj) < 0) {
 			goto fail;
+		}
+		if (opts->limit_caps) {
+			int ret = caps_limit(opts->caps);
+			if (ret < 0) {
+				errno = -ret;
+				goto fail;
+			}
 		}
 		/* Keep only stdio and the report pipe (closed by exec). */
 		if (report[1] != 3 && dup2(report[1], 3) < 0) {

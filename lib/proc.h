@@ -4,6 +4,7 @@
 #ifndef BERTH_PROC_H
 #define BERTH_PROC_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/berr.h"
@@ -18,6 +19,8 @@ struct spawn_opts {
 	int controlling_tty; /* make stdin the session's controlling terminal */
 	const char *cwd;     /* NULL: / */
 	int oom_score_adj;   /* the child's /proc/self/oom_score_adj; 0: inherited */
+	int limit_caps;	     /* run with only caps (caps_limit), bounding set included */
+	uint64_t caps;	     /* bit N: capability N */
 };
 
 /* Writes this process's /proc/self/oom_score_adj (-1000..1000); 0 or a

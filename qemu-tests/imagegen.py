@@ -145,3 +145,18 @@ def applets(busybox):
     import subprocess
     r = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
     return r.stdout.split()
+
+
+# The image's own BusyBox, as the build leaves it.
+BUSYBOX = os.path.join(os.environ.get("BERTH_OUT", os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "out")), "pkg", "busybox", "busybox")
+
+
+def busybox_config_files(workdir, compose, name="busybox", extra_layers=()):
+    """CONFIG partition files for a stack of NAME:latest (every BusyBox
+    applet, then extra_layers): compose.yaml and images/NAME.tar."""
+    layers = [busybox_layer(BUSYBOX, applets(BUSYBOX)), *extra_layers]
+    tar = os.path.join(workdir, f"{name}.tar")
+    oci_tar(tar, [(f"{name}:latest", layers, config(layers))])
+    with open(tar, "rb") as f:
+        return {"compose.yaml": compose, f"images/{name}.tar": f.read()}

@@ -120,3 +120,14 @@ def wait(h, cond, timeout=60, what="condition"):
             return last
         time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}\n" + h.run("berth ps -a").stdout)
+
+
+def host_pids(h):
+    """The oldest pid of init, sshd (dropbear), berthd and hostlog: a
+    restart would change it (dropbear's sessions come and go)."""
+    pids = {}
+    for line in h.run("ps -o pid,comm", check=True).stdout.splitlines()[1:]:
+        f = line.split()
+        if len(f) == 2 and f[1] in ("init", "dropbear", "berthd", "hostlog"):
+            pids[f[1]] = min(pids.get(f[1], 1 << 30), int(f[0]))
+    return pids

@@ -5,7 +5,6 @@ in order, each from the state the previous ones left."""
 import json
 import os
 import re
-import time
 
 import pytest
 

@@ -4,17 +4,13 @@ killed at once. Each ends the way an operator wants: only the guilty
 container suffers, the host keeps answering, and the restart policies bring
 everything back. One VM serves the module, the checks run in order."""
 import json
-import os
 import time
 
 import pytest
 
 import imagegen
-from sshhost import SshHost, wait
+from sshhost import SshHost, host_pids, wait
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
-BUSYBOX = os.path.join(OUT, "pkg", "busybox", "busybox")
 REPLICAS = 50
 
 # A shell string that doubles until the memory is gone.
@@ -43,10 +39,7 @@ services:
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    base = imagegen.busybox_layer(BUSYBOX, imagegen.applets(BUSYBOX))
-    tar = os.path.join(workdir, "busybox.tar")
-    imagegen.oci_tar(tar, [("busybox:latest", [base], imagegen.config([base]))])
-    files = {"compose.yaml": COMPOSE, "images/busybox.tar": open(tar, "rb").read()}
+    files = imagegen.busybox_config_files(workdir, COMPOSE)
     h = SshHost(workdir, image, config_files=files, memory=512)
     h.boot("faults")
     wait(h, lambda: up_count(h) >= REPLICAS + 2, 400, "the stack to run")  # hog, bomb, the replicas
@@ -65,17 +58,6 @@ def inspect(h, name):
 def restart_counts(h, names):
     return {c["name"]: c["restart_count"]
             for c in json.loads(h.run("berth inspect " + " ".join(names), check=True).stdout)}
-
-
-def host_pids(h):
-    """The oldest pid of init, sshd (dropbear), berthd and hostlog: a
-    restart would change it (dropbear's sessions come and go)."""
-    pids = {}
-    for line in h.run("ps -o pid,comm", check=True).stdout.splitlines()[1:]:
-        f = line.split()
-        if len(f) == 2 and f[1] in ("init", "dropbear", "berthd", "hostlog"):
-            pids[f[1]] = min(pids.get(f[1], 1 << 30), int(f[0]))
-    return pids
 
 
 def test_a_container_over_its_memory_limit_is_the_one_killed(host):

@@ -225,3 +225,26 @@ def test_broken_host_yaml_reported_and_rest_applied(host, workdir):
     assert r.stdout.strip() == "still-named"
     host.vm.send("poweroff\n")
     assert host.vm.wait_exit(60) == 0
+
+
+def test_console_shell_can_be_switched_off(host, workdir):
+    """A host in a shared rack or a cloud's serial console: `console: off`
+    leaves no root shell there; ssh with a key stays the way in."""
+    key = open(host.key + ".pub").read().strip()
+    host.set_config(f"console: off\nssh_authorized_keys:\n  - {key}\n")
+    host.vm.kill()
+    host.boots += 1
+    vm = VM(host.disk, workdir, name=f"boot{host.boots}", hostfwd=[f"tcp:127.0.0.1:{host.port}-:22"])
+    host.vm = vm
+    vm.start()
+    vm.wait_for(r"Berth \S+ on \S+ - up in", 180, skip_kernel_lines=True)
+    r = host.ssh("hostlog | grep -c 'console: off (host.yaml)'; ps -o comm,args | grep -c '^sh *-sh'",
+                 check=False)
+    assert r.stdout.split() == ["1", "0"], r.stdout + r.stderr
+    with vm.lock:
+        after = len(vm.output)
+    vm.send("id\n")
+    time.sleep(3)
+    assert b"uid=0" not in bytes(vm.output[after:]), "a shell answered on the console"
+    host.ssh("poweroff", check=False)
+    assert vm.wait_exit(60) == 0

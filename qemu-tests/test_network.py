@@ -225,7 +225,7 @@ def test_nothing_leaks(host):
     # Ad hoc containers come and go.
     before_links = links()
     for i in range(10):
-        h.run(f"berth run --rm busybox true", check=True)
+        h.run("berth run --rm busybox true", check=True)
     assert links() == before_links
     # The whole stack goes.
     h.run("mount -o remount,rw /config && rm /config/compose.yaml && mount -o remount,ro /config", check=True)

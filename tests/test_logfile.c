@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -570,12 +571,50 @@ static void test_follow_ends_when_output_closes(void)
 	remove_dir();
 }
 
+/* A disk that fills in the middle of a record (here RLIMIT_FSIZE, which
+ * cuts a write short as a full disk does): the part written is cut off
+ * again, so that once there is room, records start lines of their own. */
+static void test_record_cut_short_is_removed(void)
+{
+	make_dir();
+	char path[128];
+	log_path(path, sizeof(path), "log");
+	struct berr err;
+	struct logfile *lf;
+	CHECK_EQ_INT(logfile_open(path, 0, 1, &lf, &err), 0);
+	CHECK_EQ_INT(logfile_write(lf, LOG_STDOUT, "first\n", 6, &err), 0);
+	struct stat st;
+	CHECK_EQ_INT(stat(path, &st), 0);
+	struct rlimit old;
+	CHECK_EQ_INT(getrlimit(RLIMIT_FSIZE, &old), 0);
+	struct rlimit small = {.rlim_cur = (rlim_t)st.st_size + 10, .rlim_max = old.rlim_max};
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &small), 0);
+	CHECK(logfile_write(lf, LOG_STDOUT, "lost\n", 5, &err) < 0);
+	CHECK_STR_CONTAINS(err.msg, path);
+	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	struct stat after;
+	CHECK_EQ_INT(stat(path, &after), 0);
+	CHECK_EQ_INT(after.st_size, st.st_size);
+	CHECK_EQ_INT(logfile_write(lf, LOG_STDOUT, "second\n", 7, &err), 0);
+	logfile_close(lf);
+	char *text = slurp(path, NULL);
+	struct log_record recs[4];
+	CHECK_EQ_INT(parse_all(text, recs, 4), 2);
+	CHECK(rec_is(&recs[0], LOG_STDOUT, 0, "first"));
+	CHECK(rec_is(&recs[1], LOG_STDOUT, 0, "second"));
+	free(text);
+	remove_dir();
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	RUN(test_records_and_partial_lines);
 	RUN(test_long_lines_split);
 	RUN(test_rotation_keeps_max_files);
+	RUN(test_record_cut_short_is_removed);
 	RUN(test_parse_line);
 	RUN(test_parse_time);
 	RUN(test_read_tail_since_timestamps);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/client.h"
+#include "cli/remote.h"
 #include "lib/fsutil.h"
 #include "proto/proto.h"
 
@@ -45,6 +46,15 @@ static void raw_terminal(void)
 
 static int connect_retry(const char *path)
 {
+	if (remote_target() != NULL) {
+		/* dial-stdio on the host waits for the socket itself. */
+		struct berr err = {0};
+		int fd = client_dial(path, &err);
+		if (fd < 0) {
+			fprintf(stderr, "berth: attach: %s\n", err.msg);
+		}
+		return fd;
+	}
 	/* berthd answers before the monitor has made its socket, which
 	 * usually takes a few milliseconds: retry soon, then back off (1 ms
 	 * doubling to 50 ms), for about 5 s in all. */

@@ -22,8 +22,13 @@
 #include "cli/attach.h"
 #include "cli/client.h"
 #include "cli/configcheck.h"
+#include "cli/context.h"
+#include "cli/cp.h"
+#include "cli/dialstdio.h"
 #include "cli/info.h"
 #include "cli/local.h"
+#include "cli/remote.h"
+#include "cli/stats.h"
 #include "image/store.h"
 #include "lib/signame.h"
 #include "osupdate/osupdate.h"
@@ -67,6 +72,45 @@ static void human_size(int64_t bytes, char *out, size_t size)
 	}
 }
 
+/* ---- --format json ------------------------------------------------------------------- */
+
+/* Takes --format json (or --format=json) out of argv, for the listing
+ * commands: 1 when given, 0 when not, -1 (said) for another format. */
+static int take_format(int *argc, char **argv, const char *cmd)
+{
+	int json = 0;
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		const char *value = NULL;
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < *argc) {
+			value = argv[++i];
+		} else if (strncmp(argv[i], "--format=", 9) == 0) {
+			value = argv[i] + 9;
+		} else {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (strcmp(value, "json") != 0) {
+			fprintf(stderr, "berth %s: --format %s: the one format is json (one object a line)\n", cmd,
+				value);
+			return -1;
+		}
+		json = 1;
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return json;
+}
+
+/* Each object of list on a line of its own, for scripts (jq -c). */
+static void print_json_lines(json_object *list)
+{
+	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+		printf("%s\n", json_object_to_json_string_ext(json_object_array_get_idx(list, i),
+							      JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+}
+
 /* ---- simple requests ---------------------------------------------------------------- */
 
 static int cmd_ps(int argc, char **argv)
@@ -74,6 +118,10 @@ static int cmd_ps(int argc, char **argv)
 	int all = 0;
 	int quiet = 0;
 	int opt;
+	int json = take_format(&argc, argv, "ps");
+	if (json < 0) {
+		return 1;
+	}
 	while ((opt = getopt(argc, argv, "+aq")) != -1) {
 		if (opt == 'a') {
 			all = 1;
@@ -93,6 +141,11 @@ static int cmd_ps(int argc, char **argv)
 	json_object *list = NULL;
 	json_object_object_get_ex(resp, "containers", &list);
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
+	if (json) {
+		print_json_lines(list);
+		json_object_put(resp);
+		return 0;
+	}
 	if (!quiet) {
 		printf("%-20s %-24s %-16s %s\n", "NAME", "IMAGE", "CREATED", "STATUS");
 	}
@@ -250,7 +303,7 @@ static int cmd_logs(int argc, char **argv)
 	int fds[2] = {STDOUT_FILENO, STDERR_FILENO};
 	json_object *resp = NULL;
 	/* Ctrl-C ends `logs -f` here; berthd notices the closed connection. */
-	int ret = client_call("logs", req, fds, 2, &resp);
+	int ret = client_call_io("logs", req, fds, "oe", 2, &resp);
 	json_object_put(resp);
 	return ret < 0 ? 1 : 0;
 }
@@ -621,9 +674,13 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_images(int argc, char **argv)
 {
+	int json = take_format(&argc, argv, "images");
+	if (json < 0) {
+		return 1;
+	}
 	int digests = argc == 2 && strcmp(argv[1], "--digests") == 0;
 	if (argc > 1 && !digests) {
-		fprintf(stderr, "berth images: takes no arguments but --digests\n");
+		fprintf(stderr, "berth images: takes no arguments but --digests and --format json\n");
 		return 1;
 	}
 	json_object *resp = NULL;
@@ -634,6 +691,11 @@ static int cmd_images(int argc, char **argv)
 	json_object *list = NULL;
 	json_object_object_get_ex(resp, "images", &list);
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
+	if (json) {
+		print_json_lines(list);
+		json_object_put(resp);
+		return 0;
+	}
 	printf("%-40s %s%-14s %-16s %s\n", "REPOSITORY:TAG", digests ? DIGEST_HEADING : "", "IMAGE ID", "CREATED",
 	       "SIZE");
 	for (size_t i = 0; i < n; i++) {
@@ -693,7 +755,7 @@ static int cmd_load(int argc, char **argv)
 		return 1;
 	}
 	json_object *resp = NULL;
-	int ret = client_call("load", client_req("load"), &fd, 1, &resp);
+	int ret = client_call_io("load", client_req("load"), &fd, "i", 1, &resp);
 	if (ret == 0) {
 		json_object *loaded = NULL;
 		if (json_object_object_get_ex(resp, "loaded", &loaded)) {
@@ -741,8 +803,12 @@ static int cmd_rmi(int argc, char **argv)
 
 static int cmd_network(int argc, char **argv)
 {
+	int json = take_format(&argc, argv, "network ls");
+	if (json < 0) {
+		return 1;
+	}
 	if (argc != 2 || strcmp(argv[1], "ls") != 0) {
-		fprintf(stderr, "usage: berth network ls\n");
+		fprintf(stderr, "usage: berth network ls [--format json]\n");
 		return 1;
 	}
 	json_object *resp = NULL;
@@ -752,6 +818,11 @@ static int cmd_network(int argc, char **argv)
 	}
 	json_object *list = NULL;
 	json_object_object_get_ex(resp, "networks", &list);
+	if (json) {
+		print_json_lines(list);
+		json_object_put(resp);
+		return 0;
+	}
 	printf("%-20s %-16s %-18s %-16s %s\n", "NAME", "BRIDGE", "SUBNET", "GATEWAY", "CONTAINERS");
 	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
 		json_object *n = json_object_array_get_idx(list, i);
@@ -831,11 +902,25 @@ static int cmd_version(int argc, char **argv)
 	(void)argv;
 	printf("berth %s\n", BERTH_VERSION);
 	json_object *resp = NULL;
-	if (access(BERTH_SOCKET, F_OK) == 0 && client_call("version", client_req("version"), NULL, 0, &resp) == 0) {
+	if ((remote_target() != NULL || access(BERTH_SOCKET, F_OK) == 0) &&
+	    client_call("version", client_req("version"), NULL, 0, &resp) == 0) {
 		printf("berthd %s\n", json_str(resp, "version"));
 	}
 	json_object_put(resp);
 	return 0;
+}
+
+static int cmd_system(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "dial-stdio") == 0) {
+		return dialstdio_main(argc - 1, argv + 1);
+	}
+	if (argc >= 2 && strcmp(argv[1], "df") == 0) {
+		return df_main(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "usage: berth system df [-v] [--format json]\n"
+			"       berth system dial-stdio [SOCKET]\n");
+	return 1;
 }
 
 static int usage(FILE *out);
@@ -889,24 +974,47 @@ static const struct {
 	{"rmi", local_rmi},   {"login", local_login},	{"logout", local_logout},
 };
 
+/* -H/--host and -c/--context, before the command. */
+static const char *opt_host;
+static const char *opt_context;
+
+/* One global option at argv[i]: the number of words it took, 0 if it is
+ * not one. */
+static int global_option(int argc, char **argv, int i)
+{
+	const char *opt = argv[i];
+	const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+	if (strncmp(opt, "--host=", 7) == 0 || strncmp(opt, "--context=", 10) == 0) {
+		*(opt[2] == 'h' ? &opt_host : &opt_context) = strchr(opt, '=') + 1;
+		return 1;
+	}
+	if (val == NULL) {
+		return 0;
+	}
+	if (strcmp(opt, "-H") == 0 || strcmp(opt, "--host") == 0) {
+		opt_host = val;
+	} else if (strcmp(opt, "-c") == 0 || strcmp(opt, "--context") == 0) {
+		opt_context = val;
+	} else if (strcmp(opt, "--root") == 0) {
+		local.root = val;
+		local.keep_blobs = 1;
+		local_root_given = 1;
+		local.config_dir = NULL;
+	} else if (strcmp(opt, "--config") == 0) {
+		local.config_dir = val;
+	} else {
+		return 0;
+	}
+	return 2;
+}
+
 /* Global options before the command; returns the index of the command. */
 static int global_options(int argc, char **argv)
 {
 	int i = 1;
-	while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
-		const char *opt = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(opt, "--root") == 0 && val != NULL) {
-			local.root = val;
-			local.keep_blobs = 1;
-			local_root_given = 1;
-			local.config_dir = NULL;
-		} else if (strcmp(opt, "--config") == 0 && val != NULL) {
-			local.config_dir = val;
-		} else {
-			break;
-		}
-		i += 2;
+	int n;
+	while (i < argc && argv[i][0] == '-' && (n = global_option(argc, argv, i)) > 0) {
+		i += n;
 	}
 	if (local_root_given) {
 		/* berth login keeps credentials with the store it is for. */
@@ -915,6 +1023,92 @@ static int global_options(int argc, char **argv)
 		local.login_file = login;
 	}
 	return i;
+}
+
+/* Where the commands go (remote.h): -H, -c, BERTH_HOST, BERTH_CONTEXT,
+ * then the context in use, as docker chooses. -1 after saying why not. */
+static int choose_target(void)
+{
+	static struct remote r;
+	struct berr err = {0};
+	char current[CONTEXT_NAME_MAX];
+	const char *host = opt_host;
+	const char *context = opt_context;
+	if (host != NULL && context != NULL) {
+		fprintf(stderr, "berth: give -H or -c, not both\n");
+		return -1;
+	}
+	if (host == NULL && context == NULL) {
+		host = getenv("BERTH_HOST");
+		host = host != NULL && host[0] != '\0' ? host : NULL;
+		context = getenv("BERTH_CONTEXT");
+		context = context != NULL && context[0] != '\0' ? context : NULL;
+	}
+	if (host == NULL && context == NULL) {
+		if (context_current(current, sizeof(current), &err) < 0) {
+			fprintf(stderr, "berth: %s\n", err.msg);
+			return -1;
+		}
+		context = current;
+	}
+	int ret = host != NULL ? remote_parse(host, &r, &err) : context_host(context, &r, &err);
+	if (ret < 0) {
+		fprintf(stderr, "berth: %s\n", err.msg);
+		return -1;
+	}
+	remote_set_target(ret > 0 || host != NULL ? &r : NULL);
+	return 0;
+}
+
+/* exec's -i and -t, read the way exec_parse reads them. */
+static void exec_flags(int argc, char **argv, int *interactive, int *tty)
+{
+	*interactive = 0;
+	*tty = 0;
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--interactive") == 0) {
+			*interactive = 1;
+		} else if (strcmp(a, "--tty") == 0) {
+			*tty = 1;
+		} else if (a[1] != '-') {
+			size_t n = strcspn(a + 1, "uwe");
+			*interactive |= memchr(a + 1, 'i', n) != NULL;
+			*tty |= memchr(a + 1, 't', n) != NULL;
+			i += a[1 + n] != '\0' && a[2 + n] == '\0'; /* -u USER: the value is the next word */
+		} else if (strchr(a, '=') == NULL) {
+			i++; /* --user USER */
+		}
+	}
+}
+
+/* Commands that run on the host itself rather than through berthd's API:
+ * to a remote host they go as `berth ...` over ssh. */
+static int run_on_host(const struct remote *r, int argc, char **argv)
+{
+	int interactive = 0;
+	int tty = 0;
+	if (strcmp(argv[0], "exec") == 0) {
+		exec_flags(argc, argv, &interactive, &tty);
+		return remote_exec(r, argc, argv, tty && isatty(STDIN_FILENO), !interactive && !tty);
+	}
+	if (strcmp(argv[0], "login") == 0) {
+		return remote_exec(r, argc, argv, isatty(STDIN_FILENO) && isatty(STDOUT_FILENO), 0);
+	}
+	int reads_stdin = strcmp(argv[0], "os") == 0;
+	return remote_exec(r, argc, argv, 0, !reads_stdin);
+}
+
+static int is_host_command(int argc, char **argv)
+{
+	static const char *const names[] = {"exec", "os", "info", "pull", "login", "logout", "save"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(argv[0], names[i]) == 0) {
+			return 1;
+		}
+	}
+	/* config check DIR checks a directory here; the host's /config there. */
+	return strcmp(argv[0], "config") == 0 && argc < 3;
 }
 
 static int run_local(int argc, char **argv)
@@ -943,7 +1137,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"ps", cmd_ps, "[-a] [-q]", "list containers (-a: also stopped ones)", "Containers"},
+	{"ps", cmd_ps, "[-a] [-q] [--format json]", "list containers (-a: also stopped ones)", "Containers"},
 	{"logs", cmd_logs, "[-f] [-t] [--tail N] [--since T] NAME", "a container's output (-f: follow it)", NULL},
 	{"exec", cmd_exec, "[-i] [-t] [-d] [-u USER] [-w DIR] [-e VAR=V] NAME CMD [ARG...]",
 	 "run a command in a running container", NULL},
@@ -955,19 +1149,24 @@ static const struct command commands[] = {
 	{"kill", cmd_lifecycle, "[-s SIGNAL] NAME...", "send containers a signal (default KILL)", NULL},
 	{"rm", cmd_lifecycle, "[-f] NAME...", "remove containers (-f: running ones too)", NULL},
 	{"inspect", cmd_inspect, "NAME...", "containers' details, as JSON", NULL},
-	{"images", cmd_images, "[--digests]", "list images", "Images"},
+	{"stats", stats_main, "[--no-stream] [--format json] [NAME...]", "CPU, memory, network, block I/O, pids", NULL},
+	{"top", top_main, "NAME", "a container's processes", NULL},
+	{"cp", cp_main, "NAME:SRC DEST|-  or  SRC|- NAME:DEST", "copy files out of or into a container", NULL},
+	{"images", cmd_images, "[--digests] [--format json]", "list images", "Images"},
 	{"load", cmd_load, "[-i FILE]", "import an image archive (docker save, OCI layout)", NULL},
 	{"rmi", cmd_rmi, "[-f] IMAGE...", "remove images", NULL},
 	{"pull", cmd_pull, "[-q] IMAGE...", "pull images from their registries", NULL},
 	{"save", cmd_save, "-o FILE IMAGE...", "write images to an archive (OCI layout)", NULL},
 	{"login", cmd_login, "[-u USER] [--password-stdin] REGISTRY", "keep credentials for a registry", NULL},
 	{"logout", cmd_logout, "REGISTRY", "forget them", NULL},
-	{"network", cmd_network, "ls", "bridges, subnets, and the nf_tables rule count", "Networks"},
+	{"network", cmd_network, "ls [--format json]", "bridges, subnets, and the nf_tables rule count", "Networks"},
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
 	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
 	{"info", cmd_info, "", "host name, boot slot, cloud metadata", NULL},
 	{"os", osupdate_main, "update|status|rollback|verify ...", "the host's OS: updates, slots, rollback", "Host"},
 	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
+	{"context", context_main, "create|ls|use|rm|show ...", "named hosts to run commands on (ssh://)", "Remote"},
+	{"system", cmd_system, "dial-stdio [SOCKET]", "(on a host) join stdio to berthd, for a remote berth", NULL},
 	{"--version", cmd_version, NULL, NULL, NULL},
 	{"help", cmd_help, "", "this text", NULL},
 	{"--help", cmd_help, NULL, NULL, NULL},
@@ -979,7 +1178,8 @@ static const struct command commands[] = {
 
 static int usage(FILE *out)
 {
-	fprintf(out, "usage: berth [--root DIR [--config DIR]] COMMAND [OPTIONS]\n");
+	fprintf(out, "usage: berth [-H ssh://[USER@]HOST[:PORT] | -c CONTEXT] COMMAND [OPTIONS]\n"
+		     "       berth --root DIR [--config DIR] COMMAND [OPTIONS]\n");
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		const struct command *c = &commands[i];
 		if (c->section != NULL) {
@@ -998,6 +1198,13 @@ static int usage(FILE *out)
 	return out == stderr ? 1 : 0;
 }
 
+/* Commands that never go to a remote host: they are about this machine. */
+static int is_desk_command(const char *name)
+{
+	return strcmp(name, "context") == 0 || strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
+	       strcmp(name, "-h") == 0;
+}
+
 int berth_main(int argc, char **argv)
 {
 	int first = global_options(argc, argv);
@@ -1006,6 +1213,17 @@ int berth_main(int argc, char **argv)
 	}
 	if (local_root_given) {
 		return run_local(argc - first, argv + first);
+	}
+	if (!is_desk_command(argv[first])) {
+		if (choose_target() < 0) {
+			return 1;
+		}
+		if (remote_target() != NULL && strcmp(argv[first], "cp") == 0) {
+			return cp_remote(remote_target(), argc - first, argv + first);
+		}
+		if (remote_target() != NULL && is_host_command(argc - first, argv + first)) {
+			return run_on_host(remote_target(), argc - first, argv + first);
+		}
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(argv[first], commands[i].name) == 0) {

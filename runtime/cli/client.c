@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/remote.h"
+#include "lib/fsutil.h"
 #include "proto/proto.h"
 
 json_object *client_req(const char *cmd)
@@ -33,36 +35,121 @@ int64_t json_int(json_object *o, const char *key)
 	return json_object_get_int64(v);
 }
 
-int client_call(const char *what, json_object *req, const int *fds, size_t nfds, json_object **resp)
+int client_dial(const char *path, struct berr *err)
 {
-	struct berr err = {0};
-	*resp = NULL;
-	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int sock = proto_connect(BERTH_SOCKET, &err);
-	if (sock < 0) {
-		if (err.code == ENOENT || err.code == ECONNREFUSED) {
-			fprintf(stderr, "berth: %s: berthd is not running (no %s)\n", what, BERTH_SOCKET);
-		} else if (err.code == EACCES) {
-			fprintf(stderr, "berth: %s: permission denied: berth talks to berthd as root only\n", what);
-		} else {
-			fprintf(stderr, "berth: %s: %s\n", what, err.msg);
-		}
-		json_object_put(req);
-		return -1;
+	const struct remote *r = remote_target();
+	return r != NULL ? remote_dial(r, path, err) : proto_connect(path, err);
+}
+
+static void say_unreachable(const char *what, const struct berr *err)
+{
+	const struct remote *r = remote_target();
+	if (r != NULL) {
+		fprintf(stderr, "berth: %s: %s: %s\n", what, r->url, err->msg);
+	} else if (err->code == ENOENT || err->code == ECONNREFUSED) {
+		fprintf(stderr, "berth: %s: berthd is not running (no %s)\n", what, BERTH_SOCKET);
+	} else if (err->code == EACCES) {
+		fprintf(stderr, "berth: %s: permission denied: berth talks to berthd as root only\n", what);
+	} else {
+		fprintf(stderr, "berth: %s: %s\n", what, err->msg);
 	}
-	int ret = proto_send(sock, PROTO_REQUEST, text, strlen(text), fds, nfds, &err);
-	json_object_put(req);
-	struct proto_frame f = {0};
+}
+
+/* Through dial-stdio: the input streamed as STDIN frames, then the frames
+ * until the answer, outputs written where they belong. */
+static int remote_exchange(int sock, const int *fds, const char *roles, size_t nfds, struct proto_frame *f,
+			   struct berr *err)
+{
+	for (size_t i = 0; i < nfds; i++) {
+		if (roles[i] != 'i') {
+			continue;
+		}
+		static char buf[65536];
+		for (;;) {
+			ssize_t n = read(fds[i], buf, sizeof(buf));
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			if (n < 0) {
+				return berr_set(err, errno, "read the input");
+			}
+			if (n == 0) {
+				break;
+			}
+			int ret = proto_send(sock, PROTO_STDIN, buf, (size_t)n, NULL, 0, err);
+			if (ret < 0) {
+				return ret;
+			}
+		}
+		int ret = proto_send(sock, PROTO_STDIN_EOF, "", 0, NULL, 0, err);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	for (;;) {
+		int ret = proto_recv(sock, f, err);
+		if (ret <= 0 || f->type == PROTO_RESPONSE) {
+			return ret;
+		}
+		const char *want = f->type == PROTO_STDOUT ? "o" : f->type == PROTO_STDERR ? "e" : NULL;
+		for (size_t i = 0; want != NULL && i < nfds; i++) {
+			if (roles[i] == want[0]) {
+				write_all(fds[i], f->data, f->len);
+			}
+		}
+		proto_frame_release(f);
+	}
+}
+
+/* Sends the request and receives the answer's frame. */
+static int exchange(int sock, json_object *req, const int *fds, const char *roles, size_t nfds, struct proto_frame *f,
+		    struct berr *err)
+{
+	int remote = remote_target() != NULL;
+	if (remote && nfds > 0) {
+		if (roles == NULL) {
+			return berr_setx(err, EOPNOTSUPP, "not over a remote connection");
+		}
+		json_object_object_add(req, "relay", json_object_new_string_len(roles, (int)nfds));
+	}
+	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int ret = proto_send(sock, PROTO_REQUEST, text, strlen(text), remote ? NULL : fds, remote ? 0 : nfds, err);
 	if (ret == 0) {
-		ret = proto_recv(sock, &f, &err);
+		ret = remote ? remote_exchange(sock, fds, roles, nfds, f, err) : proto_recv(sock, f, err);
 		if (ret == 0) {
-			berr_setx(&err, EPIPE, "berthd closed the connection without an answer");
+			berr_setx(err, EPIPE, "%s",
+				  remote ? "the connection ended without an answer"
+					 : "berthd closed the connection without an answer");
 			ret = -EPIPE;
 		}
 	}
+	return ret < 0 ? ret : 0;
+}
+
+int client_call_io(const char *what, json_object *req, const int *fds, const char *roles, size_t nfds,
+		   json_object **resp)
+{
+	struct berr err = {0};
+	*resp = NULL;
+	int sock = client_dial(BERTH_SOCKET, &err);
+	if (sock < 0) {
+		say_unreachable(what, &err);
+		json_object_put(req);
+		return -1;
+	}
+	struct proto_frame f = {0};
+	int ret = exchange(sock, req, fds, roles, nfds, &f, &err);
+	json_object_put(req);
 	close(sock);
 	if (ret < 0) {
-		fprintf(stderr, "berth: %s: %s\n", what, err.msg);
+		const struct remote *r = remote_target();
+		if (r != NULL && (err.code == EPIPE || err.code == ECONNRESET)) {
+			fprintf(stderr,
+				"berth: %s: %s: the connection ended before berthd answered (ssh says why above)\n",
+				what, r->url);
+		} else {
+			fprintf(stderr, "berth: %s: %s\n", what, err.msg);
+		}
 		proto_frame_release(&f);
 		return -1;
 	}
@@ -81,4 +168,9 @@ int client_call(const char *what, json_object *req, const int *fds, size_t nfds,
 	}
 	*resp = o;
 	return 0;
+}
+
+int client_call(const char *what, json_object *req, const int *fds, size_t nfds, json_object **resp)
+{
+	return client_call_io(what, req, fds, NULL, nfds, resp);
 }

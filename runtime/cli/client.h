@@ -9,8 +9,17 @@
 
 /* Sends req (consumed) with fds attached; *resp gets the answer. Returns
  * 0 when berthd answered "ok", -1 after printing berthd's error (or why
- * berthd could not be reached) prefixed by what. */
+ * berthd could not be reached) prefixed by what. To a remote host
+ * (remote.h) descriptors cannot go: roles says what each one is, for
+ * dial-stdio's relay ('o' and 'e': outputs berthd writes to, 'i': an
+ * input it reads; dialstdio.h); roles NULL: none is relayed. */
+int client_call_io(const char *what, json_object *req, const int *fds, const char *roles, size_t nfds,
+		   json_object **resp);
 int client_call(const char *what, json_object *req, const int *fds, size_t nfds, json_object **resp);
+
+/* A connection to a socket on the host the commands go to: a unix socket
+ * here, or through ssh and dial-stdio. -errno with err set. */
+int client_dial(const char *path, struct berr *err);
 
 /* A request object {"cmd": cmd}. */
 json_object *client_req(const char *cmd);

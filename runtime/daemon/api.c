@@ -22,8 +22,10 @@
 #include "daemon/apply.h"
 #include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
+#include "daemon/df.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
+#include "daemon/stats.h"
 #include "daemon/sup.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
@@ -609,11 +611,12 @@ static void cmd_images(struct client *cl, json_object *req, struct proto_frame *
 
 /* An import can take a while: it runs in a child, which answers the
  * client itself; berthd only notices when it is done. */
-static void load_done(struct child *ch, int status)
+/* A child that answers the client itself (load, rmi, df) has ended. */
+static void child_answered(struct child *ch, int status)
 {
 	struct client *cl = ch->ctx;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
-		reply_error(cl, EIO, "the import ended abnormally");
+		reply_error(cl, EIO, "berthd's worker ended abnormally before it answered");
 		return;
 	}
 	client_close(cl);
@@ -652,7 +655,7 @@ static void cmd_rmi(struct client *cl, json_object *req, struct proto_frame *f)
 		proto_send_str(3, PROTO_RESPONSE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
 		_exit(ret < 0 ? 1 : 0);
 	}
-	if (child_add(pid, load_done, cl) == NULL) {
+	if (child_add(pid, child_answered, cl) == NULL) {
 		kill(pid, SIGKILL);
 	}
 }
@@ -687,7 +690,7 @@ static void cmd_load(struct client *cl, json_object *req, struct proto_frame *f)
 		proto_send_str(4, PROTO_RESPONSE, text, &err);
 		_exit(ret < 0 ? 1 : 0);
 	}
-	if (child_add(pid, load_done, cl) == NULL) {
+	if (child_add(pid, child_answered, cl) == NULL) {
 		kill(pid, SIGKILL);
 	}
 }
@@ -722,6 +725,111 @@ static void cmd_networks(struct client *cl, json_object *req, struct proto_frame
 
 /* ---- dispatch -------------------------------------------------------------------------- */
 
+/* ---- stats and top: counters of running containers (stats.h) ---- */
+
+static int ctr_is_up(const struct ctr *c)
+{
+	return (c->state == CS_RUNNING || c->state == CS_STARTING) && c->pid > 0;
+}
+
+static json_object *stats_entry(struct ctr *c)
+{
+	struct berr err = {0};
+	json_object *o = stats_read(c->pid, &err);
+	if (o != NULL) {
+		json_object_object_add(o, "name", json_object_new_string(c->def.name));
+	}
+	return o;
+}
+
+/* {"names": [...]} or every running container. A named container that
+ * is not running is an error, as with docker stats --no-stream. */
+static void cmd_stats(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)f;
+	json_object *names = NULL;
+	json_object *list = json_object_new_array();
+	if (json_object_object_get_ex(req, "names", &names) && json_object_array_length(names) > 0) {
+		for (size_t i = 0; i < json_object_array_length(names); i++) {
+			const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+			struct ctr *c = name != NULL ? ctr_find(name) : NULL;
+			json_object *o = c != NULL && ctr_is_up(c) ? stats_entry(c) : NULL;
+			if (o == NULL) {
+				char msg[300];
+				snprintf(msg, sizeof(msg), "container %s is not running", name != NULL ? name : "?");
+				json_object_put(list);
+				reply_error(cl, ENOENT, msg);
+				return;
+			}
+			json_object_array_add(list, o);
+		}
+	} else {
+		ctr_foreach(c) {
+			json_object *o = ctr_is_up(c) ? stats_entry(c) : NULL;
+			if (o != NULL) {
+				json_object_array_add(list, o);
+			}
+		}
+	}
+	json_object *o = ok_obj();
+	json_object_object_add(o, "stats", list);
+	json_object_object_add(o, "ncpu", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
+	reply(cl, o);
+}
+
+static void cmd_top(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)f;
+	struct ctr *c = need_ctr(cl, req);
+	if (c == NULL) {
+		return;
+	}
+	struct berr err = {0};
+	json_object *procs = ctr_is_up(c) ? stats_top(c->pid, &err) : NULL;
+	if (procs == NULL) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "container %s is not running", c->def.name);
+		reply_error(cl, EINVAL, msg);
+		return;
+	}
+	json_object *o = ok_obj();
+	json_object_object_add(o, "processes", procs);
+	reply(cl, o);
+}
+
+/* Walking DATA's trees takes long on a big volume: a child answers. */
+static void cmd_df(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	(void)req;
+	(void)f;
+	watch_del(&cl->w);
+	pid_t pid = fork();
+	if (pid < 0) {
+		reply_error(cl, errno, "system df: fork failed");
+		return;
+	}
+	if (pid == 0) {
+		if (dup3(cl->w.fd, 3, 0) < 0) {
+			_exit(2);
+		}
+		close_fds_from(4);
+		signal(SIGPIPE, SIG_IGN);
+		struct berr err = {0};
+		json_object *o = df_report(&err);
+		if (o == NULL) {
+			o = json_object_new_object();
+			json_object_object_add(o, "error", json_object_new_string(err.msg));
+		}
+		json_object_object_add(o, "ok", json_object_new_boolean(err.code == 0));
+		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		proto_send_str(3, PROTO_RESPONSE, text, &err);
+		_exit(0);
+	}
+	if (child_add(pid, child_answered, cl) == NULL) {
+		kill(pid, SIGKILL);
+	}
+}
+
 /* Every handler answers the client, now or later (reply, reply_error,
  * wait_for, or a child that answers it). */
 struct request {
@@ -747,6 +855,9 @@ static const struct request requests[] = {
 	{"images", cmd_images},
 	{"rmi", cmd_rmi},
 	{"load", cmd_load},
+	{"stats", cmd_stats},
+	{"top", cmd_top},
+	{"df", cmd_df},
 };
 
 static const struct request *find_request(const char *cmd)

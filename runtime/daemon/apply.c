@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -201,6 +202,23 @@ static void unmount_image(const char *target)
 {
 	umount2(target, MNT_DETACH);
 	rmdir(target);
+}
+
+void apply_clean_tmp(void)
+{
+	auto_closedir DIR *d = opendir(TMP_ROOT);
+	if (d == NULL) {
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		if (strncmp(e->d_name, "image-", 6) != 0 || path_join(path, sizeof(path), TMP_ROOT, e->d_name) < 0) {
+			continue;
+		}
+		blog_warn("unmounting %s, left by a berthd that was killed while it applied", path);
+		unmount_image(path);
+	}
 }
 
 struct service_in {

@@ -25,6 +25,11 @@ void apply_after_pull(void);
 /* A pull of ref failed: the services waiting for it say why (pulls.h). */
 void apply_pull_failed(const char *ref);
 
+/* The image mounts (under /run/berth/tmp) that a berthd killed while it
+ * applied left behind: unmounted and removed. Only at start, before
+ * anything is applied: nothing else mounts there. */
+void apply_clean_tmp(void);
+
 /* A definition for `berth run` from its request (image, cmd, entrypoint,
  * env, volumes, workdir, user, tty, stdin, rm, name, restart, ...). */
 int apply_run_def(json_object *req, struct ctr_def *def, struct berr *err);

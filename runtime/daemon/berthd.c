@@ -150,6 +150,7 @@ int berthd_main(int argc, char **argv)
 		/* Containers on host networking still work. */
 		blog_err("networks: %s", err.msg);
 	}
+	apply_clean_tmp();
 	sup_adopt_all();
 	images_load_config_dir(D.config_dir);
 	pulls_init(apply_after_pull, apply_pull_failed);

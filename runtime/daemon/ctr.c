@@ -34,6 +34,15 @@ int64_t now_mono_ms(void)
 	return (int64_t)monotonic_ms();
 }
 
+int64_t ctr_ran_ms(const struct ctr *c, int64_t mono_ms)
+{
+	if (c->started_mono_ms > 0) {
+		return mono_ms - c->started_mono_ms;
+	}
+	int64_t ms = c->started_ms > 0 ? now_wall_ms() - (now_mono_ms() - mono_ms) - c->started_ms : 0;
+	return ms > 0 ? ms : 0;
+}
+
 int ctr_valid_name(const char *name, struct berr *err)
 {
 	size_t len = strlen(name);

@@ -197,12 +197,13 @@ struct ctr {
 	struct watch monitor_watch;
 	struct watch status_watch;
 	struct watch health_watch;
-	pid_t pid;	       /* the container's init, on the host */
-	int pidfd;	       /* of pid: signals never reach a recycled pid */
-	int ran;	       /* reached running since berthd started or it was (re)created */
-	int stop_pending;      /* stop asked for while it was starting */
-	int64_t next_start_ms; /* monotonic; CS_RESTARTING */
-	int64_t kill_at_ms;    /* monotonic; CS_STOPPING: SIGKILL then */
+	pid_t pid;		 /* the container's init, on the host */
+	int pidfd;		 /* of pid: signals never reach a recycled pid */
+	int ran;		 /* reached running since berthd started or it was (re)created */
+	int stop_pending;	 /* stop asked for while it was starting */
+	int64_t started_mono_ms; /* monotonic; 0: started before this berthd */
+	int64_t next_start_ms;	 /* monotonic; CS_RESTARTING */
+	int64_t kill_at_ms;	 /* monotonic; CS_STOPPING: SIGKILL then */
 	int64_t backoff_ms;
 	int window_restarts;	  /* restarts since a run lasted restart_window_ms */
 	enum hook_kind hook_kind; /* the hooks running now (hooks.h) */
@@ -227,6 +228,7 @@ struct ctr {
 	char health_out[1024];
 	size_t health_out_len;
 	int64_t health_started_wall_ms;
+	int64_t health_started_mono_ms;
 	struct health_result health_log[HEALTH_LOG_KEEP];
 	size_t health_nlog;
 };
@@ -280,5 +282,12 @@ int64_t ctr_next_backoff(int64_t previous_ms, int64_t ran_ms);
 
 int64_t now_wall_ms(void);
 int64_t now_mono_ms(void);
+
+/* How long c's current or last run had lasted at monotonic time mono_ms.
+ * Durations come from the monotonic clock, so that NTP or an operator
+ * moving the wall clock by a day neither resets a crash loop's backoff nor
+ * stretches a healthcheck's start period; a run older than this berthd
+ * falls back to the wall clock, never below 0. */
+int64_t ctr_ran_ms(const struct ctr *c, int64_t mono_ms);
 
 #endif

@@ -158,6 +158,7 @@ static void start_check(struct ctr *c, int64_t now)
 	c->health_watch = (struct watch){.fd = out[0], .fn = on_output, .ctx = c};
 	watch_add(&c->health_watch, EPOLLIN);
 	c->health_started_wall_ms = now_wall_ms();
+	c->health_started_mono_ms = now;
 	c->health_deadline_ms = now + timeout(c);
 }
 
@@ -241,7 +242,7 @@ static void check_exited(struct child *ch, int status)
 		c->health = HEALTH_HEALTHY;
 	} else {
 		int in_start_period = c->def.health.start_period_ms > 0 &&
-				      r->start_ms - c->started_ms < c->def.health.start_period_ms;
+				      ctr_ran_ms(c, c->health_started_mono_ms) < c->def.health.start_period_ms;
 		if (!in_start_period || c->health == HEALTH_HEALTHY) {
 			c->health_failing_streak++;
 		}

@@ -743,6 +743,10 @@ static void sync_unused(void)
 		struct berr err = {0};
 		if (n->up) {
 			dns_unlisten(dns, n->ipam.gateway);
+		}
+		/* Open but not up: its bridge may be an earlier berthd's (one
+		 * killed while a container that has since gone still had it). */
+		if (n->up || n->open) {
 			if (net_bridge_remove(n->bridge, &err) < 0) {
 				blog_warn("%s", err.msg);
 			}

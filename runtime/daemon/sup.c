@@ -522,6 +522,7 @@ static void on_status(struct watch *w, uint32_t events)
 		c->state = CS_RUNNING;
 		c->ran = 1;
 		c->started_ms = now_wall_ms();
+		c->started_mono_ms = now_mono_ms();
 		c->error[0] = '\0';
 		blog_info("%s: running (pid %d)", c->def.name, (int)c->pid);
 		health_reset(c);
@@ -646,7 +647,7 @@ static void monitor_ended(struct ctr *c)
 	}
 	bundle_release(c);
 	int64_t now = now_wall_ms();
-	int64_t ran_ms = c->started_ms > 0 && was_running ? now - c->started_ms : 0;
+	int64_t ran_ms = was_running ? ctr_ran_ms(c, now_mono_ms()) : 0;
 	c->finished_ms = now;
 	if (was_running) {
 		blog_info("%s: exited with %d", c->def.name, c->exit_code);
@@ -940,6 +941,11 @@ static void adopt(struct ctr *c)
 			return;
 		}
 		save(c);
+	} else {
+		/* berthd was killed in start_now before it saved the start: the
+		 * root filesystem may be mounted with no monitor to run it. A
+		 * container that does not run holds no mount. */
+		bundle_release(c);
 	}
 	/* Compose services come back when compose.yaml is applied; ad hoc
 	 * containers by their restart policy, as Docker does at its start. */
@@ -947,6 +953,25 @@ static void adopt(struct ctr *c)
 	    (c->def.restart == RESTART_ALWAYS || (c->def.restart == RESTART_UNLESS_STOPPED && !c->user_stopped))) {
 		c->want_start = 1;
 	}
+}
+
+/* A container directory without a record: berthd was killed after apply
+ * wrote the files of a container it then did not create, or while it
+ * removed one. Nothing of it runs (a start saves the record first), and
+ * no container would ever own the directory again: it goes. */
+static void remove_unrecorded(const char *name)
+{
+	struct ctr *c = ctr_new();
+	struct berr err = {0};
+	if (c == NULL || (c->def.name = strdup(name)) == NULL) {
+		ctr_free(c);
+		return;
+	}
+	blog_warn("%s: removing its files, left without a record by a berthd that was killed", name);
+	if (bundle_remove(c, &err) < 0) {
+		blog_warn("%s", err.msg);
+	}
+	ctr_free(c);
 }
 
 void sup_adopt_all(void)
@@ -965,7 +990,11 @@ void sup_adopt_all(void)
 		struct ctr *c = NULL;
 		struct berr err = {0};
 		if (ctr_load(e->d_name, &c, &err) < 0) {
-			blog_err("%s", err.msg);
+			if (err.code == ENOENT) {
+				remove_unrecorded(e->d_name);
+			} else {
+				blog_err("%s", err.msg);
+			}
 			continue;
 		}
 		ctr_add(c);

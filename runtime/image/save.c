@@ -6,6 +6,7 @@
  * its first bytes. The tar is ustar, regular files only, every time and
  * owner zero: the same images give the same bytes. */
 #include "image/store.h"
+#include "image/tarw.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -18,59 +19,20 @@
 #include "lib/fsutil.h"
 #include "lib/sha256.h"
 
-#define TAR_BLOCK 512
-#define USTAR_MAX_SIZE 077777777777ULL /* 11 octal digits */
-
-static void octal(char *field, size_t width, uint64_t value)
+/* A regular member of the archive: mode 0644, owned by root, time 0. */
+static int tar_member(int fd, const char *name, uint64_t size, struct berr *err)
 {
-	snprintf(field, width, "%0*llo", (int)width - 1, (unsigned long long)value);
-}
-
-static int tar_header(int fd, const char *name, uint64_t size, struct berr *err)
-{
-	char h[TAR_BLOCK];
-	memset(h, 0, sizeof(h));
-	if (strlen(name) >= 100 || size > USTAR_MAX_SIZE) {
-		return berr_setx(err, EFBIG, "save: %s is too big for a ustar member", name);
-	}
-	memcpy(h, name, strlen(name));
-	octal(h + 100, 8, 0644);
-	octal(h + 108, 8, 0);
-	octal(h + 116, 8, 0);
-	octal(h + 124, 12, size);
-	octal(h + 136, 12, 0);
-	h[156] = '0';
-	memcpy(h + 257, "ustar", 6);
-	memcpy(h + 263, "00", 2);
-	memset(h + 148, ' ', 8);
-	unsigned sum = 0;
-	for (size_t i = 0; i < sizeof(h); i++) {
-		sum += (unsigned char)h[i];
-	}
-	snprintf(h + 148, 8, "%06o", sum);
-	if (write_all(fd, h, sizeof(h)) < 0) {
-		return berr_set(err, errno, "save: write");
-	}
-	return 0;
-}
-
-static int tar_pad(int fd, uint64_t size, struct berr *err)
-{
-	static const char zero[TAR_BLOCK];
-	size_t pad = (size_t)((TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK);
-	if (pad > 0 && write_all(fd, zero, pad) < 0) {
-		return berr_set(err, errno, "save: write");
-	}
-	return 0;
+	const struct tarw_entry e = {.type = '0', .path = name, .size = size, .mode = 0644};
+	return tarw_header(fd, &e, err);
 }
 
 static int tar_data(int fd, const char *name, const void *data, size_t len, struct berr *err)
 {
-	int ret = tar_header(fd, name, len, err);
+	int ret = tar_member(fd, name, len, err);
 	if (ret == 0 && write_all(fd, data, len) < 0) {
 		ret = berr_set(err, errno, "save: write");
 	}
-	return ret < 0 ? ret : tar_pad(fd, len, err);
+	return ret < 0 ? ret : tarw_pad(fd, len, err);
 }
 
 /* A blob of the store as blobs/sha256/<hex>, once per archive. */
@@ -87,21 +49,9 @@ static int tar_blob(struct store *s, int fd, const char *digest, json_object *wr
 	}
 	char name[100];
 	snprintf(name, sizeof(name), "blobs/sha256/%.64s", digest + 7);
-	int ret = tar_header(fd, name, size, err);
-	char buf[65536];
-	uint64_t left = size;
-	while (ret == 0 && left > 0) {
-		ssize_t n = read(in, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf));
-		if (n <= 0) {
-			ret = berr_set(err, n < 0 ? errno : EIO, "save: read blob %s", digest);
-		} else if (write_all(fd, buf, (size_t)n) < 0) {
-			ret = berr_set(err, errno, "save: write");
-		} else {
-			left -= (uint64_t)n;
-		}
-	}
+	int ret = tar_member(fd, name, size, err);
 	if (ret == 0) {
-		ret = tar_pad(fd, size, err);
+		ret = tarw_copy(fd, in, size, name, err);
 	}
 	json_object_object_add(written, digest, json_object_new_boolean(1));
 	return ret;
@@ -266,11 +216,7 @@ int store_save(struct store *s, const char *const *refs, size_t n, int fd, struc
 		json_object_put(index);
 	}
 	if (ret == 0) {
-		/* The end of a tar: two zero blocks. */
-		static const char zero[2 * TAR_BLOCK];
-		if (write_all(fd, zero, sizeof(zero)) < 0) {
-			ret = berr_set(err, errno, "save: write");
-		}
+		ret = tarw_end(fd, err);
 	}
 	json_object_put(manifests);
 	json_object_put(docker);

@@ -151,6 +151,12 @@ static int write_record(struct logfile *lf, enum log_stream stream, int partial,
 	}
 	int ret = write_all(lf->fd, lf->record, n);
 	if (ret < 0) {
+		/* A record cut short (DATA full) is cut off, so that the
+		 * next one starts a line of its own. */
+		struct stat st;
+		if (ftruncate(lf->fd, (off_t)lf->size) < 0 && fstat(lf->fd, &st) == 0) {
+			lf->size = (uint64_t)st.st_size;
+		}
 		return berr_set(err, -ret, "write log %s", lf->path);
 	}
 	lf->size += n;

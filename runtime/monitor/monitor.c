@@ -315,9 +315,17 @@ static int read_output(struct monitor *m, enum log_stream stream)
 		tail_append(m, buf, (size_t)n);
 	}
 	struct berr err;
-	if (m->log != NULL && logfile_write(m->log, stream, buf, (size_t)n, &err) < 0 && !m->log_warned) {
-		blog_warn("%s: %s", m->o.name, err.msg);
-		m->log_warned = 1;
+	if (m->log != NULL) {
+		/* Told once per outage (DATA full), and when it ends. */
+		if (logfile_write(m->log, stream, buf, (size_t)n, &err) < 0) {
+			if (!m->log_warned) {
+				blog_warn("%s: %s", m->o.name, err.msg);
+			}
+			m->log_warned = 1;
+		} else if (m->log_warned) {
+			blog_notice("%s: writing its log again", m->o.name);
+			m->log_warned = 0;
+		}
 	}
 	attachsrv_broadcast(m->attach, stream == LOG_STDERR ? PROTO_STDERR : PROTO_STDOUT, buf, (size_t)n);
 	return 1;

@@ -372,6 +372,27 @@ static const char *proto_name(int proto)
 	return proto == IPPROTO_TCP ? "tcp" : "udp";
 }
 
+/* meta l4proto PROTO th dport PORT: the destination port sits at offset 2
+ * for both TCP and UDP, so one payload load serves both. */
+static void m_l4_dport(struct nl_msg *m, uint8_t proto, uint16_t port)
+{
+	e_meta(m, NFT_META_L4PROTO);
+	e_cmp(m, NFT_CMP_EQ, &proto, sizeof(proto));
+	uint16_t dport = htons(port);
+	e_payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	e_cmp(m, NFT_CMP_EQ, &dport, sizeof(dport));
+}
+
+/* ct state established,related accept */
+static void rule_accept_established(struct builder *bd, const char *chain)
+{
+	struct rtattr *exprs;
+	struct nl_msg *m = rule_begin(bd, chain, "established", &exprs);
+	m_ct_bits(m, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	e_verdict(m, NF_ACCEPT, NULL);
+	rule_end(bd, exprs, NULL);
+}
+
 static void rule_publish(struct builder *bd, const struct nft_port *p)
 {
 	char host[INET_ADDRSTRLEN] = "*";
@@ -387,14 +408,7 @@ static void rule_publish(struct builder *bd, const struct nft_port *p)
 	if (p->host_ip != 0) {
 		m_ip(m, 16, p->host_ip, 32);
 	}
-	uint8_t proto = (uint8_t)p->proto;
-	e_meta(m, NFT_META_L4PROTO);
-	e_cmp(m, NFT_CMP_EQ, &proto, sizeof(proto));
-	/* th dport: the destination port sits at offset 2 for both TCP and
-	 * UDP, so one payload load serves both. */
-	uint16_t dport = htons(p->host_port);
-	e_payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-	e_cmp(m, NFT_CMP_EQ, &dport, sizeof(dport));
+	m_l4_dport(m, (uint8_t)p->proto, p->host_port);
 	uint16_t port = htons(p->port);
 	e_immediate(m, NFT_REG_1, &p->addr, sizeof(p->addr));
 	e_immediate(m, NFT_REG_2, &port, sizeof(port));
@@ -483,11 +497,7 @@ static void rule_drop_crossing(struct builder *bd, uint32_t key_is, uint32_t key
 
 static void rules_forward(struct builder *bd, const struct nft_ruleset *rs)
 {
-	struct rtattr *exprs;
-	struct nl_msg *m = rule_begin(bd, CHAIN_FORWARD, "established", &exprs);
-	m_ct_bits(m, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-	e_verdict(m, NF_ACCEPT, NULL);
-	rule_end(bd, exprs, NULL);
+	rule_accept_established(bd, CHAIN_FORWARD);
 
 	/* Internal networks first: not even a published port opens them. */
 	for (size_t i = 0; i < rs->nnets; i++) {
@@ -499,7 +509,8 @@ static void rules_forward(struct builder *bd, const struct nft_ruleset *rs)
 		}
 	}
 
-	m = rule_begin(bd, CHAIN_FORWARD, "published ports", &exprs);
+	struct rtattr *exprs;
+	struct nl_msg *m = rule_begin(bd, CHAIN_FORWARD, "published ports", &exprs);
 	m_ct_bits(m, NFT_CT_STATUS, IPS_DST_NAT);
 	e_verdict(m, NF_ACCEPT, NULL);
 	rule_end(bd, exprs, NULL);
@@ -519,11 +530,7 @@ static void rule_accept_dns(struct builder *bd, const char *bridge, uint8_t prot
 	struct rtattr *exprs;
 	struct nl_msg *m = rule_begin(bd, CHAIN_INPUT, what, &exprs);
 	m_ifname(m, NFT_META_IIFNAME, NFT_CMP_EQ, bridge);
-	e_meta(m, NFT_META_L4PROTO);
-	e_cmp(m, NFT_CMP_EQ, &proto, sizeof(proto));
-	uint16_t dport = htons(53);
-	e_payload(m, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
-	e_cmp(m, NFT_CMP_EQ, &dport, sizeof(dport));
+	m_l4_dport(m, proto, 53);
 	e_verdict(m, NF_ACCEPT, NULL);
 	rule_end(bd, exprs, NULL);
 }
@@ -535,18 +542,15 @@ static void rule_accept_dns(struct builder *bd, const char *bridge, uint8_t prot
  * (they are DNATed before input and go through forward). */
 static void rules_input(struct builder *bd, const struct nft_ruleset *rs)
 {
-	struct rtattr *exprs;
-	struct nl_msg *m = rule_begin(bd, CHAIN_INPUT, "established", &exprs);
-	m_ct_bits(m, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-	e_verdict(m, NF_ACCEPT, NULL);
-	rule_end(bd, exprs, NULL);
+	rule_accept_established(bd, CHAIN_INPUT);
 	for (size_t i = 0; i < rs->nnets; i++) {
 		const char *bridge = rs->nets[i].bridge;
 		rule_accept_dns(bd, bridge, IPPROTO_UDP);
 		rule_accept_dns(bd, bridge, IPPROTO_TCP);
 		char what[64];
 		snprintf(what, sizeof(what), "the host, from %s", bridge);
-		m = rule_begin(bd, CHAIN_INPUT, what, &exprs);
+		struct rtattr *exprs;
+		struct nl_msg *m = rule_begin(bd, CHAIN_INPUT, what, &exprs);
 		m_ifname(m, NFT_META_IIFNAME, NFT_CMP_EQ, bridge);
 		e_verdict(m, NF_DROP, NULL);
 		rule_end(bd, exprs, what);

@@ -10,24 +10,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/caps.h"
+
 int caps_drop_bounding(uint64_t bounding, struct berr *err)
 {
-	int last = oci_cap_last();
-	for (int cap = 0; cap <= 63; cap++) {
-		if (bounding & (1ull << cap)) {
-			continue;
-		}
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-			/* Capabilities past the kernel's last one do not exist. */
-			if (errno == EINVAL && cap > last) {
-				continue;
-			}
-			if (errno == EINVAL) {
-				continue;
-			}
-			return berr_set(err, errno, "drop %s from the bounding set",
-					oci_cap_name(cap) ? oci_cap_name(cap) : "capability");
-		}
+	int cap = 0;
+	int ret = caps_bound(bounding, &cap);
+	if (ret < 0) {
+		return berr_set(err, -ret, "drop %s from the bounding set",
+				oci_cap_name(cap) ? oci_cap_name(cap) : "capability");
 	}
 	return 0;
 }
@@ -56,17 +47,9 @@ int caps_switch_user(const struct oci_user *u, struct berr *err)
 
 int caps_apply(const struct oci_caps *c, struct berr *err)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct data[2];
-	memset(data, 0, sizeof(data));
-	data[0].effective = (uint32_t)c->effective;
-	data[1].effective = (uint32_t)(c->effective >> 32);
-	data[0].permitted = (uint32_t)c->permitted;
-	data[1].permitted = (uint32_t)(c->permitted >> 32);
-	data[0].inheritable = (uint32_t)c->inheritable;
-	data[1].inheritable = (uint32_t)(c->inheritable >> 32);
-	if (syscall(SYS_capset, &hdr, data) < 0) {
-		return berr_set(err, errno, "set capabilities (effective %#llx, permitted %#llx, inheritable %#llx)",
+	int ret = caps_set(c->effective, c->permitted, c->inheritable);
+	if (ret < 0) {
+		return berr_set(err, -ret, "set capabilities (effective %#llx, permitted %#llx, inheritable %#llx)",
 				(unsigned long long)c->effective, (unsigned long long)c->permitted,
 				(unsigned long long)c->inheritable);
 	}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -87,6 +88,10 @@ int proto_send(int sock, enum proto_type type, const void *data, size_t len, con
 	size_t left = sizeof(hdr) + len;
 	while (left > 0) {
 		ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK && msg.msg_controllen == 0) {
+			/* A pipe (berth system dial-stdio's stdout). */
+			n = writev(sock, msg.msg_iov, (int)msg.msg_iovlen);
+		}
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -154,6 +159,11 @@ static ssize_t recv_exact(int sock, void *buf, size_t len, struct proto_frame *f
 		struct msghdr msg = {
 			.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
 		ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == ENOTSOCK) {
+			n = read(sock, iov.iov_base, iov.iov_len);
+			msg.msg_controllen = 0;
+			msg.msg_flags = 0;
+		}
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;

@@ -2,7 +2,8 @@
  * monitors: framed messages over unix stream sockets, with file
  * descriptors passed alongside (SCM_RIGHTS) where a client hands its own
  * stdio or a file to the daemon. Root only: servers check the peer's uid
- * with SO_PEERCRED (proto_peer_is_root). */
+ * with SO_PEERCRED (proto_peer_is_root). proto_send and proto_recv also
+ * work on pipes, without descriptors (berth system dial-stdio's stdio). */
 #ifndef BERTH_PROTO_H
 #define BERTH_PROTO_H
 
