@@ -37,7 +37,12 @@ services:
       interval: 1s
 """
 
-POINTS = ["config-copying", "config-staged", "config-renamed", "config-current", "config-switched", "config-up"]
+# Every phase of an apply: staging (from a directory and from a tar), the
+# rename, the switch of the name in use, /config's bind, berthd's up, the
+# prune after a good gate, and a rollback's two halves (a sick change).
+POINTS = [("config-copying", "dir"), ("config-unpacked", "tar"), ("config-staged", "dir"), ("config-renamed", "dir"),
+          ("config-current", "dir"), ("config-switched", "dir"), ("config-up", "dir"), ("config-prune", "dir"),
+          ("config-rollback", "sick"), ("config-rolled-back", "sick"), ("config-current", "tar")]
 
 
 @pytest.fixture(scope="module")
@@ -145,28 +150,52 @@ def test_rollback_goes_back_to_the_flashed_configuration(host):
          "web to run the flashed configuration")
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_power_cut_during_apply_leaves_old_or_new_whole(host, point):
+@pytest.mark.parametrize("point,how", POINTS)
+def test_power_cut_during_apply_leaves_old_or_new_whole(host, point, how):
     h = host
     old = h.run("cat /config/compose.yaml", check=True).stdout
-    new_compose = COMPOSE.replace("COLOR: blue", f"COLOR: cut-{point}")
-    d = variant(h, f"cut-{point}", new_compose)
-    subprocess.run(h._args() + ["rm -rf /data/newcfg && mkdir /data/newcfg && tar x -C /data/newcfg"],
-                   input=subprocess.run(["tar", "c", "-C", d, "."], capture_output=True).stdout, check=True,
-                   capture_output=True)
+    new_compose = COMPOSE.replace("COLOR: blue", f"COLOR: cut-{point}-{how}")
+    if how == "sick":
+        new_compose = new_compose.replace('test: ["CMD", "true"]', 'test: ["CMD", "false"]', 1)
+    d = variant(h, f"cut-{point}-{how}", new_compose)
+    tar = subprocess.run(["tar", "c", "-C", d, "."], capture_output=True, check=True).stdout
+    if how == "tar":
+        command, stdin = "berth config apply --timeout 120 -", subprocess.PIPE
+    else:
+        subprocess.run(h._args() + ["rm -rf /data/newcfg && mkdir /data/newcfg && tar x -C /data/newcfg"],
+                       input=tar, check=True, capture_output=True)
+        command, stdin = f"berth config apply --timeout {10 if how == 'sick' else 120} /data/newcfg", subprocess.DEVNULL
     with h.vm.lock:
         start = len(h.vm.output)
-    proc = subprocess.Popen(h._args() + [f"BERTH_FAILPOINT={point} berth config apply /data/newcfg"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(h._args() + [f"BERTH_FAILPOINT={point} {command}"], stdin=stdin,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if how == "tar":
+        proc.stdin.write(tar)
+        proc.stdin.close()
     h.vm.wait_for(rf"failpoint {point} reached", 300, start=start)
     h.vm.kill()
     proc.kill()
-    h.boot(f"after-{point}")
+    h.boot(f"after-{point}-{how}")
     now = h.run("cat /config/compose.yaml", check=True).stdout
     assert now in (old, new_compose), now
     rows, text = in_use(h)
     assert len(rows) == 1, text
-    # The stack runs what /config says, and the next apply works.
+    # The stack runs what /config says.
     color = now.split("COLOR: ")[1].split("\n")[0]
-    wait(h, lambda: h.run("berth exec web sh -c 'echo $COLOR'").stdout.strip() == color, 120,
-         f"web to run {color}")
+    wait(h, lambda: h.run("berth exec web sh -c 'echo $COLOR'").stdout.strip() == color, 120, f"web to run {color}")
+    if how == "sick" and now == new_compose:
+        # A cut before the rollback finished leaves the sick one in use: the way out works.
+        r = h.run("berth config rollback", timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_good_apply_after_the_cuts(host):
+    h = host
+    d = variant(h, "final", COMPOSE.replace("COLOR: blue", "COLOR: final"))
+    r = desk(h, "-c", "vm", "config", "apply", d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows, text = in_use(h)
+    # Kept: the one in use, the one before, and CONFIGGEN_KEEP more; 0 always.
+    kept = [line.split()[0] for line in text.splitlines()[1:]]
+    assert "0" in kept and len(kept) <= 5 + 3, text
+    assert h.run("ls /run/berth/config-part/.berth/tmp 2>/dev/null | wc -l").stdout.strip() in ("", "0")

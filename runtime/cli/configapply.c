@@ -255,6 +255,7 @@ static int stage(int part, unsigned gen_in_use, unsigned n, const char *src, cha
 	snprintf(out, size, "%s/%s", CONFIGGEN_PART_MOUNT, tmp);
 	if (strcmp(src, "-") == 0) {
 		int ret = cp_unpack_at(dst, STDIN_FILENO, err);
+		failpoint("config-unpacked");
 		if (ret == 0 && fsync_tree(dst, 0) < 0) {
 			ret = berr_setx(err, EINVAL, "the archive holds something other than files and directories");
 		}
@@ -639,6 +640,7 @@ static int health_gate(json_object *before, json_object *report, int64_t t0_ms, 
  * one before it go (never 0, the flashed one). */
 static void prune(int part, unsigned in_use, unsigned before)
 {
+	failpoint("config-prune");
 	static unsigned gens[GENS_MAX];
 	size_t n = 0;
 	struct berr err = {0};
@@ -689,9 +691,11 @@ static int go_live(int part, unsigned gen, unsigned prev, const struct apply_opt
 	}
 	fprintf(stderr, "berth config apply: %s; rolling back to generation %u\n", why, prev);
 	note_failed(part, gen, why);
+	failpoint("config-rollback");
 	if (use_generation(part, prev, &err) < 0) {
 		return fail("apply", &err);
 	}
+	failpoint("config-rolled-back");
 	cli_up(NULL);
 	fprintf(stderr, "berth config apply: generation %u is in use again\n", prev);
 	return 1;
