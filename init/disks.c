@@ -18,6 +18,7 @@
 #include "lib/berr.h"
 #include "lib/blkdev.h"
 #include "lib/cleanup.h"
+#include "lib/configgen.h"
 #include "lib/gpt.h"
 #include "lib/log.h"
 #include "lib/proc.h"
@@ -256,6 +257,8 @@ static void data_fallback(struct disks *d, const char *why)
 	}
 }
 
+static int bind_generation(const char *dev);
+
 static void setup_config(struct disks *d)
 {
 	char dev[96];
@@ -271,12 +274,45 @@ static void setup_config(struct disks *d)
 		blog_err("%s (%s) is damaged; using defaults", CONFIG_LABEL, dev);
 		return;
 	}
-	if (mount(dev, CONFIG_MOUNT, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-		blog_err("mount %s (%s) on %s: %s; using defaults", CONFIG_LABEL, dev, CONFIG_MOUNT, strerror(errno));
+	if (mkdir(CONFIGGEN_PART_MOUNT, 0700) < 0 && errno != EEXIST) {
+		blog_err("mkdir %s: %s; using defaults", CONFIGGEN_PART_MOUNT, strerror(errno));
+		return;
+	}
+	if (mount(dev, CONFIGGEN_PART_MOUNT, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		blog_err("mount %s (%s) on %s: %s; using defaults", CONFIG_LABEL, dev, CONFIGGEN_PART_MOUNT,
+			 strerror(errno));
+		return;
+	}
+	if (bind_generation(dev) < 0) {
 		return;
 	}
 	d->config_mounted = 1;
-	blog_info("mounted %s (%s) read-only on %s", CONFIG_LABEL, dev, CONFIG_MOUNT);
+}
+
+/* /config: the generation in use (lib/configgen.h), read-only; a name
+ * that is broken or points nowhere means generation 0, as flashed. */
+static int bind_generation(const char *dev)
+{
+	auto_close int part = open(CONFIGGEN_PART_MOUNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	unsigned gen = 0;
+	struct berr err = {0};
+	if (part < 0 || configgen_current(part, &gen, &err) < 0) {
+		blog_err("%s; using CONFIG as flashed (generation 0)", part < 0 ? strerror(errno) : err.msg);
+		gen = 0;
+	}
+	char rel[64];
+	char src[128];
+	configgen_path(gen, rel, sizeof(rel));
+	snprintf(src, sizeof(src), "%s/%s", CONFIGGEN_PART_MOUNT, rel);
+	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (mount(src, CONFIG_MOUNT, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, CONFIG_MOUNT, NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0) {
+		blog_err("bind %s on %s: %s; using defaults", src, CONFIG_MOUNT, strerror(errno));
+		umount2(CONFIG_MOUNT, MNT_DETACH);
+		return -1;
+	}
+	blog_info("mounted %s (%s) read-only on %s, generation %u", CONFIG_LABEL, dev, CONFIG_MOUNT, gen);
+	return 0;
 }
 
 static void setup_data(struct disks *d)

@@ -21,6 +21,7 @@
 
 #include "cli/attach.h"
 #include "cli/client.h"
+#include "cli/configapply.h"
 #include "cli/configcheck.h"
 #include "cli/context.h"
 #include "cli/cp.h"
@@ -853,13 +854,8 @@ static void print_list(json_object *o, const char *key, const char *label)
 	}
 }
 
-static int cmd_up(int argc, char **argv)
+int cli_up(json_object **report)
 {
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "berth up: takes no arguments (it applies /config/compose.yaml)\n");
-		return 1;
-	}
 	json_object *resp = NULL;
 	int ret = client_call("up", client_req("up"), NULL, 0, &resp);
 	if (resp != NULL) {
@@ -883,17 +879,30 @@ static int cmd_up(int argc, char **argv)
 			}
 		}
 	}
-	json_object_put(resp);
-	return ret < 0 ? 1 : 0;
+	if (report != NULL) {
+		*report = resp;
+	} else {
+		json_object_put(resp);
+	}
+	return ret < 0 ? -1 : 0;
+}
+
+static int cmd_up(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "berth up: takes no arguments (it applies /config/compose.yaml)\n");
+		return 1;
+	}
+	return cli_up(NULL) < 0 ? 1 : 0;
 }
 
 static int cmd_config(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "check") != 0 || argc > 3) {
-		fprintf(stderr, "usage: berth config check [DIR]\n");
-		return 1;
+	if (argc >= 2 && strcmp(argv[1], "check") == 0 && argc <= 3) {
+		return config_check(argc == 3 ? argv[2] : "/config");
 	}
-	return config_check(argc == 3 ? argv[2] : "/config");
+	return configapply_main(argc, argv);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -1108,7 +1117,7 @@ static int is_host_command(int argc, char **argv)
 		}
 	}
 	/* config check DIR checks a directory here; the host's /config there. */
-	return strcmp(argv[0], "config") == 0 && argc < 3;
+	return strcmp(argv[0], "config") == 0 && argc < 3 && (argc < 2 || strcmp(argv[1], "check") == 0);
 }
 
 static int run_local(int argc, char **argv)
@@ -1161,7 +1170,10 @@ static const struct command commands[] = {
 	{"logout", cmd_logout, "REGISTRY", "forget them", NULL},
 	{"network", cmd_network, "ls [--format json]", "bridges, subnets, and the nf_tables rule count", "Networks"},
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
-	{"config", cmd_config, "check [DIR]", "check a config directory (default /config)", NULL},
+	{"config", cmd_config, "check|apply|diff|history|rollback",
+	 "check a config directory; replace /config "
+	 "as a whole, with rollback",
+	 NULL},
 	{"info", cmd_info, "", "host name, boot slot, cloud metadata", NULL},
 	{"os", osupdate_main, "update|status|rollback|verify ...", "the host's OS: updates, slots, rollback", "Host"},
 	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
@@ -1217,6 +1229,10 @@ int berth_main(int argc, char **argv)
 	if (!is_desk_command(argv[first])) {
 		if (choose_target() < 0) {
 			return 1;
+		}
+		if (remote_target() != NULL && strcmp(argv[first], "config") == 0 && argc - first >= 2 &&
+		    strcmp(argv[first + 1], "check") != 0) {
+			return configapply_remote(remote_target(), argc - first, argv + first);
 		}
 		if (remote_target() != NULL && strcmp(argv[first], "cp") == 0) {
 			return cp_remote(remote_target(), argc - first, argv + first);

@@ -407,6 +407,8 @@ static int open_dest(int root_fd, const char *dest, struct unpacker *u, struct b
 	return fd;
 }
 
+static int unpack_stream(struct unpacker *u, int in, struct berr *err);
+
 static int unpack(int root_fd, const char *dest, int in, struct berr *err)
 {
 	struct unpacker u = {0};
@@ -414,6 +416,28 @@ static int unpack(int root_fd, const char *dest, int in, struct berr *err)
 	if (u.anchor < 0) {
 		return u.anchor;
 	}
+	int ret = unpack_stream(&u, in, err);
+	close(u.anchor);
+	return ret;
+}
+
+int cp_unpack_at(int anchor, int in, struct berr *err)
+{
+	struct unpacker u = {.anchor = anchor};
+	return unpack_stream(&u, in, err);
+}
+
+int cp_pack_contents(const char *dir, int out, struct berr *err)
+{
+	char src[PATH_MAX];
+	if (snprintf(src, sizeof(src), "%s/.", dir) >= (int)sizeof(src)) {
+		return berr_setx(err, ENAMETOOLONG, "%s: path too long", dir);
+	}
+	return pack(-1, src, out, err);
+}
+
+static int unpack_stream(struct unpacker *u, int in, struct berr *err)
+{
 	struct dstream_source src = {fd_read, NULL, &in};
 	struct dstream *d = NULL;
 	struct tar_reader *t = NULL;
@@ -429,7 +453,7 @@ static int unpack(int root_fd, const char *dest, int in, struct berr *err)
 			break;
 		}
 		ret = ++count > CP_ENTRIES_MAX ? berr_setx(err, E2BIG, "more than %d entries", CP_ENTRIES_MAX)
-					       : make_entry(&u, t, e, err);
+					       : make_entry(u, t, e, err);
 	}
 	if (t != NULL) {
 		tar_close(t);
@@ -437,7 +461,6 @@ static int unpack(int root_fd, const char *dest, int in, struct berr *err)
 	if (d != NULL) {
 		dstream_close(d);
 	}
-	close(u.anchor);
 	return ret < 0 ? ret : 0;
 }
 

@@ -19,4 +19,11 @@ int cp_main(int argc, char **argv);
 struct remote;
 int cp_remote(const struct remote *r, int argc, char **argv);
 
+/* The building blocks, for config apply: a tar of a directory's
+ * contents (entries "./..."), and unpacking a tar into a directory
+ * (anchor: its fd) with names as they are. */
+#include "lib/berr.h"
+int cp_pack_contents(const char *dir, int out, struct berr *err);
+int cp_unpack_at(int anchor, int in, struct berr *err);
+
 #endif

@@ -1,0 +1,115 @@
+/* CONFIG's generations (see configgen.h). */
+#include "lib/configgen.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/fsutil.h"
+
+int configgen_parse(const char *s, unsigned *gen)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 6 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0')) {
+		return -EINVAL;
+	}
+	*gen = (unsigned)strtoul(s, NULL, 10);
+	return 0;
+}
+
+void configgen_path(unsigned gen, char *out, size_t size)
+{
+	if (gen == 0) {
+		snprintf(out, size, ".");
+	} else {
+		snprintf(out, size, "%s/%u", CONFIGGEN_GEN_DIR, gen);
+	}
+}
+
+static int gen_exists(int partfd, unsigned gen)
+{
+	char path[64];
+	configgen_path(gen, path, sizeof(path));
+	struct stat st;
+	return fstatat(partfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+int configgen_current(int partfd, unsigned *gen, struct berr *err)
+{
+	*gen = 0;
+	char buf[16];
+	auto_close int fd = openat(partfd, CONFIGGEN_CURRENT, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT ? 0 : berr_set(err, errno, "CONFIG's %s", CONFIGGEN_CURRENT);
+	}
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		return berr_set(err, errno, "CONFIG's %s", CONFIGGEN_CURRENT);
+	}
+	buf[n] = '\0';
+	trim_end(buf);
+	unsigned g;
+	if (configgen_parse(buf, &g) < 0) {
+		return berr_setx(err, EINVAL, "CONFIG's %s: not a generation number", CONFIGGEN_CURRENT);
+	}
+	if (!gen_exists(partfd, g)) {
+		return berr_setx(err, ENOENT, "CONFIG's %s names generation %u, which is missing", CONFIGGEN_CURRENT,
+				 g);
+	}
+	*gen = g;
+	return 0;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a;
+	unsigned y = *(const unsigned *)b;
+	return x < y ? -1 : x > y;
+}
+
+int configgen_list(int partfd, unsigned *gens, size_t max, size_t *n, struct berr *err)
+{
+	*n = 0;
+	if (max == 0) {
+		return 0;
+	}
+	gens[(*n)++] = 0;
+	int dfd = openat(partfd, CONFIGGEN_GEN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		return errno == ENOENT ? 0 : berr_set(err, errno, "CONFIG's %s", CONFIGGEN_GEN_DIR);
+	}
+	auto_closedir DIR *d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
+		return berr_set(err, errno, "CONFIG's %s", CONFIGGEN_GEN_DIR);
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && *n < max) {
+		unsigned g;
+		if (configgen_parse(e->d_name, &g) == 0 && g > 0 && gen_exists(partfd, g)) {
+			gens[(*n)++] = g;
+		}
+	}
+	qsort(gens, *n, sizeof(*gens), cmp_unsigned);
+	return 0;
+}
+
+int configgen_set_current(int partfd, unsigned gen, struct berr *err)
+{
+	if (gen > 0 && !gen_exists(partfd, gen)) {
+		return berr_setx(err, ENOENT, "CONFIG has no generation %u", gen);
+	}
+	if (mkdirat(partfd, CONFIGGEN_DIR, 0755) < 0 && errno != EEXIST) {
+		return berr_set(err, errno, "CONFIG's %s", CONFIGGEN_DIR);
+	}
+	char text[16];
+	snprintf(text, sizeof(text), "%u\n", gen);
+	return write_file_atomic_at(partfd, CONFIGGEN_CURRENT, text, strlen(text), 0644,
+				    ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);
+}

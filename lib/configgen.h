@@ -1,0 +1,51 @@
+/* CONFIG's generations: the configurations a host has run, kept on the
+ * CONFIG partition itself so that `berth config apply` can replace one as
+ * a whole and go back.
+ *
+ * On the partition: the files as flashed (berth-image set-config) are
+ * generation 0, at its root. Generation N >= 1 is the directory
+ * .berth/gen/N. The one in use is named by .berth/current ("N\n"),
+ * replaced with write_file_atomic (file and directory synced), so a power
+ * cut leaves the old name or the new one; a generation being written is
+ * .berth/tmp/N and is never named before it is whole and synced. A name
+ * that does not parse, or a generation that is missing, is an error the
+ * caller reports, falling back to generation 0. A failed generation (put
+ * back by a rollback) has .berth/gen/N.failed holding why.
+ *
+ * init mounts the partition at CONFIGGEN_PART_MOUNT and the generation in
+ * use, read-only, at /config; everything else reads /config only. */
+#ifndef BERTH_CONFIGGEN_H
+#define BERTH_CONFIGGEN_H
+
+#include <stddef.h>
+
+#include "lib/berr.h"
+
+#define CONFIGGEN_PART_MOUNT "/run/berth/config-part"
+#define CONFIGGEN_DIR ".berth"
+#define CONFIGGEN_GEN_DIR ".berth/gen"
+#define CONFIGGEN_TMP_DIR ".berth/tmp"
+#define CONFIGGEN_CURRENT ".berth/current"
+#define CONFIGGEN_MAX 999999
+#define CONFIGGEN_KEEP 5 /* generations kept besides the one in use and the one before */
+
+/* The generation named by .berth/current under partfd: 0 with *gen set
+ * (0 when there is no such file), -EINVAL (bad content, err names the
+ * file) or -ENOENT (its directory is missing). */
+int configgen_current(int partfd, unsigned *gen, struct berr *err);
+
+/* The directory of generation gen relative to the partition's root:
+ * "." for 0, ".berth/gen/N" otherwise. */
+void configgen_path(unsigned gen, char *out, size_t size);
+
+/* Generations present (0 and every complete N), ascending, at most max
+ * of them into gens; *n how many. */
+int configgen_list(int partfd, unsigned *gens, size_t max, size_t *n, struct berr *err);
+
+/* Makes gen the one in use (atomically, synced). */
+int configgen_set_current(int partfd, unsigned gen, struct berr *err);
+
+/* Parses a generation's decimal name ("12"); -EINVAL for anything else. */
+int configgen_parse(const char *s, unsigned *gen);
+
+#endif

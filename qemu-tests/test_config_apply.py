@@ -1,0 +1,201 @@
+"""berth config apply/diff/history/rollback from the desk against a VM:
+a good change recreates only the service it changes, a bad one is
+refused with nothing changed (on the desk and, sent anyway, on the host),
+a service that never becomes healthy is rolled back with the reason
+shown, rollback goes back to a generation, and QEMU killed at every
+phase of an apply leaves the old configuration or the new one, whole.
+One VM serves the module; the checks run in order."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import imagegen
+from berthvm import OUT
+from sshhost import SshHost, wait
+
+BERTH = os.path.join(OUT, "host", "berth")
+
+COMPOSE = """
+name: app
+services:
+  web:
+    image: busybox
+    command: ["sleep", "1000000"]
+    environment:
+      COLOR: blue
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+  db:
+    image: busybox
+    command: ["sleep", "1000000"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+"""
+
+# Every phase of an apply: staging (from a directory and from a tar), the
+# rename, the switch of the name in use, /config's bind, berthd's up, the
+# prune after a good gate, and a rollback's two halves (a sick change).
+POINTS = [("config-copying", "dir"), ("config-unpacked", "tar"), ("config-staged", "dir"), ("config-renamed", "dir"),
+          ("config-current", "dir"), ("config-switched", "dir"), ("config-up", "dir"), ("config-prune", "dir"),
+          ("config-rollback", "sick"), ("config-rolled-back", "sick"), ("config-current", "tar")]
+
+
+@pytest.fixture(scope="module")
+def host(image, workdir):
+    files = imagegen.busybox_config_files(workdir, COMPOSE)
+    h = SshHost(workdir, image, config_files=files, memory=384)
+    h.boot("apply")
+    wait(h, lambda: healthy(h) >= 2, 180, "the stack to be healthy")
+    h.env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(workdir, "desk-config"),
+                 BERTH_SSH_COMMAND=f"ssh -i {h.key} -o BatchMode=yes -o StrictHostKeyChecking=no "
+                                   "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
+    h.env.pop("BERTH_HOST", None)
+    h.env.pop("BERTH_CONTEXT", None)
+    r = desk(h, "context", "create", "vm", "--host", f"ssh://root@127.0.0.1:{h.port}")
+    assert r.returncode == 0, r.stderr
+    h.base = os.path.join(workdir, "config")  # what SshHost put on CONFIG
+    yield h
+    h.kill()
+
+
+def healthy(h):
+    rows = [json.loads(line) for line in h.run("berth ps --format json").stdout.splitlines()]
+    return sum(1 for c in rows if c.get("health") == "healthy")
+
+
+def desk(h, *args, timeout=300):
+    return subprocess.run([BERTH, *args], capture_output=True, text=True, timeout=timeout, env=h.env,
+                          stdin=subprocess.DEVNULL)
+
+
+def variant(h, name, compose):
+    """A copy of the flashed config directory with another compose.yaml."""
+    d = os.path.join(os.path.dirname(h.base), name)
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(h.base, d)
+    with open(os.path.join(d, "compose.yaml"), "w") as f:
+        f.write(compose)
+    return d
+
+
+def pids(h):
+    out = {}
+    for line in h.run("berth ps --format json", check=True).stdout.splitlines():
+        c = json.loads(line)
+        out[c["service"]] = c["pid"]
+    return out
+
+
+def in_use(h):
+    r = h.run("berth config history", check=True)
+    rows = [line.split() for line in r.stdout.splitlines()[1:]]
+    return [row[0] for row in rows if "in use" in " ".join(row)], r.stdout
+
+
+def test_good_change_recreates_only_its_service(host):
+    h = host
+    before = pids(h)
+    d = variant(h, "green", COMPOSE.replace("COLOR: blue", "COLOR: green"))
+    r = desk(h, "-c", "vm", "config", "diff", d)
+    assert r.returncode == 0 and "service web: changed" in r.stdout and "service db" not in r.stdout, r
+    assert "file compose.yaml: changed" in r.stdout, r.stdout
+    r = desk(h, "-c", "vm", "config", "apply", d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "recreated: web" in r.stdout and "generation 1 is healthy" in r.stdout, r.stdout
+    after = pids(h)
+    assert after["db"] == before["db"] and after["web"] != before["web"], (before, after)
+    assert h.run("berth exec web sh -c 'echo $COLOR'").stdout.strip() == "green"
+    assert h.run("cat /config/compose.yaml").stdout == open(os.path.join(d, "compose.yaml")).read()
+    assert in_use(h)[0] == ["1"], in_use(h)[1]
+
+
+def test_bad_change_is_refused_and_nothing_changes(host):
+    h = host
+    d = variant(h, "bad", COMPOSE.replace("image: busybox\n", "image: busybox\n    restart: sometimes\n", 1))
+    r = desk(h, "-c", "vm", "config", "apply", d)
+    assert r.returncode != 0 and "nothing was sent" in r.stderr and "restart" in r.stdout + r.stderr, r
+    # Sent anyway (a tar on the host's stdin): the host's own check refuses it.
+    tar = subprocess.run(["tar", "c", "-C", d, "."], capture_output=True, check=True).stdout
+    r = subprocess.run(h._args() + ["berth config apply -"], input=tar, capture_output=True, timeout=300)
+    assert r.returncode != 0 and b"nothing changed" in r.stderr, r
+    assert in_use(h)[0] == ["1"], in_use(h)[1]
+    assert "COLOR: green" in h.run("cat /config/compose.yaml").stdout
+
+
+def test_a_service_that_never_becomes_healthy_is_rolled_back(host):
+    h = host
+    sick = COMPOSE.replace("COLOR: blue", "COLOR: sick").replace('test: ["CMD", "true"]', 'test: ["CMD", "false"]', 1)
+    d = variant(h, "sick", sick)
+    r = desk(h, "-c", "vm", "config", "apply", "--timeout", "15", d)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert "web (started by this apply) is running, health" in r.stderr, r.stderr
+    assert "rolling back to generation 1" in r.stderr and "generation 1 is in use again" in r.stderr, r.stderr
+    rows, text = in_use(h)
+    assert rows == ["1"] and "rolled back: web (started by this apply)" in text, text
+    wait(h, lambda: h.run("berth exec web sh -c 'echo $COLOR'").stdout.strip() == "green", 60,
+         "web to run generation 1 again")
+
+
+def test_rollback_goes_back_to_the_flashed_configuration(host):
+    h = host
+    r = desk(h, "-c", "vm", "config", "rollback", "0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert in_use(h)[0] == ["0"], in_use(h)[1]
+    wait(h, lambda: h.run("berth exec web sh -c 'echo $COLOR'").stdout.strip() == "blue", 60,
+         "web to run the flashed configuration")
+
+
+@pytest.mark.parametrize("point,how", POINTS)
+def test_power_cut_during_apply_leaves_old_or_new_whole(host, point, how):
+    h = host
+    old = h.run("cat /config/compose.yaml", check=True).stdout
+    new_compose = COMPOSE.replace("COLOR: blue", f"COLOR: cut-{point}-{how}")
+    if how == "sick":
+        new_compose = new_compose.replace('test: ["CMD", "true"]', 'test: ["CMD", "false"]', 1)
+    d = variant(h, f"cut-{point}-{how}", new_compose)
+    tar = subprocess.run(["tar", "c", "-C", d, "."], capture_output=True, check=True).stdout
+    if how == "tar":
+        command, stdin = "berth config apply --timeout 120 -", subprocess.PIPE
+    else:
+        subprocess.run(h._args() + ["rm -rf /data/newcfg && mkdir /data/newcfg && tar x -C /data/newcfg"],
+                       input=tar, check=True, capture_output=True)
+        command, stdin = f"berth config apply --timeout {10 if how == 'sick' else 120} /data/newcfg", subprocess.DEVNULL
+    with h.vm.lock:
+        start = len(h.vm.output)
+    proc = subprocess.Popen(h._args() + [f"BERTH_FAILPOINT={point} {command}"], stdin=stdin,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if how == "tar":
+        proc.stdin.write(tar)
+        proc.stdin.close()
+    h.vm.wait_for(rf"failpoint {point} reached", 300, start=start)
+    h.vm.kill()
+    proc.kill()
+    h.boot(f"after-{point}-{how}")
+    now = h.run("cat /config/compose.yaml", check=True).stdout
+    assert now in (old, new_compose), now
+    rows, text = in_use(h)
+    assert len(rows) == 1, text
+    # The stack runs what /config says.
+    color = now.split("COLOR: ")[1].split("\n")[0]
+    wait(h, lambda: h.run("berth exec web sh -c 'echo $COLOR'").stdout.strip() == color, 120, f"web to run {color}")
+    if how == "sick" and now == new_compose:
+        # A cut before the rollback finished leaves the sick one in use: the way out works.
+        r = h.run("berth config rollback", timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_good_apply_after_the_cuts(host):
+    h = host
+    d = variant(h, "final", COMPOSE.replace("COLOR: blue", "COLOR: final"))
+    r = desk(h, "-c", "vm", "config", "apply", d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows, text = in_use(h)
+    # Kept: the one in use, the one before, and CONFIGGEN_KEEP more; 0 always.
+    kept = [line.split()[0] for line in text.splitlines()[1:]]
+    assert "0" in kept and len(kept) <= 5 + 3, text
+    assert h.run("ls /run/berth/config-part/.berth/tmp 2>/dev/null | wc -l").stdout.strip() in ("", "0")
