@@ -360,7 +360,7 @@ lint: | $(DEPS_STAMP)
 	@bad=$$(grep -rnE '^#include "[^/"]+"' lib init runtime bench/tools tests/tools); if [ -n "$$bad" ]; then \
 		echo "lint: a local include names its folder (\"lib/berr.h\", \"oci/config.h\"):"; echo "$$bad"; exit 1; fi
 	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image image-build/mkverity \
-		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd
+		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd conformance/mkdisk conformance/oci-runtime
 
 format:
 	clang-format -i $(CLANG_FORMAT_FILES)

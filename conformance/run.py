@@ -44,6 +44,8 @@ OUT = os.environ.get("BERTH_OUT", os.path.join(TOP, "out"))
 RESULTS = os.path.join(OUT, "conformance")
 ROOT = "/run/conformance/root"  # the overlay: the disk over Berth's root
 WORK = "/tmp/work"  # inside ROOT: where the suite writes its bundles
+# Programs whose checks need a terminal on their stdout (else they skip).
+TTY = ("test_tty.py",)
 TIMEOUT = 300  # seconds for one test program (its checks take seconds; runc hangs in one)
 
 # name: (the runtime, whether it goes through the adapter)
@@ -121,7 +123,7 @@ def run_program(h, runtime, program):
              f"python3.11 /conformance/tests/{program} 2>&1")
     cmd = inside(f"exec env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} sh -c {shlex.quote(inner)}")
     t0 = time.monotonic()
-    r = h.run(cmd, timeout=TIMEOUT + 120)
+    r = h.run(cmd, timeout=TIMEOUT + 120, tty=program in TTY)
     took = time.monotonic() - t0
     h.run(f"RT={path}\n{CLEANUP}", timeout=300)
     out = r.stdout + r.stderr
