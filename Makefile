@@ -25,7 +25,7 @@ export BERTH_TOP := $(CURDIR)
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: check-faults all deps run check check-clean-room check-updates unit lint qemu-test image clean format bench binaries fuzz \
-	fuzz-build kernel-sizes bundle FORCE
+	fuzz-build kernel-sizes bundle conformance FORCE
 
 DEPS_STAMP := $(OUT)/.deps-$(shell cat rootfs/build-deps | sha256sum | cut -c1-12)
 $(DEPS_STAMP): rootfs/build-deps
@@ -360,7 +360,7 @@ lint: | $(DEPS_STAMP)
 	@bad=$$(grep -rnE '^#include "[^/"]+"' lib init runtime bench/tools tests/tools); if [ -n "$$bad" ]; then \
 		echo "lint: a local include names its folder (\"lib/berr.h\", \"oci/config.h\"):"; echo "$$bad"; exit 1; fi
 	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image image-build/mkverity \
-		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd
+		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd conformance/mkdisk conformance/oci-runtime
 
 format:
 	clang-format -i $(CLANG_FORMAT_FILES)
@@ -412,6 +412,20 @@ kernel-sizes: | $(DEPS_STAMP)
 bench: all $(BENCH_TOOLS) $(OUT)/bench/bench.ext4 $(OUT)/pkg/busybox/busybox
 	bench/bench-deps
 	$(PYTHON) bench/run.py $(if $(filter 1,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY))
+
+# ---- conformance --------------------------------------------------------------------
+# `make conformance` runs crun's own OCI runtime test suite (from crun's
+# pinned Debian source) against berth-oci, Debian's crun and Debian's runc in
+# a Berth VM, and writes out/conformance/results.md (docs/security.md). Not
+# part of make check: it measures, and fails only when it cannot run.
+CONFORMANCE_DISK := $(OUT)/conformance/conformance.ext4
+$(CONFORMANCE_DISK): conformance/mkdisk conformance/conformance.pins conformance/oci-runtime conformance/libmount.py \
+		bench/mkbenchdisk bench/bench.pins rootfs/fetch rootfs/lib.sh $(TARGET_CC) $(OUT)/pkg/libseccomp/musl/libseccomp.a \
+		$(OUT)/target/tests/newroot | $(DEPS_STAMP)
+	conformance/mkdisk $@
+
+conformance: all $(CONFORMANCE_DISK)
+	$(PYTHON) conformance/run.py $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(OUT)

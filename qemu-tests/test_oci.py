@@ -672,3 +672,124 @@ def test_no_mount_namespace_refuses_what_needs_one(host):
     r = run(host, ["true"], m)
     assert r.returncode != 0
     assert "mounts needs a mount namespace, and linux.namespaces has none" in r.stderr
+
+
+# ---- conformance: what crun's test suite found (make conformance) -------------------------------
+
+
+def test_unknown_capability_is_a_warning(host):
+    """The spec: a capability that cannot be mapped MUST be logged as a
+    warning, and the runtime SHOULD NOT fail; exec --cap likewise."""
+    def m(cfg):
+        cfg["process"]["capabilities"] = {k: ["CAP_KILL", "CAP_NOT_YET"] for k in
+                                          ["bounding", "effective", "permitted"]}
+        tmp_tmpfs(cfg)
+
+    r = run(host, ["grep", "^Cap", "/proc/self/status"], m)
+    assert r.returncode == 0, r.stderr
+    assert "process.capabilities.bounding[1]: ignoring unknown capability 'CAP_NOT_YET'" in r.stderr
+    c = caps_of(r.stdout)
+    assert c["CapBnd"] == c["CapEff"] == c["CapPrm"] == 1 << 5
+
+
+def test_exec_cap_no_new_privs_groups_and_env_override(host):
+    """runc's exec options: --cap, --no-new-privs, --additional-gids; an
+    --env NAME=... replaces the config's NAME (a program reads the first)."""
+    def m(cfg):
+        cfg["process"]["capabilities"] = {}
+        cfg["process"]["noNewPrivileges"] = False
+        cfg["process"]["env"] = ["PATH=/bin", "WHO=config"]
+
+    d, cid = bundle(host, ["sleep", "1000"], m)
+    host.run(f"cd {d} && berth-oci create {cid} && berth-oci start {cid}", check=True)
+    st = host.run(f"berth-oci exec {cid} cat /proc/self/status", check=True).stdout
+    assert caps_of(st)["CapEff"] == 0 and re.search(r"^NoNewPrivs:\s+0$", st, re.M)
+    r = host.run(f"berth-oci exec --cap CAP_KILL --cap CAP_NOPE --no-new-privs -g 432 -g 433 {cid} "
+                 "cat /proc/self/status")
+    assert r.returncode == 0 and "ignoring unknown capability 'CAP_NOPE'" in r.stderr, r.stderr
+    c = caps_of(r.stdout)
+    assert c["CapEff"] == c["CapPrm"] == c["CapBnd"] == 1 << 5 and c["CapInh"] == c["CapAmb"] == 0
+    assert re.search(r"^NoNewPrivs:\s+1$", r.stdout, re.M)
+    assert re.search(r"^Groups:\s+432 433\s*$", r.stdout, re.M), r.stdout
+    r = host.run(f"berth-oci exec --env WHO=flag --env NEW=1 {cid} sh -c 'echo $WHO $NEW; env | grep -c ^WHO='")
+    assert r.stdout.split() == ["flag", "1", "1"], r.stdout + r.stderr
+    host.run(f"berth-oci delete --force {cid}", check=True)
+
+
+def test_home_from_the_containers_passwd(host):
+    """Without HOME in env, a process gets its user's home from the
+    container's /etc/passwd, or /, as runc and crun give it; run and exec."""
+    def m(cfg):
+        cfg["process"]["env"] = ["PATH=/bin"]
+
+    assert run(host, ["sh", "-c", "echo $HOME"], m).stdout.strip() == "/root"
+
+    def other(cfg):
+        m(cfg)
+        cfg["process"]["user"] = {"uid": 4321, "gid": 4321}
+
+    assert run(host, ["sh", "-c", "echo $HOME"], other).stdout.strip() == "/"
+
+    def given(cfg):
+        cfg["process"]["env"] = ["PATH=/bin", "HOME=/given"]
+
+    assert run(host, ["sh", "-c", "echo $HOME"], given).stdout.strip() == "/given"
+    d, cid = bundle(host, ["sleep", "1000"], m)
+    host.run(f"cd {d} && berth-oci create {cid} && berth-oci start {cid}", check=True)
+    assert host.run(f"berth-oci exec {cid} sh -c 'echo $HOME'").stdout.strip() == "/root"
+    assert host.run(f"berth-oci exec --user 99 {cid} sh -c 'echo $HOME'").stdout.strip() == "/"
+    host.run(f"berth-oci delete --force {cid}", check=True)
+
+
+def test_missing_cwd_is_made_before_the_root_is_read_only(host):
+    def m(cfg):
+        cfg["process"]["cwd"] = "/made/for/you"
+
+    host.run(f"rm -rf /tmp/rootfs-cwd && cp -a {ROOTFS} /tmp/rootfs-cwd", check=True)
+    r = run(host, ["sh", "-c", "pwd"], m, rootfs="/tmp/rootfs-cwd")
+    assert r.returncode == 0 and r.stdout.strip() == "/made/for/you", r.stderr
+    assert host.run("stat -c '%a %u' /tmp/rootfs-cwd/made/for/you").stdout.strip() == "755 0"
+
+
+def test_sysctl_kernel_hostname_is_refused(host):
+    def m(cfg):
+        cfg["linux"]["sysctl"] = {"kernel.hostname": "other"}
+
+    r = run(host, ["hostname"], m)
+    assert r.returncode != 0 and "linux.sysctl.kernel.hostname: set the container's host name with hostname" in \
+        r.stderr, r.stderr
+
+
+def test_hook_without_env_inherits_the_runtimes(host):
+    host.run("rm -rf /tmp/hkenv; mkdir -p /tmp/hkenv", check=True)
+
+    def m(cfg):
+        cfg["hooks"] = {"prestart": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "echo \"[$FROM_RUNTIME]\" > /tmp/hkenv/inherited"]},
+            {"path": "/bin/sh", "args": ["sh", "-c", "echo \"[$FROM_RUNTIME]\" > /tmp/hkenv/empty"], "env": []},
+            {"path": "/bin/sh", "args": ["sh", "-c", "echo \"[$FROM_RUNTIME]\" > /tmp/hkenv/own"],
+             "env": ["FROM_RUNTIME=own"]}]}
+
+    d, cid = bundle(host, ["true"], m)
+    r = host.run(f"cd {d} && FROM_RUNTIME=yes berth-oci run {cid}")
+    assert r.returncode == 0, r.stderr
+    got = {f: host.run(f"cat /tmp/hkenv/{f}").stdout.strip() for f in ["inherited", "empty", "own"]}
+    assert got == {"inherited": "[yes]", "empty": "[]", "own": "[own]"}
+
+
+def test_userns_bind_source_only_the_hosts_root_may_reach(host):
+    """A bind source under a directory only the host's root may search is
+    cloned before the user namespace is entered (as runc and crun do)."""
+    host.run("rm -rf /tmp/locked && mkdir -p /tmp/locked/m && echo hello > /tmp/locked/m/content && "
+             "chmod 000 /tmp/locked", check=True)
+
+    def m(cfg):
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        # /tmp is in the root already: the container's root (host uid
+        # 100000) could not make a directory in a root owned by host root.
+        add_mount(cfg, destination="/tmp", type="bind", source="/tmp/locked/m", options=["bind", "ro"])
+
+    r = run(host, ["cat", "/tmp/content"], m)
+    assert r.returncode == 0 and r.stdout.strip() == "hello", r.stderr

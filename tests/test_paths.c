@@ -114,6 +114,32 @@ static void test_mknode_file_and_dir(void)
 	CHECK(root_mknode(root_fd, "/x/..", 0, &err) < 0);
 }
 
+/* A dangling symlink as the final component of a file node: its target is
+ * made, inside the root (crun's suite, mount-symlink-not-existing). */
+static void test_mknode_through_a_dangling_symlink(void)
+{
+	struct berr err;
+	sh("mkdir -p %s/etc && ln -s ../foo/bar/not/here %s/etc/not-existing && ln -s /%s/esc4 %s/abs-dangling && "
+	   "ln -s loop2 %s/loop1 && ln -s loop1 %s/loop2",
+	   root, root, outside + 1, root, root, root);
+	int fd = root_mknode(root_fd, "/etc/not-existing", 0, &err);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		close(fd);
+	}
+	CHECK(exists(root, "foo/bar/not/here"));
+	fd = root_mknode(root_fd, "/abs-dangling", 0, &err);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		close(fd);
+	}
+	CHECK(!exists(outside, "esc4"));
+	char inside[sizeof(outside) + 8];
+	snprintf(inside, sizeof(inside), "%s/esc4", outside + 1);
+	CHECK(exists(root, inside));
+	CHECK(root_mknode(root_fd, "/loop1", 0, &err) < 0);
+}
+
 int main(void)
 {
 	if (mkdtemp(top) == NULL) {
@@ -131,6 +157,7 @@ int main(void)
 	RUN(test_mkdir_through_symlinks_stays_inside);
 	RUN(test_open_resolves_inside);
 	RUN(test_mknode_file_and_dir);
+	RUN(test_mknode_through_a_dangling_symlink);
 	sh("rm -rf %s", top);
 	return check_summary();
 }

@@ -390,7 +390,11 @@ static int cmd_exec(struct args *a, struct oci_opts *o)
 {
 	const char *id;
 	static const char *env[256];
+	static const char *caps[64];
+	static const char *gids[64];
 	o->env = env;
+	o->caps = caps;
+	o->gids = gids;
 	for (; a->i < a->argc && is_option(a->argv[a->i]); a->i++) {
 		int r;
 		const char *v = NULL;
@@ -414,10 +418,18 @@ static int cmd_exec(struct args *a, struct oci_opts *o)
 			if (r > 0 && o->nenv < 256) {
 				env[o->nenv++] = v;
 			}
-		} else if (opt(a, "additional-gids", "g", 1, &v) || opt(a, "cap", "c", 1, &v) ||
-			   opt(a, "process-label", NULL, 1, &v) || opt(a, "apparmor", NULL, 1, &v) ||
-			   opt(a, "cgroup", NULL, 1, &v) || opt(a, "no-new-privs", NULL, 0, &v) ||
-			   opt(a, "ignore-paused", NULL, 0, &v)) {
+		} else if ((r = opt(a, "cap", "c", 1, &v)) != 0) {
+			if (r > 0 && o->ncaps < 64) {
+				caps[o->ncaps++] = v;
+			}
+		} else if ((r = opt(a, "additional-gids", "g", 1, &v)) != 0) {
+			if (r > 0 && o->ngids < 64) {
+				gids[o->ngids++] = v;
+			}
+		} else if ((r = opt(a, "no-new-privs", NULL, 0, &v)) != 0) {
+			o->no_new_privs = v == NULL;
+		} else if (opt(a, "process-label", NULL, 1, &v) || opt(a, "apparmor", NULL, 1, &v) ||
+			   opt(a, "cgroup", NULL, 1, &v) || opt(a, "ignore-paused", NULL, 0, &v)) {
 			return usage_error("exec: %s is not supported by berth-oci", a->argv[a->i]);
 		} else {
 			return usage_error("exec: unknown option '%s'", a->argv[a->i]);

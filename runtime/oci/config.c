@@ -184,15 +184,21 @@ static int oom(struct parser *p)
 	return berr_set(p->err, ENOMEM, "%s", p->name);
 }
 
-static void warn(struct parser *p, const char *field)
+/* A warning kept for the caller to print: "NAME: " and the message, cut to
+ * fit (a warning is worth less than the space it takes). */
+__attribute__((format(printf, 2, 3))) static void warn(struct parser *p, const char *fmt, ...)
 {
 	struct oci_config *c = p->cfg;
-	if (c->nwarnings < OCI_MAX_WARNINGS) {
-		/* Cut to fit: a warning is worth less than the space it takes. */
-		if (snprintf(c->warnings[c->nwarnings], sizeof(c->warnings[0]), "%s: ignoring unknown field %s",
-			     p->name, field) >= 0) {
-			c->nwarnings++;
-		}
+	if (c->nwarnings >= OCI_MAX_WARNINGS) {
+		return;
+	}
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && snprintf(c->warnings[c->nwarnings], sizeof(c->warnings[0]), "%s: %s", p->name, msg) >= 0) {
+		c->nwarnings++;
 	}
 }
 
@@ -596,7 +602,7 @@ static void warn_unknown(struct parser *p, json_object *o, const char *where, co
 		if (f->kind == K_END) {
 			char field[FIELD_MAX];
 			sub(field, sizeof(field), where, key);
-			warn(p, field);
+			warn(p, "ignoring unknown field %s", field);
 		}
 	}
 }
@@ -704,9 +710,13 @@ static int read_cap_set(struct parser *p, json_object *v, const char *field, voi
 		const char *name = json_object_get_string(json_object_array_get_idx(v, i));
 		int cap = oci_cap_from_name(name);
 		if (cap < 0) {
+			/* The spec: a capability that cannot be mapped to the kernel
+			 * MUST be logged as a warning, and runtimes SHOULD NOT fail
+			 * for it (a newer one than this kernel or berth-oci knows). */
 			char item[FIELD_MAX];
 			index_path(item, sizeof(item), field, i);
-			return fail(p, item, "unknown capability '%.64s'", name);
+			warn(p, "%s: ignoring unknown capability '%.64s'", item, name);
+			continue;
 		}
 		*mask |= 1ull << cap;
 	}
@@ -906,9 +916,12 @@ static int check_hook(struct parser *p, const struct obj *o)
 
 #define T struct oci_hook
 static const struct field hook_fields[] = {
-	{STRING("path", path)},	     {STRINGS("args", args, nargs)},
-	{STRINGS("env", env, nenv)}, {INT("timeout", timeout, 1, INT32_MAX)},
-	{CHECK(check_hook)},	     {END},
+	{STRING("path", path)},
+	{STRINGS("args", args, nargs)},
+	{STRINGS("env", env, nenv), HAS(has_env)},
+	{INT("timeout", timeout, 1, INT32_MAX)},
+	{CHECK(check_hook)},
+	{END},
 };
 #undef T
 

@@ -259,6 +259,7 @@ struct oci_hook {
 	size_t nargs;
 	char **env;
 	size_t nenv;
+	int has_env; /* without env, a hook inherits the runtime's (as with runc and crun) */
 	int timeout; /* seconds; 0: none */
 };
 

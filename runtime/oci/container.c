@@ -752,6 +752,58 @@ static int parse_user_spec(const char *spec, struct oci_user *u, struct berr *er
 	return 0;
 }
 
+/* runc's exec options beyond the process: --cap adds a capability to the
+ * bounding, effective and permitted sets (and to the ambient set when the
+ * inheritable set is not empty, which ambient needs); an unknown one is a
+ * warning, as in a config. --additional-gids adds groups, --no-new-privs
+ * sets no_new_privileges. */
+static int exec_options(const struct oci_opts *o, struct oci_config *cfg, struct oci_process *proc, struct berr *err)
+{
+	for (size_t i = 0; i < o->ncaps; i++) {
+		int cap = oci_cap_from_name(o->caps[i]);
+		if (cap < 0) {
+			blog_warn("exec: ignoring unknown capability '%.64s'", o->caps[i]);
+			continue;
+		}
+		if (!proc->has_caps) {
+			memset(&proc->caps, 0, sizeof(proc->caps));
+			proc->has_caps = 1;
+		}
+		uint64_t bit = 1ull << cap;
+		proc->caps.bounding |= bit;
+		proc->caps.effective |= bit;
+		proc->caps.permitted |= bit;
+		if (proc->caps.inheritable != 0) {
+			proc->caps.ambient |= bit;
+		}
+	}
+	if (o->ngids > 0) {
+		size_t n = proc->user.nadditional_gids;
+		gid_t *gids = arena_alloc(&cfg->arena, (n + o->ngids) * sizeof(gid_t));
+		if (gids == NULL) {
+			return berr_set(err, ENOMEM, "exec");
+		}
+		if (n > 0) {
+			memcpy(gids, proc->user.additional_gids, n * sizeof(gid_t));
+		}
+		for (size_t i = 0; i < o->ngids; i++) {
+			char *end;
+			errno = 0;
+			unsigned long g = strtoul(o->gids[i], &end, 10);
+			if (end == o->gids[i] || *end != '\0' || errno != 0 || g > UINT32_MAX - 1) {
+				return berr_setx(err, EINVAL, "--additional-gids %s: expected a number", o->gids[i]);
+			}
+			gids[n++] = (gid_t)g;
+		}
+		proc->user.additional_gids = gids;
+		proc->user.nadditional_gids = n;
+	}
+	if (o->no_new_privs) {
+		proc->no_new_privileges = 1;
+	}
+	return 0;
+}
+
 /* The process to exec: --process FILE, or the config's own process with the
  * command line's args, env, terminal, cwd and user. */
 static int exec_process_spec(const struct oci_opts *o, struct oci_config *cfg, struct oci_process *proc,
@@ -773,14 +825,24 @@ static int exec_process_spec(const struct oci_opts *o, struct oci_config *cfg, s
 	}
 	proc->nargs = o->nargs;
 	memcpy(env, proc->env, proc->nenv * sizeof(char *));
+	size_t nenv = proc->nenv;
 	for (size_t i = 0; i < o->nenv; i++) {
-		if (strchr(o->env[i], '=') == NULL) {
+		const char *eq = strchr(o->env[i], '=');
+		if (eq == NULL) {
 			return berr_setx(err, EINVAL, "--env %s: expected NAME=VALUE", o->env[i]);
 		}
-		env[proc->nenv + i] = (char *)o->env[i];
+		/* --env NAME=... replaces the config's NAME (a process reads the
+		 * first of two), as with runc and crun. */
+		size_t j = 0;
+		size_t len = (size_t)(eq - o->env[i]) + 1;
+		while (j < nenv && strncmp(env[j], o->env[i], len) != 0) {
+			j++;
+		}
+		env[j] = (char *)o->env[i];
+		nenv += j == nenv;
 	}
 	proc->env = env;
-	proc->nenv += o->nenv;
+	proc->nenv = nenv;
 	proc->terminal = o->tty;
 	proc->has_console_size = 0;
 	if (o->cwd != NULL) {
@@ -789,7 +851,7 @@ static int exec_process_spec(const struct oci_opts *o, struct oci_config *cfg, s
 	if (o->user != NULL && parse_user_spec(o->user, &proc->user, err) < 0) {
 		return -EINVAL;
 	}
-	return 0;
+	return exec_options(o, cfg, proc, err);
 }
 
 /* Starts proc in the container of st, in its cgroup; a terminal berth-oci

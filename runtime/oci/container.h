@@ -23,6 +23,11 @@ struct oci_opts {
 	const char *user; /* UID[:GID] */
 	const char **env;
 	size_t nenv;
+	const char **caps; /* --cap: added to the process's bounding, effective and permitted sets */
+	size_t ncaps;
+	const char **gids; /* --additional-gids */
+	size_t ngids;
+	int no_new_privs;
 	char **args;
 	size_t nargs;
 	/* kill / delete / list */

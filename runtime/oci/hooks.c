@@ -23,11 +23,15 @@ static int run_hook(const struct oci_hook *h, const char *kind, size_t index, co
 	/* argv[0] of the hook is args[0] when given, else its path. */
 	char *default_argv[] = {h->path, NULL};
 	char *const *argv = h->nargs > 0 ? h->args : default_argv;
+	/* A hook without env inherits the runtime's environment, as with runc
+	 * and crun (crun's suite, test-hook-env-inherit); "env": [] is empty. */
 	char *empty_env[] = {NULL};
 	struct spawn_opts o = {
 		.path = h->path,
 		.argv = argv,
-		.envp = h->nenv > 0 ? h->env : empty_env,
+		.envp = !h->has_env   ? environ
+			: h->nenv > 0 ? h->env
+				      : empty_env,
 		.stdin_fd = in[0],
 		.stdout_fd = STDERR_FILENO,
 		.stderr_fd = STDERR_FILENO,

@@ -220,6 +220,67 @@ static int set_limits(const struct oci_process *p, struct berr *err)
 	return 0;
 }
 
+/* HOME=the home directory of uid in the container's /etc/passwd, or
+ * HOME=/ without one: what runc, crun and Docker give a process whose env
+ * has no HOME (crun's suite: empty-home, exec with another user). Reads
+ * the container's own file, so it is refused unless regular; a line longer
+ * than the buffer is skipped. */
+static void home_from_passwd(uid_t uid, char *out, size_t size)
+{
+	snprintf(out, size, "HOME=/");
+	auto_close int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		return;
+	}
+	char buf[4096];
+	size_t have = 0;
+	int skipping = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0) {
+			if (have == 0 || skipping) {
+				return;
+			}
+			buf[have++] = '\n'; /* the last line, without its newline */
+		}
+		have += n > 0 ? (size_t)n : 0;
+		char *line = buf;
+		char *nl;
+		while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
+			*nl = '\0';
+			/* name:password:uid:gid:gecos:home:shell */
+			char *f[7];
+			size_t nf = 0;
+			for (char *p = line; nf < 7 && p != NULL; nf++) {
+				f[nf] = p;
+				p = strchr(p, ':');
+				if (p != NULL) {
+					*p++ = '\0';
+				}
+			}
+			char *end;
+			if (!skipping && nf >= 6 && f[2][0] != '\0' && strtoul(f[2], &end, 10) == uid && *end == '\0' &&
+			    f[5][0] == '/') {
+				snprintf(out, size, "HOME=%s", f[5]);
+				return;
+			}
+			skipping = 0;
+			line = nl + 1;
+		}
+		if (n <= 0) {
+			return;
+		}
+		size_t rest = have - (size_t)(line - buf);
+		if (rest == sizeof(buf) - 1) {
+			skipping = 1; /* a line longer than buf: drop it up to its newline */
+			rest = 0;
+		}
+		memmove(buf, line, rest);
+		have = rest;
+	}
+}
+
 static __attribute__((noreturn)) void exec_process(const struct launch *l, int sock)
 {
 	const struct oci_process *p = l->proc;
@@ -231,6 +292,22 @@ static __attribute__((noreturn)) void exec_process(const struct launch *l, int s
 	memset(&none, 0, sizeof(none));
 	/* No capabilities section: none at all, not the runtime's. */
 	const struct oci_caps *caps = p->has_caps ? &p->caps : &none;
+	/* The environment, with HOME added when it has none (read as root,
+	 * before the switch to the process's user). */
+	char home[PATH_MAX + 8];
+	char *empty_env[] = {NULL};
+	char *const *envp = p->nenv ? p->env : empty_env;
+	if (env_get(p->env, p->nenv, "HOME") == NULL) {
+		char **with_home = calloc(p->nenv + 2, sizeof(char *));
+		if (with_home != NULL) {
+			home_from_passwd(p->user.uid, home, sizeof(home));
+			for (size_t i = 0; i < p->nenv; i++) {
+				with_home[i] = p->env[i];
+			}
+			with_home[p->nenv] = home;
+			envp = with_home;
+		}
+	}
 
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		berr_set(&err, errno, "process.noNewPrivileges");
@@ -276,8 +353,7 @@ static __attribute__((noreturn)) void exec_process(const struct launch *l, int s
 	close_fds_from(4);
 	oci_trace("init: execve");
 	sync_send(sock, SYNC_EXECED, 0);
-	char *empty_env[] = {NULL};
-	execve(exe, p->args, p->nenv ? p->env : empty_env);
+	execve(exe, p->args, envp);
 	int e = errno;
 	explain_exec(exe, e, &err);
 	sync_send_error(sock, &err);
@@ -432,6 +508,7 @@ static __attribute__((noreturn)) void container_init(struct launch *l, int sock,
 		.new_cgroupns = (ns_flags & CLONE_NEWCGROUP) != 0,
 		.new_mountns = oci_config_namespace(cfg, OCI_NS_MOUNT) != NULL,
 		.root_fd = -1,
+		.bind_trees = l->bind_trees,
 	};
 	oci_trace("init: go");
 	auto_free char *state = NULL;
@@ -663,6 +740,16 @@ static __attribute__((noreturn)) void first_child(struct launch *l, int sock)
 		}
 	}
 	int new_flags = open_namespaces(l, join_fd, sock);
+	l->bind_trees = NULL;
+	int userns = (new_flags & CLONE_NEWUSER) != 0 || join_fd[OCI_NS_USER] >= 0;
+	if (l->join_pid == 0 && userns && oci_config_namespace(l->cfg, OCI_NS_MOUNT) != NULL && l->cfg->nmounts > 0) {
+		/* Still the runtime's user: bind sources it can reach but the
+		 * container's root could not (see rootfs_clone_bind_sources). */
+		l->bind_trees = calloc(l->cfg->nmounts, sizeof(int));
+		if (l->bind_trees != NULL) {
+			rootfs_clone_bind_sources(l->cfg, l->bind_trees);
+		}
+	}
 	join_namespaces(join_fd, sock);
 	enter_user_namespace(join_fd[OCI_NS_USER], new_flags, sock);
 	create_namespaces(l, new_flags, sock);

@@ -43,6 +43,7 @@ struct launch {
 	int no_pivot;
 	pid_t join_pid;	  /* exec: the container's process */
 	int exec_root_fd; /* exec into a container without a mount namespace: its root (set by launch) */
+	int *bind_trees;  /* create in a user namespace: the bind sources cloned before (set by launch) */
 	launch_hooks_fn hooks;
 	void *data; /* for the hooks callback */
 

@@ -134,40 +134,59 @@ int root_mknode(int root_fd, const char *path, int is_dir, struct berr *err)
 	if (is_dir) {
 		return root_mkdir_p(root_fd, path, 0755, err);
 	}
-	int fd = openat2_(root_fd, path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-	if (fd >= 0) {
-		return fd;
-	}
-	if (fd != -ENOENT) {
-		return berr_set(err, -fd, "%s in the container root", path);
-	}
-	char dir[4096];
-	if (copy_string(dir, sizeof(dir), path) < 0) {
+	char cur[4096];
+	if (copy_string(cur, sizeof(cur), path) < 0) {
 		return berr_setx(err, ENAMETOOLONG, "path too long: %.100s", path);
 	}
-	char *slash = strrchr(dir, '/');
-	const char *base = path;
-	if (slash != NULL) {
-		*slash = '\0';
-		base = path + (slash - dir) + 1;
+	for (int links = 0;; links++) {
+		int fd = openat2_(root_fd, cur, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		if (fd >= 0) {
+			return fd;
+		}
+		if (fd != -ENOENT) {
+			return berr_set(err, -fd, "%s in the container root", path);
+		}
+		char dir[4096];
+		memcpy(dir, cur, sizeof(dir));
+		char *slash = strrchr(dir, '/');
+		const char *base = cur;
+		if (slash != NULL) {
+			*slash = '\0';
+			base = cur + (slash - dir) + 1;
+		}
+		if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+			return berr_setx(err, EINVAL, "%s: not a file name", path);
+		}
+		auto_close int parent = root_mkdir_p(root_fd, slash ? (dir[0] ? dir : "/") : ".", 0755, err);
+		if (parent < 0) {
+			return parent;
+		}
+		int f = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0 && errno != EEXIST) {
+			return berr_set(err, errno, "create %s in the container root", path);
+		}
+		if (f >= 0) {
+			close(f);
+		}
+		fd = openat2_(parent, base, O_PATH, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+		if (fd != -ELOOP) {
+			return fd < 0 ? berr_set(err, -fd, "%s in the container root", path) : fd;
+		}
+		/* A dangling symlink: its target is made instead, resolved
+		 * again from the root so that it stays inside (as runc and crun
+		 * do: crun's suite, mount-symlink-not-existing). */
+		char target[4096];
+		ssize_t tl = readlinkat(parent, base, target, sizeof(target) - 1);
+		if (tl < 0 || links >= MAX_LINKS) {
+			return berr_setx(err, ELOOP, "%s: too many symbolic links in the container root", path);
+		}
+		target[tl] = '\0';
+		char next[sizeof(cur)];
+		int w = target[0] == '/' ? snprintf(next, sizeof(next), "%s", target)
+					 : snprintf(next, sizeof(next), "%s/%s", slash ? dir : ".", target);
+		if (w < 0 || (size_t)w >= sizeof(next)) {
+			return berr_setx(err, ENAMETOOLONG, "path too long: %.100s", path);
+		}
+		memcpy(cur, next, sizeof(cur));
 	}
-	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		return berr_setx(err, EINVAL, "%s: not a file name", path);
-	}
-	auto_close int parent = root_mkdir_p(root_fd, slash ? (dir[0] ? dir : "/") : ".", 0755, err);
-	if (parent < 0) {
-		return parent;
-	}
-	int f = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (f < 0 && errno != EEXIST) {
-		return berr_set(err, errno, "create %s in the container root", path);
-	}
-	if (f >= 0) {
-		close(f);
-	}
-	fd = openat2_(parent, base, O_PATH, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
-	if (fd < 0) {
-		return berr_set(err, -fd, "%s in the container root", path);
-	}
-	return fd;
 }

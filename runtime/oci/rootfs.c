@@ -260,8 +260,9 @@ static int set_propagation(int mnt_fd, unsigned long propagation, const char *wh
 	return 0;
 }
 
-static int bind_mount(const struct rootfs_ctx *c, const struct oci_mount *m, size_t index, const struct mount_opts *o,
-		      int target_fd, struct berr *err)
+/* The bind mount's source cloned, with its options (and idmap) applied:
+ * a detached tree, ready to be moved onto its target. */
+static int bind_tree(const struct oci_mount *m, size_t index, const struct mount_opts *o, struct berr *err)
 {
 	unsigned tree_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (o->recursive ? AT_RECURSIVE : 0);
 	auto_close int tree = sys_open_tree(AT_FDCWD, m->source, tree_flags);
@@ -288,11 +289,44 @@ static int bind_mount(const struct rootfs_ctx *c, const struct oci_mount *m, siz
 					m->source, m->destination);
 		}
 	}
+	int out = tree;
+	tree = -1;
+	return out;
+}
+
+static int bind_mount(const struct rootfs_ctx *c, const struct oci_mount *m, size_t index, const struct mount_opts *o,
+		      int target_fd, struct berr *err)
+{
+	auto_close int tree = -1;
+	if (c->bind_trees != NULL && c->bind_trees[index] >= 0 && m == &c->cfg->mounts[index]) {
+		tree = c->bind_trees[index];
+		c->bind_trees[index] = -1;
+	} else {
+		tree = bind_tree(m, index, o, err);
+		if (tree < 0) {
+			return tree;
+		}
+	}
 	if (sys_move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 		return berr_set(err, errno, "mounts[%zu]: bind %s on %s", index, m->source, m->destination);
 	}
-	(void)c;
 	return set_propagation(tree, o->propagation, m->destination, err);
+}
+
+void rootfs_clone_bind_sources(const struct oci_config *cfg, int *trees)
+{
+	for (size_t i = 0; i < cfg->nmounts; i++) {
+		const struct oci_mount *m = &cfg->mounts[i];
+		struct mount_opts o;
+		struct berr ignored;
+		trees[i] = -1;
+		if (m->source == NULL || parse_options(m, i, &o, &ignored) < 0) {
+			continue;
+		}
+		if (o.bind || (m->type != NULL && strcmp(m->type, "bind") == 0)) {
+			trees[i] = bind_tree(m, i, &o, &ignored);
+		}
+	}
 }
 
 /* A filesystem mount through fsopen/fsconfig/fsmount: each option of the
@@ -377,7 +411,8 @@ static int do_mount(struct rootfs_ctx *c, const struct oci_mount *m, size_t inde
 		if (m->source == NULL) {
 			return berr_setx(err, EINVAL, "mounts[%zu]: a bind mount needs a source", index);
 		}
-		if (stat(m->source, &st) < 0) {
+		int tree = c->bind_trees != NULL ? c->bind_trees[index] : -1;
+		if ((tree >= 0 ? fstat(tree, &st) : stat(m->source, &st)) < 0) {
 			return berr_set(err, errno, "mounts[%zu]: source %s", index, m->source);
 		}
 		is_dir = S_ISDIR(st.st_mode);
@@ -598,6 +633,16 @@ int rootfs_prepare(struct rootfs_ctx *c, struct berr *err)
 			return ret;
 		}
 	}
+	/* A missing process.cwd is made (0755, root's), as runc and crun make
+	 * it, while the root can still be written (crun's suite,
+	 * cwd-not-exist). When that fails, the chdir that follows says so. */
+	if (c->cfg->has_process && c->cfg->process.cwd != NULL) {
+		struct berr ignored;
+		int cwd = root_mkdir_p(c->root_fd, c->cfg->process.cwd, 0755, &ignored);
+		if (cwd >= 0) {
+			close(cwd);
+		}
+	}
 	return make_devices(c, err);
 }
 
@@ -720,6 +765,11 @@ static int write_sysctls(struct rootfs_ctx *c, struct berr *err)
 	const struct oci_linux *l = &c->cfg->linux_;
 	for (size_t i = 0; i < l->nsysctl; i++) {
 		const char *key = l->sysctl[i].key;
+		if (strcmp(key, "kernel.hostname") == 0) {
+			/* Two sources for one name, as runc and crun refuse it. */
+			return berr_setx(err, EINVAL, "linux.sysctl.%s: set the container's host name with hostname",
+					 key);
+		}
 		const char *ns = sysctl_namespace(key);
 		if (ns == NULL) {
 			return berr_setx(err, EPERM,

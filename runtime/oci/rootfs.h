@@ -24,7 +24,19 @@ struct rootfs_ctx {
 	 * refused before this (see oci_config_check_mountns). */
 	int new_mountns;
 	int root_fd; /* O_PATH fd of the root, set by rootfs_prepare */
+	/* The bind mounts' sources cloned before the user namespace was
+	 * entered, one per config mount (-1: none), or NULL; each is used
+	 * and closed by rootfs_prepare. */
+	int *bind_trees;
 };
+
+/* Clones the source of every bind mount of cfg (open_tree, its options and
+ * idmap applied) into trees[i] (-1 for the other mounts, or where that
+ * fails: rootfs_prepare then tries again and names the error). Called as the runtime's user, before a
+ * user namespace is entered: there, a source under a directory only the
+ * host's root may search could not be reached (crun and runc open them
+ * there too). */
+void rootfs_clone_bind_sources(const struct oci_config *cfg, int *trees);
 
 /* Before pivot_root: every mount of the new namespace made a slave (or
  * private) recursively, so that nothing mounted here reaches the host's
