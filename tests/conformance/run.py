@@ -3,11 +3,11 @@ berth-oci, Debian's crun and Debian's runc, in one Berth VM (Berth's kernel,
 cgroup v2) under QEMU.
 
 The suite is crun's own (tests/test_*.py of the crun source Debian ships,
-pinned in conformance/conformance.pins): Python programs that write a bundle
+pinned in tests/conformance/conformance.pins): Python programs that write a bundle
 per check, run the runtime named by $OCI_RUNTIME with runc's verbs, and
-print TAP. berth-oci and runc run it through conformance/oci-runtime, which
+print TAP. berth-oci and runc run it through tests/conformance/oci-runtime, which
 drops the two options of crun's own command line the suite passes to every
-container. The conformance disk (conformance/mkdisk) carries the suite, the
+container. The conformance disk (tests/conformance/mkdisk) carries the suite, the
 Python and coreutils that run it, and crun and runc with glibc; it is laid
 over Berth's read-only root with overlayfs, and each program runs in a mount
 namespace whose root is that one tree (tests/tools/newroot.c: pivot_root,
@@ -23,7 +23,7 @@ results.json, each program's output in out/conformance/logs/. A runtime
 failing checks is a measurement, not an error: the exit status is non-zero
 only when the suite could not run.
 
-    python3 conformance/run.py [--only test_hooks.py,...] [--runtimes berth-oci,runc]
+    python3 tests/conformance/run.py [--only test_hooks.py,...] [--runtimes berth-oci,runc]
 """
 import argparse
 import datetime
@@ -36,7 +36,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
+TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "qemu-tests"))
 from sshhost import SshHost  # noqa: E402
 
