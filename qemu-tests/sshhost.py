@@ -7,10 +7,12 @@ import socket
 import subprocess
 import time
 
-from berthvm import VM, copy_image
+import imagegen
+from berthvm import OUT, VM, copy_image
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(TOP, "image-build", "berth-image")
+BERTH = os.path.join(OUT, "host", "berth")  # the build machine's CLI: the desk
 
 
 def free_port():
@@ -107,6 +109,41 @@ class SshHost:
     def kill(self):
         if self.vm:
             self.vm.kill()
+
+    def reach_from_desk(self):
+        """Points the desk's CLI at this host: its own config home, ssh with
+        the test key, and a context "vm" (self.url is the host's URL)."""
+        self.url = f"ssh://root@127.0.0.1:{self.port}"
+        self.env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.workdir, "desk-config"),
+                        BERTH_SSH_COMMAND=f"ssh -i {self.key} -o BatchMode=yes -o StrictHostKeyChecking=no "
+                                          "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
+        self.env.pop("BERTH_HOST", None)
+        self.env.pop("BERTH_CONTEXT", None)
+        r = self.desk("context", "create", "vm", "--host", self.url)
+        assert r.returncode == 0, r.stderr
+        return self
+
+    def desk(self, *args, input=None, env=None, timeout=120, text=False):
+        """out/host/berth ARGS on the build machine (after reach_from_desk)."""
+        return subprocess.run([BERTH, *args], capture_output=True, input=input, timeout=timeout, text=text,
+                              env=dict(self.env, **(env or {})),
+                              stdin=None if input is not None else subprocess.DEVNULL)
+
+
+def stack_host(image, workdir, compose, name, ready, what, memory=384, **config):
+    """A booted host whose CONFIG runs COMPOSE with the busybox image
+    (config: more of imagegen.busybox_config_files' arguments), once
+    ready(h) holds."""
+    files = imagegen.busybox_config_files(workdir, compose, **config)
+    h = SshHost(workdir, image, config_files=files, memory=memory)
+    h.boot(name)
+    wait(h, lambda: ready(h), 180, what)
+    return h
+
+
+def up_at_least(n):
+    """A ready() for stack_host: N containers or more are up."""
+    return lambda h: h.run("berth ps").stdout.count(" Up ") >= n
 
 
 def wait(h, cond, timeout=60, what="condition"):

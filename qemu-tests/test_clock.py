@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-import imagegen
-from sshhost import SshHost, wait
+from sshhost import stack_host, up_at_least, wait
 
 DAY = 86400
 
@@ -46,10 +45,7 @@ services:
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    files = imagegen.busybox_config_files(workdir, COMPOSE)
-    h = SshHost(workdir, image, config_files=files, memory=384)
-    h.boot("clock")
-    wait(h, lambda: h.run("berth ps").stdout.count(" Up ") >= 3, 180, "the stack to run")
+    h = stack_host(image, workdir, COMPOSE, "clock", up_at_least(3), "the stack to run")
     yield h
     h.kill()
 

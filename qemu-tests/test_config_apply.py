@@ -12,11 +12,8 @@ import subprocess
 
 import pytest
 
-import imagegen
-from berthvm import OUT
-from sshhost import SshHost, wait
+from sshhost import stack_host, wait
 
-BERTH = os.path.join(OUT, "host", "berth")
 
 COMPOSE = """
 name: app
@@ -51,17 +48,8 @@ POINT_PARAMS = [pytest.param(p, h, marks=() if (p, h) in SAMPLE else pytest.mark
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    files = imagegen.busybox_config_files(workdir, COMPOSE)
-    h = SshHost(workdir, image, config_files=files, memory=384)
-    h.boot("apply")
-    wait(h, lambda: healthy(h) >= 2, 180, "the stack to be healthy")
-    h.env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(workdir, "desk-config"),
-                 BERTH_SSH_COMMAND=f"ssh -i {h.key} -o BatchMode=yes -o StrictHostKeyChecking=no "
-                                   "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
-    h.env.pop("BERTH_HOST", None)
-    h.env.pop("BERTH_CONTEXT", None)
-    r = desk(h, "context", "create", "vm", "--host", f"ssh://root@127.0.0.1:{h.port}")
-    assert r.returncode == 0, r.stderr
+    h = stack_host(image, workdir, COMPOSE, "apply", lambda h: healthy(h) >= 2, "the stack to be healthy")
+    h.reach_from_desk()
     h.base = os.path.join(workdir, "config")  # what SshHost put on CONFIG
     yield h
     h.kill()
@@ -73,8 +61,7 @@ def healthy(h):
 
 
 def desk(h, *args, timeout=300):
-    return subprocess.run([BERTH, *args], capture_output=True, text=True, timeout=timeout, env=h.env,
-                          stdin=subprocess.DEVNULL)
+    return h.desk(*args, timeout=timeout, text=True)
 
 
 def variant(h, name, compose):

@@ -18,10 +18,8 @@ import time
 import pytest
 
 import imagegen
-from berthvm import OUT
-from sshhost import SshHost, wait
+from sshhost import BERTH, stack_host, up_at_least, wait
 
-BERTH = os.path.join(OUT, "host", "berth")
 
 COMPOSE = """
 name: rem
@@ -45,26 +43,13 @@ volumes:
 
 @pytest.fixture(scope="module")
 def host(image, workdir):
-    files = imagegen.busybox_config_files(workdir, COMPOSE)
-    h = SshHost(workdir, image, config_files=files, memory=384)
-    h.boot("remote")
-    wait(h, lambda: h.run("berth ps").stdout.count(" Up ") >= 3, 180, "the stack to run")
-    h.url = f"ssh://root@127.0.0.1:{h.port}"
-    h.env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(workdir, "desk-config"),
-                 BERTH_SSH_COMMAND=f"ssh -i {h.key} -o BatchMode=yes -o StrictHostKeyChecking=no "
-                                   "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
-    h.env.pop("BERTH_HOST", None)
-    h.env.pop("BERTH_CONTEXT", None)
-    r = desk(h, "context", "create", "vm", "--host", h.url)
-    assert r.returncode == 0, r.stderr
+    h = stack_host(image, workdir, COMPOSE, "remote", up_at_least(3), "the stack to run").reach_from_desk()
     yield h
     h.kill()
 
 
-def desk(h, *args, input=None, env=None, timeout=120):
-    """out/host/berth ARGS on the build machine."""
-    return subprocess.run([BERTH, *args], capture_output=True, input=input, timeout=timeout,
-                          env=dict(h.env, **(env or {})), stdin=None if input is not None else subprocess.DEVNULL)
+def desk(h, *args, **kw):
+    return h.desk(*args, **kw)
 
 
 def test_contexts_and_host_choose_where_commands_go(host):

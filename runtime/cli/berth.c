@@ -134,13 +134,11 @@ static int cmd_ps(int argc, char **argv)
 	}
 	json_object *req = client_req("ps");
 	json_object_object_add(req, "all", json_object_new_boolean(all));
-	json_object *resp = NULL;
-	if (client_call("ps", req, NULL, 0, &resp) < 0) {
-		json_object_put(resp);
+	json_object *resp = client_fetch("ps", req);
+	if (resp == NULL) {
 		return 1;
 	}
-	json_object *list = NULL;
-	json_object_object_get_ex(resp, "containers", &list);
+	json_object *list = json_member(resp, "containers");
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
 	if (json) {
 		print_json_lines(list);
@@ -684,13 +682,11 @@ static int cmd_images(int argc, char **argv)
 		fprintf(stderr, "berth images: takes no arguments but --digests and --format json\n");
 		return 1;
 	}
-	json_object *resp = NULL;
-	if (client_call("images", client_req("images"), NULL, 0, &resp) < 0) {
-		json_object_put(resp);
+	json_object *resp = client_fetch("images", client_req("images"));
+	if (resp == NULL) {
 		return 1;
 	}
-	json_object *list = NULL;
-	json_object_object_get_ex(resp, "images", &list);
+	json_object *list = json_member(resp, "images");
 	size_t n = list != NULL ? json_object_array_length(list) : 0;
 	if (json) {
 		print_json_lines(list);
@@ -812,13 +808,11 @@ static int cmd_network(int argc, char **argv)
 		fprintf(stderr, "usage: berth network ls [--format json]\n");
 		return 1;
 	}
-	json_object *resp = NULL;
-	if (client_call("network ls", client_req("networks"), NULL, 0, &resp) < 0) {
-		json_object_put(resp);
+	json_object *resp = client_fetch("network ls", client_req("networks"));
+	if (resp == NULL) {
 		return 1;
 	}
-	json_object *list = NULL;
-	json_object_object_get_ex(resp, "networks", &list);
+	json_object *list = json_member(resp, "networks");
 	if (json) {
 		print_json_lines(list);
 		json_object_put(resp);

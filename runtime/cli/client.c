@@ -174,3 +174,20 @@ int client_call(const char *what, json_object *req, const int *fds, size_t nfds,
 {
 	return client_call_io(what, req, fds, NULL, nfds, resp);
 }
+
+json_object *client_fetch(const char *what, json_object *req)
+{
+	json_object *resp = NULL;
+	if (client_call(what, req, NULL, 0, &resp) < 0) {
+		json_object_put(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+json_object *json_member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	json_object_object_get_ex(o, key, &v);
+	return v;
+}

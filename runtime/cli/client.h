@@ -16,6 +16,11 @@
 int client_call_io(const char *what, json_object *req, const int *fds, const char *roles, size_t nfds,
 		   json_object **resp);
 int client_call(const char *what, json_object *req, const int *fds, size_t nfds, json_object **resp);
+/* A request without descriptors: berthd's answer (the caller's), or NULL
+ * when it failed, the error printed. */
+json_object *client_fetch(const char *what, json_object *req);
+/* o's member KEY (borrowed), or NULL. */
+json_object *json_member(json_object *o, const char *key);
 
 /* A connection to a socket on the host the commands go to: a unix socket
  * here, or through ssh and dial-stdio. -errno with err set. */

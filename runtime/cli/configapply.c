@@ -514,19 +514,12 @@ static json_object *containers(void)
 {
 	json_object *req = client_req("ps");
 	json_object_object_add(req, "all", json_object_new_boolean(1));
-	json_object *resp = NULL;
-	if (client_call("config apply", req, NULL, 0, &resp) < 0) {
-		json_object_put(resp);
-		return NULL;
-	}
-	return resp;
+	return client_fetch("config apply", req);
 }
 
 static json_object *list_of(json_object *resp)
 {
-	json_object *list = NULL;
-	json_object_object_get_ex(resp, "containers", &list);
-	return list;
+	return json_member(resp, "containers");
 }
 
 static int is(json_object *c, const char *key, const char *value)
@@ -766,17 +759,42 @@ static int cmd_apply(const struct apply_opts *o, int diff_only)
 	return status;
 }
 
+/* The partition, the generation in use and every kept one, ascending. */
+struct gen_table {
+	int part;
+	unsigned in_use;
+	size_t n;
+	unsigned gens[GENS_MAX];
+};
+
+static int gen_table_load(struct gen_table *t, struct berr *err)
+{
+	t->in_use = 0;
+	t->n = 0;
+	t->part = part_open(err);
+	if (t->part < 0) {
+		return -1;
+	}
+	if (configgen_current(t->part, &t->in_use, err) < 0 ||
+	    configgen_list(t->part, t->gens, GENS_MAX, &t->n, err) < 0) {
+		close(t->part);
+		t->part = -1;
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_history(void)
 {
 	struct berr err = {0};
-	auto_close int part = part_open(&err);
-	unsigned in_use = 0;
-	static unsigned gens[GENS_MAX];
-	size_t n = 0;
-	if (part < 0 || configgen_current(part, &in_use, &err) < 0 ||
-	    configgen_list(part, gens, GENS_MAX, &n, &err) < 0) {
+	static struct gen_table t;
+	if (gen_table_load(&t, &err) < 0) {
 		return fail("history", &err);
 	}
+	auto_close int part = t.part;
+	unsigned in_use = t.in_use;
+	const unsigned *gens = t.gens;
+	size_t n = t.n;
 	printf("%-12s %-22s %s\n", "GENERATION", "WRITTEN (UTC)", "STATE");
 	for (size_t i = n; i-- > 0;) {
 		char path[64];
@@ -798,39 +816,46 @@ static int cmd_history(void)
 	return 0;
 }
 
+/* The generation NAMED (kept, not in use), or without a name the newest
+ * before the one in use. */
+static int rollback_target(const struct gen_table *t, const char *named, unsigned *target)
+{
+	if (named != NULL) {
+		if (configgen_parse(named, target) < 0 || *target == t->in_use) {
+			return 0;
+		}
+		for (size_t i = 0; i < t->n; i++) {
+			if (t->gens[i] == *target) {
+				return 1;
+			}
+		}
+		return 0;
+	}
+	int found = 0;
+	for (size_t i = 0; i < t->n && t->gens[i] < t->in_use; i++) {
+		*target = t->gens[i];
+		found = 1;
+	}
+	return found;
+}
+
 static int cmd_rollback(int argc, char **argv, const struct apply_opts *o)
 {
 	struct berr err = {0};
-	auto_close int part = part_open(&err);
-	unsigned in_use = 0;
-	static unsigned gens[GENS_MAX];
-	size_t n = 0;
-	if (part < 0 || configgen_current(part, &in_use, &err) < 0 ||
-	    configgen_list(part, gens, GENS_MAX, &n, &err) < 0) {
+	static struct gen_table t;
+	if (gen_table_load(&t, &err) < 0) {
 		return fail("rollback", &err);
 	}
+	auto_close int part = t.part;
 	unsigned target = 0;
-	int found = 0;
-	if (argc > 0) {
-		found = configgen_parse(argv[0], &target) == 0;
-		for (size_t i = 0; found && i < n; i++) {
-			found = gens[i] == target ? 2 : found;
-		}
-		found = found == 2;
-	} else {
-		for (size_t i = 0; i < n && gens[i] < in_use; i++) {
-			target = gens[i];
-			found = 1;
-		}
-	}
-	if (!found || target == in_use) {
+	if (!rollback_target(&t, argc > 0 ? argv[0] : NULL, &target)) {
 		fprintf(stderr, "berth config rollback: %s (berth config history lists them)\n",
 			argc > 0 ? "no such generation, or it is in use" : "no generation before the one in use");
 		return 1;
 	}
 	struct apply_opts keep = *o;
 	keep.no_rollback = 1; /* going back is the way out: it is not undone */
-	return go_live(part, target, in_use, &keep);
+	return go_live(part, target, t.in_use, &keep);
 }
 
 static int parse_opts(int argc, char **argv, struct apply_opts *o)

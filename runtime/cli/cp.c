@@ -62,14 +62,11 @@ static int container_root(const char *name, struct berr *err)
 {
 	json_object *req = client_req("inspect");
 	json_object_object_add(req, "name", json_object_new_string(name));
-	json_object *resp = NULL;
-	if (client_call("cp", req, NULL, 0, &resp) < 0) {
-		json_object_put(resp);
+	json_object *resp = client_fetch("cp", req);
+	if (resp == NULL) {
 		return berr_setx(err, ENOENT, "container %s", name);
 	}
-	json_object *c = NULL;
-	json_object_object_get_ex(resp, "container", &c);
-	int64_t pid = json_int(c, "pid");
+	int64_t pid = json_int(json_member(resp, "container"), "pid");
 	json_object_put(resp);
 	if (pid <= 0) {
 		return berr_setx(err, ESRCH, "container %s is not running", name);
@@ -473,16 +470,28 @@ static int usage(void)
 	return 1;
 }
 
-static int parse_args(int argc, char **argv, struct place *src, struct place *dst)
+/* What a command line asks: the two places, whether the source is the
+ * container's, and whether the side here is a stream (stdin or stdout). */
+struct cp_plan {
+	struct place src;
+	struct place dst;
+	int from_container;
+	int streamed;
+};
+
+static int cp_plan(int argc, char **argv, struct cp_plan *p)
 {
-	if (argc != 3 || parse_place(argv[1], src) < 0 || parse_place(argv[2], dst) < 0) {
+	if (argc != 3 || parse_place(argv[1], &p->src) < 0 || parse_place(argv[2], &p->dst) < 0) {
 		usage();
 		return -1;
 	}
-	if ((src->name[0] != '\0') == (dst->name[0] != '\0')) {
+	p->from_container = p->src.name[0] != '\0';
+	if (p->from_container == (p->dst.name[0] != '\0')) {
 		fprintf(stderr, "berth cp: one of SRC and DEST is a container's NAME:PATH, the other a path here\n");
 		return -1;
 	}
+	p->streamed = strcmp(p->from_container ? p->dst.path : p->src.path, "-") == 0;
+	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
@@ -529,30 +538,26 @@ static int fail(const struct berr *err)
 
 int cp_main(int argc, char **argv)
 {
-	struct place src;
-	struct place dst;
-	if (parse_args(argc, argv, &src, &dst) < 0) {
+	struct cp_plan p;
+	if (cp_plan(argc, argv, &p) < 0) {
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	struct berr err = {0};
-	int in_container = src.name[0] != '\0';
-	auto_close int root = container_root(in_container ? src.name : dst.name, &err);
+	auto_close int root = container_root(p.from_container ? p.src.name : p.dst.name, &err);
 	if (root < 0) {
 		return fail(&err);
 	}
-	if (in_container && strcmp(dst.path, "-") == 0) {
-		return pack(root, src.path, STDOUT_FILENO, &err) < 0 ? fail(&err) : 0;
-	}
-	if (!in_container && strcmp(src.path, "-") == 0) {
-		return unpack(root, dst.path, STDIN_FILENO, &err) < 0 ? fail(&err) : 0;
+	if (p.streamed) {
+		int ret = p.from_container ? pack(root, p.src.path, STDOUT_FILENO, &err)
+					   : unpack(root, p.dst.path, STDIN_FILENO, &err);
+		return ret < 0 ? fail(&err) : 0;
 	}
 	pid_t pid = -1;
-	auto_close int r = pack_child(in_container ? root : -1, src.path, &pid, &err);
+	auto_close int r = pack_child(p.from_container ? root : -1, p.src.path, &pid, &err);
 	if (r < 0) {
 		return fail(&err);
 	}
-	int ret = unpack(in_container ? -1 : root, dst.path, r, &err);
+	int ret = unpack(p.from_container ? -1 : root, p.dst.path, r, &err);
 	close(r);
 	r = -1;
 	int packed = child_status(pid);
@@ -564,31 +569,29 @@ int cp_main(int argc, char **argv)
 
 int cp_remote(const struct remote *rm, int argc, char **argv)
 {
-	struct place src;
-	struct place dst;
-	if (parse_args(argc, argv, &src, &dst) < 0) {
+	struct cp_plan p;
+	if (cp_plan(argc, argv, &p) < 0) {
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	struct berr err = {0};
-	int from_container = src.name[0] != '\0';
-	if ((from_container && strcmp(dst.path, "-") == 0) || (!from_container && strcmp(src.path, "-") == 0)) {
+	if (p.streamed) {
 		return remote_exec(rm, argc, argv, 0, 0); /* the stream is ours: stdin or stdout */
 	}
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	int from = p.from_container;
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
 		return fail(&(struct berr){.msg = "pipe failed"});
 	}
 	char dash[] = "-";
-	char *av[3] = {argv[0], from_container ? argv[1] : dash, from_container ? dash : argv[2]};
-	pid_t ssh = remote_spawn(rm, 3, av, from_container ? -1 : p[0], from_container ? p[1] : -1);
-	close(from_container ? p[1] : p[0]);
+	char *av[3] = {argv[0], from ? argv[1] : dash, from ? dash : argv[2]};
+	pid_t ssh = remote_spawn(rm, 3, av, from ? -1 : fds[0], from ? fds[1] : -1);
+	close(from ? fds[1] : fds[0]);
 	if (ssh < 0) {
-		close(from_container ? p[0] : p[1]);
+		close(from ? fds[0] : fds[1]);
 		return 1;
 	}
-	int ret = from_container ? unpack(-1, dst.path, p[0], &err) : pack(-1, src.path, p[1], &err);
-	close(from_container ? p[0] : p[1]);
+	struct berr err = {0};
+	int ret = from ? unpack(-1, p.dst.path, fds[0], &err) : pack(-1, p.src.path, fds[1], &err);
+	close(from ? fds[0] : fds[1]);
 	int status = remote_wait(ssh);
 	if (ret < 0) {
 		return fail(&err);

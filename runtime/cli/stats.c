@@ -64,20 +64,14 @@ static json_object *sample(char **names, int n, long long *when)
 		json_object_array_add(list, json_object_new_string(names[i]));
 	}
 	json_object_object_add(req, "names", list);
-	json_object *resp = NULL;
-	if (client_call("stats", req, NULL, 0, &resp) < 0) {
-		json_object_put(resp);
-		return NULL;
-	}
+	json_object *resp = client_fetch("stats", req);
 	*when = now_usec();
 	return resp;
 }
 
 static json_object *entries(json_object *resp)
 {
-	json_object *list = NULL;
-	json_object_object_get_ex(resp, "stats", &list);
-	return list;
+	return json_member(resp, "stats");
 }
 
 static json_object *find_entry(json_object *list, const char *name)
@@ -201,13 +195,11 @@ int top_main(int argc, char **argv)
 	}
 	json_object *req = client_req("top");
 	json_object_object_add(req, "name", json_object_new_string(argv[1]));
-	json_object *resp = NULL;
-	if (client_call("top", req, NULL, 0, &resp) < 0) {
-		json_object_put(resp);
+	json_object *resp = client_fetch("top", req);
+	if (resp == NULL) {
 		return 1;
 	}
-	json_object *list = NULL;
-	json_object_object_get_ex(resp, "processes", &list);
+	json_object *list = json_member(resp, "processes");
 	printf("%-8s %-8s %-8s %-10s %s\n", "UID", "PID", "PPID", "TIME", "CMD");
 	for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
 		json_object *p = json_object_array_get_idx(list, i);
@@ -248,9 +240,8 @@ int df_main(int argc, char **argv)
 			return 1;
 		}
 	}
-	json_object *resp = NULL;
-	if (client_call("system df", client_req("df"), NULL, 0, &resp) < 0) {
-		json_object_put(resp);
+	json_object *resp = client_fetch("system df", client_req("df"));
+	if (resp == NULL) {
 		return 1;
 	}
 	if (json) {

@@ -609,9 +609,7 @@ static void cmd_images(struct client *cl, json_object *req, struct proto_frame *
 	reply(cl, o);
 }
 
-/* An import can take a while: it runs in a child, which answers the
- * client itself; berthd only notices when it is done. */
-/* A child that answers the client itself (load, rmi, df) has ended. */
+/* A child that answers the client itself has ended. */
 static void child_answered(struct child *ch, int status)
 {
 	struct client *cl = ch->ctx;
@@ -622,8 +620,91 @@ static void child_answered(struct child *ch, int status)
 	client_close(cl);
 }
 
-/* Removing takes the store's lock, which an import in a child may hold
- * for long: like load, it runs in a child that answers the client. */
+/* The answer a child computes (the caller's), or NULL with err set. IN is
+ * the descriptor the request carried, or -1. */
+typedef json_object *child_work_fn(const char *arg, int force, int in, struct berr *err);
+
+/* In the child: the client's socket at 3, the request's descriptor at 4,
+ * nothing else inherited. Via descriptors above both, so that neither
+ * overwrites the other. */
+static int child_fds(int client_fd, int in)
+{
+	int c = fcntl(client_fd, F_DUPFD_CLOEXEC, 10);
+	int i = in >= 0 ? fcntl(in, F_DUPFD_CLOEXEC, 10) : -1;
+	if (c < 0 || (in >= 0 && i < 0) || dup2(c, 3) < 0 || (in >= 0 && dup2(i, 4) < 0)) {
+		return -1;
+	}
+	close_fds_from(in >= 0 ? 5 : 4);
+	return 0;
+}
+
+/* Work that can take long (an import, a removal waiting for the store's
+ * lock, a walk of DATA) runs in a child that answers the client itself;
+ * berthd's loop only notices when it is done. */
+static void answer_in_child(struct client *cl, const char *what, child_work_fn *work, const char *arg, int force,
+			    int in)
+{
+	watch_del(&cl->w);
+	pid_t pid = fork();
+	if (pid < 0) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "%s: fork failed", what);
+		reply_error(cl, errno, msg);
+		return;
+	}
+	if (pid == 0) {
+		if (child_fds(cl->w.fd, in) < 0) {
+			_exit(2);
+		}
+		signal(SIGPIPE, SIG_IGN);
+		struct berr err = {0};
+		json_object *o = work(arg, force, in >= 0 ? 4 : -1, &err);
+		int ok = o != NULL;
+		if (!ok) {
+			o = json_object_new_object();
+			json_object_object_add(o, "error", json_object_new_string(err.msg));
+		}
+		json_object_object_add(o, "ok", json_object_new_boolean(ok));
+		proto_send_str(3, PROTO_RESPONSE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
+		_exit(ok ? 0 : 1);
+	}
+	if (child_add(pid, child_answered, cl) == NULL) {
+		kill(pid, SIGKILL);
+	}
+}
+
+static json_object *remove_image(const char *ref, int force, int in, struct berr *err)
+{
+	(void)in;
+	json_object *o = json_object_new_object();
+	if (images_remove(ref, force, o, err) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *load_images(const char *arg, int force, int in, struct berr *err)
+{
+	(void)arg;
+	(void)force;
+	json_object *o = json_object_new_object();
+	if (images_load_fd(in, o, err) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *disk_usage(const char *arg, int force, int in, struct berr *err)
+{
+	(void)arg;
+	(void)force;
+	(void)in;
+	return df_report(err);
+}
+
+/* Removing takes the store's lock, which an import may hold for long. */
 static void cmd_rmi(struct client *cl, json_object *req, struct proto_frame *f)
 {
 	(void)f;
@@ -632,32 +713,7 @@ static void cmd_rmi(struct client *cl, json_object *req, struct proto_frame *f)
 		reply_error(cl, EINVAL, "no image given");
 		return;
 	}
-	int force = req_bool(req, "force");
-	watch_del(&cl->w);
-	pid_t pid = fork();
-	if (pid < 0) {
-		reply_error(cl, errno, "rmi: fork failed");
-		return;
-	}
-	if (pid == 0) {
-		if (dup3(cl->w.fd, 3, 0) < 0) {
-			_exit(2);
-		}
-		close_fds_from(4);
-		signal(SIGPIPE, SIG_IGN);
-		json_object *o = json_object_new_object();
-		struct berr err = {0};
-		int ret = images_remove(ref, force, o, &err);
-		json_object_object_add(o, "ok", json_object_new_boolean(ret >= 0));
-		if (ret < 0) {
-			json_object_object_add(o, "error", json_object_new_string(err.msg));
-		}
-		proto_send_str(3, PROTO_RESPONSE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
-		_exit(ret < 0 ? 1 : 0);
-	}
-	if (child_add(pid, child_answered, cl) == NULL) {
-		kill(pid, SIGKILL);
-	}
+	answer_in_child(cl, "rmi", remove_image, ref, req_bool(req, "force"), -1);
 }
 
 static void cmd_load(struct client *cl, json_object *req, struct proto_frame *f)
@@ -667,32 +723,7 @@ static void cmd_load(struct client *cl, json_object *req, struct proto_frame *f)
 		reply_error(cl, EINVAL, "load: the request carries no archive");
 		return;
 	}
-	watch_del(&cl->w);
-	pid_t pid = fork();
-	if (pid < 0) {
-		reply_error(cl, errno, "load: fork failed");
-		return;
-	}
-	if (pid == 0) {
-		if (dup3(f->fds[0], 3, 0) < 0 || dup3(cl->w.fd, 4, 0) < 0) {
-			_exit(2);
-		}
-		close_fds_from(5);
-		signal(SIGPIPE, SIG_IGN);
-		json_object *o = json_object_new_object();
-		struct berr err = {0};
-		int ret = images_load_fd(3, o, &err);
-		json_object_object_add(o, "ok", json_object_new_boolean(ret >= 0));
-		if (ret < 0) {
-			json_object_object_add(o, "error", json_object_new_string(err.msg));
-		}
-		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-		proto_send_str(4, PROTO_RESPONSE, text, &err);
-		_exit(ret < 0 ? 1 : 0);
-	}
-	if (child_add(pid, child_answered, cl) == NULL) {
-		kill(pid, SIGKILL);
-	}
+	answer_in_child(cl, "load", load_images, NULL, 0, f->fds[0]);
 }
 
 static void cmd_up(struct client *cl, json_object *req, struct proto_frame *f)
@@ -797,37 +828,11 @@ static void cmd_top(struct client *cl, json_object *req, struct proto_frame *f)
 	reply(cl, o);
 }
 
-/* Walking DATA's trees takes long on a big volume: a child answers. */
 static void cmd_df(struct client *cl, json_object *req, struct proto_frame *f)
 {
 	(void)req;
 	(void)f;
-	watch_del(&cl->w);
-	pid_t pid = fork();
-	if (pid < 0) {
-		reply_error(cl, errno, "system df: fork failed");
-		return;
-	}
-	if (pid == 0) {
-		if (dup3(cl->w.fd, 3, 0) < 0) {
-			_exit(2);
-		}
-		close_fds_from(4);
-		signal(SIGPIPE, SIG_IGN);
-		struct berr err = {0};
-		json_object *o = df_report(&err);
-		if (o == NULL) {
-			o = json_object_new_object();
-			json_object_object_add(o, "error", json_object_new_string(err.msg));
-		}
-		json_object_object_add(o, "ok", json_object_new_boolean(err.code == 0));
-		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-		proto_send_str(3, PROTO_RESPONSE, text, &err);
-		_exit(0);
-	}
-	if (child_add(pid, child_answered, cl) == NULL) {
-		kill(pid, SIGKILL);
-	}
+	answer_in_child(cl, "system df", disk_usage, NULL, 0, -1);
 }
 
 /* Every handler answers the client, now or later (reply, reply_error,

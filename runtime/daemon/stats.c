@@ -141,6 +141,18 @@ static int group_dir(pid_t pid, char *out, size_t size, struct berr *err)
 	return n < 0 || (size_t)n >= size ? berr_setx(err, ENAMETOOLONG, "%s: path too long", path) : 0;
 }
 
+/* FILE of the container's cgroup, read whole (the caller's); DIR gets the
+ * cgroup's directory. */
+static char *group_file(pid_t pid, const char *file, char dir[PATH_MAX], struct berr *err)
+{
+	if (group_dir(pid, dir, PATH_MAX, err) < 0) {
+		return NULL;
+	}
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return slurp(path, err);
+}
+
 static void add_int(json_object *o, const char *key, long long v)
 {
 	json_object_object_add(o, key, json_object_new_int64(v));
@@ -149,15 +161,11 @@ static void add_int(json_object *o, const char *key, long long v)
 json_object *stats_read(pid_t pid, struct berr *err)
 {
 	char dir[PATH_MAX];
-	if (group_dir(pid, dir, sizeof(dir), err) < 0) {
-		return NULL;
-	}
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/cpu.stat", dir);
-	auto_free char *cpu = slurp(path, err);
+	auto_free char *cpu = group_file(pid, "cpu.stat", dir, err);
 	if (cpu == NULL) {
 		return NULL;
 	}
+	char path[PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/io.stat", dir);
 	auto_free char *io = slurp(path, NULL);
 	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
@@ -226,12 +234,7 @@ static json_object *process(pid_t pid)
 json_object *stats_top(pid_t pid, struct berr *err)
 {
 	char dir[PATH_MAX];
-	if (group_dir(pid, dir, sizeof(dir), err) < 0) {
-		return NULL;
-	}
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	auto_free char *procs = slurp(path, err);
+	auto_free char *procs = group_file(pid, "cgroup.procs", dir, err);
 	if (procs == NULL) {
 		return NULL;
 	}
