@@ -125,12 +125,36 @@ def test_stats_and_top_show_what_containers_use(host):
     assert table.splitlines()[0].split()[:3] == ["NAME", "CPU", "%"] and "holder" in table and "MiB" in table, table
     r = desk(h, "-c", "vm", "stats", "--no-stream", "nosuch")
     assert r.returncode != 0 and b"nosuch" in r.stderr
+    # Streaming: a sample each second, each over its own ssh, which the CLI reaps once it ends.
+    p = subprocess.Popen([BERTH, "-c", "vm", "stats", "--format", "json", "talker"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=h.env, stdin=subprocess.DEVNULL)
+    try:
+        samples = [p.stdout.readline() for _ in range(6)]
+        assert all(b'"talker"' in line for line in samples), samples
+        assert len(zombies_of(p.pid)) <= 1, zombies_of(p.pid)
+    finally:
+        p.kill()
+        p.wait()
     r = desk(h, "-c", "vm", "top", "burner")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.decode().splitlines()
     assert lines[0].split() == ["UID", "PID", "PPID", "TIME", "CMD"], lines
     pid = json.loads(h.run("berth inspect burner", check=True).stdout)[0]["pid"]
     assert any(line.split()[1] == str(pid) and "while :" in line for line in lines[1:]), (pid, lines)
+
+
+def zombies_of(pid):
+    """The children of PID on this machine that ended and were not reaped."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] == "Z" and fields[1] == str(pid):
+            found.append(int(entry))
+    return found
 
 
 def test_system_df_counts_images_containers_and_volumes(host):

@@ -250,6 +250,27 @@ static void exec_ssh(const char **av)
 	_exit(255);
 }
 
+/* The ssh processes of earlier connections. Each ends when its socket
+ * closes; reaping them at the next dial keeps a long `berth stats`, which
+ * dials once a sample, from piling up zombies. */
+#define DIALED_MAX 16
+static pid_t dialed[DIALED_MAX];
+static size_t ndialed;
+
+static void remember_dialed(pid_t pid)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < ndialed; i++) {
+		if (waitpid(dialed[i], NULL, WNOHANG) == 0) {
+			dialed[kept++] = dialed[i];
+		}
+	}
+	ndialed = kept;
+	if (ndialed < DIALED_MAX) {
+		dialed[ndialed++] = pid;
+	}
+}
+
 int remote_dial(const struct remote *r, const char *path, struct berr *err)
 {
 	char *words[] = {"system", "dial-stdio", (char *)path};
@@ -284,7 +305,7 @@ int remote_dial(const struct remote *r, const char *path, struct berr *err)
 		exec_ssh(av);
 	}
 	close(sv[1]);
-	/* ssh is reaped when the CLI exits: it ends when its socket closes. */
+	remember_dialed(pid);
 	return sv[0];
 }
 
