@@ -213,6 +213,10 @@ PKGS := $(OUT)/pkg/busybox/busybox $(OUT)/pkg/dropbear/dropbearmulti $(OUT)/pkg/
 VERSION_STAMP := $(OUT)/version
 $(VERSION_STAMP): FORCE
 	@mkdir -p $(OUT) && echo '$(BERTH_VERSION)' | cmp -s - $@ || echo '$(BERTH_VERSION)' >$@
+# The objects that embed it are built again when it changes (berthd said
+# an older version than its image's os-release after a commit).
+VERSIONED_SRC := $(shell grep -l BERTH_VERSION $(INIT_SRC) $(RUNTIME_SRC))
+$(VERSIONED_SRC:%.c=$(OUT)/target/%.o) $(VERSIONED_SRC:%.c=$(OUT)/hostasan/%.o): $(VERSION_STAMP)
 
 # ---- update signing keys ---------------------------------------------------------
 # Bundles are signed with BERTH_SIGNING_KEY, or else with a development key
@@ -274,6 +278,10 @@ $(OUT)/host/mke2fs: $(OUT)/pkg/e2fsprogs/e2fsck
 $(OUT)/host/berth-image: image-build/berth-image
 	@mkdir -p $(dir $@)
 	cp $< $@
+# `berth machine` runs it (VMs of out/berth.img under QEMU, on this machine).
+$(OUT)/host/berth-machine: image-build/berth-machine
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # The image's own static berth runs on the build machine too: `out/host/berth
 # config check DIR` checks a config with the code the host runs.
@@ -281,7 +289,8 @@ $(OUT)/host/berth: $(OUT)/target/bin/berth
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-HOST_TOOLS := $(OUT)/host/mke2fs $(OUT)/host/berth-image $(OUT)/host/berth $(OUT)/host/berth-sign
+HOST_TOOLS := $(OUT)/host/mke2fs $(OUT)/host/berth-image $(OUT)/host/berth $(OUT)/host/berth-sign \
+	$(OUT)/host/berth-machine
 
 all: $(OUT)/berth.img $(OUT)/berth.qcow2 $(BUNDLE) $(HOST_TOOLS)
 
@@ -359,7 +368,7 @@ lint: | $(DEPS_STAMP)
 	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
 	@bad=$$(grep -rnE '^#include "[^/"]+"' lib init runtime bench/tools tests/tools); if [ -n "$$bad" ]; then \
 		echo "lint: a local include names its folder (\"lib/berr.h\", \"oci/config.h\"):"; echo "$$bad"; exit 1; fi
-	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image image-build/mkverity \
+	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image image-build/berth-machine image-build/mkverity \
 		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd tests/conformance/mkdisk tests/conformance/oci-runtime
 
 format:

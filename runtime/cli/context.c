@@ -119,6 +119,24 @@ int context_host(const char *name, struct remote *r, struct berr *err)
 	if (ret < 0) {
 		return berr_prefix(err, "context '%s'", name);
 	}
+	char known[sizeof(r->known_hosts_opt) - 20];
+	if (file_value(text, "ssh_key", r->identity, sizeof(r->identity)) < 0 ||
+	    file_value(text, "known_hosts", known, sizeof(known)) < 0) {
+		return berr_setx(err, ENAMETOOLONG, "context '%s': a path is too long", name);
+	}
+	if (known[0] != '\0') {
+		snprintf(r->known_hosts_opt, sizeof(r->known_hosts_opt), "UserKnownHostsFile=%s", known);
+	}
+	return 1;
+}
+
+/* An ssh file a context names: absolute, one line, not too long. */
+static int ssh_file_valid(const char *option, const char *path)
+{
+	if (path[0] != '/' || strchr(path, '\n') != NULL || strlen(path) >= 1000) {
+		fprintf(stderr, "berth context create: %s: an absolute path of one line, below 1000 bytes\n", option);
+		return 0;
+	}
 	return 1;
 }
 
@@ -171,13 +189,23 @@ static int fail(const char *what, const struct berr *err)
 	return 1;
 }
 
+#define CREATE_USAGE                                                                                           \
+	"usage: berth context create NAME --host ssh://[USER@]HOST[:PORT] [--description TEXT]\n"                     \
+	"                            [--ssh-key FILE] [--known-hosts FILE]\n"
+
 static int cmd_create(int argc, char **argv)
 {
 	const char *host = NULL;
 	const char *description = "";
 	const char *name = NULL;
+	const char *key = "";
+	const char *known = "";
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "--ssh-key") == 0 && i + 1 < argc) {
+			key = argv[++i];
+		} else if (strcmp(argv[i], "--known-hosts") == 0 && i + 1 < argc) {
+			known = argv[++i];
+		} else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
 			host = argv[++i];
 		} else if (strncmp(argv[i], "--host=", 7) == 0) {
 			host = argv[i] + 7;
@@ -186,16 +214,18 @@ static int cmd_create(int argc, char **argv)
 		} else if (argv[i][0] != '-' && name == NULL) {
 			name = argv[i];
 		} else {
-			fprintf(stderr, "usage: berth context create NAME --host ssh://[USER@]HOST[:PORT] "
-					"[--description TEXT]\n");
+			fprintf(stderr, CREATE_USAGE);
 			return 1;
 		}
 	}
 	struct berr err = {0};
 	struct remote r;
 	if (name == NULL || host == NULL) {
-		fprintf(stderr,
-			"usage: berth context create NAME --host ssh://[USER@]HOST[:PORT] [--description TEXT]\n");
+		fprintf(stderr, CREATE_USAGE);
+		return 1;
+	}
+	if ((key[0] != '\0' && !ssh_file_valid("--ssh-key", key)) ||
+	    (known[0] != '\0' && !ssh_file_valid("--known-hosts", known))) {
 		return 1;
 	}
 	if (strcmp(name, CONTEXT_DEFAULT) == 0) {
@@ -219,8 +249,10 @@ static int cmd_create(int argc, char **argv)
 		fprintf(stderr, "berth context create: context '%s' exists (berth context rm %s first)\n", name, name);
 		return 1;
 	}
-	char text[REMOTE_URL_MAX + 600];
-	snprintf(text, sizeof(text), "host=%s\ndescription=%s\n", r.url, description);
+	char text[REMOTE_URL_MAX + 2700];
+	snprintf(text, sizeof(text), "host=%s\ndescription=%s\n%s%s%s%s%s%s", r.url, description,
+		 key[0] != '\0' ? "ssh_key=" : "", key, key[0] != '\0' ? "\n" : "", known[0] != '\0' ? "known_hosts=" : "",
+		 known, known[0] != '\0' ? "\n" : "");
 	if (write_file_atomic(path, text, strlen(text), 0600, ATOMIC_FSYNC_FILE, &err) < 0) {
 		return fail("create", &err);
 	}
@@ -384,7 +416,6 @@ int context_main(int argc, char **argv)
 		printf("%s\n", current);
 		return 0;
 	}
-	fprintf(stderr, "usage: berth context create NAME --host ssh://[USER@]HOST[:PORT] [--description TEXT]\n"
-			"       berth context ls | use NAME | rm [-f] NAME... | show\n");
+	fprintf(stderr, CREATE_USAGE "       berth context ls | use NAME | rm [-f] NAME... | show\n");
 	return 1;
 }

@@ -173,7 +173,7 @@ static char *remote_command(int argc, char **argv)
 	return buf;
 }
 
-#define SSH_ARGS_MAX 16
+#define SSH_ARGS_MAX 24
 
 /* The ssh options for r and how to run it; av gets NULL-terminated words
  * after the ssh command itself. */
@@ -188,6 +188,18 @@ static size_t ssh_args(const struct remote *r, const char **av, const char *mode
 	if (r->user[0] != '\0') {
 		av[n++] = "-l";
 		av[n++] = r->user;
+	}
+	if (r->identity[0] != '\0') {
+		av[n++] = "-i";
+		av[n++] = r->identity;
+		av[n++] = "-o";
+		av[n++] = "IdentitiesOnly=yes";
+	}
+	if (r->known_hosts_opt[0] != '\0') {
+		av[n++] = "-o";
+		av[n++] = r->known_hosts_opt;
+		av[n++] = "-o";
+		av[n++] = "StrictHostKeyChecking=accept-new";
 	}
 	av[n++] = "--";
 	av[n++] = r->host;

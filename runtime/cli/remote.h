@@ -19,6 +19,10 @@ struct remote {
 	char user[64];		  /* empty: ssh's default */
 	char host[256];		  /* a name or an address (IPv6 without brackets) */
 	char port[6];		  /* empty: ssh's default */
+	/* From a context (berth machine's): ssh's -i, and its own known_hosts
+	 * (first key accepted, then checked); empty: ssh's defaults. */
+	char identity[1024];
+	char known_hosts_opt[1100]; /* "UserKnownHostsFile=FILE" */
 };
 
 /* Parses "ssh://[USER@]HOST[:PORT]" (IPv6: ssh://[::1]:22); anything else
