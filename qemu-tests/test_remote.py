@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -240,6 +241,36 @@ def test_logs_follow_ends_with_ctrl_c_and_leaves_nothing_on_the_host(host):
     p.send_signal(signal.SIGINT)  # what Ctrl-C does to the foreground CLI
     assert p.wait(timeout=20) != 0
     wait(h, lambda: "dial-stdio" not in h.run("ps -o args").stdout, 30, "dial-stdio to end on the host")
+
+
+def test_events_stream_replay_and_filter(host):
+    h = host
+    p = subprocess.Popen([BERTH, "-c", "vm", "events", "--filter", "container=talker", "--format", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=h.env, stdin=subprocess.DEVNULL)
+    try:
+        wait(h, lambda: "dial-stdio" in h.run("ps -o args").stdout, 30, "the stream to be open")
+        r = desk(h, "-c", "vm", "restart", "-t", "1", "talker")
+        assert r.returncode == 0, r.stderr
+        seen = []
+        while "start" not in seen:
+            event = json.loads(p.stdout.readline())
+            assert event["Actor"]["Attributes"]["name"] == "talker", event
+            seen.append(event["Action"])
+        assert seen == ["stop", "die", "start"], seen
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=20)
+    wait(h, lambda: "dial-stdio" not in h.run("ps -o args").stdout, 30, "dial-stdio to end on the host")
+    # What berthd kept: the die, with its exit code, in docker's words; --until ends the command.
+    r = desk(h, "-c", "vm", "events", "--since", "10m", "--until", "0s", "--filter", "event=die", timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines and all(" container die " in line for line in lines), lines
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die talker \(image=busybox, "
+                    r"name=talker, exitCode=\d+\)$", lines[-1]), lines
+    r = desk(h, "-c", "vm", "events", "--since", "soon")
+    assert r.returncode != 0 and b"--since soon" in r.stderr, r.stderr
+    assert h.run("berth events --since 1h --until 0s --filter event=start").stdout.count("talker") >= 1
 
 
 def test_load_streams_an_archive_from_the_desk(host, workdir):

@@ -26,6 +26,7 @@
 #include "cli/context.h"
 #include "cli/cp.h"
 #include "cli/dialstdio.h"
+#include "cli/events.h"
 #include "cli/info.h"
 #include "cli/local.h"
 #include "cli/machine.h"
@@ -1155,6 +1156,8 @@ static const struct command commands[] = {
 	{"inspect", cmd_inspect, "NAME...", "containers' details, as JSON", NULL},
 	{"stats", stats_main, "[--no-stream] [--format json] [NAME...]", "CPU, memory, network, block I/O, pids", NULL},
 	{"top", top_main, "NAME", "a container's processes", NULL},
+	{"events", events_main, "[--since T] [--until T] [--filter K=V]... [--format json]",
+	 "what happens to containers, as it happens", NULL},
 	{"cp", cp_main, "NAME:SRC DEST|-  or  SRC|- NAME:DEST", "copy files out of or into a container", NULL},
 	{"images", cmd_images, "[--digests] [--format json]", "list images", "Images"},
 	{"load", cmd_load, "[-i FILE]", "import an image archive (docker save, OCI layout)", NULL},

@@ -23,6 +23,7 @@
 #include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
 #include "daemon/df.h"
+#include "daemon/events.h"
 #include "daemon/images.h"
 #include "daemon/network.h"
 #include "daemon/stats.h"
@@ -43,6 +44,7 @@ enum wait_for {
 	WAIT_STOPPED, /* not running any more */
 	WAIT_STARTED, /* running, or failed to */
 	WAIT_REMOVED,
+	WAIT_EVENTS, /* a reader of the event stream: answered when it ends */
 };
 
 struct client {
@@ -51,6 +53,11 @@ struct client {
 	char name[CTR_NAME_MAX]; /* the container waited for */
 	enum wait_for wait;
 	int restarting; /* restart: first the stop, then the start */
+	/* WAIT_EVENTS: the pipe the events go to, and what the reader wants
+	 * (its strings are the request's, kept with it). */
+	int events_fd;
+	json_object *events_req;
+	struct events_filter filter;
 };
 
 static struct client *clients;
@@ -66,6 +73,10 @@ static void client_close(struct client *cl)
 	}
 	watch_del(&cl->w);
 	close(cl->w.fd);
+	if (cl->wait == WAIT_EVENTS) {
+		close(cl->events_fd);
+		json_object_put(cl->events_req);
+	}
 	free(cl);
 }
 
@@ -726,6 +737,80 @@ static void cmd_load(struct client *cl, json_object *req, struct proto_frame *f)
 	answer_in_child(cl, "load", load_images, NULL, 0, f->fds[0]);
 }
 
+/* ---- the event stream ---------------------------------------------------------------------------------- */
+
+/* One event to a reader's pipe, whole or not at all: a reader that fell
+ * behind (its pipe full) is dropped rather than let berthd wait. */
+static int send_event(json_object *event, void *arg)
+{
+	struct client *cl = arg;
+	const char *text = json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN);
+	char line[4096];
+	int n = snprintf(line, sizeof(line), "%s\n", text);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		return 0; /* an event too long to pass on (a huge error text): skipped */
+	}
+	ssize_t w = write(cl->events_fd, line, (size_t)n);
+	if (w != n) {
+		return w < 0 && errno == EPIPE ? -EPIPE : -EAGAIN;
+	}
+	return 0;
+}
+
+static void drop_reader(struct client *cl, int code)
+{
+	reply_error(cl, -code, code == -EPIPE ? "events: the reader is gone"
+					      : "events: the reader fell behind; the stream was ended");
+}
+
+/* berth events: what is kept since "since", then (without "until") what
+ * happens, until the reader hangs up. */
+static void cmd_events(struct client *cl, json_object *req, struct proto_frame *f)
+{
+	struct berr err = {0};
+	if (f->nfds < 1) {
+		reply_error(cl, EINVAL, "events: the request carries no pipe for the events");
+		return;
+	}
+	struct events_filter filter;
+	if (events_filter_parse(req, &filter, &err) < 0) {
+		reply_error(cl, err.code, err.msg);
+		return;
+	}
+	int fd = fcntl(f->fds[0], F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		reply_error(cl, errno, "events: cannot keep the pipe");
+		return;
+	}
+	cl->wait = WAIT_EVENTS;
+	cl->events_fd = fd;
+	cl->events_req = json_object_get(req);
+	cl->filter = filter;
+	int ret = filter.since_ns != 0 ? events_replay(&cl->filter, send_event, cl) : 0;
+	if (ret < 0) {
+		drop_reader(cl, ret);
+	} else if (filter.until_ns != 0) {
+		reply_ok(cl);
+	}
+}
+
+static void publish_event(json_object *event)
+{
+	struct client *next = NULL;
+	for (struct client *cl = clients; cl != NULL; cl = next) {
+		next = cl->next;
+		if (cl->wait == WAIT_EVENTS && events_match(event, &cl->filter)) {
+			int ret = send_event(event, cl);
+			if (ret < 0) {
+				drop_reader(cl, ret);
+			}
+		}
+	}
+}
+
 static void cmd_up(struct client *cl, json_object *req, struct proto_frame *f)
 {
 	(void)req;
@@ -863,6 +948,7 @@ static const struct request requests[] = {
 	{"stats", cmd_stats},
 	{"top", cmd_top},
 	{"df", cmd_df},
+	{"events", cmd_events},
 };
 
 static const struct request *find_request(const char *cmd)
@@ -1010,6 +1096,13 @@ static void ctr_removed(struct ctr *c)
 
 static void on_ctr_event(struct ctr *c, enum ctr_event ev)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_object *event = events_note(c, ev, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+	if (event != NULL) {
+		publish_event(event);
+		json_object_put(event);
+	}
 	if (ev == CTR_REMOVED) {
 		ctr_removed(c);
 	} else {

@@ -190,6 +190,11 @@ struct ctr {
 	int user_stopped; /* stopped by `berth stop`: unless-stopped stays down */
 	char error[1024]; /* why it failed to be created or started */
 
+	/* What the event stream (events.h) last reported of it. */
+	int ev_known;
+	enum ctr_state ev_state;
+	enum health_status ev_health;
+
 	/* run time */
 	pid_t monitor_pid;
 	int monitor_pidfd;

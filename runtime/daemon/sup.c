@@ -22,6 +22,7 @@
 #include "daemon/bundle.h"
 #include "daemon/ctrtab.h"
 #include "daemon/daemon.h"
+#include "daemon/events.h"
 #include "daemon/health.h"
 #include "daemon/hooks.h"
 #include "daemon/network.h"
@@ -135,6 +136,7 @@ int sup_create(struct ctr_def *def, struct ctr **out, struct berr *err)
 		return -err->code;
 	}
 	ctr_add(c);
+	ctr_publish(c, CTR_CHANGED); /* the event stream's "create" */
 	*out = c;
 	return 0;
 }
@@ -998,6 +1000,7 @@ void sup_adopt_all(void)
 			continue;
 		}
 		ctr_add(c);
+		events_seen(c); /* it was there before this berthd: no "create" */
 	}
 	ctr_foreach_safe(c, next) {
 		adopt(c);
