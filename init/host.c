@@ -360,6 +360,24 @@ static void apply_timezone(const struct host_config *cfg, struct host_state *st)
 	blog_info("timezone is %s", tz);
 }
 
+void host_apply_live(const struct host_config *cfg, struct host_state *st)
+{
+	apply_hostname(cfg, st);
+	apply_sysctls(cfg);
+	apply_ssh_keys(cfg);
+}
+
+void host_mark_reloaded(void)
+{
+	static unsigned count;
+	char text[32];
+	snprintf(text, sizeof(text), "%u\n", ++count);
+	int ret = write_atomic(HOST_RELOADED, text, 0644);
+	if (ret < 0) {
+		blog_err("write %s: %s", HOST_RELOADED, strerror(-ret));
+	}
+}
+
 void host_apply(const struct host_config *cfg, struct host_state *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -28,6 +28,15 @@ void host_load_config(struct host_config *cfg, int config_mounted);
 
 void host_apply(const struct host_config *cfg, struct host_state *st);
 
+/* What of host.yaml changes on a running host (berth config apply; init
+ * reads host.yaml again on SIGHUP): hostname, sysctls, root's ssh keys.
+ * NTP is the services' (services.h); the rest waits for the next boot. */
+void host_apply_live(const struct host_config *cfg, struct host_state *st);
+
+/* Tells berth config apply that a reload is done: HOST_RELOADED's count
+ * goes up. */
+void host_mark_reloaded(void);
+
 /* A wired interface: ethernet with a device behind it (no bridge, veth or
  * tunnel). */
 struct host_ether {

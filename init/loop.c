@@ -18,6 +18,12 @@
 static int epfd = -1;
 static struct watch signal_watch = {.fd = -1};
 static int requested = -1;
+static void (*on_hangup)(void);
+
+void loop_on_hangup(void (*fn)(void))
+{
+	on_hangup = fn;
+}
 
 void loop_request_shutdown(int action)
 {
@@ -56,6 +62,12 @@ static void on_signal(struct watch *w, uint32_t events)
 			break;
 		case SIGUSR1:
 			action = SHUTDOWN_HALT;
+			break;
+		case SIGHUP:
+			if (on_hangup != NULL && si.ssi_pid != 0) {
+				blog_notice("reloading host.yaml (SIGHUP from pid %u)", si.ssi_pid);
+				on_hangup();
+			}
 			break;
 		default:
 			break;

@@ -25,4 +25,7 @@ int loop_run(void);
 /* Asks the loop to return action at its next turn. */
 void loop_request_shutdown(int action);
 
+/* fn runs when init gets SIGHUP from a process (berth config apply). */
+void loop_on_hangup(void (*fn)(void));
+
 #endif

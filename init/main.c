@@ -149,6 +149,25 @@ static __attribute__((noreturn)) void degraded(const char *why, const struct hos
 	}
 }
 
+/* The disks, host.yaml's settings in force and what init made of them. */
+static struct disks disks;
+static struct host_config cfg;
+static struct host_state st;
+
+/* SIGHUP: host.yaml (with the cloud's metadata where it is silent, as at
+ * boot) again, and what can change live. */
+static void reload_host_settings(void)
+{
+	static struct host_config next;
+	host_load_config(&next, disks.config_mounted);
+	cloud_setup(&next, disks.disk);
+	host_apply_live(&next, &st);
+	hostcfg_free(&cfg);
+	cfg = next; /* cfg owns next's keys now; the next load starts afresh */
+	services_update_ntp(&cfg, monotonic_ms());
+	host_mark_reloaded();
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = strrchr(argv[0], '/');
@@ -172,13 +191,10 @@ int main(int argc, char **argv)
 	early_settings();
 	clock_boot();
 
-	struct disks disks;
 	disks_setup(&disks);
 
-	static struct host_config cfg;
 	host_load_config(&cfg, disks.config_mounted);
 	cloud_setup(&cfg, disks.disk);
-	static struct host_state st;
 	host_apply(&cfg, &st);
 	entropy_seed(disks.data == DATA_ON_DISK);
 
@@ -216,6 +232,7 @@ int main(int argc, char **argv)
 
 	services_declare(&cfg, &st);
 	svc_start_all(monotonic_ms());
+	loop_on_hangup(reload_host_settings);
 	if (st.dhcp_auto) {
 		netwatch_start(&st);
 	}

@@ -53,6 +53,35 @@ int services_add_dhcp(const char *ifname, const char *hostname)
 	return add_dhcp(ifname, hostname, 1);
 }
 
+static void ntp_def(const struct host_config *cfg, struct svc_def *ntp)
+{
+	/* -n: foreground; -N: run at high priority for accuracy; -S: the
+	 * hook that writes the RTC once synchronised. */
+	*ntp = (struct svc_def){.name = "ntpd",
+				.argv = {NTPD, "-n", "-N", "-S", CLOCK_NTP_HOOK, NULL},
+				.limit_caps = 1,
+				.caps = CAPS_NTPD};
+	size_t argc = 5;
+	for (size_t i = 0; i < cfg->nntp && argc + 2 < SVC_MAX_ARGS; i++) {
+		ntp->argv[argc++] = "-p";
+		ntp->argv[argc++] = cfg->ntp[i];
+	}
+	ntp->argv[argc] = NULL;
+}
+
+void services_update_ntp(const struct host_config *cfg, uint64_t now_ms)
+{
+	if (cfg->nntp == 0) {
+		svc_retire("ntpd");
+		return;
+	}
+	struct svc_def ntp;
+	ntp_def(cfg, &ntp);
+	if (svc_replace(&ntp, now_ms) < 0) {
+		blog_err("ntpd: cannot take the new servers; it keeps the old ones until the next boot");
+	}
+}
+
 void services_declare(const struct host_config *cfg, const struct host_state *st)
 {
 	struct svc_def hostlog = {
@@ -71,18 +100,8 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 	}
 
 	if (cfg->nntp > 0) {
-		/* -n: foreground; -N: run at high priority for accuracy; -S: the
-		 * hook that writes the RTC once synchronised. */
-		struct svc_def ntp = {.name = "ntpd",
-				      .argv = {NTPD, "-n", "-N", "-S", CLOCK_NTP_HOOK, NULL},
-				      .limit_caps = 1,
-				      .caps = CAPS_NTPD};
-		size_t argc = 5;
-		for (size_t i = 0; i < cfg->nntp && argc + 2 < SVC_MAX_ARGS; i++) {
-			ntp.argv[argc++] = "-p";
-			ntp.argv[argc++] = cfg->ntp[i];
-		}
-		ntp.argv[argc] = NULL;
+		struct svc_def ntp;
+		ntp_def(cfg, &ntp);
 		svc_add(&ntp);
 	}
 

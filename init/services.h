@@ -4,6 +4,8 @@
 #ifndef BERTH_INIT_SERVICES_H
 #define BERTH_INIT_SERVICES_H
 
+#include <stdint.h>
+
 #include "init/host.h"
 #include "lib/hostcfg.h"
 
@@ -12,5 +14,9 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
 /* A DHCP client for ifname, added and started now (a link that came
  * after boot). */
 int services_add_dhcp(const char *ifname, const char *hostname);
+
+/* ntpd with host.yaml's servers from now on (restarted with new ones,
+ * started, or stopped for good when there are none). */
+void services_update_ntp(const struct host_config *cfg, uint64_t now_ms);
 
 #endif

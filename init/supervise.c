@@ -38,6 +38,8 @@ struct service {
 	pid_t pid;
 	uint64_t started_ms;
 	uint64_t restart_at_ms; /* 0: not scheduled */
+	int replaced;		/* stopped to start again with new arguments */
+	int retired;		/* stopped for good (svc_retire) */
 	struct restart_state restart;
 	/* Output: a pipe read by the loop, split into log lines. */
 	struct watch out;
@@ -211,6 +213,92 @@ void svc_start_all(uint64_t now_ms)
 	}
 }
 
+static struct service *find(const char *name)
+{
+	for (size_t i = 0; i < nservices; i++) {
+		if (strcmp(services[i].name, name) == 0) {
+			return &services[i];
+		}
+	}
+	return NULL;
+}
+
+/* The new arguments, or -ENOMEM with the old ones kept. */
+static int set_args(struct service *s, const struct svc_def *def)
+{
+	char *argv[SVC_MAX_ARGS] = {0};
+	char *path = strdup(def->path ? def->path : def->argv[0]);
+	int ok = path != NULL;
+	for (size_t i = 0; ok && i + 1 < SVC_MAX_ARGS && def->argv[i] != NULL; i++) {
+		argv[i] = strdup(def->argv[i]);
+		ok = argv[i] != NULL;
+	}
+	char **drop = ok ? s->argv : argv;
+	for (size_t i = 0; i < SVC_MAX_ARGS; i++) {
+		free(drop[i]);
+	}
+	if (!ok) {
+		free(path);
+		return -ENOMEM;
+	}
+	free(s->path);
+	s->path = path;
+	memcpy(s->argv, argv, sizeof(argv));
+	return 0;
+}
+
+static int same_args(const struct service *s, const struct svc_def *def)
+{
+	size_t i = 0;
+	for (; def->argv[i] != NULL && s->argv[i] != NULL; i++) {
+		if (strcmp(def->argv[i], s->argv[i]) != 0) {
+			return 0;
+		}
+	}
+	return def->argv[i] == NULL && s->argv[i] == NULL && !s->retired;
+}
+
+int svc_replace(const struct svc_def *def, uint64_t now_ms)
+{
+	struct service *s = find(def->name);
+	if (s == NULL) {
+		return svc_add_start(def, now_ms);
+	}
+	if (stopping || same_args(s, def)) {
+		return 0;
+	}
+	int ret = set_args(s, def);
+	if (ret < 0) {
+		return ret;
+	}
+	s->retired = 0;
+	if (s->pid > 0) {
+		s->replaced = 1;
+		kill(-s->pid, s->stop_signal);
+		kill(-s->pid, SIGCONT);
+	} else {
+		s->restart_at_ms = now_ms;
+	}
+	blog_info("%s: new arguments; %s", s->name, s->pid > 0 ? "restarting it" : "starting it");
+	return 0;
+}
+
+void svc_retire(const char *name)
+{
+	struct service *s = find(name);
+	if (s == NULL || s->retired) {
+		return;
+	}
+	s->retired = 1;
+	s->replaced = 0;
+	s->restart_at_ms = 0;
+	if (s->pid > 0) {
+		kill(-s->pid, s->stop_signal);
+		kill(-s->pid, SIGCONT);
+	}
+	blog_info("%s: stopped for good", s->name);
+}
+
 int svc_add_start(const struct svc_def *def, uint64_t now_ms)
 {
 	if (stopping) {
@@ -242,7 +330,13 @@ int svc_child_exited(pid_t pid, int status, uint64_t now_ms)
 			continue;
 		}
 		s->pid = 0;
-		if (stopping) {
+		if (stopping || s->retired) {
+			return 1;
+		}
+		if (s->replaced) {
+			s->replaced = 0;
+			restart_init(&s->restart);
+			s->restart_at_ms = now_ms; /* at once: the next tick */
 			return 1;
 		}
 		char how[96];
@@ -300,12 +394,8 @@ void svc_tick(uint64_t now_ms)
 
 pid_t svc_pid(const char *name)
 {
-	for (size_t i = 0; i < nservices; i++) {
-		if (strcmp(services[i].name, name) == 0) {
-			return services[i].pid;
-		}
-	}
-	return 0;
+	const struct service *s = find(name);
+	return s != NULL ? s->pid : 0;
 }
 
 /* What services say while they stop (berthd tells which container it is

@@ -39,6 +39,15 @@ void svc_start_all(uint64_t now_ms);
 /* svc_add, and starts it at once (a service that arises after boot). */
 int svc_add_start(const struct svc_def *def, uint64_t now_ms);
 
+/* The service named def->name runs with def's arguments from now on: one
+ * running with others is stopped (its stop signal) and started again at
+ * once, one not there is added and started, one stopped for good starts
+ * again; one with the same arguments is left alone. 0 or -errno. */
+int svc_replace(const struct svc_def *def, uint64_t now_ms);
+
+/* Stops the service for good (until svc_replace brings it back). */
+void svc_retire(const char *name);
+
 /* Handles the exit of a child; returns 1 when it was a service. */
 int svc_child_exited(pid_t pid, int status, uint64_t now_ms);
 

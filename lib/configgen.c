@@ -40,30 +40,43 @@ static int gen_exists(int partfd, unsigned gen)
 	return fstatat(partfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-int configgen_current(int partfd, unsigned *gen, struct berr *err)
+/* The generation a file under partfd names: 0, 1 when there is no such
+ * file, or -errno naming it. */
+static int read_gen(int partfd, const char *name, unsigned *gen, struct berr *err)
 {
 	*gen = 0;
 	char buf[16];
-	auto_close int fd = openat(partfd, CONFIGGEN_CURRENT, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	auto_close int fd = openat(partfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		return errno == ENOENT ? 0 : berr_set(err, errno, "CONFIG's %s", CONFIGGEN_CURRENT);
+		return errno == ENOENT ? 1 : berr_set(err, errno, "CONFIG's %s", name);
 	}
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0) {
-		return berr_set(err, errno, "CONFIG's %s", CONFIGGEN_CURRENT);
+		return berr_set(err, errno, "CONFIG's %s", name);
 	}
 	buf[n] = '\0';
 	trim_end(buf);
 	unsigned g;
 	if (configgen_parse(buf, &g) < 0) {
-		return berr_setx(err, EINVAL, "CONFIG's %s: not a generation number", CONFIGGEN_CURRENT);
+		return berr_setx(err, EINVAL, "CONFIG's %s: not a generation number", name);
 	}
 	if (!gen_exists(partfd, g)) {
-		return berr_setx(err, ENOENT, "CONFIG's %s names generation %u, which is missing", CONFIGGEN_CURRENT,
-				 g);
+		return berr_setx(err, ENOENT, "CONFIG's %s names generation %u, which is missing", name, g);
 	}
 	*gen = g;
 	return 0;
+}
+
+int configgen_current(int partfd, unsigned *gen, struct berr *err)
+{
+	int ret = read_gen(partfd, CONFIGGEN_CURRENT, gen, err);
+	return ret > 0 ? 0 : ret;
+}
+
+int configgen_previous(int partfd, unsigned *gen, struct berr *err)
+{
+	int ret = read_gen(partfd, CONFIGGEN_PREVIOUS, gen, err);
+	return ret > 0 ? berr_setx(err, ENOENT, "no generation was in use before this one") : ret;
 }
 
 static int cmp_unsigned(const void *a, const void *b)
@@ -109,6 +122,18 @@ int configgen_set_current(int partfd, unsigned gen, struct berr *err)
 		return berr_set(err, errno, "CONFIG's %s", CONFIGGEN_DIR);
 	}
 	char text[16];
+	unsigned was = 0;
+	struct berr ignored = {0};
+	/* The one before first: a cut between the two leaves it naming the one
+	 * still in use, which rollback does not take for a way back. */
+	if (configgen_current(partfd, &was, &ignored) == 0 && was != gen) {
+		snprintf(text, sizeof(text), "%u\n", was);
+		int ret = write_file_atomic_at(partfd, CONFIGGEN_PREVIOUS, text, strlen(text), 0644,
+					       ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);
+		if (ret < 0) {
+			return ret;
+		}
+	}
 	snprintf(text, sizeof(text), "%u\n", gen);
 	return write_file_atomic_at(partfd, CONFIGGEN_CURRENT, text, strlen(text), 0644,
 				    ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);

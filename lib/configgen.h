@@ -13,7 +13,9 @@
  * back by a rollback) has .berth/gen/N.failed holding why.
  *
  * init mounts the partition at CONFIGGEN_PART_MOUNT and the generation in
- * use, read-only, at /config; everything else reads /config only. */
+ * use, read-only, at /config; everything else reads /config only.
+ * .berth/previous names the generation that was in use before (for
+ * `berth config rollback`), written before .berth/current changes. */
 #ifndef BERTH_CONFIGGEN_H
 #define BERTH_CONFIGGEN_H
 
@@ -26,6 +28,7 @@
 #define CONFIGGEN_GEN_DIR ".berth/gen"
 #define CONFIGGEN_TMP_DIR ".berth/tmp"
 #define CONFIGGEN_CURRENT ".berth/current"
+#define CONFIGGEN_PREVIOUS ".berth/previous" /* the one in use before it */
 #define CONFIGGEN_MAX 999999
 #define CONFIGGEN_KEEP 5 /* generations kept besides the one in use and the one before */
 
@@ -33,6 +36,10 @@
  * (0 when there is no such file), -EINVAL (bad content, err names the
  * file) or -ENOENT (its directory is missing). */
 int configgen_current(int partfd, unsigned *gen, struct berr *err);
+
+/* The generation in use before the current one (.berth/previous): 0 with
+ * *gen set, -ENOENT when none is named or it is gone, -EINVAL. */
+int configgen_previous(int partfd, unsigned *gen, struct berr *err);
 
 /* The directory of generation gen relative to the partition's root:
  * "." for 0, ".berth/gen/N" otherwise. */

@@ -13,6 +13,9 @@
 #include "lib/berr.h"
 
 #define HOST_MAX_IFACES 8
+/* Init's count of host.yaml reloads (SIGHUP), for berth config apply to
+ * see one finish. */
+#define HOST_RELOADED "/run/berth/host-reloaded"
 #define HOST_MAX_ADDRS 8
 #define HOST_MAX_ROUTES 16
 #define HOST_MAX_DNS 4

@@ -141,6 +141,54 @@ def test_rollback_goes_back_to_the_flashed_configuration(host):
          "web to run the flashed configuration")
 
 
+def ssh_with(h, key):
+    return subprocess.run(["ssh", "-p", str(h.port), "-i", key, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+                           "LogLevel=ERROR", "root@127.0.0.1", "true"], capture_output=True, timeout=60)
+
+
+def ntpd_args(h):
+    return [line for line in h.run("ps -o args").stdout.splitlines() if "ntpd" in line]
+
+
+def test_host_settings_change_live_and_go_back(host, workdir):
+    h = host
+    key = os.path.join(workdir, "second")
+    if not os.path.exists(key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    d = variant(h, "hostcfg", COMPOSE)
+    with open(os.path.join(d, "host.yaml")) as f:
+        base = f.read()
+    with open(key + ".pub") as f:
+        pub = f.read().strip()
+    text = base.replace("ssh_authorized_keys:\n", f"ssh_authorized_keys:\n  - {pub}\n", 1)
+    text = text.replace("servers: []", "servers: [127.0.0.1]")
+    text += "hostname: applied-live\nsysctls:\n  vm.swappiness: 13\ntimezone: CET-1CEST,M3.5.0,M10.5.0/3\n"
+    with open(os.path.join(d, "host.yaml"), "w") as f:
+        f.write(text)
+    name = h.run("hostname", check=True).stdout.strip()
+    swappiness = h.run("cat /proc/sys/vm/swappiness", check=True).stdout.strip()
+    assert ssh_with(h, key).returncode == 255 and not ntpd_args(h)
+    r = desk(h, "-c", "vm", "config", "apply", d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for line in ("host setting hostname: created (now)", "host setting sysctls: created (now)",
+                 "host setting ssh_authorized_keys: changed (now)", "host setting ntp: changed (now)",
+                 "host setting timezone: created (at the next boot)"):
+        assert line in r.stdout, r.stdout
+    assert h.run("hostname").stdout.strip() == "applied-live"
+    assert h.run("cat /proc/sys/vm/swappiness").stdout.strip() == "13"
+    assert ssh_with(h, key).returncode == 0
+    wait(h, lambda: any("-p 127.0.0.1" in a for a in ntpd_args(h)), 30, "ntpd to run with the new server")
+    # Back to the one before, live too (a sysctl keeps its value until the next boot).
+    r = desk(h, "-c", "vm", "config", "rollback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert h.run("hostname").stdout.strip() == name
+    assert ssh_with(h, key).returncode == 255
+    wait(h, lambda: not ntpd_args(h), 30, "ntpd to stop")
+    assert h.run("cat /proc/sys/vm/swappiness").stdout.strip() in ("13", swappiness)
+    assert in_use(h)[0] == ["0"], in_use(h)[1]
+
+
 @pytest.mark.parametrize("point,how", POINT_PARAMS)
 def test_power_cut_during_apply_leaves_old_or_new_whole(host, point, how):
     h = host

@@ -24,12 +24,14 @@
 #include "lib/configgen.h"
 #include "lib/failpoint.h"
 #include "lib/fsutil.h"
+#include "lib/hostcfg.h"
 #include "lib/yamltree.h"
 
 #define CONFIG_MOUNT "/config"
 #define APPLY_TIMEOUT_DEFAULT 60
 #define TREE_DEPTH_MAX 32
 #define GENS_MAX 4096
+#define HOST_RELOAD_WAIT_MS 10000
 
 struct apply_opts {
 	int no_rollback;
@@ -345,9 +347,31 @@ static const struct yt_node *top_map(struct yt_doc *doc, const char *dir, const 
 	return *ok && doc->root != NULL && doc->root->kind == YT_MAP ? doc->root : NULL;
 }
 
+/* What a changed service does. */
+static const char *service_change(const char *key)
+{
+	(void)key;
+	return "recreated";
+}
+
+/* When a host.yaml setting takes effect: what init applies again on a
+ * running host (init/host.h, host_apply_live; NTP by restarting ntpd), or
+ * at the next boot. */
+static const char *host_change(const char *key)
+{
+	static const char *const live[] = {"hostname", "ssh_authorized_keys", "sysctls", "ntp"};
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+		if (strcmp(key, live[i]) == 0) {
+			return "now";
+		}
+	}
+	return "at the next boot";
+}
+
 /* Prints what differs between the entries of two mappings (services,
- * or host.yaml's top level): "label NAME: created|removed|changed". */
-static int diff_maps(const struct yt_node *old, const struct yt_node *new, const char *label, const char *changed)
+ * or host.yaml's top level): "label NAME: created|removed|changed (when)". */
+static int diff_maps(const struct yt_node *old, const struct yt_node *new, const char *label,
+		     const char *(*when)(const char *key))
 {
 	int n = 0;
 	for (int pass = 0; pass < 2; pass++) {
@@ -358,13 +382,13 @@ static int diff_maps(const struct yt_node *old, const struct yt_node *new, const
 			snprintf(key, sizeof(key), "%.*s", (int)a->keys[i]->len, a->keys[i]->value);
 			const struct yt_node *other = b != NULL ? yt_get(b, key) : NULL;
 			if (other == NULL) {
-				printf("  %s %s: %s\n", label, key, pass == 0 ? "created" : "removed");
+				printf("  %s %s: %s (%s)\n", label, key, pass == 0 ? "created" : "removed", when(key));
 				n++;
 			} else if (pass == 0) {
 				auto_free char *x = canon_text(a->items[i]);
 				auto_free char *y = canon_text(other);
 				if (x != NULL && y != NULL && strcmp(x, y) != 0) {
-					printf("  %s %s: %s\n", label, key, changed);
+					printf("  %s %s: changed (%s)\n", label, key, when(key));
 					n++;
 				}
 			}
@@ -438,7 +462,7 @@ static int show_diff(const char *old, const char *new)
 	int n = diff_files(old, new, "", 0);
 	const struct yt_node *oc = top_map(&od, old, "compose.yaml", &ook);
 	const struct yt_node *nc = top_map(&nd, new, "compose.yaml", &nok);
-	n += diff_maps(services_of(oc), services_of(nc), "service", "changed (recreated)");
+	n += diff_maps(services_of(oc), services_of(nc), "service", service_change);
 	if (ook) {
 		yt_free(&od);
 	}
@@ -447,7 +471,7 @@ static int show_diff(const char *old, const char *new)
 	}
 	oc = top_map(&od, old, "host.yaml", &ook);
 	nc = top_map(&nd, new, "host.yaml", &nok);
-	n += diff_maps(oc, nc, "host setting", "changed (at the next boot)");
+	n += diff_maps(oc, nc, "host setting", host_change);
 	if (ook) {
 		yt_free(&od);
 	}
@@ -482,6 +506,30 @@ static int switch_config(unsigned gen, struct berr *err)
 }
 
 /* Makes gen the one in use on disk (synced) and at /config. */
+/* Init reads host.yaml again and applies what changes on a running host
+ * (SIGHUP); waits until it says it is done. */
+static void reload_host(void)
+{
+	char before[32] = "";
+	read_file(HOST_RELOADED, before, sizeof(before), NULL);
+	if (kill(1, SIGHUP) < 0) {
+		fprintf(stderr, "berth config apply: signal init: %s; host settings apply at the next boot\n",
+			strerror(errno));
+		return;
+	}
+	for (int waited = 0; waited < HOST_RELOAD_WAIT_MS; waited += 50) {
+		char now[32] = "";
+		if (read_file(HOST_RELOADED, now, sizeof(now), NULL) >= 0 && strcmp(now, before) != 0) {
+			return;
+		}
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "berth config apply: init did not take host.yaml again within %d s; host settings apply at "
+			"the next boot\n",
+		HOST_RELOAD_WAIT_MS / 1000);
+}
+
 static int use_generation(int part, unsigned gen, struct berr *err)
 {
 	int ret = part_writable(1, err);
@@ -494,7 +542,13 @@ static int use_generation(int part, unsigned gen, struct berr *err)
 			ret = -ro.code;
 		}
 	}
-	return ret < 0 ? ret : switch_config(gen, err);
+	if (ret == 0) {
+		ret = switch_config(gen, err);
+	}
+	if (ret == 0) {
+		reload_host();
+	}
+	return ret;
 }
 
 static void note_failed(int part, unsigned gen, const char *why)
@@ -816,25 +870,42 @@ static int cmd_history(void)
 	return 0;
 }
 
-/* The generation NAMED (kept, not in use), or without a name the newest
- * before the one in use. */
+static int kept(const struct gen_table *t, unsigned gen)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->gens[i] == gen) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int failed(const struct gen_table *t, unsigned gen)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%s/%u.failed", CONFIGGEN_GEN_DIR, gen);
+	return faccessat(t->part, name, F_OK, 0) == 0;
+}
+
+/* The generation NAMED (kept, not in use); without a name the one in use
+ * before this one, unless it failed (then the newest older one that did
+ * not). */
 static int rollback_target(const struct gen_table *t, const char *named, unsigned *target)
 {
 	if (named != NULL) {
-		if (configgen_parse(named, target) < 0 || *target == t->in_use) {
-			return 0;
-		}
-		for (size_t i = 0; i < t->n; i++) {
-			if (t->gens[i] == *target) {
-				return 1;
-			}
-		}
-		return 0;
+		return configgen_parse(named, target) == 0 && *target != t->in_use && kept(t, *target);
+	}
+	struct berr ignored = {0};
+	if (configgen_previous(t->part, target, &ignored) == 0 && *target != t->in_use && kept(t, *target) &&
+	    !failed(t, *target)) {
+		return 1;
 	}
 	int found = 0;
 	for (size_t i = 0; i < t->n && t->gens[i] < t->in_use; i++) {
-		*target = t->gens[i];
-		found = 1;
+		if (!failed(t, t->gens[i])) {
+			*target = t->gens[i];
+			found = 1;
+		}
 	}
 	return found;
 }
