@@ -124,11 +124,12 @@ static void test_times_and_text(void)
 	CHECK_EQ_INT(events_parse_time("99999999999999999999", now, &ns), -EINVAL);
 
 	char out[512];
-	CHECK_EQ_INT(events_format("{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"web\",\"Attributes\":"
-				   "{\"name\":\"web\",\"image\":\"busybox\",\"exitCode\":137}},\"timeNano\":"
-				   "1765000000000000042}",
-				   out, sizeof(out)),
-		     0);
+	CHECK_EQ_INT(
+		events_format("{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"web\",\"Attributes\":"
+			      "{\"name\":\"web\",\"image\":\"busybox\",\"exitCode\":137}},\"timeNano\":"
+			      "1765000000000000042}",
+			      out, sizeof(out)),
+		0);
 	CHECK(strcmp(out, "2025-12-06T05:46:40.000000042Z container die web (image=busybox, name=web, exitCode=137)") ==
 	      0);
 	CHECK_EQ_INT(events_format("not json", out, sizeof(out)), -EINVAL);

@@ -87,8 +87,16 @@ static void test_contexts(void)
 	CHECK(strcmp(r.host, "10.1.2.3") == 0 && strcmp(r.port, "2200") == 0);
 	CHECK(r.identity[0] == '\0' && r.known_hosts_opt[0] == '\0');
 	/* berth machine's: a key and a known_hosts file of its own. */
-	char *keyed[] = {"context", "create", "vm", "--host", "ssh://root@127.0.0.1:2230", "--ssh-key", "/m/vm/id",
-			 "--known-hosts", "/m/vm/known_hosts", NULL};
+	char *keyed[] = {"context",
+			 "create",
+			 "vm",
+			 "--host",
+			 "ssh://root@127.0.0.1:2230",
+			 "--ssh-key",
+			 "/m/vm/id",
+			 "--known-hosts",
+			 "/m/vm/known_hosts",
+			 NULL};
 	CHECK_EQ_INT(context_main(9, keyed), 0);
 	CHECK_EQ_INT(context_host("vm", &r, &err), 1);
 	CHECK(strcmp(r.identity, "/m/vm/id") == 0);

@@ -1176,8 +1176,7 @@ static const struct command commands[] = {
 	{"os", osupdate_main, "update|status|rollback|verify ...", "the host's OS: updates, slots, rollback", "Host"},
 	{"version", cmd_version, "", "the versions of berth and berthd", NULL},
 	{"context", context_main, "create|ls|use|rm|show ...", "named hosts to run commands on (ssh://)", "Remote"},
-	{"machine", machine_main, "create|ls|start|stop|rm|ssh ...", "Berth VMs on this machine, each a context",
-	 NULL},
+	{"machine", machine_main, "create|ls|start|stop|rm|ssh ...", "Berth VMs on this machine, each a context", NULL},
 	{"system", cmd_system, "dial-stdio [SOCKET]", "(on a host) join stdio to berthd, for a remote berth", NULL},
 	{"--version", cmd_version, NULL, NULL, NULL},
 	{"help", cmd_help, "", "this text", NULL},
@@ -1213,8 +1212,8 @@ static int usage(FILE *out)
 /* Commands that never go to a remote host: they are about this machine. */
 static int is_desk_command(const char *name)
 {
-	return strcmp(name, "context") == 0 || strcmp(name, "machine") == 0 || strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
-	       strcmp(name, "-h") == 0;
+	return strcmp(name, "context") == 0 || strcmp(name, "machine") == 0 || strcmp(name, "help") == 0 ||
+	       strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0;
 }
 
 int berth_main(int argc, char **argv)

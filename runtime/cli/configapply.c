@@ -525,8 +525,9 @@ static void reload_host(void)
 		struct timespec ts = {0, 50 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "berth config apply: init did not take host.yaml again within %d s; host settings apply at "
-			"the next boot\n",
+	fprintf(stderr,
+		"berth config apply: init did not take host.yaml again within %d s; host settings apply at "
+		"the next boot\n",
 		HOST_RELOAD_WAIT_MS / 1000);
 }
 

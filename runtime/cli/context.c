@@ -189,8 +189,8 @@ static int fail(const char *what, const struct berr *err)
 	return 1;
 }
 
-#define CREATE_USAGE                                                                                           \
-	"usage: berth context create NAME --host ssh://[USER@]HOST[:PORT] [--description TEXT]\n"                     \
+#define CREATE_USAGE                                                                              \
+	"usage: berth context create NAME --host ssh://[USER@]HOST[:PORT] [--description TEXT]\n" \
 	"                            [--ssh-key FILE] [--known-hosts FILE]\n"
 
 static int cmd_create(int argc, char **argv)
@@ -251,8 +251,8 @@ static int cmd_create(int argc, char **argv)
 	}
 	char text[REMOTE_URL_MAX + 2700];
 	snprintf(text, sizeof(text), "host=%s\ndescription=%s\n%s%s%s%s%s%s", r.url, description,
-		 key[0] != '\0' ? "ssh_key=" : "", key, key[0] != '\0' ? "\n" : "", known[0] != '\0' ? "known_hosts=" : "",
-		 known, known[0] != '\0' ? "\n" : "");
+		 key[0] != '\0' ? "ssh_key=" : "", key, key[0] != '\0' ? "\n" : "",
+		 known[0] != '\0' ? "known_hosts=" : "", known, known[0] != '\0' ? "\n" : "");
 	if (write_file_atomic(path, text, strlen(text), 0600, ATOMIC_FSYNC_FILE, &err) < 0) {
 		return fail("create", &err);
 	}

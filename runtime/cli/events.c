@@ -183,12 +183,14 @@ static int parse_args(int argc, char **argv, json_object *req, int *json)
 	while ((opt = getopt_long(argc, argv, "+f:", longopts, NULL)) != -1) {
 		int64_t ns = 0;
 		if ((opt == 's' || opt == 'u') && events_parse_time(optarg, now_ns, &ns) < 0) {
-			fprintf(stderr, "berth events: --%s %s: Unix seconds, a duration (10m, 2h) or 2026-12-06T07:40:00Z\n",
+			fprintf(stderr,
+				"berth events: --%s %s: Unix seconds, a duration (10m, 2h) or 2026-12-06T07:40:00Z\n",
 				opt == 's' ? "since" : "until", optarg);
 			return -1;
 		}
 		if (opt == 's' || opt == 'u') {
-			json_object_object_add(req, opt == 's' ? "since" : "until", json_object_new_int64(ns > 0 ? ns : 1));
+			json_object_object_add(req, opt == 's' ? "since" : "until",
+					       json_object_new_int64(ns > 0 ? ns : 1));
 		} else if (opt == 'f') {
 			if (add_filter(filters, optarg) < 0) {
 				return -1;

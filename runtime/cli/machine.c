@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #define MACHINE_PROGRAM "berth-machine"
 
 /* berth-machine in the directory of this very binary (out/host/). */
@@ -33,8 +32,9 @@ int machine_main(int argc, char **argv)
 	(void)argc;
 	char path[PATH_MAX];
 	if (beside_me(path, sizeof(path)) < 0 || access(path, X_OK) < 0) {
-		fprintf(stderr, "berth machine: %s is not beside this berth: machines are made on the build machine, "
-				"with out/host/berth\n",
+		fprintf(stderr,
+			"berth machine: %s is not beside this berth: machines are made on the build machine, "
+			"with out/host/berth\n",
 			MACHINE_PROGRAM);
 		return 1;
 	}

@@ -759,8 +759,9 @@ static int send_event(json_object *event, void *arg)
 
 static void drop_reader(struct client *cl, int code)
 {
-	reply_error(cl, -code, code == -EPIPE ? "events: the reader is gone"
-					      : "events: the reader fell behind; the stream was ended");
+	reply_error(cl, -code,
+		    code == -EPIPE ? "events: the reader is gone"
+				   : "events: the reader fell behind; the stream was ended");
 }
 
 /* berth events: what is kept since "since", then (without "until") what
