@@ -167,7 +167,7 @@ def check_consistent(h, what):
         elif m.startswith("/run/berth/netns/"):
             if p[4] not in cs:
                 problems.append(f"netns mount of {p[4]}, which does not exist: {m}")
-        elif m != "/run/berth":
+        elif m not in ("/run/berth", "/run/berth/config-part"):  # init's: CONFIG with its generations
             problems.append(f"mount {m}")
     for n in s["netns"]:
         if n not in cs:
