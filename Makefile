@@ -396,7 +396,7 @@ check-updates:
 # Every timed kill point of berthd SIGKILLed mid-operation
 # (test_berthd_kill.py; check-updates runs the moments that found leaks and
 # one import delay): 15 more, about 15 minutes; and power cut at every phase
-# of `berth config apply` (make check cuts at 3 of 11): about 12 minutes.
+# of `berth config apply` (make check cuts at 3 of 11): about 5 minutes.
 # Not in CI.
 check-faults:
 	$(MAKE) qemu-test TESTS=qemu-tests/test_berthd_kill.py HEAVY=1 PYTEST_ARGS="-m delay"
