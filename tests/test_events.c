@@ -121,6 +121,8 @@ static void test_times_and_text(void)
 	CHECK_EQ_INT(events_parse_time("2025-12-06T05:46:40", now, &ns), -EINVAL);
 	CHECK_EQ_INT(events_parse_time("yesterday", now, &ns), -EINVAL);
 	CHECK_EQ_INT(events_parse_time("10y", now, &ns), -EINVAL);
+	CHECK_EQ_INT(events_parse_time("3999999999h", now, &ns), -EINVAL); /* no overflow: before the epoch */
+	CHECK_EQ_INT(events_parse_time("1765000000.5x", now, &ns), -EINVAL);
 	CHECK_EQ_INT(events_parse_time("99999999999999999999", now, &ns), -EINVAL);
 
 	char out[512];

@@ -17,6 +17,22 @@
 
 #define NS_PER_S 1000000000LL
 
+/* The nanoseconds of ".123..." at *p (nothing when *p is not '.'); *p
+ * moves past the digits. */
+static int64_t fraction_ns(const char **p)
+{
+	int64_t frac = 0;
+	int64_t scale = NS_PER_S;
+	if (**p != '.') {
+		return 0;
+	}
+	for ((*p)++; **p >= '0' && **p <= '9'; (*p)++) {
+		scale /= 10;
+		frac += (**p - '0') * scale;
+	}
+	return frac;
+}
+
 static int parse_rfc3339(const char *text, int64_t *ns)
 {
 	struct tm tm = {0};
@@ -24,14 +40,7 @@ static int parse_rfc3339(const char *text, int64_t *ns)
 	if (rest == NULL) {
 		return -EINVAL;
 	}
-	int64_t frac = 0;
-	if (*rest == '.') {
-		int64_t scale = NS_PER_S;
-		for (rest++; *rest >= '0' && *rest <= '9'; rest++) {
-			scale /= 10;
-			frac += (*rest - '0') * scale;
-		}
-	}
+	int64_t frac = fraction_ns(&rest);
 	if (strcmp(rest, "Z") != 0) {
 		return -EINVAL;
 	}
@@ -57,21 +66,18 @@ int events_parse_time(const char *text, int64_t now_ns, int64_t *ns)
 	} units[] = {{'s', NS_PER_S}, {'m', 60 * NS_PER_S}, {'h', 3600 * NS_PER_S}};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (end[0] == units[i].unit && end[1] == '\0') {
+			if (whole > now_ns / units[i].ns) {
+				return -EINVAL; /* before the epoch */
+			}
 			*ns = now_ns - whole * units[i].ns;
 			return 0;
 		}
 	}
 	if (*end == '\0' || *end == '.') {
-		int64_t frac = 0;
-		if (*end == '.') {
-			int64_t scale = NS_PER_S;
-			for (end++; *end >= '0' && *end <= '9'; end++) {
-				scale /= 10;
-				frac += (*end - '0') * scale;
-			}
-			if (*end != '\0') {
-				return -EINVAL;
-			}
+		const char *rest = end;
+		int64_t frac = fraction_ns(&rest);
+		if (*rest != '\0') {
+			return -EINVAL;
 		}
 		*ns = whole * NS_PER_S + frac;
 		return 0;
