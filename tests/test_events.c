@@ -91,6 +91,7 @@ static void test_filters_and_replay(void)
 	CHECK_EQ_INT(replayed("{\"since\": 1, \"filters\": {\"event\": [\"health_status\"]}}"), 1);
 	CHECK_EQ_INT(replayed("{\"since\": 1, \"filters\": {\"image\": [\"alpine\"]}}"), 0);
 	CHECK_EQ_INT(replayed("{\"since\": 1, \"filters\": {\"type\": [\"network\"]}}"), 0);
+	CHECK_EQ_INT(replayed("{\"since\": 1, \"filters\": {\"type\": [\"network\", \"container\"]}}"), 8);
 	CHECK_EQ_INT(replayed("{\"since\": 1765000000000000003, \"until\": 1765000000000000006}"), 3);
 	CHECK_EQ_INT(replayed("{\"since\": 1, \"filters\": {\"label\": [\"x\"]}}"), -1);
 	CHECK_EQ_INT(replayed("{\"since\": 1, \"filters\": {\"event\": \"die\"}}"), -1);

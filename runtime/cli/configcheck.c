@@ -70,6 +70,11 @@ static size_t check_service_images(const char *dir, const struct host_config *hc
 
 int config_check(const char *dir)
 {
+	return config_check_as(dir, dir);
+}
+
+int config_check_as(const char *dir, const char *name)
+{
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "berth config check: %s: %s\n", dir, errno ? strerror(errno) : "not a directory");
@@ -89,7 +94,7 @@ int config_check(const char *dir)
 		int n = compose_check_dir(dir, &hc, stdout);
 		errors += n > 0 ? (size_t)n : (size_t)(n < 0);
 	} else {
-		printf("%s/compose.yaml: not present (no system containers)\n", dir);
+		printf("%s/compose.yaml: not present (no system containers)\n", name);
 	}
 	size_t shown = hc.nerrors < HOST_MAX_ERRORS ? hc.nerrors : HOST_MAX_ERRORS;
 	for (size_t i = 0; i < shown; i++) {
@@ -115,9 +120,9 @@ int config_check(const char *dir)
 	hostcfg_free(&hc);
 
 	if (errors > 0) {
-		printf("%s: %zu error%s\n", dir, errors, errors == 1 ? "" : "s");
+		printf("%s: %zu error%s\n", name, errors, errors == 1 ? "" : "s");
 		return 1;
 	}
-	printf("%s: OK\n", dir);
+	printf("%s: OK\n", name);
 	return 0;
 }

@@ -7,4 +7,8 @@
 
 int config_check(const char *dir);
 
+/* The same, naming the directory shown in its verdict (a staged copy is
+ * reported under the name the user gave). */
+int config_check_as(const char *dir, const char *name);
+
 #endif

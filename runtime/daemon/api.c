@@ -631,9 +631,15 @@ static void child_answered(struct child *ch, int status)
 	client_close(cl);
 }
 
-/* The answer a child computes (the caller's), or NULL with err set. IN is
- * the descriptor the request carried, or -1. */
-typedef json_object *child_work_fn(const char *arg, int force, int in, struct berr *err);
+/* What a child's work has of the request: its fields, and the
+ * descriptor it carried (or -1). */
+struct child_req {
+	json_object *req;
+	int in;
+};
+
+/* The answer a child computes (the caller's), or NULL with err set. */
+typedef json_object *child_work_fn(const struct child_req *r, struct berr *err);
 
 /* In the child: the client's socket at 3, the request's descriptor at 4,
  * nothing else inherited. Via descriptors above both, so that neither
@@ -652,8 +658,7 @@ static int child_fds(int client_fd, int in)
 /* Work that can take long (an import, a removal waiting for the store's
  * lock, a walk of DATA) runs in a child that answers the client itself;
  * berthd's loop only notices when it is done. */
-static void answer_in_child(struct client *cl, const char *what, child_work_fn *work, const char *arg, int force,
-			    int in)
+static void answer_in_child(struct client *cl, const char *what, child_work_fn *work, json_object *req, int in)
 {
 	watch_del(&cl->w);
 	pid_t pid = fork();
@@ -669,7 +674,8 @@ static void answer_in_child(struct client *cl, const char *what, child_work_fn *
 		}
 		signal(SIGPIPE, SIG_IGN);
 		struct berr err = {0};
-		json_object *o = work(arg, force, in >= 0 ? 4 : -1, &err);
+		struct child_req r = {.req = req, .in = in >= 0 ? 4 : -1};
+		json_object *o = work(&r, &err);
 		int ok = o != NULL;
 		if (!ok) {
 			o = json_object_new_object();
@@ -684,34 +690,29 @@ static void answer_in_child(struct client *cl, const char *what, child_work_fn *
 	}
 }
 
-static json_object *remove_image(const char *ref, int force, int in, struct berr *err)
+static json_object *remove_image(const struct child_req *r, struct berr *err)
 {
-	(void)in;
 	json_object *o = json_object_new_object();
-	if (images_remove(ref, force, o, err) < 0) {
+	if (images_remove(req_str(r->req, "image"), req_bool(r->req, "force"), o, err) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
 }
 
-static json_object *load_images(const char *arg, int force, int in, struct berr *err)
+static json_object *load_images(const struct child_req *r, struct berr *err)
 {
-	(void)arg;
-	(void)force;
 	json_object *o = json_object_new_object();
-	if (images_load_fd(in, o, err) < 0) {
+	if (images_load_fd(r->in, o, err) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
 }
 
-static json_object *disk_usage(const char *arg, int force, int in, struct berr *err)
+static json_object *disk_usage(const struct child_req *r, struct berr *err)
 {
-	(void)arg;
-	(void)force;
-	(void)in;
+	(void)r;
 	return df_report(err);
 }
 
@@ -724,17 +725,16 @@ static void cmd_rmi(struct client *cl, json_object *req, struct proto_frame *f)
 		reply_error(cl, EINVAL, "no image given");
 		return;
 	}
-	answer_in_child(cl, "rmi", remove_image, ref, req_bool(req, "force"), -1);
+	answer_in_child(cl, "rmi", remove_image, req, -1);
 }
 
 static void cmd_load(struct client *cl, json_object *req, struct proto_frame *f)
 {
-	(void)req;
 	if (f->nfds < 1) {
 		reply_error(cl, EINVAL, "load: the request carries no archive");
 		return;
 	}
-	answer_in_child(cl, "load", load_images, NULL, 0, f->fds[0]);
+	answer_in_child(cl, "load", load_images, req, f->fds[0]);
 }
 
 /* ---- the event stream ---------------------------------------------------------------------------------- */
@@ -916,9 +916,8 @@ static void cmd_top(struct client *cl, json_object *req, struct proto_frame *f)
 
 static void cmd_df(struct client *cl, json_object *req, struct proto_frame *f)
 {
-	(void)req;
 	(void)f;
-	answer_in_child(cl, "system df", disk_usage, NULL, 0, -1);
+	answer_in_child(cl, "system df", disk_usage, req, -1);
 }
 
 /* Every handler answers the client, now or later (reply, reply_error,

@@ -188,8 +188,6 @@ int events_filter_parse(json_object *req, struct events_filter *f, struct berr *
 			return berr_setx(err, EINVAL, "filter '%.64s': container, event, image or type", key);
 		}
 	}
-	const char *types[EVENTS_FILTER_VALUES];
-	size_t ntypes = 0;
 	int ret = parse_values(filters, "container", f->containers, &f->ncontainers, err);
 	if (ret == 0) {
 		ret = parse_values(filters, "event", f->actions, &f->nactions, err);
@@ -198,14 +196,7 @@ int events_filter_parse(json_object *req, struct events_filter *f, struct berr *
 		ret = parse_values(filters, "image", f->images, &f->nimages, err);
 	}
 	if (ret == 0) {
-		ret = parse_values(filters, "type", types, &ntypes, err);
-	}
-	for (size_t i = 0; ret == 0 && i < ntypes; i++) {
-		if (strcmp(types[i], "container") != 0) {
-			/* Only containers make events here: nothing would match. */
-			f->nactions = 1;
-			f->actions[0] = "";
-		}
+		ret = parse_values(filters, "type", f->types, &f->ntypes, err);
 	}
 	return ret;
 }
@@ -247,7 +238,8 @@ int events_match(const json_object *event, const struct events_filter *f)
 	return (f->since_ns == 0 || when >= f->since_ns) && (f->until_ns == 0 || when <= f->until_ns) &&
 	       one_of(field(attrs, "name"), f->containers, f->ncontainers) &&
 	       (one_of(action, f->actions, f->nactions) || one_of(base, f->actions, f->nactions)) &&
-	       one_of(field(attrs, "image"), f->images, f->nimages);
+	       one_of(field(attrs, "image"), f->images, f->nimages) &&
+	       one_of(field(event, "Type"), f->types, f->ntypes);
 }
 
 int events_replay(const struct events_filter *f, int (*fn)(json_object *event, void *arg), void *arg)

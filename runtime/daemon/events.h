@@ -25,6 +25,8 @@ struct events_filter {
 	size_t nactions;
 	const char *images[EVENTS_FILTER_VALUES];
 	size_t nimages;
+	const char *types[EVENTS_FILTER_VALUES]; /* the event's Type */
+	size_t ntypes;
 	int64_t since_ns; /* 0: only what happens from now */
 	int64_t until_ns; /* 0: no end */
 };
