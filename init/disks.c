@@ -289,6 +289,34 @@ static void setup_config(struct disks *d)
 	d->config_mounted = 1;
 }
 
+/* A restart while a generation's network change was on trial (berth
+ * config apply): the generation before comes back, since nothing said the
+ * host could be reached with it. */
+static void settle_trial(int part)
+{
+	unsigned gen = 0;
+	struct berr err = {0};
+	if (configgen_trial(part, &gen, &err) == 1) {
+		return;
+	}
+	unsigned long flags = MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (mount(NULL, CONFIGGEN_PART_MOUNT, NULL, flags, NULL) < 0) {
+		blog_err("remount %s read-write to end a trial: %s", CONFIGGEN_PART_MOUNT, strerror(errno));
+		return;
+	}
+	int ret = configgen_settle_trial(part, &gen, &err);
+	if (ret < 0) {
+		blog_err("ending the configuration's trial: %s", err.msg);
+	} else if (ret == 1) {
+		blog_warn("configuration generation %u was on trial (its network change unconfirmed) when the host "
+			  "restarted; the one before is back in use",
+			  gen);
+	}
+	if (mount(NULL, CONFIGGEN_PART_MOUNT, NULL, flags | MS_RDONLY, NULL) < 0) {
+		blog_err("remount %s read-only: %s", CONFIGGEN_PART_MOUNT, strerror(errno));
+	}
+}
+
 /* /config: the generation in use (lib/configgen.h), read-only; a name
  * that is broken or points nowhere means generation 0, as flashed. */
 static int bind_generation(const char *dev)
@@ -296,6 +324,9 @@ static int bind_generation(const char *dev)
 	auto_close int part = open(CONFIGGEN_PART_MOUNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	unsigned gen = 0;
 	struct berr err = {0};
+	if (part >= 0) {
+		settle_trial(part);
+	}
 	if (part < 0 || configgen_current(part, &gen, &err) < 0) {
 		blog_err("%s; using CONFIG as flashed (generation 0)", part < 0 ? strerror(errno) : err.msg);
 		gen = 0;

@@ -289,8 +289,9 @@ static void apply_dns(const struct host_config *cfg, struct host_state *st)
 	write_atomic("/run/berth/static-dns", "host.yaml sets network.dns\n", 0644);
 }
 
-static void apply_sysctls(const struct host_config *cfg)
+static void apply_sysctls(const struct host_config *cfg, struct host_state *st)
 {
+	(void)st;
 	for (size_t i = 0; i < cfg->nsysctls; i++) {
 		char path[200] = "/proc/sys/";
 		size_t len = strlen(path);
@@ -309,8 +310,9 @@ static void apply_sysctls(const struct host_config *cfg)
 	}
 }
 
-static void apply_ssh_keys(const struct host_config *cfg)
+static void apply_ssh_keys(const struct host_config *cfg, struct host_state *st)
 {
+	(void)st;
 	if (mkdir("/run/root/.ssh", 0700) < 0 && errno != EEXIST) {
 		blog_err("mkdir /run/root/.ssh: %s", strerror(errno));
 		return;
@@ -362,9 +364,46 @@ static void apply_timezone(const struct host_config *cfg, struct host_state *st)
 
 void host_apply_live(const struct host_config *cfg, struct host_state *st)
 {
-	apply_hostname(cfg, st);
-	apply_sysctls(cfg);
-	apply_ssh_keys(cfg);
+	static const struct {
+		const char *key;
+		void (*apply)(const struct host_config *cfg, struct host_state *st);
+	} steps[] = {
+		{"hostname", apply_hostname},
+		{"sysctls", apply_sysctls},
+		{"ssh_authorized_keys", apply_ssh_keys},
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (hostcfg_when(steps[i].key) == HOST_LIVE) {
+			steps[i].apply(cfg, st);
+		}
+	}
+}
+
+void host_apply_network(const struct host_config *cfg, struct host_state *st)
+{
+	struct host_ether ethers[32];
+	size_t n = host_list_ethers(ethers, 32);
+	struct nl_sock nl;
+	struct berr err;
+	if (nl_open(&nl, &err) < 0) {
+		blog_err("network: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (nl_flush_iface(&nl, ethers[i].name, &err) < 0) {
+			blog_err("network: %s", err.msg);
+		}
+	}
+	nl_close(&nl);
+	st->ndhcp = 0;
+	st->dhcp_auto = 0;
+	st->static_dns = 0;
+	blog_info("network: host.yaml's network changed; applying it");
+	apply_network(cfg, st);
+	if (cfg->ndns == 0) {
+		unlink("/run/berth/static-dns");
+	}
+	apply_dns(cfg, st);
 }
 
 void host_mark_reloaded(void)
@@ -384,7 +423,7 @@ void host_apply(const struct host_config *cfg, struct host_state *st)
 	apply_hostname(cfg, st);
 	apply_network(cfg, st);
 	apply_dns(cfg, st);
-	apply_sysctls(cfg);
-	apply_ssh_keys(cfg);
+	apply_sysctls(cfg, st);
+	apply_ssh_keys(cfg, st);
 	apply_timezone(cfg, st);
 }

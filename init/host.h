@@ -29,9 +29,16 @@ void host_load_config(struct host_config *cfg, int config_mounted);
 void host_apply(const struct host_config *cfg, struct host_state *st);
 
 /* What of host.yaml changes on a running host (berth config apply; init
- * reads host.yaml again on SIGHUP): hostname, sysctls, root's ssh keys.
- * NTP is the services' (services.h); the rest waits for the next boot. */
+ * reads host.yaml again on SIGHUP; hostcfg_when says which): hostname,
+ * sysctls, root's ssh keys. NTP and DHCP clients are the services'
+ * (services.h); the rest waits for the next boot. */
 void host_apply_live(const struct host_config *cfg, struct host_state *st);
+
+/* A network change on a running host: every wired link loses its global
+ * addresses and non-kernel routes, then cfg's network is applied as at
+ * boot (st's DHCP interfaces and DNS set anew). The DHCP clients must have
+ * stopped first (services_stop_dhcp). */
+void host_apply_network(const struct host_config *cfg, struct host_state *st);
 
 /* Tells berth config apply that a reload is done: HOST_RELOADED's count
  * goes up. */

@@ -162,9 +162,17 @@ static void reload_host_settings(void)
 	host_load_config(&next, disks.config_mounted);
 	cloud_setup(&next, disks.disk);
 	host_apply_live(&next, &st);
+	if (hostcfg_when("network") != HOST_AT_BOOT && !hostcfg_same_network(&cfg, &next)) {
+		services_stop_dhcp();
+		host_apply_network(&next, &st);
+		services_start_dhcp(&st);
+		netwatch_reset(&st);
+	}
 	hostcfg_free(&cfg);
 	cfg = next; /* cfg owns next's keys now; the next load starts afresh */
-	services_update_ntp(&cfg, monotonic_ms());
+	if (hostcfg_when("ntp") != HOST_AT_BOOT) {
+		services_update_ntp(&cfg, monotonic_ms());
+	}
 	host_mark_reloaded();
 }
 

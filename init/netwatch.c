@@ -21,6 +21,8 @@
 #include "lib/netlink.h"
 
 static struct watch link_watch = {.fd = -1};
+/* Links get DHCP as they come only while host.yaml names no interface. */
+static int active;
 static char hostname[64];
 static char dhcp[HOST_MAX_DHCP][16];
 static size_t ndhcp;
@@ -63,7 +65,7 @@ static int listed(char (*names)[16], size_t n, const char *name)
 static void consider(const char *name, unsigned flags)
 {
 	unsigned char mac[6];
-	if (listed(dhcp, ndhcp, name) || !host_is_ether(name, mac)) {
+	if (!active || listed(dhcp, ndhcp, name) || !host_is_ether(name, mac)) {
 		return;
 	}
 	if (!(flags & IFF_UP)) {
@@ -139,12 +141,29 @@ static void on_ready(struct watch *w, uint32_t events)
 	}
 }
 
-int netwatch_start(const struct host_state *st)
+static void take_state(const struct host_state *st)
 {
 	snprintf(hostname, sizeof(hostname), "%s", st->hostname);
+	ndhcp = 0;
 	for (size_t i = 0; i < st->ndhcp && i < HOST_MAX_DHCP; i++) {
 		snprintf(dhcp[ndhcp++], sizeof(dhcp[0]), "%s", st->dhcp_ifaces[i]);
 	}
+	active = st->dhcp_auto;
+}
+
+void netwatch_reset(const struct host_state *st)
+{
+	take_state(st);
+	if (active && link_watch.fd < 0) {
+		netwatch_start(st);
+	} else if (active) {
+		rescan();
+	}
+}
+
+int netwatch_start(const struct host_state *st)
+{
+	take_state(st);
 	/* host_apply brought every wired interface up already. */
 	struct host_ether ethers[32];
 	size_t n = host_list_ethers(ethers, 32);

@@ -12,6 +12,10 @@
 /* Starts watching; the interfaces in st->dhcp_ifaces already have DHCP. */
 int netwatch_start(const struct host_state *st);
 
+/* After a live network change: st's interfaces have DHCP; links that come
+ * get it only when st->dhcp_auto (watching starts then if it had not). */
+void netwatch_reset(const struct host_state *st);
+
 /* One link message out of a netlink datagram, as netwatch reads it. */
 struct netwatch_link {
 	char name[16];

@@ -20,6 +20,8 @@
 #define SSHD "/usr/libexec/berth/sshd"
 #define BERTHD "/usr/sbin/berthd"
 #define HOST_OOM_SCORE_ADJ (-900)
+/* udhcpc releases its lease and runs its script once more on SIGTERM. */
+#define DHCP_STOP_WAIT_MS 3000
 #define CAP(n) (1ull << (n))
 
 /* Least privilege: the services that are not a way in for the operator
@@ -31,13 +33,32 @@
 /* The clock, -N's priority, and the hook's RTC write. */
 #define CAPS_NTPD (CAP(CAP_SYS_TIME) | CAP(CAP_SYS_NICE) | CAP(CAP_NET_BIND_SERVICE))
 
+/* Every DHCP client service made since boot (running or stopped). */
+#define DHCP_MAX 32
+static char dhcp_services[DHCP_MAX][32];
+static size_t ndhcp_services;
+
+static void remember_dhcp(const char *name)
+{
+	for (size_t i = 0; i < ndhcp_services; i++) {
+		if (strcmp(dhcp_services[i], name) == 0) {
+			return;
+		}
+	}
+	if (ndhcp_services < DHCP_MAX) {
+		snprintf(dhcp_services[ndhcp_services++], sizeof(dhcp_services[0]), "%s", name);
+	}
+}
+
 /* udhcpc in the foreground (supervised here); -R: release the lease on
- * stop; -x hostname: tell the DHCP server our name. */
+ * stop; -x hostname: tell the DHCP server our name. Started now (or again,
+ * after services_stop_dhcp) when start. */
 static int add_dhcp(const char *ifname, const char *hostname, int start)
 {
 	char name[32];
 	char hostopt[80];
 	snprintf(name, sizeof(name), "dhcp-%s", ifname);
+	remember_dhcp(name);
 	snprintf(hostopt, sizeof(hostopt), "hostname:%s", hostname);
 	struct svc_def dhcp = {
 		.name = name,
@@ -45,7 +66,21 @@ static int add_dhcp(const char *ifname, const char *hostname, int start)
 		.limit_caps = 1,
 		.caps = CAPS_DHCP,
 	};
-	return start ? svc_add_start(&dhcp, monotonic_ms()) : svc_add(&dhcp);
+	return start ? svc_replace(&dhcp, monotonic_ms()) : svc_add(&dhcp);
+}
+
+void services_stop_dhcp(void)
+{
+	for (size_t i = 0; i < ndhcp_services; i++) {
+		svc_retire_wait(dhcp_services[i], DHCP_STOP_WAIT_MS);
+	}
+}
+
+void services_start_dhcp(const struct host_state *st)
+{
+	for (size_t i = 0; i < st->ndhcp; i++) {
+		add_dhcp(st->dhcp_ifaces[i], st->hostname, 1);
+	}
 }
 
 int services_add_dhcp(const char *ifname, const char *hostname)

@@ -264,7 +264,7 @@ int svc_replace(const struct svc_def *def, uint64_t now_ms)
 	if (s == NULL) {
 		return svc_add_start(def, now_ms);
 	}
-	if (stopping || same_args(s, def)) {
+	if (stopping || (same_args(s, def) && !s->retired)) {
 		return 0;
 	}
 	int ret = set_args(s, def);
@@ -297,6 +297,28 @@ void svc_retire(const char *name)
 		kill(-s->pid, SIGCONT);
 	}
 	blog_info("%s: stopped for good", s->name);
+}
+
+void svc_retire_wait(const char *name, uint64_t wait_ms)
+{
+	svc_retire(name);
+	struct service *s = find(name);
+	uint64_t deadline = monotonic_ms() + wait_ms;
+	while (s != NULL && s->pid > 0) {
+		int status;
+		pid_t pid = waitpid(s->pid, &status, WNOHANG);
+		if (pid == s->pid) {
+			svc_child_exited(pid, status, monotonic_ms());
+			return;
+		}
+		if (pid < 0 || monotonic_ms() >= deadline) {
+			blog_warn("%s: still running %llu ms after it was told to stop", name,
+				  (unsigned long long)wait_ms);
+			return;
+		}
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 int svc_add_start(const struct svc_def *def, uint64_t now_ms)

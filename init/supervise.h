@@ -48,6 +48,11 @@ int svc_replace(const struct svc_def *def, uint64_t now_ms);
 /* Stops the service for good (until svc_replace brings it back). */
 void svc_retire(const char *name);
 
+/* svc_retire, then waits (at most wait_ms) for the process to end and
+ * reaps it: for a stop whose last act must come before the caller's next
+ * step (a DHCP client's release before a new network is set). */
+void svc_retire_wait(const char *name, uint64_t wait_ms);
+
 /* Handles the exit of a child; returns 1 when it was a service. */
 int svc_child_exited(pid_t pid, int status, uint64_t now_ms);
 

@@ -138,3 +138,60 @@ int configgen_set_current(int partfd, unsigned gen, struct berr *err)
 	return write_file_atomic_at(partfd, CONFIGGEN_CURRENT, text, strlen(text), 0644,
 				    ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);
 }
+
+int configgen_mark_failed(int partfd, unsigned gen, const char *why, struct berr *err)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%s/%u.failed", CONFIGGEN_GEN_DIR, gen);
+	return write_file_atomic_at(partfd, name, why, strlen(why), 0644, ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);
+}
+
+int configgen_trial_begin(int partfd, unsigned gen, struct berr *err)
+{
+	char text[16];
+	snprintf(text, sizeof(text), "%u\n", gen);
+	return write_file_atomic_at(partfd, CONFIGGEN_TRIAL, text, strlen(text), 0644,
+				    ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, err);
+}
+
+int configgen_trial_end(int partfd, struct berr *err)
+{
+	if (unlinkat(partfd, CONFIGGEN_TRIAL, 0) < 0 && errno != ENOENT) {
+		return berr_set(err, errno, "CONFIG's %s", CONFIGGEN_TRIAL);
+	}
+	auto_close int dir = openat(partfd, CONFIGGEN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir >= 0 && fsync(dir) < 0) {
+		return berr_set(err, errno, "CONFIG's %s", CONFIGGEN_DIR);
+	}
+	return 0;
+}
+
+int configgen_trial(int partfd, unsigned *gen, struct berr *err)
+{
+	return read_gen(partfd, CONFIGGEN_TRIAL, gen, err);
+}
+
+int configgen_settle_trial(int partfd, unsigned *was, struct berr *err)
+{
+	unsigned trial = 0;
+	unsigned current = 0;
+	unsigned before = 0;
+	struct berr ignored = {0};
+	int ret = configgen_trial(partfd, &trial, &ignored);
+	if (ret == 1) {
+		return 0;
+	}
+	if (ret < 0 || configgen_current(partfd, &current, &ignored) < 0 || current != trial) {
+		return configgen_trial_end(partfd, err);
+	}
+	*was = trial;
+	if (configgen_previous(partfd, &before, &ignored) < 0) {
+		before = 0;
+	}
+	const char *why = "its network change was not confirmed before the host restarted";
+	if (configgen_mark_failed(partfd, trial, why, err) < 0 || configgen_set_current(partfd, before, err) < 0) {
+		return -err->code;
+	}
+	ret = configgen_trial_end(partfd, err);
+	return ret < 0 ? ret : 1;
+}

@@ -29,6 +29,7 @@
 #define CONFIGGEN_TMP_DIR ".berth/tmp"
 #define CONFIGGEN_CURRENT ".berth/current"
 #define CONFIGGEN_PREVIOUS ".berth/previous" /* the one in use before it */
+#define CONFIGGEN_TRIAL ".berth/trial"	     /* on trial: its network change unconfirmed */
 #define CONFIGGEN_MAX 999999
 #define CONFIGGEN_KEEP 5 /* generations kept besides the one in use and the one before */
 
@@ -51,6 +52,30 @@ int configgen_list(int partfd, unsigned *gens, size_t max, size_t *n, struct ber
 
 /* Makes gen the one in use (atomically, synced). */
 int configgen_set_current(int partfd, unsigned gen, struct berr *err);
+
+/* Marks gen failed: .berth/gen/N.failed holds why (synced). */
+int configgen_mark_failed(int partfd, unsigned gen, const char *why, struct berr *err);
+
+/* A generation on trial changes the host's network: berth config apply
+ * keeps it only once a new connection confirms the host is still
+ * reachable. .berth/trial names it (synced) before .berth/current does
+ * and goes once it is confirmed or put back, so that a host restarting
+ * while .berth/current names the generation on trial comes back on the
+ * one before (configgen_settle_trial). */
+int configgen_trial_begin(int partfd, unsigned gen, struct berr *err);
+int configgen_trial_end(int partfd, struct berr *err);
+
+/* The generation on trial: 0 with *gen set, 1 when there is none,
+ * -errno (err set) when .berth/trial is unreadable or names nothing. */
+int configgen_trial(int partfd, unsigned *gen, struct berr *err);
+
+/* At boot, the partition writable: when the generation in use is on trial
+ * (a restart before its network change was confirmed), the one before is
+ * put back in use and the trial marked failed. A trial naming another
+ * generation (a cut before the switch or after the way back) is only
+ * cleared. 1 when a generation was put back (*was: the trial's), 0 when
+ * there was nothing to do, -errno with err set. */
+int configgen_settle_trial(int partfd, unsigned *was, struct berr *err);
 
 /* Parses a generation's decimal name ("12"); -EINVAL for anything else. */
 int configgen_parse(const char *s, unsigned *gen);

@@ -996,3 +996,24 @@ int hostcfg_load(struct host_config *c, const char *path, const char *display_na
 	free(buf);
 	return ret;
 }
+
+enum host_when hostcfg_when(const char *key)
+{
+	/* ntp: init restarts ntpd (services_update_ntp). timezone is every
+	 * service's TZ, and so waits for the boot that starts them. */
+	static const char *const live[] = {"hostname", "ssh_authorized_keys", "sysctls", "ntp"};
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+		if (strcmp(key, live[i]) == 0) {
+			return HOST_LIVE;
+		}
+	}
+	return strcmp(key, "network") == 0 ? HOST_ON_TRIAL : HOST_AT_BOOT;
+}
+
+int hostcfg_same_network(const struct host_config *a, const struct host_config *b)
+{
+	/* Parsed into zeroed structures (padding and unused text included). */
+	return a->nifaces == b->nifaces && a->ndns == b->ndns &&
+	       memcmp(a->ifaces, b->ifaces, a->nifaces * sizeof(a->ifaces[0])) == 0 &&
+	       memcmp(a->dns, b->dns, a->ndns * sizeof(a->dns[0])) == 0;
+}

@@ -145,6 +145,21 @@ int hostcfg_load(struct host_config *c, const char *path, const char *display_na
 
 void hostcfg_free(struct host_config *c);
 
+/* When a change to a top-level host.yaml key takes effect on a running
+ * host: init applies HOST_LIVE keys when it takes host.yaml again
+ * (SIGHUP), HOST_ON_TRIAL ones too, but berth config apply then keeps them
+ * only once a new connection confirms the host is still reachable; the
+ * rest at the next boot. One list, read by init and by berth config. */
+enum host_when {
+	HOST_AT_BOOT,
+	HOST_LIVE,
+	HOST_ON_TRIAL,
+};
+enum host_when hostcfg_when(const char *key);
+
+/* Whether a and b declare the same network (interfaces and DNS). */
+int hostcfg_same_network(const struct host_config *a, const struct host_config *b);
+
 /* Parses "192.0.2.1", "2001:db8::1/64" and the like. want_prefix: 1 must
  * have one, 0 must not, -1 either. */
 int hostcfg_parse_ip(const char *text, int want_prefix, struct host_ip *out);

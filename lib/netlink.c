@@ -436,3 +436,127 @@ int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void 
 	}
 	return 0;
 }
+
+/* ---- flushing a link ---- */
+
+#define FLUSH_MAX 64
+
+struct flush_item {
+	int is_route;
+	union {
+		struct ifaddrmsg ifa;
+		struct rtmsg rtm;
+	} h;
+	unsigned char addr[16]; /* the address, or the route's destination */
+	unsigned char via[16];
+	int has_addr;
+	int has_via;
+};
+
+struct flush_list {
+	int index;
+	size_t n;
+	struct flush_item items[FLUSH_MAX];
+};
+
+static void copy_attr(const struct rtattr *a, unsigned char out[16], int *has)
+{
+	size_t len = a != NULL ? RTA_PAYLOAD(a) : 0;
+	if (len == 4 || len == 16) {
+		memcpy(out, RTA_DATA(a), len);
+		*has = 1;
+	}
+}
+
+static int collect_addr(const struct nlmsghdr *h, void *ctx)
+{
+	struct flush_list *l = ctx;
+	const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)) ||
+	    (int)ifa->ifa_index != l->index || ifa->ifa_scope != RT_SCOPE_UNIVERSE || l->n == FLUSH_MAX) {
+		return 0;
+	}
+	const struct rtattr *tb[IFA_MAX + 1];
+	nl_attr_parse(tb, IFA_MAX, IFA_RTA(ifa), h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)));
+	struct flush_item *it = &l->items[l->n];
+	memset(it, 0, sizeof(*it));
+	it->h.ifa = *ifa;
+	copy_attr(tb[IFA_LOCAL] != NULL ? tb[IFA_LOCAL] : tb[IFA_ADDRESS], it->addr, &it->has_addr);
+	l->n += it->has_addr;
+	return 0;
+}
+
+static int collect_route(const struct nlmsghdr *h, void *ctx)
+{
+	struct flush_list *l = ctx;
+	const struct rtmsg *rtm = NLMSG_DATA(h);
+	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)) ||
+	    rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_protocol == RTPROT_KERNEL || l->n == FLUSH_MAX) {
+		return 0;
+	}
+	const struct rtattr *tb[RTA_MAX + 1];
+	nl_attr_parse(tb, RTA_MAX, RTM_RTA(rtm), h->nlmsg_len - NLMSG_LENGTH(sizeof(*rtm)));
+	const uint32_t *oif = nl_attr_data(tb[RTA_OIF], sizeof(uint32_t));
+	if (oif == NULL || (int)*oif != l->index) {
+		return 0;
+	}
+	struct flush_item *it = &l->items[l->n++];
+	memset(it, 0, sizeof(*it));
+	it->is_route = 1;
+	it->h.rtm = *rtm;
+	copy_attr(tb[RTA_DST], it->addr, &it->has_addr);
+	copy_attr(tb[RTA_GATEWAY], it->via, &it->has_via);
+	return 0;
+}
+
+static int dump(struct nl_sock *nl, unsigned short type, size_t hdrlen, nl_reply_fn fn, struct flush_list *l)
+{
+	struct nl_msg m;
+	unsigned char *family = nl_msg_init(&m, type, NLM_F_DUMP, hdrlen);
+	*family = AF_UNSPEC; /* the first byte of ifaddrmsg and rtmsg alike */
+	return nl_exchange(nl, &m, fn, l);
+}
+
+static int flush_one(struct nl_sock *nl, int index, const struct flush_item *it)
+{
+	struct nl_msg m;
+	if (it->is_route) {
+		struct rtmsg *rtm = nl_msg_init(&m, RTM_DELROUTE, 0, sizeof(struct rtmsg));
+		*rtm = it->h.rtm;
+		size_t len = addr_len(rtm->rtm_family);
+		if (it->has_addr) {
+			nl_attr_put(&m, RTA_DST, it->addr, len);
+		}
+		if (it->has_via) {
+			nl_attr_put(&m, RTA_GATEWAY, it->via, len);
+		}
+		nl_attr_put_u32(&m, RTA_OIF, (uint32_t)index);
+	} else {
+		struct ifaddrmsg *ifa = nl_msg_init(&m, RTM_DELADDR, 0, sizeof(struct ifaddrmsg));
+		*ifa = it->h.ifa;
+		nl_attr_put(&m, IFA_LOCAL, it->addr, addr_len(ifa->ifa_family));
+	}
+	int ret = nl_exchange(nl, &m, NULL, NULL);
+	/* Gone already: removing an address takes the routes that used it. */
+	return ret == -ESRCH || ret == -EADDRNOTAVAIL || ret == -ENOENT ? 0 : ret;
+}
+
+int nl_flush_iface(struct nl_sock *nl, const char *ifname, struct berr *err)
+{
+	int idx = nl_link_index(nl, ifname, err);
+	if (idx < 0) {
+		return idx;
+	}
+	struct flush_list l = {.index = idx};
+	int ret = dump(nl, RTM_GETROUTE, sizeof(struct rtmsg), collect_route, &l);
+	if (ret == 0) {
+		ret = dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l);
+	}
+	for (size_t i = 0; ret == 0 && i < l.n; i++) {
+		ret = flush_one(nl, idx, &l.items[i]);
+	}
+	if (ret < 0) {
+		return berr_set(err, -ret, "clear the addresses and routes of %s", ifname);
+	}
+	return 0;
+}

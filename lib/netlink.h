@@ -48,6 +48,12 @@ int nl_addr_add(struct nl_sock *nl, const char *ifname, int family, const void *
 int nl_route_add(struct nl_sock *nl, const char *ifname, int family, const void *dst, int prefix, const void *gateway,
 		 struct berr *err);
 
+/* Removes ifname's global addresses (IPv4 and IPv6; link-local ones
+ * stay) and the main table's routes through it that were not the
+ * kernel's own (static, DHCP's): a live network change starts from a
+ * bare link. */
+int nl_flush_iface(struct nl_sock *nl, const char *ifname, struct berr *err);
+
 /* ---- building blocks for other requests ---- */
 
 #define NL_MSG_SIZE 4096

@@ -76,8 +76,75 @@ static void test_current_and_previous(void)
 	CHECK_EQ_INT(system(cmd), 0);
 }
 
+static int failed_with(const char *base, unsigned gen, const char *text)
+{
+	char path[512];
+	char buf[256] = "";
+	snprintf(path, sizeof(path), "%s/%s/%u.failed", base, CONFIGGEN_GEN_DIR, gen);
+	return read_file(path, buf, sizeof(buf), NULL) >= 0 && strstr(buf, text) != NULL;
+}
+
+/* A restart while a generation is on trial brings the one before back;
+ * a trial file left by a cut before the switch or after the way back
+ * changes nothing but itself. */
+static void test_trial_settles_at_boot(void)
+{
+	char base[] = "/tmp/berth-configgen-XXXXXX";
+	CHECK(mkdtemp(base) != NULL);
+	const unsigned gens[] = {1, 2, 3};
+	int part = part_with(base, gens, 3);
+	struct berr err = {0};
+	unsigned g = 0;
+	unsigned was = 0;
+	CHECK_EQ_INT(configgen_settle_trial(part, &was, &err), 0); /* none */
+
+	CHECK_EQ_INT(configgen_set_current(part, 1, &err), 0);
+	CHECK_EQ_INT(configgen_trial_begin(part, 2, &err), 0);
+	CHECK_EQ_INT(configgen_trial(part, &g, &err), 0);
+	CHECK_EQ_INT(g, 2);
+	/* Cut before the switch: 1 stays, the trial is forgotten. */
+	CHECK_EQ_INT(configgen_settle_trial(part, &was, &err), 0);
+	CHECK_EQ_INT(configgen_trial(part, &g, &err), 1);
+	CHECK_EQ_INT(configgen_current(part, &g, &err), 0);
+	CHECK_EQ_INT(g, 1);
+	CHECK(!failed_with(base, 2, ""));
+
+	/* Cut while 2 is on trial and in use: 1 is back, 2 failed. */
+	CHECK_EQ_INT(configgen_trial_begin(part, 2, &err), 0);
+	CHECK_EQ_INT(configgen_set_current(part, 2, &err), 0);
+	CHECK_EQ_INT(configgen_settle_trial(part, &was, &err), 1);
+	CHECK_EQ_INT(was, 2);
+	CHECK_EQ_INT(configgen_current(part, &g, &err), 0);
+	CHECK_EQ_INT(g, 1);
+	CHECK(failed_with(base, 2, "not confirmed"));
+	CHECK_EQ_INT(configgen_trial(part, &g, &err), 1);
+
+	/* Confirmed: the trial ends and 3 stays through a restart. */
+	CHECK_EQ_INT(configgen_trial_begin(part, 3, &err), 0);
+	CHECK_EQ_INT(configgen_set_current(part, 3, &err), 0);
+	CHECK_EQ_INT(configgen_trial_end(part, &err), 0);
+	CHECK_EQ_INT(configgen_settle_trial(part, &was, &err), 0);
+	CHECK_EQ_INT(configgen_current(part, &g, &err), 0);
+	CHECK_EQ_INT(g, 3);
+
+	/* A trial naming nothing is cleared. */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", base, CONFIGGEN_TRIAL);
+	CHECK_EQ_INT(write_file_atomic(path, "junk\n", 5, 0644, 0, &err), 0);
+	CHECK_EQ_INT(configgen_trial(part, &g, &err), -EINVAL);
+	CHECK_EQ_INT(configgen_settle_trial(part, &was, &err), 0);
+	CHECK_EQ_INT(configgen_trial(part, &g, &err), 1);
+	CHECK_EQ_INT(configgen_current(part, &g, &err), 0);
+	CHECK_EQ_INT(g, 3);
+	close(part);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	RUN(test_current_and_previous);
+	RUN(test_trial_settles_at_boot);
 	return check_summary();
 }

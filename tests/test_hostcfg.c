@@ -299,6 +299,34 @@ static void test_set_flags_say_what_host_yaml_gave(void)
 	hostcfg_free(&c);
 }
 
+/* Which keys change on a running host, and a network compared as
+ * parsed (the same text in another order of keys is the same network). */
+static void test_when_and_same_network(void)
+{
+	CHECK(hostcfg_when("hostname") == HOST_LIVE);
+	CHECK(hostcfg_when("ntp") == HOST_LIVE);
+	CHECK(hostcfg_when("network") == HOST_ON_TRIAL);
+	CHECK(hostcfg_when("timezone") == HOST_AT_BOOT);
+	CHECK(hostcfg_when("updates") == HOST_AT_BOOT);
+	static struct host_config a;
+	static struct host_config b;
+	const char *one = "network:\n  interfaces:\n    eth0:\n      addresses: [10.0.2.15/24]\n"
+			  "      gateway: 10.0.2.2\n  dns: [10.0.2.3]\nhostname: one\n";
+	const char *same = "hostname: two\nnetwork:\n  dns: [10.0.2.3]\n  interfaces:\n    eth0:\n"
+			   "      gateway: 10.0.2.2\n      addresses: [10.0.2.15/24]\n";
+	CHECK_EQ_INT(parse(&a, one), 0);
+	CHECK_EQ_INT(parse(&b, same), 0);
+	CHECK(hostcfg_same_network(&a, &b));
+	hostcfg_free(&b);
+	CHECK_EQ_INT(parse(&b, "network:\n  interfaces:\n    eth0:\n      addresses: [10.0.3.15/24]\n"), 0);
+	CHECK(!hostcfg_same_network(&a, &b));
+	hostcfg_free(&b);
+	CHECK_EQ_INT(parse(&b, ""), 0);
+	CHECK(!hostcfg_same_network(&a, &b));
+	hostcfg_free(&a);
+	hostcfg_free(&b);
+}
+
 int main(void)
 {
 	RUN(test_empty_file_gives_defaults);
@@ -314,5 +342,6 @@ int main(void)
 	RUN(test_updates_and_watchdog);
 	RUN(test_interfaces_matched_by_mac);
 	RUN(test_set_flags_say_what_host_yaml_gave);
+	RUN(test_when_and_same_network);
 	return check_summary();
 }

@@ -1168,7 +1168,7 @@ static const struct command commands[] = {
 	{"logout", cmd_logout, "REGISTRY", "forget them", NULL},
 	{"network", cmd_network, "ls [--format json]", "bridges, subnets, and the nf_tables rule count", "Networks"},
 	{"up", cmd_up, "", "apply /config/compose.yaml now", "Configuration"},
-	{"config", cmd_config, "check|apply|diff|history|rollback",
+	{"config", cmd_config, "check|apply|diff|history|rollback|confirm",
 	 "check a config directory; replace /config "
 	 "as a whole, with rollback",
 	 NULL},

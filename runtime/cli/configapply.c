@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,11 +33,20 @@
 #define TREE_DEPTH_MAX 32
 #define GENS_MAX 4096
 #define HOST_RELOAD_WAIT_MS 10000
+#define CONFIRM_TIMEOUT_DEFAULT 120
+/* A trial's state, for `berth config confirm` and the apply that waits:
+ * gen (its number), pid (the process that runs it), log (what it says),
+ * waiting (the network is applied), confirmed, status (its exit status,
+ * once over). Under /run: a restart ends every trial (configgen.h). */
+#define TRIAL_DIR "/run/berth/config-trial"
+#define TRIAL_WAIT_FOR_SWITCH_S 30
 
 struct apply_opts {
 	int no_rollback;
 	int timeout;
-	const char *src; /* DIR, or "-" */
+	int confirm_timeout; /* a network change's trial */
+	int trial_detach;    /* from the desk: leave a trial running, exit CONFIG_TRIAL_PENDING */
+	const char *src;     /* DIR, or "-" */
 };
 
 static int fail(const char *what, const struct berr *err)
@@ -359,13 +369,14 @@ static const char *service_change(const char *key)
  * at the next boot. */
 static const char *host_change(const char *key)
 {
-	static const char *const live[] = {"hostname", "ssh_authorized_keys", "sysctls", "ntp"};
-	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
-		if (strcmp(key, live[i]) == 0) {
-			return "now";
-		}
+	switch (hostcfg_when(key)) {
+	case HOST_LIVE:
+		return "now";
+	case HOST_ON_TRIAL:
+		return "now, on trial until a new connection confirms it";
+	default:
+		return "at the next boot";
 	}
-	return "at the next boot";
 }
 
 /* Prints what differs between the entries of two mappings (services,
@@ -555,10 +566,8 @@ static int use_generation(int part, unsigned gen, struct berr *err)
 static void note_failed(int part, unsigned gen, const char *why)
 {
 	struct berr err = {0};
-	char name[64];
-	snprintf(name, sizeof(name), "%s/%u.failed", CONFIGGEN_GEN_DIR, gen);
 	if (part_writable(1, &err) == 0) {
-		write_file_atomic_at(part, name, why, strlen(why), 0644, ATOMIC_FSYNC_FILE | ATOMIC_FSYNC_DIR, &err);
+		configgen_mark_failed(part, gen, why, &err);
 		part_writable(0, &err);
 	}
 }
@@ -706,18 +715,14 @@ static void prune(int part, unsigned in_use, unsigned before)
 	}
 }
 
-/* Switches to gen, runs up and the gate; on a failed gate (unless
- * no_rollback) goes back to prev. The exit status. */
-static int go_live(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
+/* gen in use: runs up and the gate; on a failed gate (unless no_rollback)
+ * goes back to prev. before: the services healthy before the switch
+ * (taken). The exit status. */
+static int finish_live(int part, unsigned gen, unsigned prev, json_object *before, const struct apply_opts *o)
 {
 	struct berr err = {0};
-	json_object *before = healthy_services();
-	if (use_generation(part, gen, &err) < 0) {
-		json_object_put(before);
-		return fail("apply", &err);
-	}
-	failpoint("config-switched");
 	printf("generation %u is in use; applying it:\n", gen);
+	fflush(stdout);
 	int64_t t0 = wall_ms();
 	json_object *report = NULL;
 	int up = cli_up(&report);
@@ -749,6 +754,290 @@ static int go_live(int part, unsigned gen, unsigned prev, const struct apply_opt
 	return 1;
 }
 
+/* Switches to gen, then finish_live. */
+static int go_live(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
+{
+	struct berr err = {0};
+	json_object *before = healthy_services();
+	if (use_generation(part, gen, &err) < 0) {
+		json_object_put(before);
+		return fail("apply", &err);
+	}
+	failpoint("config-switched");
+	return finish_live(part, gen, prev, before, o);
+}
+
+/* ---- a network change on trial ------------------------------------------------------------------------- */
+
+/* Whether going from generation a to b changes a host.yaml setting that
+ * applies on trial (the network). */
+static int needs_trial(unsigned a, unsigned b)
+{
+	char rel[64];
+	char da[128];
+	char db[128];
+	configgen_path(a, rel, sizeof(rel));
+	snprintf(da, sizeof(da), "%s/%s", CONFIGGEN_PART_MOUNT, rel);
+	configgen_path(b, rel, sizeof(rel));
+	snprintf(db, sizeof(db), "%s/%s", CONFIGGEN_PART_MOUNT, rel);
+	struct yt_doc xd;
+	struct yt_doc yd;
+	int xok = 0;
+	int yok = 0;
+	const struct yt_node *x = top_map(&xd, da, "host.yaml", &xok);
+	const struct yt_node *y = top_map(&yd, db, "host.yaml", &yok);
+	int differs = 0;
+	for (int pass = 0; pass < 2 && !differs; pass++) {
+		const struct yt_node *m = pass == 0 ? x : y;
+		for (size_t i = 0; m != NULL && i < m->count && !differs; i++) {
+			char key[256];
+			snprintf(key, sizeof(key), "%.*s", (int)m->keys[i]->len, m->keys[i]->value);
+			if (hostcfg_when(key) != HOST_ON_TRIAL) {
+				continue;
+			}
+			const struct yt_node *u = x != NULL ? yt_get(x, key) : NULL;
+			const struct yt_node *v = y != NULL ? yt_get(y, key) : NULL;
+			auto_free char *ut = u != NULL ? canon_text(u) : NULL;
+			auto_free char *vt = v != NULL ? canon_text(v) : NULL;
+			differs = ut == NULL || vt == NULL || strcmp(ut, vt) != 0;
+		}
+	}
+	if (xok) {
+		yt_free(&xd);
+	}
+	if (yok) {
+		yt_free(&yd);
+	}
+	return differs;
+}
+
+static int trial_file(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", TRIAL_DIR, name);
+	buf[0] = '\0';
+	int ret = read_file(path, buf, size, NULL);
+	trim_end(buf);
+	return ret;
+}
+
+static void trial_mark(const char *name, const char *text)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", TRIAL_DIR, name);
+	struct berr err = {0};
+	write_file_atomic(path, text, strlen(text), 0644, 0, &err);
+}
+
+/* A trial is running: named, not over, and its process alive. */
+static int trial_running(unsigned *gen)
+{
+	char text[32];
+	if (trial_file("gen", text, sizeof(text)) < 0 || configgen_parse(text, gen) < 0 ||
+	    trial_file("status", text, sizeof(text)) >= 0) {
+		return 0;
+	}
+	return trial_file("pid", text, sizeof(text)) >= 0 && kill((pid_t)atoi(text), 0) == 0;
+}
+
+/* Copies the trial's log to stdout as it grows, until the trial is over;
+ * its exit status. */
+static int follow_trial(void)
+{
+	auto_close int fd = open(TRIAL_DIR "/log", O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	for (;;) {
+		char status[16];
+		int over = trial_file("status", status, sizeof(status)) >= 0;
+		ssize_t n;
+		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+			fwrite(buf, 1, (size_t)n, stdout);
+		}
+		fflush(stdout);
+		if (over) {
+			return atoi(status);
+		}
+		unsigned gen;
+		if (!trial_running(&gen)) {
+			fprintf(stderr, "berth config: the trial's process ended without a result\n");
+			return 1;
+		}
+		struct timespec ts = {0, 200 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int wait_confirmed(int timeout_s)
+{
+	for (int waited = 0; waited < timeout_s * 5; waited++) {
+		if (access(TRIAL_DIR "/confirmed", F_OK) == 0) {
+			return 1;
+		}
+		struct timespec ts = {0, 200 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static int end_trial(int part, struct berr *err)
+{
+	int ret = part_writable(1, err);
+	if (ret == 0) {
+		ret = configgen_trial_end(part, err);
+		part_writable(0, err);
+	}
+	return ret;
+}
+
+/* The trial itself, in a process of its own (it outlives the connection
+ * the change came over): the switch, the wait for a confirmation, then
+ * either the rest of the apply or the way back. The exit status. */
+static int run_trial(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
+{
+	struct berr err = {0};
+	if (o->trial_detach) {
+		sleep(1); /* the desk's connection ends before its network changes */
+	}
+	int ret = part_writable(1, &err);
+	if (ret == 0) {
+		ret = configgen_trial_begin(part, gen, &err);
+		part_writable(0, &err);
+	}
+	json_object *before = ret == 0 ? healthy_services() : NULL;
+	if (ret < 0 || use_generation(part, gen, &err) < 0) {
+		json_object_put(before);
+		end_trial(part, &err);
+		return fail("apply", &err);
+	}
+	failpoint("config-trial");
+	printf("generation %u is in use with its network; waiting up to %d s for a confirmation from a new "
+	       "connection\n",
+	       gen, o->confirm_timeout);
+	fflush(stdout);
+	trial_mark("waiting", "1\n");
+	if (wait_confirmed(o->confirm_timeout)) {
+		printf("confirmed: the host was reached over a new connection\n");
+		if (end_trial(part, &err) < 0) {
+			fprintf(stderr, "berth config apply: %s\n", err.msg);
+		}
+		int status = finish_live(part, gen, prev, before, o);
+		if (status == 0 && part_writable(1, &err) == 0) {
+			prune(part, gen, prev);
+			part_writable(0, &err);
+		}
+		return status;
+	}
+	trial_mark("expired", "1\n");
+	json_object_put(before);
+	char why[160];
+	snprintf(why, sizeof(why),
+		 "its network change was not confirmed within %d s (no new connection reached the host)",
+		 o->confirm_timeout);
+	fprintf(stderr, "berth config apply: %s; rolling back to generation %u\n", why, prev);
+	note_failed(part, gen, why);
+	if (use_generation(part, prev, &err) < 0 || end_trial(part, &err) < 0) {
+		return fail("apply", &err);
+	}
+	fprintf(stderr, "berth config apply: generation %u is in use again\n", prev);
+	return 1;
+}
+
+/* In the trial's process: stdio to the log, out of the caller's session. */
+static void trial_process(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
+{
+	int log = open(TRIAL_DIR "/log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (log < 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(log, STDOUT_FILENO) < 0 ||
+	    dup2(log, STDERR_FILENO) < 0) {
+		_exit(1);
+	}
+	signal(SIGHUP, SIG_IGN);
+	char text[16];
+	snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	trial_mark("pid", text);
+	int status = run_trial(part, gen, prev, o);
+	fflush(stdout);
+	snprintf(text, sizeof(text), "%d\n", status);
+	trial_mark("status", text);
+	_exit(status);
+}
+
+static int start_trial(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
+{
+	rm_tree_at(AT_FDCWD, TRIAL_DIR, 0);
+	char text[16];
+	snprintf(text, sizeof(text), "%u\n", gen);
+	if (mkdir(TRIAL_DIR, 0700) < 0) {
+		perror("berth config: mkdir " TRIAL_DIR);
+		return 1;
+	}
+	trial_mark("gen", text);
+	printf("host.yaml changes the network: generation %u goes on trial. Confirm it from a new connection "
+	       "within %d s (berth config confirm), or generation %u comes back by itself.\n",
+	       gen, o->confirm_timeout, prev);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("berth config: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		setsid();
+		pid_t inner = fork();
+		if (inner == 0) {
+			trial_process(part, gen, prev, o);
+		}
+		_exit(inner < 0);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "berth config: could not start the trial\n");
+		return 1;
+	}
+	if (o->trial_detach) {
+		return CONFIG_TRIAL_PENDING;
+	}
+	printf("(Ctrl-C leaves the trial running)\n");
+	return follow_trial();
+}
+
+/* Goes to gen: on trial when it changes the network, else live. */
+static int go(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
+{
+	return needs_trial(prev, gen) ? start_trial(part, gen, prev, o) : go_live(part, gen, prev, o);
+}
+
+static int cmd_confirm(void)
+{
+	char gen[32];
+	unsigned g;
+	if (trial_file("gen", gen, sizeof(gen)) < 0) {
+		fprintf(stderr, "berth config confirm: no generation is on trial\n");
+		return 1;
+	}
+	if (!trial_running(&g)) {
+		printf("generation %s was on trial and its trial is over:\n", gen);
+		follow_trial();
+		return access(TRIAL_DIR "/expired", F_OK) == 0 ? CONFIG_TRIAL_OVER : 1;
+	}
+	if (access(TRIAL_DIR "/expired", F_OK) == 0) {
+		printf("generation %s was not confirmed in time and is being put back:\n", gen);
+		follow_trial();
+		return CONFIG_TRIAL_OVER;
+	}
+	/* Only a connection made after the change proves anything. */
+	if (access(TRIAL_DIR "/waiting", F_OK) != 0) {
+		fprintf(stderr, "berth config confirm: generation %s's network is not applied yet; connect again\n",
+			gen);
+		return CONFIG_TRIAL_NOT_YET;
+	}
+	trial_mark("confirmed", "1\n");
+	printf("generation %s confirmed from this connection\n", gen);
+	return follow_trial();
+}
+
 static unsigned newest(int part)
 {
 	static unsigned gens[GENS_MAX];
@@ -758,10 +1047,27 @@ static unsigned newest(int part)
 	return n > 0 ? gens[n - 1] : 0;
 }
 
+/* One change at a time: not while a trial waits for its confirmation. */
+static int refuse_during_trial(const char *what)
+{
+	unsigned gen;
+	if (!trial_running(&gen)) {
+		return 0;
+	}
+	fprintf(stderr,
+		"berth config %s: generation %u is on trial; confirm it (berth config confirm, from a new "
+		"connection) or wait until it is put back\n",
+		what, gen);
+	return 1;
+}
+
 static int cmd_apply(const struct apply_opts *o, int diff_only)
 {
 	struct berr err = {0};
 	const char *what = diff_only ? "diff" : "apply";
+	if (!diff_only && refuse_during_trial(what)) {
+		return 1;
+	}
 	auto_close int part = part_open(&err);
 	unsigned in_use = 0;
 	if (part < 0 || configgen_current(part, &in_use, &err) < 0) {
@@ -777,7 +1083,9 @@ static int cmd_apply(const struct apply_opts *o, int diff_only)
 		return fail(what, &err);
 	}
 	int ret = stage(part, in_use, gen, o->src, staged, sizeof(staged), &err);
-	int status = ret < 0 ? fail(what, &err) : config_check(staged);
+	int status =
+		ret < 0 ? fail(what, &err)
+			: config_check_as(staged, strcmp(o->src, "-") == 0 ? "the configuration received" : o->src);
 	if (status != 0) {
 		fprintf(stderr, "berth config %s: nothing changed\n", what);
 	} else {
@@ -805,7 +1113,7 @@ static int cmd_apply(const struct apply_opts *o, int diff_only)
 	}
 	failpoint("config-renamed");
 	part_writable(0, &err);
-	status = go_live(part, gen, in_use, o);
+	status = go(part, gen, in_use, o);
 	if (status == 0) {
 		part_writable(1, &err);
 		prune(part, gen, in_use);
@@ -850,6 +1158,8 @@ static int cmd_history(void)
 	unsigned in_use = t.in_use;
 	const unsigned *gens = t.gens;
 	size_t n = t.n;
+	unsigned trial_gen = 0;
+	int on_trial = trial_running(&trial_gen) && trial_gen == in_use;
 	printf("%-12s %-22s %s\n", "GENERATION", "WRITTEN (UTC)", "STATE");
 	for (size_t i = n; i-- > 0;) {
 		char path[64];
@@ -865,8 +1175,9 @@ static int cmd_history(void)
 		char fpath[64];
 		snprintf(fpath, sizeof(fpath), "%s/%s/%u.failed", CONFIGGEN_PART_MOUNT, CONFIGGEN_GEN_DIR, gens[i]);
 		int was_failed = read_file(fpath, failed, sizeof(failed), NULL) >= 0;
-		printf("%-12u %-22s %s%s%s%s\n", gens[i], when, gens[i] == in_use ? "in use" : "kept",
-		       gens[i] == 0 ? " (as flashed)" : "", was_failed ? "; rolled back: " : "", failed);
+		printf("%-12u %-22s %s%s%s%s%s\n", gens[i], when, gens[i] == in_use ? "in use" : "kept",
+		       gens[i] == 0 ? " (as flashed)" : "", gens[i] == in_use && on_trial ? " (on trial)" : "",
+		       was_failed ? "; rolled back: " : "", failed);
 	}
 	return 0;
 }
@@ -914,6 +1225,9 @@ static int rollback_target(const struct gen_table *t, const char *named, unsigne
 static int cmd_rollback(int argc, char **argv, const struct apply_opts *o)
 {
 	struct berr err = {0};
+	if (refuse_during_trial("rollback")) {
+		return 1;
+	}
 	static struct gen_table t;
 	if (gen_table_load(&t, &err) < 0) {
 		return fail("rollback", &err);
@@ -927,18 +1241,23 @@ static int cmd_rollback(int argc, char **argv, const struct apply_opts *o)
 	}
 	struct apply_opts keep = *o;
 	keep.no_rollback = 1; /* going back is the way out: it is not undone */
-	return go_live(part, target, t.in_use, &keep);
+	return go(part, target, t.in_use, &keep);
 }
 
 static int parse_opts(int argc, char **argv, struct apply_opts *o)
 {
 	o->timeout = APPLY_TIMEOUT_DEFAULT;
+	o->confirm_timeout = CONFIRM_TIMEOUT_DEFAULT;
 	int i = 2;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
 		if (strcmp(argv[i], "--no-rollback") == 0) {
 			o->no_rollback = 1;
+		} else if (strcmp(argv[i], "--trial-detach") == 0) {
+			o->trial_detach = 1;
 		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
 			o->timeout = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--confirm-timeout") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
+			o->confirm_timeout = atoi(argv[++i]);
 		} else {
 			return -1;
 		}
@@ -949,10 +1268,11 @@ static int parse_opts(int argc, char **argv, struct apply_opts *o)
 static int usage(void)
 {
 	fprintf(stderr, "usage: berth config check [DIR]\n"
-			"       berth config apply [--no-rollback] [--timeout SECS] DIR|-\n"
+			"       berth config apply [--no-rollback] [--timeout SECS] [--confirm-timeout SECS] DIR|-\n"
 			"       berth config diff DIR|-\n"
 			"       berth config history\n"
-			"       berth config rollback [GENERATION]\n");
+			"       berth config rollback [--confirm-timeout SECS] [GENERATION]\n"
+			"       berth config confirm\n");
 	return 1;
 }
 
@@ -973,10 +1293,67 @@ int configapply_main(int argc, char **argv)
 	if (strcmp(sub, "history") == 0 && argc == 2) {
 		return cmd_history();
 	}
+	if (strcmp(sub, "confirm") == 0 && argc == 2) {
+		return cmd_confirm();
+	}
 	if (strcmp(sub, "rollback") == 0 && argc - i <= 1) {
 		return cmd_rollback(argc - i, argv + i, &o);
 	}
 	return usage();
+}
+
+/* A trial the host started (CONFIG_TRIAL_PENDING): confirmed from a new
+ * connection, made once the host's network has changed, which is the
+ * proof that the host can still be reached; when none gets through, the
+ * host goes back by itself, and this waits to show it. */
+static int confirm_from_desk(const struct remote *r, int timeout)
+{
+	struct remote fresh = *r;
+	fresh.fresh = 1;
+	char *confirm[] = {"config", "confirm", NULL};
+	printf("confirming from a new connection to %s\n", r->url);
+	fflush(stdout);
+	time_t start = time(NULL);
+	int said = 0;
+	/* The host switches a second after the first connection ends; after
+	 * the timeout, a connection that gets through shows the way back. */
+	while (time(NULL) - start < timeout + 90) {
+		int status = remote_exec(&fresh, 2, confirm, 0, 1);
+		if (status == CONFIG_TRIAL_OVER) {
+			fprintf(stderr,
+				"berth config: %s could not be reached over a new connection within %d s of its "
+				"network change, and went back by itself (above)\n",
+				r->url, timeout);
+			return 1;
+		}
+		if (status != 255 && status != CONFIG_TRIAL_NOT_YET) {
+			return status;
+		}
+		if (!said && time(NULL) - start >= timeout + 5) {
+			fprintf(stderr,
+				"berth config: %s could not be reached over a new connection within %d s of its "
+				"network change; it puts the generation before back by itself\n",
+				r->url, timeout);
+			said = 1;
+		}
+		sleep(2);
+	}
+	fprintf(stderr, "berth config: %s is still unreachable\n", r->url);
+	return 1;
+}
+
+/* argv with --trial-detach after the subcommand (at most 32 words). */
+static char **with_detach(int argc, char **argv, char **out)
+{
+	int n = 0;
+	for (int i = 0; i < argc && n < 31; i++) {
+		out[n++] = argv[i];
+		if (i == 1) {
+			out[n++] = "--trial-detach";
+		}
+	}
+	out[n] = NULL;
+	return out;
 }
 
 int configapply_remote(const struct remote *r, int argc, char **argv)
@@ -984,8 +1361,15 @@ int configapply_remote(const struct remote *r, int argc, char **argv)
 	struct apply_opts o = {0};
 	int i = parse_opts(argc, argv, &o);
 	int sends = argc > 1 && (strcmp(argv[1], "apply") == 0 || strcmp(argv[1], "diff") == 0);
+	int may_trial = argc > 1 && argc < 31 && (strcmp(argv[1], "apply") == 0 || strcmp(argv[1], "rollback") == 0);
+	char *detached[32];
+	if (may_trial && i >= 0) {
+		argv = with_detach(argc++, argv, detached);
+		i++;
+	}
 	if (!sends || i < 0 || i + 1 != argc || strcmp(argv[i], "-") == 0) {
-		return remote_exec(r, argc, argv, 0, !sends);
+		int status = remote_exec(r, argc, argv, 0, !sends);
+		return may_trial && status == CONFIG_TRIAL_PENDING ? confirm_from_desk(r, o.confirm_timeout) : status;
 	}
 	/* The checks the host runs, here first: nothing is sent on an error. */
 	if (config_check(argv[i]) != 0) {
@@ -1012,5 +1396,5 @@ int configapply_remote(const struct remote *r, int argc, char **argv)
 	if (ret < 0) {
 		return fail(argv[1], &err);
 	}
-	return status;
+	return may_trial && status == CONFIG_TRIAL_PENDING ? confirm_from_desk(r, o.confirm_timeout) : status;
 }

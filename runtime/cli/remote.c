@@ -173,7 +173,7 @@ static char *remote_command(int argc, char **argv)
 	return buf;
 }
 
-#define SSH_ARGS_MAX 24
+#define SSH_ARGS_MAX 32
 
 /* The ssh options for r and how to run it; av gets NULL-terminated words
  * after the ssh command itself. */
@@ -200,6 +200,14 @@ static size_t ssh_args(const struct remote *r, const char **av, const char *mode
 		av[n++] = r->known_hosts_opt;
 		av[n++] = "-o";
 		av[n++] = "StrictHostKeyChecking=accept-new";
+	}
+	if (r->fresh) {
+		static const char *const fresh[] = {"ConnectTimeout=5", "ServerAliveInterval=2",
+						    "ServerAliveCountMax=3", "ControlPath=none"};
+		for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
+			av[n++] = "-o";
+			av[n++] = fresh[i];
+		}
 	}
 	av[n++] = "--";
 	av[n++] = r->host;

@@ -23,6 +23,9 @@ struct remote {
 	 * (first key accepted, then checked); empty: ssh's defaults. */
 	char identity[1024];
 	char known_hosts_opt[1100]; /* "UserKnownHostsFile=FILE" */
+	/* A connection of its own, made now (no multiplexing over an older
+	 * one), given up after a few seconds without an answer. */
+	int fresh;
 };
 
 /* Parses "ssh://[USER@]HOST[:PORT]" (IPv6: ssh://[::1]:22); anything else
