@@ -10,6 +10,12 @@
 
 static const char *log_ident = "berth";
 static int log_kmsg_fd = -1;
+static void (*log_sink)(enum blog_level level, const char *msg);
+
+void blog_sink(void (*fn)(enum blog_level level, const char *msg))
+{
+	log_sink = fn;
+}
 
 void blog_init(const char *ident, int kmsg_fd)
 {
@@ -25,6 +31,12 @@ __attribute__((format(printf, 3, 0))) static void blog_v(enum blog_level level, 
 	size_t n = 0;
 	int r;
 
+	if (log_sink != NULL) {
+		vsnprintf(line, sizeof(line), fmt, ap);
+		log_sink(level, line);
+		errno = saved;
+		return;
+	}
 	if (log_kmsg_fd >= 0) {
 		r = snprintf(line, sizeof(line), "<%d>%s: ", (int)level, ident);
 	} else {

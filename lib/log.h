@@ -17,6 +17,10 @@ enum blog_level {
  * (the fd is kept, not closed); otherwise they go to stderr. */
 void blog_init(const char *ident, int kmsg_fd);
 
+/* Messages go to fn instead (the message without the program's name): for
+ * a runtime whose stderr belongs to a container (berth-oci --log). */
+void blog_sink(void (*fn)(enum blog_level level, const char *msg));
+
 void blog(enum blog_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like blog, with another name than the program's (init logs its services'

@@ -557,13 +557,13 @@ def test_missing_executable_says_why(host):
     host.run(MKROOTFS.format(r="/tmp/r2") + "printf '#!/bin/bash\\necho hi\\n' > /tmp/r2/script; "
              "chmod +x /tmp/r2/script; echo data > /tmp/r2/data", check=True)
     r = run(host, ["/nope"], rootfs="/tmp/r2")
-    assert "exec /nope: no such file in the container's root filesystem" in r.stderr
+    assert "exec /nope: no such file or directory in the container's root filesystem" in r.stderr
     r = run(host, ["nope"], rootfs="/tmp/r2")
-    assert "exec nope: not found in the container's PATH" in r.stderr
+    assert "exec nope: executable file not found in the container's PATH" in r.stderr
     r = run(host, ["/script"], rootfs="/tmp/r2")
     assert "its interpreter /bin/bash is missing" in r.stderr
     r = run(host, ["/data"], rootfs="/tmp/r2")
-    assert "not executable (mode 0644)" in r.stderr
+    assert "not executable (mode 0644): permission denied" in r.stderr
 
 
 def test_refused_cgroup_limit_names_file_and_value(host):

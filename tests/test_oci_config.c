@@ -306,9 +306,37 @@ static void test_garbage_never_crashes(void)
 	CHECK(1);
 }
 
+/* update --resources: zeros are "unchanged" (dockerd sends every field),
+ * the rest is checked as in a config. */
+static void test_update_resources(void)
+{
+	struct oci_config scratch;
+	memset(&scratch, 0, sizeof(scratch));
+	struct oci_resources r;
+	struct berr err = {0};
+	const char *docker = "{\"memory\": {\"limit\": 0, \"reservation\": 0, \"swap\": 0, \"kernel\": 0},"
+			     " \"cpu\": {\"shares\": 512, \"quota\": 0, \"period\": 0, \"cpus\": \"\", \"mems\": \"\"},"
+			     " \"pids\": {\"limit\": 0}, \"blockIO\": {\"weight\": 0}}";
+	CHECK_EQ_INT(oci_resources_parse(&scratch, &r, "stdin", docker, strlen(docker), &err), 0);
+	CHECK(r.has_cpu_shares && r.cpu_shares == 512);
+	CHECK(!r.has_memory_limit && !r.has_memory_swap && !r.has_cpu_quota && !r.has_pids_limit);
+	CHECK(!r.has_blkio_weight && r.cpuset_cpus == NULL);
+	const char *limit = "{\"memory\": {\"limit\": 67108864}, \"pids\": {\"limit\": 32}}";
+	CHECK_EQ_INT(oci_resources_parse(&scratch, &r, "stdin", limit, strlen(limit), &err), 0);
+	CHECK(r.has_memory_limit && r.memory_limit == 67108864 && r.has_pids_limit && r.pids_limit == 32);
+	const char *kernel = "{\"memory\": {\"kernel\": 1048576}}";
+	CHECK_EQ_INT(oci_resources_parse(&scratch, &r, "stdin", kernel, strlen(kernel), &err), -EINVAL);
+	CHECK_STR_CONTAINS(err.msg, "kernel");
+	const char *weight = "{\"blockIO\": {\"weight\": 5}}";
+	CHECK_EQ_INT(oci_resources_parse(&scratch, &r, "stdin", weight, strlen(weight), &err), -EINVAL);
+	CHECK_EQ_INT(oci_resources_parse(&scratch, &r, "stdin", "[1]", 3, &err), -EINVAL);
+	oci_config_free(&scratch);
+}
+
 int main(void)
 {
 	RUN(test_full_config);
+	RUN(test_update_resources);
 	RUN(test_errors_name_the_field);
 	RUN(test_cross_field_rules_name_the_field);
 	RUN(test_too_many_id_mappings);

@@ -62,6 +62,18 @@ static void log_to_file(const char *level, const char *msg)
 	}
 }
 
+/* With --log, warnings go there too: stderr may be the container's own
+ * stream (containerd's shim hands it over), where they would end up in
+ * its logs. */
+static void log_sink(enum blog_level level, const char *msg)
+{
+	log_to_file(level <= BLOG_ERR	  ? "error"
+		    : level == BLOG_WARN  ? "warning"
+		    : level == BLOG_DEBUG ? "debug"
+					  : "info",
+		    msg);
+}
+
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
 	char msg[1024];
@@ -450,6 +462,80 @@ static int cmd_exec(struct args *a, struct oci_opts *o)
 	return report(container_exec(o, id, &err), &err);
 }
 
+#define UPDATE_MAX_BYTES 65536
+
+/* All of stdin (a pipe from containerd's shim), at most max bytes. */
+static int read_stdin(char **out, size_t *len, size_t max, struct berr *err)
+{
+	char *buf = malloc(max + 1);
+	if (buf == NULL) {
+		return berr_set(err, ENOMEM, "read stdin");
+	}
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf + got, max + 1 - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			if (n < 0) {
+				free(buf);
+				return berr_set(err, errno, "read stdin");
+			}
+			break;
+		}
+		got += (size_t)n;
+		if (got > max) {
+			free(buf);
+			return berr_setx(err, EFBIG, "stdin: more than %zu bytes", max);
+		}
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* update --resources FILE|- ID: the limits of linux.resources, zeros
+ * meaning unchanged (what containerd's shim sends for `docker update`). */
+static int cmd_update(struct args *a, struct oci_opts *o)
+{
+	const char *file = NULL;
+	const char *id = NULL;
+	for (; a->i < a->argc && is_option(a->argv[a->i]); a->i++) {
+		const char *v = NULL;
+		int r = opt(a, "resources", "r", 1, &v);
+		if (r <= 0) {
+			return usage_error("update: only --resources FILE|- is supported (not '%s')", a->argv[a->i]);
+		}
+		file = v;
+	}
+	if (file == NULL) {
+		return usage_error("update: --resources FILE|- is required");
+	}
+	if (need_id(a, "update", &id) != 0 || no_more(a, "update") != 0) {
+		return 2;
+	}
+	struct berr err = {0};
+	auto_free char *json = NULL;
+	size_t len = 0;
+	int ret = strcmp(file, "-") == 0
+			  ? read_stdin(&json, &len, UPDATE_MAX_BYTES, &err)
+			  : read_file_alloc(AT_FDCWD, file, 0, UPDATE_MAX_BYTES, NULL, &json, &len, &err);
+	struct oci_config scratch;
+	memset(&scratch, 0, sizeof(scratch));
+	struct oci_resources res;
+	if (ret == 0) {
+		ret = oci_resources_parse(&scratch, &res, strcmp(file, "-") == 0 ? "resources (stdin)" : file, json,
+					  len, &err);
+	}
+	if (ret == 0) {
+		ret = container_update(o, id, &res, &err);
+	}
+	oci_config_free(&scratch);
+	return report(ret, &err);
+}
+
 static int cmd_simple(struct args *a, struct oci_opts *o, const char *cmd)
 {
 	const char *id = NULL;
@@ -543,6 +629,7 @@ static void usage(FILE *f)
 		   "  state ID              print the container's state (JSON)\n"
 		   "  kill [--all] ID [SIGNAL]\n"
 		   "  delete [--force] ID\n"
+		   "  update --resources FILE|- ID   new linux.resources (0: unchanged)\n"
 		   "  exec [--tty] [--env V=X] [--cwd D] [--user U[:G]] [--process F] [--detach] ID CMD...\n"
 		   "  list [--format json]   ps [--format json] ID\n"
 		   "  pause ID   resume ID   features   spec [--bundle DIR]   --version\n");
@@ -602,6 +689,9 @@ int cli_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (log_path != NULL) {
+		blog_sink(log_sink);
+	}
 	const char *cmd = argv[a.i++];
 	if (strcmp(cmd, "create") == 0) {
 		return cmd_create_run(&a, &o, 0);
@@ -626,8 +716,10 @@ int cli_main(int argc, char **argv)
 	if (strcmp(cmd, "features") == 0) {
 		return no_more(&a, "features") ? 2 : cmd_features();
 	}
-	if (strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0 || strcmp(cmd, "events") == 0 ||
-	    strcmp(cmd, "update") == 0) {
+	if (strcmp(cmd, "update") == 0) {
+		return cmd_update(&a, &o);
+	}
+	if (strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0 || strcmp(cmd, "events") == 0) {
 		return usage_error("%s is not supported by berth-oci", cmd);
 	}
 	return usage_error("unknown command '%s' (see berth-oci --help)", cmd);

@@ -1143,15 +1143,27 @@ static int check_memory(struct parser *p, const struct obj *o)
 	return 0;
 }
 
+static int check_blockio(struct parser *p, const struct obj *o)
+{
+	const struct oci_resources *r = o->out;
+	if (r->has_blkio_weight && r->blkio_weight != 0 && r->blkio_weight < 10) {
+		return fail_in(p, o->where, "weight", "10 to 1000, or 0 for none");
+	}
+	return 0;
+}
+
 #define T struct oci_resources
 static const struct field blockio_fields[] = {
-	{INT("weight", blkio_weight, 10, 1000), HAS(has_blkio_weight)},
+	/* 0: not set, as dockerd writes it for every container (cgroup.c
+	 * refuses 1 to 9). */
+	{INT("weight", blkio_weight, 0, 1000), HAS(has_blkio_weight)},
 	{UNSUPPORTED("leafWeight", "cgroup v2 has no leaf weights")},
 	{ARRAY("weightDevice", weight_devices, nweight_devices, weight_device_fields)},
 	{ARRAY("throttleReadBpsDevice", throttle_read_bps, nthrottle_read_bps, throttle_fields)},
 	{ARRAY("throttleWriteBpsDevice", throttle_write_bps, nthrottle_write_bps, throttle_fields)},
 	{ARRAY("throttleReadIOPSDevice", throttle_read_iops, nthrottle_read_iops, throttle_fields)},
 	{ARRAY("throttleWriteIOPSDevice", throttle_write_iops, nthrottle_write_iops, throttle_fields)},
+	{CHECK(check_blockio)},
 	{END},
 };
 
@@ -1615,6 +1627,48 @@ int oci_process_parse_file(struct oci_config *cfg, struct oci_process *pr, const
 	ret = want_type(&p, root, json_type_object, "process", "an object");
 	if (ret == 0) {
 		ret = parse_object(&p, root, "process", process_fields, pr, 0);
+	}
+	json_object_put(root);
+	return ret < 0 ? -EINVAL : 0;
+}
+
+/* Members that mean "unchanged" go, at every depth. */
+static void drop_zeros(json_object *o, int depth)
+{
+	if (depth > 8 || !json_object_is_type(o, json_type_object)) {
+		return;
+	}
+	const char *gone[64];
+	size_t n = 0;
+	json_object_object_foreach(o, key, val)
+	{
+		enum json_type t = json_object_get_type(val);
+		int zero = t == json_type_null || (t == json_type_int && json_object_get_int64(val) == 0) ||
+			   (t == json_type_string && json_object_get_string_len(val) == 0);
+		if (zero && n < sizeof(gone) / sizeof(gone[0])) {
+			gone[n++] = key;
+		} else {
+			drop_zeros(val, depth + 1);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object_object_del(o, gone[i]);
+	}
+}
+
+int oci_resources_parse(struct oci_config *cfg, struct oci_resources *r, const char *name, const char *json, size_t len,
+			struct berr *err)
+{
+	json_object *root = parse_json(name, json, len, err);
+	if (root == NULL) {
+		return -EINVAL;
+	}
+	struct parser p = {.cfg = cfg, .a = &cfg->arena, .name = name, .err = err};
+	memset(r, 0, sizeof(*r));
+	int ret = want_type(&p, root, json_type_object, "resources", "an object");
+	if (ret == 0) {
+		drop_zeros(root, 0);
+		ret = parse_object(&p, root, "resources", resources_fields, r, 0);
 	}
 	json_object_put(root);
 	return ret < 0 ? -EINVAL : 0;

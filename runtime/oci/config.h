@@ -339,6 +339,13 @@ int oci_config_load(struct oci_config *cfg, const char *bundle, struct berr *err
  * from cfg's arena. */
 int oci_process_parse_file(struct oci_config *cfg, struct oci_process *p, const char *path, struct berr *err);
 
+/* linux.resources for `update --resources`: JSON text (name in errors) in
+ * which a member that is 0, "" or null means "leave it as it is", as runc
+ * reads it (dockerd sends every field, zeros for those not changed); the
+ * rest is checked as in a config. Strings live in cfg's arena. */
+int oci_resources_parse(struct oci_config *cfg, struct oci_resources *r, const char *name, const char *json, size_t len,
+			struct berr *err);
+
 void oci_config_free(struct oci_config *cfg);
 
 /* The namespace of a type, or NULL when the config does not ask for one. */

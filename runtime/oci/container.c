@@ -630,7 +630,8 @@ int container_kill(const struct oci_opts *o, const char *id, int sig, struct ber
 	}
 	enum oci_status s = state_status(o->root, &st);
 	if (s == OCI_STOPPED && !o->all) {
-		return berr_setx(err, ESRCH, "container %s is not running", id);
+		/* The words containerd's shim looks for to call it gone. */
+		return berr_setx(err, ESRCH, "kill %s: container not running", id);
 	}
 	if (o->all) {
 		struct cgroup cg = {.dirfd = -1};
@@ -645,6 +646,25 @@ int container_kill(const struct oci_opts *o, const char *id, int sig, struct ber
 		return berr_set(err, errno, "signal %d to container %s (pid %d)", sig, id, (int)st.pid);
 	}
 	return 0;
+}
+
+int container_update(const struct oci_opts *o, const char *id, const struct oci_resources *r, struct berr *err)
+{
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	if (state_status(o->root, &st) == OCI_STOPPED) {
+		return berr_setx(err, ESRCH, "update %s: container not running", id);
+	}
+	struct cgroup cg = {.dirfd = -1};
+	ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
+	if (ret == 0) {
+		ret = cgroup_apply(&cg, r, err);
+		cgroup_close(&cg);
+	}
+	return ret;
 }
 
 static int wait_stopped(const char *root, const struct oci_state *st, int ms)
@@ -679,7 +699,10 @@ static int delete (const struct oci_opts *o, const char *id, const struct oci_co
 	struct cgroup cg = {.dirfd = -1};
 	int have_cg = st.cgroup[0] != '\0' && cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err) == 0;
 	if (s != OCI_STOPPED) {
-		if (!o->force) {
+		/* A container created and never started goes without --force,
+		 * as runc and crun do (containerd's shim deletes one whose start
+		 * failed that way). */
+		if (!o->force && s != OCI_CREATED) {
 			if (have_cg) {
 				cgroup_close(&cg);
 			}

@@ -8,6 +8,8 @@
 
 #include "lib/berr.h"
 
+struct oci_resources;
+
 struct oci_opts {
 	const char *root; /* state directory root (--root) */
 	/* create / run */
@@ -43,6 +45,9 @@ int container_run(const struct oci_opts *o, const char *id, struct berr *err);
 int container_state(const struct oci_opts *o, const char *id, struct berr *err);
 int container_kill(const struct oci_opts *o, const char *id, int sig, struct berr *err);
 int container_delete(const struct oci_opts *o, const char *id, struct berr *err);
+
+/* New limits for a created, running or paused container's cgroup. */
+int container_update(const struct oci_opts *o, const char *id, const struct oci_resources *r, struct berr *err);
 int container_exec(const struct oci_opts *o, const char *id, struct berr *err);
 int container_list(const struct oci_opts *o, struct berr *err);
 int container_ps(const struct oci_opts *o, const char *id, struct berr *err);

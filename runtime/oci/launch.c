@@ -76,21 +76,24 @@ static const char *env_get(char *const *env, size_t n, const char *name)
 }
 
 /* Why path cannot be executed, in words: the error a user needs when
- * execve only says ENOENT. */
+ * execve only says ENOENT. Each also holds the words dockerd looks for to
+ * exit 127 ("no such file or directory", "executable file not found") or
+ * 126 ("permission denied"), as it does with runc. */
 static int explain_exec(const char *path, int exec_errno, struct berr *err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
-		return berr_setx(err, ENOENT, "exec %s: no such file in the container's root filesystem", path);
+		return berr_setx(err, ENOENT, "exec %s: no such file or directory in the container's root filesystem",
+				 path);
 	}
 	if (S_ISDIR(st.st_mode)) {
 		return berr_setx(err, EISDIR, "exec %s: is a directory", path);
 	}
 	if (!S_ISREG(st.st_mode)) {
-		return berr_setx(err, EACCES, "exec %s: not a regular file", path);
+		return berr_setx(err, EACCES, "exec %s: not a regular file: permission denied", path);
 	}
 	if ((st.st_mode & 0111) == 0) {
-		return berr_setx(err, EACCES, "exec %s: not executable (mode %04o)", path,
+		return berr_setx(err, EACCES, "exec %s: not executable (mode %04o): permission denied", path,
 				 (unsigned)(st.st_mode & 07777));
 	}
 	auto_close int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -102,8 +105,10 @@ static int explain_exec(const char *path, int exec_errno, struct berr *err)
 		interp += strspn(interp, " \t");
 		interp[strcspn(interp, " \t\n")] = '\0';
 		if (access(interp, F_OK) < 0) {
-			return berr_setx(err, ENOENT, "exec %s: its interpreter %s is missing from the container", path,
-					 interp);
+			return berr_setx(
+				err, ENOENT,
+				"exec %s: its interpreter %s is missing from the container (no such file or directory)",
+				path, interp);
 		}
 	}
 	if (n >= (ssize_t)sizeof(Elf64_Ehdr) && memcmp(head, ELFMAG, SELFMAG) == 0 && head[EI_CLASS] == ELFCLASS64) {
@@ -172,7 +177,7 @@ static int find_executable(const struct oci_process *p, char *out, size_t size, 
 								: 0;
 		}
 	}
-	return berr_setx(err, ENOENT, "exec %s: not found in the container's PATH (%s)", arg0, path);
+	return berr_setx(err, ENOENT, "exec %s: executable file not found in the container's PATH (%s)", arg0, path);
 }
 
 /* ---- in the container process: the last steps --------------------------------------- */
