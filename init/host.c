@@ -342,9 +342,13 @@ static void apply_ssh_keys(const struct host_config *cfg, struct host_state *st)
 	}
 }
 
+/* st->tz is the TZ of every service init starts (always set: the
+ * services' environment points at it, so a reload changes it for those
+ * started after). */
 static void apply_timezone(const struct host_config *cfg, struct host_state *st)
 {
 	const char *tz = cfg->timezone;
+	snprintf(st->tz, sizeof(st->tz), "TZ=UTC0");
 	if (tz[0] == '\0' || strcmp(tz, "UTC") == 0) {
 		return;
 	}
@@ -371,6 +375,7 @@ void host_apply_live(const struct host_config *cfg, struct host_state *st)
 		{"hostname", apply_hostname},
 		{"sysctls", apply_sysctls},
 		{"ssh_authorized_keys", apply_ssh_keys},
+		{"timezone", apply_timezone},
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (hostcfg_when(steps[i].key) == HOST_LIVE) {

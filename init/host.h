@@ -19,7 +19,7 @@ struct host_state {
 	 * (netwatch.h). */
 	int dhcp_auto;
 	int static_dns; /* resolv.conf written from host.yaml */
-	char tz[160];	/* TZ for services, empty for UTC */
+	char tz[160];	/* "TZ=..." for services (UTC0 by default) */
 };
 
 /* Reads host.yaml from the CONFIG mount (or defaults), reporting every

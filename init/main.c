@@ -218,9 +218,7 @@ int main(int argc, char **argv)
 	env[n++] = "LOGNAME=root";
 	env[n++] = "SHELL=/bin/sh";
 	env[n++] = "TERM=vt220";
-	if (st.tz[0] != '\0') {
-		env[n++] = st.tz;
-	}
+	env[n++] = st.tz; /* reloads change it in place (host.h) */
 	env[n] = NULL;
 	svc_setup(console, env);
 

@@ -999,9 +999,10 @@ int hostcfg_load(struct host_config *c, const char *path, const char *display_na
 
 enum host_when hostcfg_when(const char *key)
 {
-	/* ntp: init restarts ntpd (services_update_ntp). timezone is every
-	 * service's TZ, and so waits for the boot that starts them. */
-	static const char *const live[] = {"hostname", "ssh_authorized_keys", "sysctls", "ntp"};
+	/* ntp: init restarts ntpd (services_update_ntp); timezone: the TZ of
+	 * the services init starts from then on (ntpd restarted, a new console
+	 * shell). */
+	static const char *const live[] = {"hostname", "ssh_authorized_keys", "sysctls", "ntp", "timezone"};
 	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
 		if (strcmp(key, live[i]) == 0) {
 			return HOST_LIVE;

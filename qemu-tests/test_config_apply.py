@@ -173,12 +173,15 @@ def test_host_settings_change_live_and_go_back(host, workdir):
     assert r.returncode == 0, r.stdout + r.stderr
     for line in ("host setting hostname: created (now)", "host setting sysctls: created (now)",
                  "host setting ssh_authorized_keys: changed (now)", "host setting ntp: changed (now)",
-                 "host setting timezone: created (at the next boot)"):
+                 "host setting timezone: created (now)"):
         assert line in r.stdout, r.stdout
     assert h.run("hostname").stdout.strip() == "applied-live"
     assert h.run("cat /proc/sys/vm/swappiness").stdout.strip() == "13"
     assert ssh_with(h, key).returncode == 0
     wait(h, lambda: any("-p 127.0.0.1" in a for a in ntpd_args(h)), 30, "ntpd to run with the new server")
+    # ntpd started again with the new time zone in its environment.
+    env = h.run("tr '\\0' '\\n' < /proc/$(pidof ntpd)/environ", check=True).stdout
+    assert "TZ=CET-1CEST,M3.5.0,M10.5.0/3" in env.splitlines(), env
     # Back to the one before, live too (a sysctl keeps its value until the next boot).
     r = desk(h, "-c", "vm", "config", "rollback")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -306,7 +306,8 @@ static void test_when_and_same_network(void)
 	CHECK(hostcfg_when("hostname") == HOST_LIVE);
 	CHECK(hostcfg_when("ntp") == HOST_LIVE);
 	CHECK(hostcfg_when("network") == HOST_ON_TRIAL);
-	CHECK(hostcfg_when("timezone") == HOST_AT_BOOT);
+	CHECK(hostcfg_when("timezone") == HOST_LIVE);
+	CHECK(hostcfg_when("console") == HOST_AT_BOOT);
 	CHECK(hostcfg_when("updates") == HOST_AT_BOOT);
 	static struct host_config a;
 	static struct host_config b;
