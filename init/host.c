@@ -352,7 +352,11 @@ static void apply_timezone(const struct host_config *cfg, struct host_state *st)
 	if (tz[0] == '\0' || strcmp(tz, "UTC") == 0) {
 		return;
 	}
-	if (strchr(tz, '/') != NULL) {
+	/* A zone file, as musl reads TZ: a '/' before any ','. A POSIX rule
+	 * ("CET-1CEST,M3.5.0,M10.5.0/3") has its slashes after the comma. */
+	const char *slash = strchr(tz, '/');
+	const char *comma = strchr(tz, ',');
+	if (slash != NULL && (comma == NULL || slash < comma)) {
 		char path[200];
 		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
 		if (access(path, R_OK) != 0) {
