@@ -1,6 +1,7 @@
 /* libFuzzer entry point for config.json as berth-oci reads it (from
  * containerd, podman or a user's bundle): arbitrary bytes through
- * oci_config_parse, and a process file through the same code. Invariant
+ * oci_config_parse, and as `update --resources` reads linux.resources
+ * (oci_resources_parse: zeros dropped, then the same field tables). Invariant
  * beyond "no crash, no leak": a config that parses has its strings where
  * the model says (args present when a process is). */
 #include <stdint.h>
@@ -21,6 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
+	oci_config_free(&cfg);
+	struct oci_resources r;
+	memset(&cfg, 0, sizeof(cfg));
+	oci_resources_parse(&cfg, &r, "resources", (const char *)data, size, &err);
 	oci_config_free(&cfg);
 	return 0;
 }
