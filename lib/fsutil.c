@@ -48,6 +48,81 @@ ssize_t read_file(const char *path, char *buf, size_t size, struct berr *err)
 	return (ssize_t)len;
 }
 
+/* Where a buffer for an input of unknown length starts: enough for the
+ * JSON and YAML that pipes bring, without a realloc. */
+#define READ_FD_FIRST 4096
+
+/* read_fd_alloc with fd's stat taken: a regular file's size is the first
+ * guess at its length, and one larger than max fails before any read. */
+static int read_fd_stat(int fd, const struct stat *st, size_t max, const char *name, char **data, size_t *len,
+			struct berr *err)
+{
+	*data = NULL;
+	*len = 0;
+	/* Room for max bytes, a probe byte that tells a longer input, a NUL. */
+	if (max > SIZE_MAX - 2) {
+		return berr_setx(err, EINVAL, "read %s: limit too large", name);
+	}
+	size_t limit = max + 2;
+	size_t cap = READ_FD_FIRST;
+	if (S_ISREG(st->st_mode)) {
+		if ((uint64_t)st->st_size > max) {
+			return berr_setx(err, EFBIG, "%s: larger than %zu bytes", name, max);
+		}
+		cap = (size_t)st->st_size + 2;
+	}
+	if (cap > limit) {
+		cap = limit;
+	}
+	auto_free char *buf = malloc(cap);
+	if (buf == NULL) {
+		return berr_set(err, ENOMEM, "%s", name);
+	}
+	size_t got = 0;
+	for (;;) {
+		/* Full means got <= max (checked after each read), so cap < limit:
+		 * it can still grow. */
+		if (got + 1 == cap) {
+			size_t more = cap > limit / 2 ? limit : cap * 2;
+			char *bigger = realloc(buf, more);
+			if (bigger == NULL) {
+				return berr_set(err, ENOMEM, "%s", name);
+			}
+			buf = bigger;
+			cap = more;
+		}
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			return berr_set(err, errno, "read %s", name);
+		}
+		if (n == 0) {
+			break;
+		}
+		got += (size_t)n;
+		if (got > max) {
+			return berr_setx(err, EFBIG, "%s: larger than %zu bytes", name, max);
+		}
+	}
+	buf[got] = '\0';
+	*len = got;
+	*data = take_ptr(&buf);
+	return 0;
+}
+
+int read_fd_alloc(int fd, size_t max, const char *name, char **data, size_t *len, struct berr *err)
+{
+	*data = NULL;
+	*len = 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		return berr_set(err, errno, "stat %s", name);
+	}
+	return read_fd_stat(fd, &st, max, name, data, len, err);
+}
+
 int read_file_alloc(int dirfd, const char *name, int oflags, size_t max, const char *display, char **data, size_t *len,
 		    struct berr *err)
 {
@@ -65,46 +140,7 @@ int read_file_alloc(int dirfd, const char *name, int oflags, size_t max, const c
 	if (!S_ISREG(st.st_mode)) {
 		return berr_setx(err, EINVAL, "%s: not a regular file", shown);
 	}
-	if ((uint64_t)st.st_size > max) {
-		return berr_setx(err, EFBIG, "%s: larger than %zu bytes", shown, max);
-	}
-	/* Room for st_size and a probe byte; grown when the file lied. */
-	size_t cap = (size_t)st.st_size + 2;
-	auto_free char *buf = malloc(cap);
-	if (buf == NULL) {
-		return berr_set(err, ENOMEM, "%s", shown);
-	}
-	size_t got = 0;
-	for (;;) {
-		if (got + 1 == cap) {
-			size_t more = cap > max / 2 ? max + 2 : cap * 2;
-			char *bigger = more > cap ? realloc(buf, more) : NULL;
-			if (bigger == NULL) {
-				return more > cap ? berr_set(err, ENOMEM, "%s", shown)
-						  : berr_setx(err, EFBIG, "%s: larger than %zu bytes", shown, max);
-			}
-			buf = bigger;
-			cap = more;
-		}
-		ssize_t n = read(fd, buf + got, cap - 1 - got);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			return berr_set(err, errno, "read %s", shown);
-		}
-		if (n == 0) {
-			break;
-		}
-		got += (size_t)n;
-		if (got > max) {
-			return berr_setx(err, EFBIG, "%s: larger than %zu bytes", shown, max);
-		}
-	}
-	buf[got] = '\0';
-	*len = got;
-	*data = take_ptr(&buf);
-	return 0;
+	return read_fd_stat(fd, &st, max, shown, data, len, err);
 }
 
 int write_file(const char *path, const char *text, struct berr *err)

@@ -12,12 +12,20 @@
  * A file that does not fit is an error (-EFBIG), never silently cut. */
 ssize_t read_file(const char *path, char *buf, size_t size, struct berr *err);
 
+/* Reads fd to its end into a new buffer (NUL-terminated; the caller frees
+ * it): a regular file, a pipe, stdin. More than max bytes is -EFBIG, found
+ * after reading at most max + 1 bytes, so that a writer that never stops
+ * cannot make the reader grow or wait without end. name names the input in
+ * errors ("stdin"). fd stays open. */
+int read_fd_alloc(int fd, size_t max, const char *name, char **data, size_t *len, struct berr *err);
+
 /* Reads a whole regular file of at most max bytes into a new buffer
  * (NUL-terminated; the caller frees it). dirfd and name as for openat
  * (AT_FDCWD with a path); oflags adds O_NOFOLLOW, or O_NONBLOCK so that a
  * FIFO named by a user cannot hang the reader. Reads until end of file,
  * not st_size (sizes in /proc lie); more than max bytes is -EFBIG, never
- * a silent cut. display names the file in errors (NULL: name). */
+ * a silent cut (read_fd_alloc reads it). display names the file in errors
+ * (NULL: name). */
 int read_file_alloc(int dirfd, const char *name, int oflags, size_t max, const char *display, char **data, size_t *len,
 		    struct berr *err);
 

@@ -464,38 +464,6 @@ static int cmd_exec(struct args *a, struct oci_opts *o)
 
 #define UPDATE_MAX_BYTES 65536
 
-/* All of stdin (a pipe from containerd's shim), at most max bytes. */
-static int read_stdin(char **out, size_t *len, size_t max, struct berr *err)
-{
-	char *buf = malloc(max + 1);
-	if (buf == NULL) {
-		return berr_set(err, ENOMEM, "read stdin");
-	}
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, buf + got, max + 1 - got);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			if (n < 0) {
-				free(buf);
-				return berr_set(err, errno, "read stdin");
-			}
-			break;
-		}
-		got += (size_t)n;
-		if (got > max) {
-			free(buf);
-			return berr_setx(err, EFBIG, "stdin: more than %zu bytes", max);
-		}
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return 0;
-}
-
 /* update --resources FILE|- ID: the limits of linux.resources, zeros
  * meaning unchanged (what containerd's shim sends for `docker update`). */
 static int cmd_update(struct args *a, struct oci_opts *o)
@@ -520,7 +488,7 @@ static int cmd_update(struct args *a, struct oci_opts *o)
 	auto_free char *json = NULL;
 	size_t len = 0;
 	int ret = strcmp(file, "-") == 0
-			  ? read_stdin(&json, &len, UPDATE_MAX_BYTES, &err)
+			  ? read_fd_alloc(STDIN_FILENO, UPDATE_MAX_BYTES, "stdin", &json, &len, &err)
 			  : read_file_alloc(AT_FDCWD, file, 0, UPDATE_MAX_BYTES, NULL, &json, &len, &err);
 	struct oci_config scratch;
 	memset(&scratch, 0, sizeof(scratch));
