@@ -3,6 +3,7 @@
  * refused by name; fields the spec does not define are warnings. */
 #include <errno.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,10 +334,56 @@ static void test_update_resources(void)
 	oci_config_free(&scratch);
 }
 
+/* Appends printf-style text to a fixed buffer, failing the test (not
+ * cutting it short) when it does not fit. */
+__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *used, size - *used, fmt, ap);
+	va_end(ap);
+	CHECK(n >= 0 && (size_t)n < size - *used);
+	if (n >= 0 && (size_t)n < size - *used) {
+		*used += (size_t)n;
+	}
+}
+
+/* A sender with more "unchanged" members than drop_zeros once kept room
+ * for (64): every one goes, at the top and inside an object, and those
+ * after the 64th are neither applied as a 0 nor warned about. */
+static void test_update_resources_many_zeros(void)
+{
+	static const char *const zeros[] = {"0", "\"\"", "null"};
+	char json[8192];
+	size_t used = 0;
+	append(json, sizeof(json), &used, "{");
+	for (int i = 0; i < 100; i++) {
+		append(json, sizeof(json), &used, "\"future%d\": %s, ", i, zeros[i % 3]);
+	}
+	/* Past the old cap: kept, this 0 was "pids must be an object". */
+	append(json, sizeof(json), &used, "\"pids\": 0, \"cpu\": {");
+	for (int i = 0; i < 70; i++) {
+		append(json, sizeof(json), &used, "\"future%d\": %s, ", i, zeros[i % 3]);
+	}
+	append(json, sizeof(json), &used, "\"quota\": 0, \"cpus\": \"\", \"shares\": 256}}");
+
+	struct oci_config scratch;
+	memset(&scratch, 0, sizeof(scratch));
+	struct oci_resources r;
+	struct berr err = {0};
+	CHECK_EQ_INT(oci_resources_parse(&scratch, &r, "stdin", json, used, &err), 0);
+	CHECK_EQ_INT(err.code, 0);
+	CHECK(r.has_cpu_shares && r.cpu_shares == 256);
+	CHECK(!r.has_cpu_quota && r.cpuset_cpus == NULL && !r.has_pids_limit);
+	CHECK_EQ_INT(scratch.nwarnings, 0);
+	oci_config_free(&scratch);
+}
+
 int main(void)
 {
 	RUN(test_full_config);
 	RUN(test_update_resources);
+	RUN(test_update_resources_many_zeros);
 	RUN(test_errors_name_the_field);
 	RUN(test_cross_field_rules_name_the_field);
 	RUN(test_too_many_id_mappings);

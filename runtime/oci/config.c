@@ -1632,27 +1632,27 @@ int oci_process_parse_file(struct oci_config *cfg, struct oci_process *pr, const
 	return ret < 0 ? -EINVAL : 0;
 }
 
-/* Members that mean "unchanged" go, at every depth. */
+/* Members that mean "unchanged" go, at every depth, however many there
+ * are: one left behind would be applied as a real 0. lh_foreach_safe is
+ * json-c's iteration that allows deleting the current member. */
 static void drop_zeros(json_object *o, int depth)
 {
 	if (depth > 8 || !json_object_is_type(o, json_type_object)) {
 		return;
 	}
-	const char *gone[64];
-	size_t n = 0;
-	json_object_object_foreach(o, key, val)
+	struct lh_entry *e;
+	struct lh_entry *next;
+	lh_foreach_safe(json_object_get_object(o), e, next)
 	{
+		json_object *val = (json_object *)lh_entry_v(e);
 		enum json_type t = json_object_get_type(val);
 		int zero = t == json_type_null || (t == json_type_int && json_object_get_int64(val) == 0) ||
 			   (t == json_type_string && json_object_get_string_len(val) == 0);
-		if (zero && n < sizeof(gone) / sizeof(gone[0])) {
-			gone[n++] = key;
+		if (zero) {
+			json_object_object_del(o, (const char *)lh_entry_k(e));
 		} else {
 			drop_zeros(val, depth + 1);
 		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object_object_del(o, gone[i]);
 	}
 }
 
