@@ -621,26 +621,54 @@ int container_state(const struct oci_opts *o, const char *id, struct berr *err)
 	return ret;
 }
 
-int container_kill(const struct oci_opts *o, const char *id, int sig, struct berr *err)
+/* What kill --all, update, pause and resume share: a container's cgroup,
+ * opened once refuse (NULL: any status will do) has not ruled the
+ * container out by its status, and closed whatever act did. */
+typedef int (*status_refusal)(const char *id, enum oci_status s, const void *arg, struct berr *err);
+typedef int (*cgroup_action)(struct cgroup *cg, const void *arg, struct berr *err);
+
+static int with_container_cgroup(const struct oci_opts *o, const char *id, status_refusal refuse, cgroup_action act,
+				 const void *arg, struct berr *err)
 {
 	struct oci_state st;
 	int ret = state_load(o->root, id, &st, err);
 	if (ret < 0) {
 		return ret;
 	}
-	enum oci_status s = state_status(o->root, &st);
-	if (s == OCI_STOPPED && !o->all) {
+	if (refuse != NULL) {
+		ret = refuse(id, state_status(o->root, &st), arg, err);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	struct cgroup cg = {.dirfd = -1};
+	ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
+	if (ret == 0) {
+		ret = act(&cg, arg, err);
+		cgroup_close(&cg);
+	}
+	return ret;
+}
+
+static int signal_all(struct cgroup *cg, const void *sig, struct berr *err)
+{
+	return cgroup_signal_all(cg, *(const int *)sig, err);
+}
+
+int container_kill(const struct oci_opts *o, const char *id, int sig, struct berr *err)
+{
+	/* --all reaches what is left in the cgroup of a stopped container too. */
+	if (o->all) {
+		return with_container_cgroup(o, id, NULL, signal_all, &sig, err);
+	}
+	struct oci_state st;
+	int ret = state_load(o->root, id, &st, err);
+	if (ret < 0) {
+		return ret;
+	}
+	if (state_status(o->root, &st) == OCI_STOPPED) {
 		/* The words containerd's shim looks for to call it gone. */
 		return berr_setx(err, ESRCH, "kill %s: container not running", id);
-	}
-	if (o->all) {
-		struct cgroup cg = {.dirfd = -1};
-		ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
-		if (ret == 0) {
-			ret = cgroup_signal_all(&cg, sig, err);
-			cgroup_close(&cg);
-		}
-		return ret;
 	}
 	if (kill(st.pid, sig) < 0) {
 		return berr_set(err, errno, "signal %d to container %s (pid %d)", sig, id, (int)st.pid);
@@ -648,23 +676,20 @@ int container_kill(const struct oci_opts *o, const char *id, int sig, struct ber
 	return 0;
 }
 
+static int refuse_stopped_update(const char *id, enum oci_status s, const void *arg, struct berr *err)
+{
+	(void)arg;
+	return s == OCI_STOPPED ? berr_setx(err, ESRCH, "update %s: container not running", id) : 0;
+}
+
+static int apply_resources(struct cgroup *cg, const void *r, struct berr *err)
+{
+	return cgroup_apply(cg, r, err);
+}
+
 int container_update(const struct oci_opts *o, const char *id, const struct oci_resources *r, struct berr *err)
 {
-	struct oci_state st;
-	int ret = state_load(o->root, id, &st, err);
-	if (ret < 0) {
-		return ret;
-	}
-	if (state_status(o->root, &st) == OCI_STOPPED) {
-		return berr_setx(err, ESRCH, "update %s: container not running", id);
-	}
-	struct cgroup cg = {.dirfd = -1};
-	ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
-	if (ret == 0) {
-		ret = cgroup_apply(&cg, r, err);
-		cgroup_close(&cg);
-	}
-	return ret;
+	return with_container_cgroup(o, id, refuse_stopped_update, apply_resources, r, err);
 }
 
 static int wait_stopped(const char *root, const struct oci_state *st, int ms)
@@ -1045,14 +1070,9 @@ int container_ps(const struct oci_opts *o, const char *id, struct berr *err)
 	return 0;
 }
 
-int container_pause(const struct oci_opts *o, const char *id, int pause, struct berr *err)
+static int refuse_unpausable(const char *id, enum oci_status s, const void *arg, struct berr *err)
 {
-	struct oci_state st;
-	int ret = state_load(o->root, id, &st, err);
-	if (ret < 0) {
-		return ret;
-	}
-	enum oci_status s = state_status(o->root, &st);
+	int pause = *(const int *)arg;
 	if (pause && s != OCI_RUNNING && s != OCI_CREATED) {
 		return berr_setx(err, EINVAL, "container %s is %s: only a running container can be paused", id,
 				 state_status_name(s));
@@ -1060,11 +1080,15 @@ int container_pause(const struct oci_opts *o, const char *id, int pause, struct 
 	if (!pause && s != OCI_PAUSED) {
 		return berr_setx(err, EINVAL, "container %s is %s, not paused", id, state_status_name(s));
 	}
-	struct cgroup cg = {.dirfd = -1};
-	ret = cgroup_open(&cg, CGROUP_ROOT, st.cgroup, err);
-	if (ret == 0) {
-		ret = cgroup_freeze(&cg, pause, err);
-		cgroup_close(&cg);
-	}
-	return ret;
+	return 0;
+}
+
+static int freeze(struct cgroup *cg, const void *pause, struct berr *err)
+{
+	return cgroup_freeze(cg, *(const int *)pause, err);
+}
+
+int container_pause(const struct oci_opts *o, const char *id, int pause, struct berr *err)
+{
+	return with_container_cgroup(o, id, refuse_unpausable, freeze, &pause, err);
 }
