@@ -19,6 +19,7 @@
 #include "cli/berth.h"
 #include "cli/client.h"
 #include "cli/configcheck.h"
+#include "cli/configdiff.h"
 #include "cli/cp.h"
 #include "cli/remote.h"
 #include "lib/cleanup.h"
@@ -286,67 +287,6 @@ static int stage(int part, unsigned gen_in_use, unsigned n, const char *src, cha
 
 /* ---- what changes -------------------------------------------------------------------------------------- */
 
-/* A YAML node as text with mapping keys sorted: equal for two nodes
- * that say the same thing however they are laid out. */
-static int key_cmp(const void *a, const void *b)
-{
-	const struct yt_node *x = **(const struct yt_node *const *const *)a;
-	const struct yt_node *y = **(const struct yt_node *const *const *)b;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->value, y->value, n);
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-static void canon(const struct yt_node *n, FILE *out, int depth)
-{
-	if (n == NULL || depth > 64) {
-		fputs("~", out);
-	} else if (n->kind == YT_SCALAR) {
-		fprintf(out, "%zu:", n->len);
-		fwrite(n->value, 1, n->len, out);
-	} else if (n->kind == YT_SEQ) {
-		fputc('[', out);
-		for (size_t i = 0; i < n->count; i++) {
-			canon(n->items[i], out, depth + 1);
-			fputc(',', out);
-		}
-		fputc(']', out);
-	} else {
-		auto_free struct yt_node ***order = calloc(n->count + 1, sizeof(*order));
-		if (order == NULL) {
-			fputs("!", out);
-			return;
-		}
-		for (size_t i = 0; i < n->count; i++) {
-			order[i] = &n->keys[i];
-		}
-		qsort(order, n->count, sizeof(order[0]), key_cmp);
-		fputc('{', out);
-		for (size_t i = 0; i < n->count; i++) {
-			size_t k = (size_t)(order[i] - n->keys);
-			canon(n->keys[k], out, depth + 1);
-			fputc('=', out);
-			canon(n->items[k], out, depth + 1);
-			fputc(',', out);
-		}
-		fputc('}', out);
-	}
-}
-
-/* canon() into a new string (caller frees). */
-static char *canon_text(const struct yt_node *n)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (f == NULL) {
-		return NULL;
-	}
-	canon(n, f, 0);
-	fclose(f);
-	return buf;
-}
-
 static const struct yt_node *top_map(struct yt_doc *doc, const char *dir, const char *file, int *ok)
 {
 	char path[PATH_MAX];
@@ -379,33 +319,31 @@ static const char *host_change(const char *key)
 	}
 }
 
+/* How a changed entry is printed: its label ("service", "host
+ * setting") and when its change takes effect. */
+struct diff_print {
+	const char *label;
+	const char *(*when)(const char *key);
+};
+
+static void print_change(const char *key, enum configdiff_change change, void *ctx)
+{
+	const struct diff_print *p = ctx;
+	static const char *const what[] = {
+		[CONFIGDIFF_CREATED] = "created",
+		[CONFIGDIFF_REMOVED] = "removed",
+		[CONFIGDIFF_CHANGED] = "changed",
+	};
+	printf("  %s %s: %s (%s)\n", p->label, key, what[change], p->when(key));
+}
+
 /* Prints what differs between the entries of two mappings (services,
  * or host.yaml's top level): "label NAME: created|removed|changed (when)". */
 static int diff_maps(const struct yt_node *old, const struct yt_node *new, const char *label,
 		     const char *(*when)(const char *key))
 {
-	int n = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		const struct yt_node *a = pass == 0 ? new : old;
-		const struct yt_node *b = pass == 0 ? old : new;
-		for (size_t i = 0; a != NULL && i < a->count; i++) {
-			char key[256];
-			snprintf(key, sizeof(key), "%.*s", (int)a->keys[i]->len, a->keys[i]->value);
-			const struct yt_node *other = b != NULL ? yt_get(b, key) : NULL;
-			if (other == NULL) {
-				printf("  %s %s: %s (%s)\n", label, key, pass == 0 ? "created" : "removed", when(key));
-				n++;
-			} else if (pass == 0) {
-				auto_free char *x = canon_text(a->items[i]);
-				auto_free char *y = canon_text(other);
-				if (x != NULL && y != NULL && strcmp(x, y) != 0) {
-					printf("  %s %s: changed (%s)\n", label, key, when(key));
-					n++;
-				}
-			}
-		}
-	}
-	return n;
+	struct diff_print p = {label, when};
+	return (int)configdiff_maps(old, new, print_change, &p);
 }
 
 static const struct yt_node *services_of(const struct yt_node *root)
@@ -786,22 +724,7 @@ static int needs_trial(unsigned a, unsigned b)
 	int yok = 0;
 	const struct yt_node *x = top_map(&xd, da, "host.yaml", &xok);
 	const struct yt_node *y = top_map(&yd, db, "host.yaml", &yok);
-	int differs = 0;
-	for (int pass = 0; pass < 2 && !differs; pass++) {
-		const struct yt_node *m = pass == 0 ? x : y;
-		for (size_t i = 0; m != NULL && i < m->count && !differs; i++) {
-			char key[256];
-			snprintf(key, sizeof(key), "%.*s", (int)m->keys[i]->len, m->keys[i]->value);
-			if (hostcfg_when(key) != HOST_ON_TRIAL) {
-				continue;
-			}
-			const struct yt_node *u = x != NULL ? yt_get(x, key) : NULL;
-			const struct yt_node *v = y != NULL ? yt_get(y, key) : NULL;
-			auto_free char *ut = u != NULL ? canon_text(u) : NULL;
-			auto_free char *vt = v != NULL ? canon_text(v) : NULL;
-			differs = ut == NULL || vt == NULL || strcmp(ut, vt) != 0;
-		}
-	}
+	int differs = configdiff_needs_trial(x, y);
 	if (xok) {
 		yt_free(&xd);
 	}
