@@ -20,6 +20,13 @@
 #include "lib/netlink.h"
 
 #define HOST_YAML CONFIG_MOUNT "/host.yaml"
+#define RESOLV_CONF "/run/resolv.conf"
+/* While it exists the DHCP client's script leaves resolv.conf alone. */
+#define STATIC_DNS "/run/berth/static-dns"
+/* The script's copy of the last lease's resolv.conf, written whatever
+ * STATIC_DNS says: it writes only when a lease comes, which may be hours
+ * after host.yaml's network.dns goes away. */
+#define DHCP_RESOLV "/run/berth/dhcp-resolv.conf"
 
 void host_load_config(struct host_config *cfg, int config_mounted)
 {
@@ -269,9 +276,36 @@ static int write_atomic(const char *path, const char *text, mode_t mode)
 	return write_file_atomic(path, text, strlen(text), mode, 0, NULL);
 }
 
-static void apply_dns(const struct host_config *cfg, struct host_state *st)
+static void remove_file(const char *path)
 {
+	if (unlink(path) < 0 && errno != ENOENT) {
+		blog_err("dns: remove %s: %s", path, strerror(errno));
+	}
+}
+
+/* No servers in host.yaml: the last lease's, or none until a lease comes
+ * (as at boot). */
+static void dns_from_dhcp(void)
+{
+	struct berr err;
+	char text[4096];
+	remove_file(STATIC_DNS);
+	ssize_t n = read_file(DHCP_RESOLV, text, sizeof(text), &err);
+	if (n < 0 && err.code == ENOENT) {
+		remove_file(RESOLV_CONF);
+		return;
+	}
+	if (n < 0 || write_file_atomic(RESOLV_CONF, text, (size_t)n, 0644, 0, &err) < 0) {
+		blog_err("dns: %s", err.msg);
+	}
+}
+
+void host_apply_dns(const struct host_config *cfg, struct host_state *st)
+{
+	struct berr err;
+	st->static_dns = 0;
 	if (cfg->ndns == 0) {
+		dns_from_dhcp();
 		return;
 	}
 	char text[1024] = "# from host.yaml (network.dns)\n";
@@ -279,14 +313,15 @@ static void apply_dns(const struct host_config *cfg, struct host_state *st)
 		size_t len = strlen(text);
 		snprintf(text + len, sizeof(text) - len, "nameserver %s\n", cfg->dns[i].text);
 	}
-	int ret = write_atomic("/run/resolv.conf", text, 0644);
-	if (ret < 0) {
-		blog_err("write /run/resolv.conf: %s", strerror(-ret));
+	/* The marker first: a lease that comes in between must not replace
+	 * host.yaml's servers. */
+	static const char marker[] = "host.yaml sets network.dns\n";
+	if (write_file_atomic(STATIC_DNS, marker, strlen(marker), 0644, 0, &err) < 0 ||
+	    write_file_atomic(RESOLV_CONF, text, strlen(text), 0644, 0, &err) < 0) {
+		blog_err("dns: %s", err.msg);
 		return;
 	}
 	st->static_dns = 1;
-	/* Tells the DHCP client's script to leave resolv.conf alone. */
-	write_atomic("/run/berth/static-dns", "host.yaml sets network.dns\n", 0644);
 }
 
 static void apply_sysctls(const struct host_config *cfg, struct host_state *st)
@@ -406,13 +441,11 @@ void host_apply_network(const struct host_config *cfg, struct host_state *st)
 	nl_close(&nl);
 	st->ndhcp = 0;
 	st->dhcp_auto = 0;
-	st->static_dns = 0;
-	blog_info("network: host.yaml's network changed; applying it");
+	blog_info("network: host.yaml's network interfaces changed; applying them");
 	apply_network(cfg, st);
-	if (cfg->ndns == 0) {
-		unlink("/run/berth/static-dns");
-	}
-	apply_dns(cfg, st);
+	/* Its lease ended with the old clients. */
+	remove_file(DHCP_RESOLV);
+	host_apply_dns(cfg, st);
 }
 
 void host_mark_reloaded(void)
@@ -431,7 +464,7 @@ void host_apply(const struct host_config *cfg, struct host_state *st)
 	memset(st, 0, sizeof(*st));
 	apply_hostname(cfg, st);
 	apply_network(cfg, st);
-	apply_dns(cfg, st);
+	host_apply_dns(cfg, st);
 	apply_sysctls(cfg, st);
 	apply_ssh_keys(cfg, st);
 	apply_timezone(cfg, st);

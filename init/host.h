@@ -34,11 +34,16 @@ void host_apply(const struct host_config *cfg, struct host_state *st);
  * (services.h); the rest waits for the next boot. */
 void host_apply_live(const struct host_config *cfg, struct host_state *st);
 
-/* A network change on a running host: every wired link loses its global
- * addresses and non-kernel routes, then cfg's network is applied as at
- * boot (st's DHCP interfaces and DNS set anew). The DHCP clients must have
- * stopped first (services_stop_dhcp). */
+/* A change of network interfaces on a running host: every wired link
+ * loses its global addresses and non-kernel routes, then cfg's network is
+ * applied as at boot (st's DHCP interfaces and DNS set anew). The DHCP
+ * clients must have stopped first (services_stop_dhcp). */
 void host_apply_network(const struct host_config *cfg, struct host_state *st);
+
+/* resolv.conf as at boot, and all a change of DNS servers alone touches:
+ * host.yaml's servers (DHCP clients then leave it alone), else those of
+ * the last DHCP lease, else none until a lease brings some. */
+void host_apply_dns(const struct host_config *cfg, struct host_state *st);
 
 /* Tells berth config apply that a reload is done: HOST_RELOADED's count
  * goes up. */

@@ -154,6 +154,22 @@ static struct disks disks;
 static struct host_config cfg;
 static struct host_state st;
 
+/* A change of network interfaces waits in the event loop, never in a
+ * handler, for the old DHCP clients to release their leases; the apply
+ * then takes cfg as it is by then, so reloads meanwhile need no more. */
+static int network_pending;
+
+static void network_retired(void)
+{
+	network_pending = 0;
+	host_apply_network(&cfg, &st);
+	services_start_dhcp(&st);
+	netwatch_reset(&st);
+	/* Only now: berth config apply's trial must not take a confirmation
+	 * that came over the old network. */
+	host_mark_reloaded();
+}
+
 /* SIGHUP: host.yaml (with the cloud's metadata where it is silent, as at
  * boot) again, and what can change live. */
 static void reload_host_settings(void)
@@ -162,16 +178,26 @@ static void reload_host_settings(void)
 	host_load_config(&next, disks.config_mounted);
 	cloud_setup(&next, disks.disk);
 	host_apply_live(&next, &st);
-	if (hostcfg_when("network") != HOST_AT_BOOT && !hostcfg_same_network(&cfg, &next)) {
-		services_stop_dhcp();
-		host_apply_network(&next, &st);
-		services_start_dhcp(&st);
-		netwatch_reset(&st);
-	}
+	int network_live = hostcfg_when("network") != HOST_AT_BOOT;
+	int interfaces = network_live && !hostcfg_same_interfaces(&cfg, &next);
+	int dns = network_live && !hostcfg_same_dns(&cfg, &next);
 	hostcfg_free(&cfg);
 	cfg = next; /* cfg owns next's keys now; the next load starts afresh */
 	if (hostcfg_when("ntp") != HOST_AT_BOOT) {
 		services_update_ntp(&cfg, monotonic_ms());
+	}
+	if (network_pending) {
+		return; /* network_retired marks this reload done too */
+	}
+	if (interfaces) {
+		network_pending = 1;
+		netwatch_pause();
+		services_stop_dhcp(network_retired, monotonic_ms());
+		return;
+	}
+	if (dns) {
+		blog_info("network: only host.yaml's DNS servers changed; links, addresses and DHCP stay as they are");
+		host_apply_dns(&cfg, &st);
 	}
 	host_mark_reloaded();
 }

@@ -161,6 +161,11 @@ void netwatch_reset(const struct host_state *st)
 	}
 }
 
+void netwatch_pause(void)
+{
+	active = 0;
+}
+
 int netwatch_start(const struct host_state *st)
 {
 	take_state(st);

@@ -16,6 +16,10 @@ int netwatch_start(const struct host_state *st);
  * get it only when st->dhcp_auto (watching starts then if it had not). */
 void netwatch_reset(const struct host_state *st);
 
+/* Until netwatch_reset, links that come get no DHCP: a live network change
+ * waits for the old DHCP clients to end, and a new one would outlive them. */
+void netwatch_pause(void);
+
 /* One link message out of a netlink datagram, as netwatch reads it. */
 struct netwatch_link {
 	char name[16];

@@ -69,11 +69,12 @@ static int add_dhcp(const char *ifname, const char *hostname, int start)
 	return start ? svc_replace(&dhcp, monotonic_ms()) : svc_add(&dhcp);
 }
 
-void services_stop_dhcp(void)
+void services_stop_dhcp(void (*then)(void), uint64_t now_ms)
 {
 	for (size_t i = 0; i < ndhcp_services; i++) {
-		svc_retire_wait(dhcp_services[i], DHCP_STOP_WAIT_MS);
+		svc_retire_await(dhcp_services[i]);
 	}
+	svc_after_retired(now_ms + DHCP_STOP_WAIT_MS, then);
 }
 
 void services_start_dhcp(const struct host_state *st)

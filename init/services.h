@@ -15,10 +15,11 @@ void services_declare(const struct host_config *cfg, const struct host_state *st
  * after boot). */
 int services_add_dhcp(const char *ifname, const char *hostname);
 
-/* A live network change: every DHCP client stops for good (each has
- * released its lease and cleared its address when this returns, or was
- * given 3 s); then services_start_dhcp runs them on st's interfaces. */
-void services_stop_dhcp(void);
+/* A live network change: every DHCP client stops for good, and then runs
+ * from the event loop once each has released its lease and cleared its
+ * address (or was given 3 s); then services_start_dhcp runs them on st's
+ * interfaces. */
+void services_stop_dhcp(void (*then)(void), uint64_t now_ms);
 void services_start_dhcp(const struct host_state *st);
 
 /* ntpd with host.yaml's servers from now on (restarted with new ones,

@@ -40,6 +40,7 @@ struct service {
 	uint64_t restart_at_ms; /* 0: not scheduled */
 	int replaced;		/* stopped to start again with new arguments */
 	int retired;		/* stopped for good (svc_retire) */
+	int awaited;		/* svc_after_retired waits for its end */
 	struct restart_state restart;
 	/* Output: a pipe read by the loop, split into log lines. */
 	struct watch out;
@@ -52,6 +53,9 @@ static size_t nservices;
 static char console_path[64] = "/dev/console";
 static char *const *service_env;
 static int stopping;
+/* svc_after_retired's pending wait: done is NULL when there is none. */
+static void (*retired_done)(void);
+static uint64_t retired_deadline_ms;
 
 void svc_setup(const char *console, char *const *env)
 {
@@ -272,6 +276,7 @@ int svc_replace(const struct svc_def *def, uint64_t now_ms)
 		return ret;
 	}
 	s->retired = 0;
+	s->awaited = 0;
 	if (s->pid > 0) {
 		s->replaced = 1;
 		kill(-s->pid, s->stop_signal);
@@ -299,26 +304,41 @@ void svc_retire(const char *name)
 	blog_info("%s: stopped for good", s->name);
 }
 
-void svc_retire_wait(const char *name, uint64_t wait_ms)
+void svc_retire_await(const char *name)
 {
 	svc_retire(name);
 	struct service *s = find(name);
-	uint64_t deadline = monotonic_ms() + wait_ms;
-	while (s != NULL && s->pid > 0) {
-		int status;
-		pid_t pid = waitpid(s->pid, &status, WNOHANG);
-		if (pid == s->pid) {
-			svc_child_exited(pid, status, monotonic_ms());
-			return;
-		}
-		if (pid < 0 || monotonic_ms() >= deadline) {
-			blog_warn("%s: still running %llu ms after it was told to stop", name,
-				  (unsigned long long)wait_ms);
-			return;
-		}
-		struct timespec ts = {0, 20 * 1000000L};
-		nanosleep(&ts, NULL);
+	if (s != NULL && s->pid > 0) {
+		s->awaited = 1;
 	}
+}
+
+void svc_after_retired(uint64_t deadline_ms, void (*done)(void))
+{
+	retired_deadline_ms = deadline_ms;
+	retired_done = done;
+}
+
+/* Whether svc_after_retired's wait is over: every awaited service has
+ * ended, or its time is up (then those left are let go). */
+static int retired_wait_over(uint64_t now_ms)
+{
+	int running = 0;
+	for (size_t i = 0; i < nservices; i++) {
+		const struct service *s = &services[i];
+		running |= s->awaited && s->pid > 0;
+	}
+	if (running && now_ms < retired_deadline_ms) {
+		return 0;
+	}
+	for (size_t i = 0; i < nservices; i++) {
+		struct service *s = &services[i];
+		if (s->awaited && s->pid > 0) {
+			blog_warn("%s: still running after it was told to stop; going on without it", s->name);
+		}
+		s->awaited = 0;
+	}
+	return 1;
 }
 
 int svc_add_start(const struct svc_def *def, uint64_t now_ms)
@@ -388,6 +408,9 @@ int svc_child_exited(pid_t pid, int status, uint64_t now_ms)
 int svc_timeout_ms(uint64_t now_ms)
 {
 	int64_t best = -1;
+	if (retired_done != NULL) {
+		best = retired_deadline_ms > now_ms ? (int64_t)(retired_deadline_ms - now_ms) : 0;
+	}
 	for (size_t i = 0; i < nservices; i++) {
 		const struct service *s = &services[i];
 		if (s->pid != 0 || s->restart_at_ms == 0) {
@@ -405,6 +428,12 @@ void svc_tick(uint64_t now_ms)
 {
 	if (stopping) {
 		return;
+	}
+	if (retired_done != NULL && retired_wait_over(now_ms)) {
+		/* Cleared first: done may start another wait. */
+		void (*done)(void) = retired_done;
+		retired_done = NULL;
+		done();
 	}
 	for (size_t i = 0; i < nservices; i++) {
 		struct service *s = &services[i];

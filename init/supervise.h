@@ -48,18 +48,27 @@ int svc_replace(const struct svc_def *def, uint64_t now_ms);
 /* Stops the service for good (until svc_replace brings it back). */
 void svc_retire(const char *name);
 
-/* svc_retire, then waits (at most wait_ms) for the process to end and
- * reaps it: for a stop whose last act must come before the caller's next
- * step (a DHCP client's release before a new network is set). */
-void svc_retire_wait(const char *name, uint64_t wait_ms);
+/* svc_retire, and svc_after_retired's wait covers this service: for a
+ * stop whose last act must come before the caller's next step (a DHCP
+ * client's release before a new network is set). */
+void svc_retire_await(const char *name);
+
+/* done runs from svc_tick once every service given to svc_retire_await has
+ * ended, or at deadline_ms (those still running are logged and no longer
+ * waited for): PID 1's loop goes on meanwhile. One wait at a time; a call
+ * while one is pending moves its deadline and replaces its done. Never
+ * runs once services are stopping. */
+void svc_after_retired(uint64_t deadline_ms, void (*done)(void));
 
 /* Handles the exit of a child; returns 1 when it was a service. */
 int svc_child_exited(pid_t pid, int status, uint64_t now_ms);
 
-/* Milliseconds until the next scheduled restart, or -1 for none. */
+/* Milliseconds until the next scheduled restart or the deadline of
+ * svc_after_retired, or -1 for none. */
 int svc_timeout_ms(uint64_t now_ms);
 
-/* Starts the services whose restart time has come. */
+/* Starts the services whose restart time has come; runs
+ * svc_after_retired's done when its wait is over. */
 void svc_tick(uint64_t now_ms);
 
 /* Stops every service, last started first: its stop signal, its grace

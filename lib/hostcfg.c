@@ -1011,10 +1011,14 @@ enum host_when hostcfg_when(const char *key)
 	return strcmp(key, "network") == 0 ? HOST_ON_TRIAL : HOST_AT_BOOT;
 }
 
-int hostcfg_same_network(const struct host_config *a, const struct host_config *b)
+/* Both compare bytes: configs are parsed into zeroed structures (padding
+ * and unused text included). */
+int hostcfg_same_interfaces(const struct host_config *a, const struct host_config *b)
 {
-	/* Parsed into zeroed structures (padding and unused text included). */
-	return a->nifaces == b->nifaces && a->ndns == b->ndns &&
-	       memcmp(a->ifaces, b->ifaces, a->nifaces * sizeof(a->ifaces[0])) == 0 &&
-	       memcmp(a->dns, b->dns, a->ndns * sizeof(a->dns[0])) == 0;
+	return a->nifaces == b->nifaces && memcmp(a->ifaces, b->ifaces, a->nifaces * sizeof(a->ifaces[0])) == 0;
+}
+
+int hostcfg_same_dns(const struct host_config *a, const struct host_config *b)
+{
+	return a->ndns == b->ndns && memcmp(a->dns, b->dns, a->ndns * sizeof(a->dns[0])) == 0;
 }

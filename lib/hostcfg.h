@@ -157,8 +157,12 @@ enum host_when {
 };
 enum host_when hostcfg_when(const char *key);
 
-/* Whether a and b declare the same network (interfaces and DNS). */
-int hostcfg_same_network(const struct host_config *a, const struct host_config *b);
+/* Whether a and b declare the same network interfaces (addresses, routes,
+ * DHCP, MTU), and the same DNS servers. Apart, because init does less for
+ * a change of DNS alone: resolv.conf, and no link, address or DHCP client.
+ * (berth config apply's trial goes by the whole network key.) */
+int hostcfg_same_interfaces(const struct host_config *a, const struct host_config *b);
+int hostcfg_same_dns(const struct host_config *a, const struct host_config *b);
 
 /* Parses "192.0.2.1", "2001:db8::1/64" and the like. want_prefix: 1 must
  * have one, 0 must not, -1 either. */

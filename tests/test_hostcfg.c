@@ -300,7 +300,9 @@ static void test_set_flags_say_what_host_yaml_gave(void)
 }
 
 /* Which keys change on a running host, and a network compared as
- * parsed (the same text in another order of keys is the same network). */
+ * parsed (the same text in another order of keys is the same network):
+ * its interfaces apart from its DNS servers, since init touches no link
+ * for a change of DNS alone. */
 static void test_when_and_same_network(void)
 {
 	CHECK(hostcfg_when("hostname") == HOST_LIVE);
@@ -311,19 +313,43 @@ static void test_when_and_same_network(void)
 	CHECK(hostcfg_when("updates") == HOST_AT_BOOT);
 	static struct host_config a;
 	static struct host_config b;
-	const char *one = "network:\n  interfaces:\n    eth0:\n      addresses: [10.0.2.15/24]\n"
-			  "      gateway: 10.0.2.2\n  dns: [10.0.2.3]\nhostname: one\n";
+	const char *iface = "network:\n  interfaces:\n    eth0:\n      addresses: [10.0.2.15/24]\n"
+			    "      gateway: 10.0.2.2\n";
+	char text[512];
+	snprintf(text, sizeof(text), "%s  dns: [10.0.2.3]\nhostname: one\n", iface);
 	const char *same = "hostname: two\nnetwork:\n  dns: [10.0.2.3]\n  interfaces:\n    eth0:\n"
 			   "      gateway: 10.0.2.2\n      addresses: [10.0.2.15/24]\n";
-	CHECK_EQ_INT(parse(&a, one), 0);
+	CHECK_EQ_INT(parse(&a, text), 0);
 	CHECK_EQ_INT(parse(&b, same), 0);
-	CHECK(hostcfg_same_network(&a, &b));
+	CHECK(hostcfg_same_interfaces(&a, &b));
+	CHECK(hostcfg_same_dns(&a, &b));
 	hostcfg_free(&b);
-	CHECK_EQ_INT(parse(&b, "network:\n  interfaces:\n    eth0:\n      addresses: [10.0.3.15/24]\n"), 0);
-	CHECK(!hostcfg_same_network(&a, &b));
-	hostcfg_free(&b);
+	/* Another server, another order, one more, none: DNS alone. */
+	const char *dns_only[] = {"  dns: [10.0.2.4]\n", "  dns: [1.1.1.1, 10.0.2.3]\n", "  dns: [10.0.2.3, 1.1.1.1]\n",
+				  ""};
+	for (size_t i = 0; i < sizeof(dns_only) / sizeof(dns_only[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", iface, dns_only[i]);
+		CHECK_EQ_INT(parse(&b, text), 0);
+		CHECK(hostcfg_same_interfaces(&a, &b));
+		CHECK(!hostcfg_same_dns(&a, &b));
+		hostcfg_free(&b);
+	}
+	/* An address, DHCP or an MTU: the interfaces, with the DNS the same. */
+	const char *changed[] = {"network:\n  interfaces:\n    eth0:\n      addresses: [10.0.3.15/24]\n"
+				 "      gateway: 10.0.2.2\n  dns: [10.0.2.3]\n",
+				 "network:\n  interfaces:\n    eth0:\n      dhcp: true\n  dns: [10.0.2.3]\n",
+				 "network:\n  interfaces:\n    eth0:\n      addresses: [10.0.2.15/24]\n"
+				 "      gateway: 10.0.2.2\n      mtu: 9000\n  dns: [10.0.2.3]\n",
+				 "network:\n  dns: [10.0.2.3]\n"};
+	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		CHECK_EQ_INT(parse(&b, changed[i]), 0);
+		CHECK(!hostcfg_same_interfaces(&a, &b));
+		CHECK(hostcfg_same_dns(&a, &b));
+		hostcfg_free(&b);
+	}
 	CHECK_EQ_INT(parse(&b, ""), 0);
-	CHECK(!hostcfg_same_network(&a, &b));
+	CHECK(!hostcfg_same_interfaces(&a, &b));
+	CHECK(!hostcfg_same_dns(&a, &b));
 	hostcfg_free(&a);
 	hostcfg_free(&b);
 }
