@@ -279,6 +279,22 @@ def test_a_network_change_that_keeps_the_host_reachable_is_kept(host):
     assert h.run("ls /run/berth/config-part/.berth/trial 2>&1").returncode != 0
 
 
+def test_a_dns_only_change_touches_no_link(host):
+    """Only network.dns differs: resolv.conf is rewritten, and no address,
+    route or DHCP client is touched (init's reload does the minimum)."""
+    h = host
+    before = addresses(h) + h.run("ip -4 route", check=True).stdout
+    d = with_network(h, "net-dns", REACHABLE.replace("dns: [10.0.2.3]", "dns: [10.0.2.3, 192.0.2.53]"))
+    r = desk(h, "-c", "vm", "config", "apply", "--confirm-timeout", "60", d)
+    assert r.returncode == 0, r.stdout + r.stderr
+    resolv = h.run("cat /etc/resolv.conf", check=True).stdout
+    assert "nameserver 10.0.2.3" in resolv and "nameserver 192.0.2.53" in resolv, resolv
+    assert addresses(h) + h.run("ip -4 route", check=True).stdout == before
+    log = h.run("hostlog -n 200", check=True).stdout
+    assert "only host.yaml's DNS servers changed" in log, log[-3000:]
+    h.good_network = in_use(h)[0]
+
+
 def test_a_network_change_that_cuts_the_host_off_is_reverted(host):
     h = host
     d = with_network(h, "net-cut", CUT_OFF)
