@@ -658,6 +658,53 @@ static void test_oom_kills(void)
 	cgroup_close(&cg);
 }
 
+/* exec joins the container's group, or, once something inside handed the
+ * controllers down (dockerd in the engine container), its init's group below
+ * it; never a group outside. This process stands in for the init. */
+static void test_open_for_exec(void)
+{
+	struct berr err = {0};
+	struct cgroup cg;
+	char self[PATH_MAX];
+	char *mine = NULL;
+	if (read_file("/proc/self/cgroup", self, sizeof(self), NULL) >= 0) {
+		mine = strncmp(self, "0::/", 4) == 0 ? self : strstr(self, "\n0::/");
+	}
+	if (mine == NULL) {
+		fprintf(stderr, "test_open_for_exec: no unified line in /proc/self/cgroup; skipped\n");
+		return;
+	}
+	mine += mine[0] == '\n' ? 4 : 3;
+	mine[strcspn(mine, "\n")] = '\0';
+	fake_cgroup("leaf");
+	CHECK_EQ_INT(cgroup_open_for_exec(&cg, root, "/leaf", getpid(), &err), 0);
+	CHECK(strcmp(cg.path, "/leaf") == 0);
+	cgroup_close(&cg);
+
+	put("leaf/cgroup.subtree_control", "memory pids\n");
+	CHECK_EQ_INT(cgroup_open_for_exec(&cg, root, "/leaf", getpid(), &err), -EPERM);
+	CHECK_STR_CONTAINS(err.msg, "is not in a group below it");
+	CHECK_EQ_INT(cg.dirfd, -1);
+
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", mine);
+	char *slash = strrchr(parent, '/');
+	if (slash == NULL || slash == parent) {
+		fprintf(stderr, "test_open_for_exec: this process's group %s has no parent; the rest skipped\n", mine);
+		return;
+	}
+	*slash = '\0';
+	fake_cgroup(parent + 1);
+	fake_cgroup(mine + 1);
+	put("leaf/cgroup.subtree_control", "");
+	char file[PATH_MAX + 32];
+	snprintf(file, sizeof(file), "%s/cgroup.subtree_control", parent + 1);
+	put(file, "memory\n");
+	CHECK_EQ_INT(cgroup_open_for_exec(&cg, root, parent, getpid(), &err), 0);
+	CHECK(strcmp(cg.path, mine) == 0);
+	cgroup_close(&cg);
+}
+
 static void test_destroy(void)
 {
 	struct berr err = {0};
@@ -1082,6 +1129,7 @@ int main(void)
 	RUN(test_pids_are_recursive);
 	RUN(test_signal_all);
 	RUN(test_oom_kills);
+	RUN(test_open_for_exec);
 	RUN(test_destroy);
 	RUN(test_devfilter_decide_table);
 	RUN(test_devfilter_program_matches_model);

@@ -400,6 +400,60 @@ int cgroup_open(struct cgroup *cg, const char *root, const char *path, struct be
 	return walk(cg, root, norm, 0, err);
 }
 
+/* The "0::/path" line of a /proc/PID/cgroup text: the unified hierarchy's. */
+static int unified_line(const char *text, char *out, size_t size)
+{
+	const char *line = text;
+	while (line != NULL && *line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+		if (len > 3 && strncmp(line, "0::", 3) == 0 && len - 3 < size) {
+			memcpy(out, line + 3, len - 3);
+			out[len - 3] = '\0';
+			return 0;
+		}
+		line = end != NULL ? end + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+int cgroup_open_for_exec(struct cgroup *cg, const char *root, const char *path, pid_t init_pid, struct berr *err)
+{
+	int rc = cgroup_open(cg, root, path, err);
+	if (rc < 0) {
+		return rc;
+	}
+	char controllers[512];
+	ssize_t n = read_at(cg->dirfd, "cgroup.subtree_control", controllers, sizeof(controllers));
+	if (n <= 0 || controllers[0] == '\n' || init_pid <= 0) {
+		return 0;
+	}
+	/* An engine inside (dockerd) moved its processes to a leaf and handed the
+	 * controllers down: cgroup v2 takes no process into this group any more
+	 * (EBUSY), so the new process joins the container's init, below it. */
+	char file[64];
+	char text[4096];
+	char below[PATH_MAX];
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)init_pid);
+	auto_close int fd = open(file, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -errno : read_fd(fd, text, sizeof(text));
+	if (n < 0) {
+		cgroup_close(cg);
+		return berr_set(err, (int)-n, "cgroup %s: read %s", path, file);
+	}
+	size_t plen = strlen(cg->path);
+	if (unified_line(text, below, sizeof(below)) < 0 || strncmp(below, cg->path, plen) != 0 ||
+	    (below[plen] != '/' && below[plen] != '\0')) {
+		cgroup_close(cg);
+		return berr_setx(err, EPERM,
+				 "cgroup %s hands its controllers down, and the container's init (pid %d) is not in a "
+				 "group below it",
+				 path, (int)init_pid);
+	}
+	cgroup_close(cg);
+	return cgroup_open(cg, root, below, err);
+}
+
 void cgroup_close(struct cgroup *cg)
 {
 	if (cg->dirfd >= 0) {

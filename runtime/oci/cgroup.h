@@ -73,6 +73,12 @@ int cgroup_oom_kills(struct cgroup *cg, uint64_t *count, struct berr *err);
  * gone is not an error. cg stays open: cgroup_close it afterwards. */
 int cgroup_destroy(struct cgroup *cg, struct berr *err);
 
+/* Opens the cgroup a process exec'd into a container joins: the container's
+ * (path), or, when that group has controllers enabled for its children (an
+ * engine inside, such as dockerd, moved its own processes to a leaf), the
+ * group of the container's init (init_pid), which must lie below path. */
+int cgroup_open_for_exec(struct cgroup *cg, const char *root, const char *path, pid_t init_pid, struct berr *err);
+
 void cgroup_close(struct cgroup *cg);
 
 /* runc's conversions from cgroup v1 values to cgroup v2 weights. */

@@ -909,7 +909,7 @@ static int exec_launch(const struct oci_opts *o, const char *id, const struct oc
 		       struct berr *err)
 {
 	struct cgroup cg = {.dirfd = -1};
-	if (st->cgroup[0] != '\0' && cgroup_open(&cg, CGROUP_ROOT, st->cgroup, err) < 0) {
+	if (st->cgroup[0] != '\0' && cgroup_open_for_exec(&cg, CGROUP_ROOT, st->cgroup, st->pid, err) < 0) {
 		return -err->code;
 	}
 	int console_fd = -1;
@@ -927,7 +927,7 @@ static int exec_launch(const struct oci_opts *o, const char *id, const struct oc
 		.id = id,
 		.bundle = st->bundle,
 		.rootfs = st->rootfs,
-		.cgroup_path = st->cgroup,
+		.cgroup_path = cg.dirfd >= 0 ? cg.path : st->cgroup,
 		.cgroup_dirfd = cg.dirfd,
 		.console_fd = console_fd,
 		.fifo_fd = -1,
