@@ -4,12 +4,15 @@
  *   berth-init           a container's PID 1 with `init: true`
  *   berth                the CLI (runtime/cli); `berth oci ...` is berth-oci,
  *                        `berth monitor ...` a container's monitor (berthd
- *                        starts those) */
+ *                        starts those)
+ *   docker               only `docker system dial-stdio`: a desk's docker CLI
+ *                        reaching the engine container's dockerd over ssh */
 #include <stdio.h>
 #include <string.h>
 
 #include "cinit/cinit.h"
 #include "cli/berth.h"
+#include "cli/dockerdial.h"
 #include "daemon/berthd.h"
 #include "monitor/monitor.h"
 #include "oci/cli.h"
@@ -26,6 +29,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "berthd") == 0) {
 		return berthd_main(argc, argv);
+	}
+	if (strcmp(name, "docker") == 0) {
+		return dockerdial_main(argc, argv);
 	}
 	if (argc > 1 && strcmp(argv[1], "oci") == 0) {
 		argv[1] = "berth-oci";

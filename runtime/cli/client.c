@@ -2,6 +2,7 @@
 #include "cli/client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -190,4 +191,23 @@ json_object *json_member(json_object *o, const char *key)
 	json_object *v = NULL;
 	json_object_object_get_ex(o, key, &v);
 	return v;
+}
+
+int client_container_root(const char *what, const char *name, struct berr *err)
+{
+	json_object *req = client_req("inspect");
+	json_object_object_add(req, "name", json_object_new_string(name));
+	json_object *resp = client_fetch(what, req);
+	if (resp == NULL) {
+		return berr_setx(err, ENOENT, "container %s", name);
+	}
+	int64_t pid = json_int(json_member(resp, "container"), "pid");
+	json_object_put(resp);
+	if (pid <= 0) {
+		return berr_setx(err, ESRCH, "container %s is not running", name);
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%lld/root", (long long)pid);
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd >= 0 ? fd : berr_set(err, errno, "container %s: %s", name, path);
 }

@@ -29,6 +29,11 @@ int client_dial(const char *path, struct berr *err);
 /* A request object {"cmd": cmd}. */
 json_object *client_req(const char *cmd);
 
+/* An O_PATH fd of a running container's root as its init sees it (mounts
+ * included: /proc/PID/root), asked of berthd (its errors printed after
+ * what); -errno with err set. */
+int client_container_root(const char *what, const char *name, struct berr *err);
+
 const char *json_str(json_object *o, const char *key);
 int64_t json_int(json_object *o, const char *key);
 

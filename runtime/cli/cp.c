@@ -57,26 +57,6 @@ static int parse_place(const char *arg, struct place *p)
 	return 0;
 }
 
-/* The running container's root as its init sees it, mounts included. */
-static int container_root(const char *name, struct berr *err)
-{
-	json_object *req = client_req("inspect");
-	json_object_object_add(req, "name", json_object_new_string(name));
-	json_object *resp = client_fetch("cp", req);
-	if (resp == NULL) {
-		return berr_setx(err, ENOENT, "container %s", name);
-	}
-	int64_t pid = json_int(json_member(resp, "container"), "pid");
-	json_object_put(resp);
-	if (pid <= 0) {
-		return berr_setx(err, ESRCH, "container %s is not running", name);
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%lld/root", (long long)pid);
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd >= 0 ? fd : berr_set(err, errno, "container %s: %s", name, path);
-}
-
 /* SRC's parent and last component; *contents when SRC ends in "/." or is
  * "/" (the directory's entries, not the directory). */
 static void split(const char *src, char *parent, size_t psize, char *base, size_t bsize, int *contents)
@@ -543,7 +523,7 @@ int cp_main(int argc, char **argv)
 		return 1;
 	}
 	struct berr err = {0};
-	auto_close int root = container_root(p.from_container ? p.src.name : p.dst.name, &err);
+	auto_close int root = client_container_root("cp", p.from_container ? p.src.name : p.dst.name, &err);
 	if (root < 0) {
 		return fail(&err);
 	}
