@@ -25,7 +25,7 @@ export BERTH_TOP := $(CURDIR)
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: check-faults all deps run check check-clean-room check-updates unit lint qemu-test image clean format bench binaries fuzz \
-	fuzz-build kernel-sizes bundle conformance FORCE
+	fuzz-build kernel-sizes bundle conformance engine check-fleet fleet-stamp FORCE
 
 DEPS_STAMP := $(OUT)/.deps-$(shell cat rootfs/build-deps | sha256sum | cut -c1-12)
 $(DEPS_STAMP): rootfs/build-deps
@@ -368,7 +368,7 @@ lint: | $(DEPS_STAMP)
 	clang-format --dry-run --Werror $(CLANG_FORMAT_FILES)
 	@bad=$$(grep -rnE '^#include "[^/"]+"' lib init runtime bench/tools tests/tools); if [ -n "$$bad" ]; then \
 		echo "lint: a local include names its folder (\"lib/berr.h\", \"oci/config.h\"):"; echo "$$bad"; exit 1; fi
-	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image image-build/berth-machine image-build/mkverity \
+	sh -n .ci/run .ci/clean-room rootfs/fetch rootfs/lib.sh rootfs/mkrootfs rootfs/build-deps kernel-config/build image-build/berth-image image-build/berth-machine image-build/mkverity image-build/engine/mkengine image-build/engine/engine image-build/engine/swarm-member \
 		rootfs/skel/usr/share/udhcpc/default.script rootfs/skel/usr/libexec/berth/sshd tests/conformance/mkdisk tests/conformance/oci-runtime
 
 format:
@@ -424,6 +424,29 @@ kernel-sizes: | $(DEPS_STAMP)
 bench: all $(BENCH_TOOLS) $(OUT)/bench/bench.ext4 $(OUT)/pkg/busybox/busybox
 	bench/bench-deps
 	$(PYTHON) bench/run.py $(if $(filter 1,$(QUICK)),--quick) $(if $(ONLY),--only $(ONLY))
+
+# ---- the fleet: Docker's engine as a system container (docs/fleet.md) -------------
+# `make engine` writes the engine image, out/engine/berth-engine.tar, for a
+# host's CONFIG images/ (never part of Berth's root). `make check-fleet` boots
+# Berth VMs that run it (qemu-tests/test_engine.py; about 3 minutes); CI runs
+# it when the files it tests changed since its last pass (.ci/run).
+ENGINE := $(OUT)/engine/berth-engine.tar
+$(ENGINE): image-build/engine/mkengine image-build/engine/ocitar.py image-build/engine/engine.pins \
+		image-build/engine/daemon.json image-build/engine/engine image-build/engine/swarm-member rootfs/fetch rootfs/lib.sh \
+		$(OUT)/target/bin/berth $(OUT)/pkg/busybox/busybox | $(DEPS_STAMP)
+	image-build/engine/mkengine $@ $(OUT)/target/bin/berth $(OUT)/pkg/busybox/busybox $(OUT)/pkg/busybox/applets
+engine: $(ENGINE)
+
+check-fleet: all $(ENGINE) $(TEST_TOOLS)
+	BERTH_ENGINE=$(ENGINE) $(MAKE) qemu-test TESTS="qemu-tests/test_engine.py qemu-tests/test_swarm.py" HEAVY=1 PYTEST_ARGS="-s $(PYTEST_ARGS)"
+	@if [ -z "$$(git status --porcelain -- $(FLEET_FILES))" ]; then \
+		stamp=$$($(MAKE) -s fleet-stamp) && mkdir -p "$$(dirname "$$stamp")" && touch "$$stamp"; fi
+
+# What check-fleet tests; CI runs it once per change to these (.ci/run).
+FLEET_FILES := image-build/engine docs/examples/swarm kernel-config/berth.config runtime/oci runtime/cli/dockerdial.c \
+	rootfs/mkrootfs qemu-tests/test_engine.py qemu-tests/test_swarm.py qemu-tests/sshhost.py qemu-tests/berthvm.py
+fleet-stamp:
+	@echo $(BERTH_CACHE)/ci/fleet-passed-$$(git ls-files -s -- $(FLEET_FILES) | sha256sum | cut -c1-16)
 
 # ---- conformance --------------------------------------------------------------------
 # `make conformance` runs crun's own OCI runtime test suite (from crun's
