@@ -428,8 +428,9 @@ bench: all $(BENCH_TOOLS) $(OUT)/bench/bench.ext4 $(OUT)/pkg/busybox/busybox
 # ---- the fleet: Docker's engine as a system container (docs/fleet.md) -------------
 # `make engine` writes the engine image, out/engine/berth-engine.tar, for a
 # host's CONFIG images/ (never part of Berth's root). `make check-fleet` boots
-# Berth VMs that run it (qemu-tests/test_engine.py; about 3 minutes); CI runs
-# it when the files it tests changed since its last pass (.ci/run).
+# Berth VMs that run it (qemu-tests/test_engine.py, test_swarm.py: about 10
+# minutes); CI runs it when the files it tests changed since its last pass
+# (.ci/run).
 ENGINE := $(OUT)/engine/berth-engine.tar
 $(ENGINE): image-build/engine/mkengine image-build/engine/ocitar.py image-build/engine/engine.pins \
 		image-build/engine/daemon.json image-build/engine/engine image-build/engine/swarm-member rootfs/fetch rootfs/lib.sh \
