@@ -82,6 +82,9 @@ def test_containers_run_on_berth_oci(host):
     assert r.stdout.strip() == "hello from berth-oci", r.stdout + r.stderr
     r = docker(h, "run --rm busybox sh -c 'exit 7'", check=False)
     assert r.returncode == 7, r.stdout + r.stderr
+    # A user that is not root reopens its stdout (runc hands stdio over).
+    r = docker(h, "run --rm -u 1000 busybox sh -c 'echo as-user > /dev/stdout'")
+    assert r.stdout.strip() == "as-user", r.stdout + r.stderr
     r = docker(h, "run --rm busybox no-such-command", check=False)
     assert r.returncode == 127, r.stdout + r.stderr
     # The shim runs berth-oci: a running container's state is berth-oci's.

@@ -285,6 +285,18 @@ def test_user_groups_umask_cwd_env(host):
     assert "0077" in r.stdout and "/tmp" in r.stdout and "hello there" in r.stdout
 
 
+def test_a_user_reopens_its_own_stdout(host):
+    """stdio is handed to the process's user, as runc does: a program that
+    is not root can open /dev/stdout (a pipe of root's) again."""
+    def m(cfg):
+        cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+
+    r = run(host, ["sh", "-c", "echo reopened > /dev/stdout; stat -L -c %u /proc/self/fd/1"], m)
+    assert r.returncode == 0 and r.stdout.split() == ["reopened", "1000"], r.stdout + r.stderr
+    # /dev/null stays root's.
+    assert host.run("stat -c %u /dev/null", check=True).stdout.strip() == "0"
+
+
 def test_rlimits(host):
     def m(cfg):
         cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1024},

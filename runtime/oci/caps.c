@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,6 +20,31 @@ int caps_drop_bounding(uint64_t bounding, struct berr *err)
 	if (ret < 0) {
 		return berr_set(err, -ret, "drop %s from the bounding set",
 				oci_cap_name(cap) ? oci_cap_name(cap) : "capability");
+	}
+	return 0;
+}
+
+int caps_stdio_to_user(const struct oci_user *u, struct berr *err)
+{
+	struct stat null;
+	if (u->uid == 0 || stat("/dev/null", &null) < 0) {
+		return 0;
+	}
+	for (int fd = 0; fd <= 2; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			continue;
+		}
+		/* /dev/null is everyone's: never chowned. */
+		if (st.st_uid == u->uid || (S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev)) {
+			continue;
+		}
+		/* EINVAL: the uid is not mapped in a user namespace; EPERM: the
+		 * owner is not; EROFS: a read-only /dev. The process can still
+		 * write through the fd it has; only a reopen would fail. */
+		if (fchown(fd, u->uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS) {
+			return berr_set(err, errno, "hand stdio (fd %d) to user %u", fd, u->uid);
+		}
 	}
 	return 0;
 }

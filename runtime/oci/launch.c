@@ -323,7 +323,8 @@ static __attribute__((noreturn)) void exec_process(const struct launch *l, int s
 	if (lx->seccomp != NULL && !p->no_new_privileges && oci_seccomp_load(lx->seccomp, &err) < 0) {
 		child_fail(sock, &err);
 	}
-	if (caps_drop_bounding(caps->bounding, &err) < 0 || caps_switch_user(&p->user, &err) < 0) {
+	if (caps_drop_bounding(caps->bounding, &err) < 0 || caps_stdio_to_user(&p->user, &err) < 0 ||
+	    caps_switch_user(&p->user, &err) < 0) {
 		child_fail(sock, &err);
 	}
 	umask(p->user.has_umask ? p->user.umask : 022);
