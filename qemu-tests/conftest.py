@@ -49,9 +49,14 @@ def workdir(request):
         shutil.rmtree(kept, ignore_errors=True)
         os.makedirs(os.path.dirname(kept), exist_ok=True)
         os.makedirs(kept)
-        for f in os.listdir(path):
-            if f.endswith(".log"):
-                shutil.copy(os.path.join(path, f), kept)
+        # Multi-VM modules log each VM in a subdirectory (node1/...): keep
+        # the tree's shape so that every console is there to read.
+        for d, _, files in os.walk(path):
+            for f in files:
+                if f.endswith(".log"):
+                    dest = os.path.join(kept, os.path.relpath(d, path))
+                    os.makedirs(dest, exist_ok=True)
+                    shutil.copy(os.path.join(d, f), dest)
         sys.stderr.write(f"\nconsole logs of {name} kept in {kept}\n")
     shutil.rmtree(path, ignore_errors=True)
 

@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from sshhost import SshHost, wait
-from test_engine import ENGINE, EXAMPLE, busybox_tar, docker
+from sshhost import wait
+from test_engine import ENGINE, busybox_tar, docker, engine_host
 
 pytestmark = pytest.mark.heavy
 
@@ -69,18 +69,18 @@ def swarm_env(i, role, token=""):
             f"SWARM_ADVERTISE_ADDR={private_ip(i)}\n")
 
 
-class Node(SshHost):
-    def __init__(self, workdir, image, i, mcast, files):
-        d = os.path.join(workdir, NODES[i])
-        os.makedirs(d, exist_ok=True)
-        key = os.path.join(d, "id_ed25519")
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key], check=True)
-        super().__init__(d, image, memory=1024, config_files=files,
-                         host_yaml=host_yaml(open(key + ".pub").read().strip(), i))
-        self.i = i
-        os.truncate(self.disk, 4 << 30)
-        self.vm_extra = ["-netdev", f"socket,id=swarm,mcast={mcast},localaddr=127.0.0.1",
-                         "-device", f"virtio-net-pci,netdev=swarm,mac=52:54:00:be:50:1{i + 1}"]
+def node(workdir, image, i, mcast, role, token=""):
+    """Node i: the engine example with its swarm.env, its own ssh key and
+    host.yaml, and a second NIC on the swarm's private network."""
+    d = os.path.join(workdir, NODES[i])
+    os.makedirs(d, exist_ok=True)
+    key = os.path.join(d, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key], check=True)
+    n = engine_host(d, image, swarm_env(i, role, token), host_yaml=host_yaml(open(key + ".pub").read().strip(), i))
+    n.i = i
+    n.vm_extra = ["-netdev", f"socket,id=swarm,mcast={mcast},localaddr=127.0.0.1",
+                  "-device", f"virtio-net-pci,netdev=swarm,mac=52:54:00:be:50:1{i + 1}"]
+    return n
 
 
 def node_states(h):
@@ -119,21 +119,15 @@ def swarm(image, workdir):
     if not os.path.exists(ENGINE):
         pytest.fail(f"{ENGINE} is missing: run 'make engine' (make check-fleet does)")
     mcast = f"230.0.0.1:{random.randint(20000, 40000)}"
-    compose = open(os.path.join(EXAMPLE, "compose.yaml")).read()
-    engine = open(ENGINE, "rb").read()
     bb = busybox_tar(workdir)
-
-    def files(i, role, token=""):
-        return {"compose.yaml": compose, "images/engine.tar": engine, "swarm.env": swarm_env(i, role, token)}
-
     started = time.monotonic()
-    first = Node(workdir, image, 0, mcast, files(0, "manager"))
+    first = node(workdir, image, 0, mcast, "manager")
     first.boot("node1")
     wait(first, lambda: engine_active(first), 300, "the first manager's swarm")
     t_first = time.monotonic() - started
     token = docker(first, "swarm join-token -q worker").stdout.strip()
     assert token.startswith("SWMTKN-"), token
-    others = [Node(workdir, image, i, mcast, files(i, "worker", token)) for i in (1, 2)]
+    others = [node(workdir, image, i, mcast, "worker", token) for i in (1, 2)]
     t0 = time.monotonic()
     threads = [threading.Thread(target=n.boot, args=(NODES[n.i],)) for n in others]
     for t in threads:
@@ -223,7 +217,12 @@ def test_a_role_change_in_config_is_followed(swarm):
                    input=tar, check=True, capture_output=True)
     r = second.run("berth config apply /data/newcfg", timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    wait(first, lambda: any(line.startswith("node2 ") and "Reachable" in line for line in node_states(first)),
-         300, "node2 a manager")
+    try:
+        wait(first, lambda: any(line.startswith("node2 ") and "Reachable" in line for line in node_states(first)),
+             300, "node2 a manager")
+    except AssertionError as e:
+        # What each side saw: the membership script's lines and dockerd's.
+        log = second.run("berth logs engine 2>&1 | tail -n 80").stdout
+        raise AssertionError(f"{e}\nnode1 says: {node_states(first)}\nnode2's engine log:\n{log}") from None
     log = second.run("berth logs engine").stdout + second.run("berth logs engine").stderr
     assert "left the swarm to rejoin as a manager" in log and "joined the swarm through" in log, log[-2000:]
