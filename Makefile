@@ -445,7 +445,8 @@ check-fleet: all $(ENGINE) $(TEST_TOOLS)
 
 # What check-fleet tests; CI runs it once per change to these (.ci/run).
 FLEET_FILES := image-build/engine docs/examples/swarm kernel-config/berth.config runtime/oci runtime/cli/dockerdial.c \
-	rootfs/mkrootfs qemu-tests/test_engine.py qemu-tests/test_swarm.py qemu-tests/sshhost.py qemu-tests/berthvm.py
+	rootfs/mkrootfs qemu-tests/test_engine.py qemu-tests/test_swarm.py qemu-tests/sshhost.py qemu-tests/berthvm.py \
+	qemu-tests/conftest.py qemu-tests/imagegen.py
 fleet-stamp:
 	@echo $(BERTH_CACHE)/ci/fleet-passed-$$(git ls-files -s -- $(FLEET_FILES) | sha256sum | cut -c1-16)
 

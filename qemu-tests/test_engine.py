@@ -16,7 +16,6 @@ import pytest
 
 import imagegen
 from berthvm import OUT
-from conftest import record
 from sshhost import SshHost, wait
 
 pytestmark = pytest.mark.heavy
@@ -54,17 +53,23 @@ def engine_up(h):
     return r.returncode == 0 and r.stdout.split() == ["berth-oci", "active"]
 
 
+def engine_host(workdir, image, swarm_env, **kw):
+    """A 1 GiB host with the example's compose.yaml, the engine image and
+    swarm_env in CONFIG, and room on DATA for /var/lib/docker (DATA grows
+    into the disk at the first boot). test_swarm's nodes are these too."""
+    files = {"compose.yaml": open(os.path.join(EXAMPLE, "compose.yaml")).read(), "swarm.env": swarm_env}
+    with open(ENGINE, "rb") as f:
+        files["images/engine.tar"] = f.read()
+    h = SshHost(workdir, image, memory=1024, config_files=files, **kw)
+    os.truncate(h.disk, 4 << 30)
+    return h
+
+
 @pytest.fixture(scope="module")
 def host(image, workdir):
     if not os.path.exists(ENGINE):
         pytest.fail(f"{ENGINE} is missing: run 'make engine' (make check-fleet does)")
-    files = {name: open(os.path.join(EXAMPLE, name)).read() for name in ("compose.yaml",)}
-    files["swarm.env"] = "SWARM_ROLE=manager\nSWARM_ADVERTISE_ADDR=10.0.2.15\n"
-    with open(ENGINE, "rb") as f:
-        files["images/engine.tar"] = f.read()
-    h = SshHost(workdir, image, memory=1024, config_files=files)
-    # DATA grows into the disk at the first boot: room for /var/lib/docker.
-    os.truncate(h.disk, 4 << 30)
+    h = engine_host(workdir, image, "SWARM_ROLE=manager\nSWARM_ADVERTISE_ADDR=10.0.2.15\n")
     started = time.monotonic()
     h.boot("engine")
     wait(h, lambda: engine_up(h), 300, "dockerd with berth-oci in a one-node swarm")
@@ -118,52 +123,6 @@ def test_everyday_commands(host):
     assert docker(h, "inspect -f '{{.State.Status}}' web").stdout.strip() == "exited"
     docker(h, "rm web")
     assert "web" not in docker(h, "ps -a --format '{{.Names}}'").stdout.split()
-
-
-def debian_runc(h, workdir):
-    """Debian's runc (bench/bench.pins: the reference runtime, never part
-    of Berth) and its libseccomp in the engine container, as a second
-    runtime of dockerd: runc-debian."""
-    env = dict(os.environ, BERTH_PINS=os.path.join(TOP, "bench", "bench.pins"))
-    subprocess.run([os.path.join(TOP, "rootfs", "fetch"), "runc", "libseccomp2"], check=True, env=env)
-    dl = os.path.join(os.environ.get("BERTH_CACHE", "/var/cache/berth"), "dl")
-    tree = os.path.join(workdir, "runc-tree")
-    for deb in ("runc_1.1.5+ds1-1+deb12u1_amd64.deb", "libseccomp2_2.5.4-1+deb12u1_amd64.deb"):
-        subprocess.run(["dpkg-deb", "-x", os.path.join(dl, deb), tree], check=True)
-    for src, dst in (("usr/sbin/runc", "/opt/debian/runc"),
-                     ("usr/lib/x86_64-linux-gnu/libseccomp.so.2", "/usr/lib/x86_64-linux-gnu/libseccomp.so.2"),
-                     (os.path.join(OUT_TESTS, "timeit"), "/usr/local/bin/timeit")):
-        h.put("/data/copy", open(os.path.join(tree, src), "rb").read())
-        h.run(f"berth exec engine mkdir -p {os.path.dirname(dst)}", check=True)
-        h.run(f"berth cp /data/copy engine:{dst} && berth exec engine chmod 755 {dst}", check=True)
-    h.run("berth exec engine sed -i 's#\"runtimes\": {#\"runtimes\": { \"runc-debian\": "
-          "{ \"path\": \"/opt/debian/runc\" },#' /etc/docker/daemon.json", check=True)
-    h.run("berth exec engine sh -c 'kill -HUP $(pidof dockerd)'", check=True)
-    wait(h, lambda: "runc-debian" in docker(h, "info --format '{{json .Runtimes}}'").stdout, 30,
-         "dockerd to know runc-debian")
-
-
-def test_start_latency_berth_oci_and_runc(host, workdir):
-    """docker run --rm busybox true, timed inside the engine container
-    (bench/tools/timeit), with berth-oci and with Debian's runc, in
-    alternating rounds. Measured and recorded, not asserted."""
-    h = host
-    debian_runc(h, workdir)
-    runs = {"berth-oci": [], "runc-debian": []}
-    for _ in range(2):
-        for rt in runs:
-            r = h.run(f"berth exec engine timeit -n 5 -q -- docker run --rm --network none --runtime {rt} "
-                      "busybox true", timeout=300, check=True)
-            runs[rt] += [int(line) for line in r.stdout.splitlines() if line.strip().isdigit()]
-    for rt, us in runs.items():
-        assert len(us) == 10, (rt, us)
-        median = sorted(us)[len(us) // 2] / 1e6
-        record(f"engine_docker_run_median_seconds_{rt}", round(median, 3))
-        print(f"engine: docker run --rm busybox true with {rt}: median {median:.3f} s of {len(us)}")
-    mem = h.run("cat /sys/fs/cgroup/berth/engine/memory.current 2>/dev/null || berth stats --no-stream engine",
-                check=True).stdout.strip()
-    print(f"engine: memory of the engine container: {mem}")
-    print("engine: host memory:\n" + h.run("free -k", check=True).stdout)
 
 
 def test_published_port_through_the_bridge(host):
