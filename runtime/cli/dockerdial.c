@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/client.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "oci/paths.h"
+#include "proto/proto.h"
 
 #define CHUNK 65536
 
@@ -41,16 +41,11 @@ static int connect_engine(struct berr *err)
 		return berr_setx(err, -node, "container %s: %s: %s (is dockerd running?)", DOCKERDIAL_CONTAINER,
 				 DOCKERDIAL_SOCKET, strerror(-node));
 	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	fd_path(node, sa.sun_path, sizeof(sa.sun_path));
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char via[64];
+	fd_path(node, via, sizeof(via));
+	int s = proto_connect(via, err);
 	if (s < 0) {
-		return berr_set(err, errno, "socket");
-	}
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		close(s);
-		return berr_set(err, e, "container %s: connect to %s", DOCKERDIAL_CONTAINER, DOCKERDIAL_SOCKET);
+		return berr_prefix(err, "container %s: %s", DOCKERDIAL_CONTAINER, DOCKERDIAL_SOCKET);
 	}
 	return s;
 }
