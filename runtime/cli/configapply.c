@@ -20,6 +20,7 @@
 #include "cli/client.h"
 #include "cli/configcheck.h"
 #include "cli/configdiff.h"
+#include "cli/trialstate.h"
 #include "cli/cp.h"
 #include "cli/remote.h"
 #include "lib/cleanup.h"
@@ -35,10 +36,9 @@
 #define GENS_MAX 4096
 #define HOST_RELOAD_WAIT_MS 10000
 #define CONFIRM_TIMEOUT_DEFAULT 120
-/* A trial's state, for `berth config confirm` and the apply that waits:
- * gen (its number), pid (the process that runs it), log (what it says),
- * waiting (the network is applied), confirmed, status (its exit status,
- * once over). Under /run: a restart ends every trial (configgen.h). */
+/* A trial's state (cli/trialstate.h: one file, for `berth config confirm`
+ * and the apply that waits) and its log. Under /run: a restart ends every
+ * trial (configgen.h). */
 #define TRIAL_DIR "/run/berth/config-trial"
 #define TRIAL_WAIT_FOR_SWITCH_S 30
 
@@ -734,33 +734,15 @@ static int needs_trial(unsigned a, unsigned b)
 	return differs;
 }
 
-static int trial_file(const char *name, char *buf, size_t size)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", TRIAL_DIR, name);
-	buf[0] = '\0';
-	int ret = read_file(path, buf, size, NULL);
-	trim_end(buf);
-	return ret;
-}
-
-static void trial_mark(const char *name, const char *text)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", TRIAL_DIR, name);
-	struct berr err = {0};
-	write_file_atomic(path, text, strlen(text), 0644, 0, &err);
-}
-
-/* A trial is running: named, not over, and its process alive. */
+/* A trial is running: there, not over, and its process alive. */
 static int trial_running(unsigned *gen)
 {
-	char text[32];
-	if (trial_file("gen", text, sizeof(text)) < 0 || configgen_parse(text, gen) < 0 ||
-	    trial_file("status", text, sizeof(text)) >= 0) {
+	struct trial_state t;
+	if (trial_state_load(TRIAL_DIR, &t, NULL) < 0) {
 		return 0;
 	}
-	return trial_file("pid", text, sizeof(text)) >= 0 && kill((pid_t)atoi(text), 0) == 0;
+	*gen = t.gen;
+	return !t.over && t.pid > 0 && kill((pid_t)t.pid, 0) == 0;
 }
 
 /* Copies the trial's log to stdout as it grows, until the trial is over;
@@ -770,15 +752,15 @@ static int follow_trial(void)
 	auto_close int fd = open(TRIAL_DIR "/log", O_RDONLY | O_CLOEXEC);
 	char buf[4096];
 	for (;;) {
-		char status[16];
-		int over = trial_file("status", status, sizeof(status)) >= 0;
+		struct trial_state t;
+		int over = trial_state_load(TRIAL_DIR, &t, NULL) == 0 && t.over;
 		ssize_t n;
 		while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
 			fwrite(buf, 1, (size_t)n, stdout);
 		}
 		fflush(stdout);
 		if (over) {
-			return atoi(status);
+			return t.status;
 		}
 		unsigned gen;
 		if (!trial_running(&gen)) {
@@ -790,16 +772,25 @@ static int follow_trial(void)
 	}
 }
 
-static int wait_confirmed(int timeout_s)
+/* Whether a new connection confirms the trial within timeout_s. When the
+ * time is up the trial expires, unless a confirmation came first: the
+ * state's lock lets only one of the two happen. */
+static int confirmed_in_time(int timeout_s)
 {
+	struct trial_state t;
 	for (int waited = 0; waited < timeout_s * 5; waited++) {
-		if (access(TRIAL_DIR "/confirmed", F_OK) == 0) {
+		if (trial_state_load(TRIAL_DIR, &t, NULL) == 0 && t.phase == TRIAL_CONFIRMED) {
 			return 1;
 		}
 		struct timespec ts = {0, 200 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	return 0;
+	struct berr err = {0};
+	int moved = trial_state_move(TRIAL_DIR, TRIAL_WAITING, TRIAL_EXPIRED, &t, &err);
+	if (moved < 0) {
+		fprintf(stderr, "berth config apply: %s\n", err.msg);
+	}
+	return moved == 0 && t.phase == TRIAL_CONFIRMED;
 }
 
 static int end_trial(int part, struct berr *err)
@@ -837,8 +828,10 @@ static int run_trial(int part, unsigned gen, unsigned prev, const struct apply_o
 	       "connection\n",
 	       gen, o->confirm_timeout);
 	fflush(stdout);
-	trial_mark("waiting", "1\n");
-	if (wait_confirmed(o->confirm_timeout)) {
+	if (trial_state_move(TRIAL_DIR, TRIAL_STARTING, TRIAL_WAITING, NULL, &err) < 0) {
+		fprintf(stderr, "berth config apply: %s\n", err.msg);
+	}
+	if (confirmed_in_time(o->confirm_timeout)) {
 		printf("confirmed: the host was reached over a new connection\n");
 		if (end_trial(part, &err) < 0) {
 			fprintf(stderr, "berth config apply: %s\n", err.msg);
@@ -850,7 +843,6 @@ static int run_trial(int part, unsigned gen, unsigned prev, const struct apply_o
 		}
 		return status;
 	}
-	trial_mark("expired", "1\n");
 	json_object_put(before);
 	char why[160];
 	snprintf(why, sizeof(why),
@@ -875,26 +867,26 @@ static void trial_process(int part, unsigned gen, unsigned prev, const struct ap
 		_exit(1);
 	}
 	signal(SIGHUP, SIG_IGN);
-	char text[16];
-	snprintf(text, sizeof(text), "%d\n", (int)getpid());
-	trial_mark("pid", text);
 	int status = run_trial(part, gen, prev, o);
 	fflush(stdout);
-	snprintf(text, sizeof(text), "%d\n", status);
-	trial_mark("status", text);
+	struct berr err = {0};
+	if (trial_state_finish(TRIAL_DIR, status, &err) < 0) {
+		fprintf(stderr, "berth config apply: %s\n", err.msg);
+	}
 	_exit(status);
 }
 
 static int start_trial(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
 {
 	rm_tree_at(AT_FDCWD, TRIAL_DIR, 0);
-	char text[16];
-	snprintf(text, sizeof(text), "%u\n", gen);
+	struct berr err = {0};
 	if (mkdir(TRIAL_DIR, 0700) < 0) {
 		perror("berth config: mkdir " TRIAL_DIR);
 		return 1;
 	}
-	trial_mark("gen", text);
+	if (trial_state_create(TRIAL_DIR, gen, &err) < 0) {
+		return fail("apply", &err);
+	}
 	printf("host.yaml changes the network: generation %u goes on trial. Confirm it from a new connection "
 	       "within %d s (berth config confirm), or generation %u comes back by itself.\n",
 	       gen, o->confirm_timeout, prev);
@@ -911,7 +903,9 @@ static int start_trial(int part, unsigned gen, unsigned prev, const struct apply
 		if (inner == 0) {
 			trial_process(part, gen, prev, o);
 		}
-		_exit(inner < 0);
+		/* Recorded before the caller follows the trial: it must find
+		 * the process it waits for. */
+		_exit(inner < 0 || trial_state_set_pid(TRIAL_DIR, (int)inner, &err) < 0);
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
@@ -934,30 +928,36 @@ static int go(int part, unsigned gen, unsigned prev, const struct apply_opts *o)
 
 static int cmd_confirm(void)
 {
-	char gen[32];
+	struct trial_state t;
 	unsigned g;
-	if (trial_file("gen", gen, sizeof(gen)) < 0) {
+	if (trial_state_load(TRIAL_DIR, &t, NULL) < 0) {
 		fprintf(stderr, "berth config confirm: no generation is on trial\n");
 		return 1;
 	}
 	if (!trial_running(&g)) {
-		printf("generation %s was on trial and its trial is over:\n", gen);
+		printf("generation %u was on trial and its trial is over:\n", t.gen);
 		follow_trial();
-		return access(TRIAL_DIR "/expired", F_OK) == 0 ? CONFIG_TRIAL_OVER : 1;
+		int expired = trial_state_load(TRIAL_DIR, &t, NULL) == 0 && t.phase == TRIAL_EXPIRED;
+		return expired ? CONFIG_TRIAL_OVER : 1;
 	}
-	if (access(TRIAL_DIR "/expired", F_OK) == 0) {
-		printf("generation %s was not confirmed in time and is being put back:\n", gen);
+	struct berr err = {0};
+	int moved = trial_state_move(TRIAL_DIR, TRIAL_WAITING, TRIAL_CONFIRMED, &t, &err);
+	if (moved < 0) {
+		return fail("confirm", &err);
+	}
+	if (moved == 0 && t.phase == TRIAL_EXPIRED) {
+		printf("generation %u was not confirmed in time and is being put back:\n", t.gen);
 		follow_trial();
 		return CONFIG_TRIAL_OVER;
 	}
 	/* Only a connection made after the change proves anything. */
-	if (access(TRIAL_DIR "/waiting", F_OK) != 0) {
-		fprintf(stderr, "berth config confirm: generation %s's network is not applied yet; connect again\n",
-			gen);
+	if (moved == 0 && t.phase == TRIAL_STARTING) {
+		fprintf(stderr, "berth config confirm: generation %u's network is not applied yet; connect again\n",
+			t.gen);
 		return CONFIG_TRIAL_NOT_YET;
 	}
-	trial_mark("confirmed", "1\n");
-	printf("generation %s confirmed from this connection\n", gen);
+	printf(moved ? "generation %u confirmed from this connection\n" : "generation %u was confirmed already\n",
+	       t.gen);
 	return follow_trial();
 }
 
