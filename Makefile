@@ -437,6 +437,8 @@ $(ENGINE): image-build/engine/mkengine image-build/engine/ocitar.py image-build/
 		$(OUT)/target/bin/berth $(OUT)/pkg/busybox/busybox | $(DEPS_STAMP)
 	image-build/engine/mkengine $@ $(OUT)/target/bin/berth $(OUT)/pkg/busybox/busybox $(OUT)/pkg/busybox/applets
 engine: $(ENGINE)
+# bench/engine.py: docker run with berth-oci and with runc under one dockerd.
+bench: $(ENGINE)
 
 check-fleet: all $(ENGINE) $(TEST_TOOLS)
 	BERTH_ENGINE=$(ENGINE) $(MAKE) qemu-test TESTS="qemu-tests/test_engine.py qemu-tests/test_swarm.py" HEAVY=1 PYTEST_ARGS="-s $(PYTEST_ARGS)"

@@ -28,7 +28,7 @@ sys.path.insert(0, BENCH)
 import benchvm  # noqa: E402
 from berthvm import kvm_works  # noqa: E402
 
-MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network", "registry", "updates", "remote"]
+MODULES = ["sizes", "boot", "memory", "runtimes", "stack", "network", "registry", "updates", "remote", "engine"]
 
 # (module, figure) pairs shown in README.md, in this order.
 HEADLINES = [
@@ -117,11 +117,17 @@ def md_table(columns, rows):
     return "\n".join(out)
 
 
-def report(results, mach, quick, wall):
+def report(results, mach, quick, wall, only=None):
     lines = [f"# Berth benchmark report{' (QUICK: reduced set)' if quick else ''}", ""]
-    lines.append("Written by `make bench`" + (" QUICK=1" if quick else "") +
-                 f" on {mach['date']}, in {wall / 60:.0f} minutes. Every number below was measured in "
-                 "this run; comparisons with other systems are their published figures, cited.")
+    if only:
+        lines.append("Written by `make bench" + (" QUICK=1" if quick else "") + f" ONLY={','.join(only)}` on "
+                     f"{mach['date']}, in {wall / 60:.0f} minutes: those modules were measured in this run, the "
+                     "others come from their last run (each section says when and at which commit). "
+                     "Comparisons with other systems are their published figures, cited.")
+    else:
+        lines.append("Written by `make bench`" + (" QUICK=1" if quick else "") +
+                     f" on {mach['date']}, in {wall / 60:.0f} minutes. Every number below was measured in "
+                     "this run; comparisons with other systems are their published figures, cited.")
     lines += ["", "## Machine", "", md_table(["", ""], [[k, v] for k, v in mach.items()]), ""]
     lines += ["## Summary", ""]
     rows = []
@@ -137,6 +143,8 @@ def report(results, mach, quick, wall):
         if r is None:
             continue
         lines += [f"## {r.get('title', name)}", ""]
+        if only and r.get("measured"):
+            lines += [f"Measured {r['measured']['date']}, commit {r['measured']['commit']}.", ""]
         if "error" in r:
             lines += [f"**This module failed:** `{r['error']}`", ""]
             continue
@@ -252,8 +260,11 @@ def main():
     json_path = os.path.join(results_dir, "results.json")
     if only and os.path.exists(json_path):
         try:
-            results = json.load(open(json_path)).get("modules", {})
-        except (OSError, ValueError):
+            last = json.load(open(json_path))
+            results = last.get("modules", {})
+            for r in results.values():
+                r.setdefault("measured", {k: last.get("machine", {}).get(k, "?") for k in ("date", "commit")})
+        except (OSError, ValueError, AttributeError):
             results = {}
     for name in MODULES:
         if only and name not in only:
@@ -271,6 +282,7 @@ def main():
             failed.append(name)
         r["wall_s"] = round(time.monotonic() - mod_t0)
         r["quick"] = quick
+        r["measured"] = {"date": mach["date"], "commit": mach["commit"]}
         results[name] = r
         ctx.log(f"== {name}: {r['wall_s']} s")
     wall = time.monotonic() - t0
@@ -283,7 +295,7 @@ def main():
         json.dump({"machine": mach, "quick": quick, "wall_s": round(wall), "modules": results}, f, indent=2)
     os.replace(json_path + ".tmp", json_path)
     with open(os.path.join(results_dir, "REPORT.md"), "w") as f:
-        f.write(report(results, mach, quick, wall) + "\n")
+        f.write(report(results, mach, quick, wall, only) + "\n")
     if not quick and not only and not failed:
         update_readme(results, mach)
     ctx.log(f"bench: wrote {os.path.relpath(results_dir, TOP)}/REPORT.md in {wall / 60:.1f} min")
