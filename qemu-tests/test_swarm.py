@@ -204,6 +204,28 @@ def test_failover_and_rejoin(swarm):
     print(f"swarm: node3 Ready again {time.monotonic() - t1:.1f} s after its power-on")
 
 
+def test_an_encrypted_overlay_carries_traffic(swarm):
+    """`--opt encrypted`: the overlay's VXLAN goes inside ESP between the
+    nodes (the kernel's XFRM, ESP and AES-GCM of berth.config). dockerd
+    drops the network's VXLAN packets that arrive without IPsec, so an
+    answer across nodes is traffic that went through ESP."""
+    first, third = swarm[0], swarm[2]
+    docker(first, "network create -d overlay --opt encrypted sealed-net")
+    docker(first, "service create --detach --name sealed --network sealed-net "
+                  "--constraint node.hostname==node1 busybox sh -c 'exec netserve http 80 sealed'", timeout=120)
+    docker(first, "service create --detach --name sprobe --network sealed-net "
+                  "--constraint node.hostname==node3 busybox sleep 100000", timeout=120)
+    cid = wait(third, lambda: docker(third, "ps -q -f name=sprobe", check=False).stdout.strip(), 180,
+               "the probe on node3")
+    out = wait(third, lambda: docker(third, f"exec {cid} wget -qO- -T 5 http://sealed/", check=False).stdout.strip(),
+               120, "node3 reaching node1's service over the encrypted overlay")
+    assert out == "sealed", out
+    # The rule that makes the proof: unencrypted VXLAN of this network is dropped.
+    rules = first.run("berth exec engine iptables -S", check=True).stdout
+    assert any("--pol none" in r and "4789" in r and "DROP" in r for r in rules.splitlines()), rules
+    docker(first, "service rm sealed sprobe")
+
+
 def apply_swarm_env(n, text):
     """n's CONFIG with swarm.env replaced, applied with `berth config apply`."""
     cfg = os.path.join(n.workdir, "config")
@@ -236,8 +258,10 @@ def wait_node2(first, second, cond, what):
         wait(first, cond, 300, what)
     except AssertionError as e:
         # What each side saw: the membership script's lines and dockerd's.
-        raise AssertionError(f"{e}\nnode1 says: {node_states(first)}\nnode2's engine log:\n"
-                             f"{engine_log(second)[-6000:]}") from None
+        log = engine_log(second)
+        member = "\n".join(line for line in log.splitlines() if "swarm-member" in line)
+        raise AssertionError(f"{e}\nnode1 says: {node_states(first)}\nnode2's swarm-member:\n{member}\n"
+                             f"node2's engine log:\n{log[-4000:]}") from None
 
 
 def test_a_role_change_in_config_is_followed(swarm):
