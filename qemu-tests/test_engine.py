@@ -214,5 +214,6 @@ def test_engine_and_swarm_back_after_reboot(host):
     h.reboot("engine-reboot")
     wait(h, lambda: engine_up(h), 300, "the engine back in its swarm")
     assert "busybox" in docker(h, "images --format '{{.Repository}}'").stdout
-    log = h.run("berth logs engine", check=True)
-    assert "in the swarm as a manager, as declared" in log.stdout + log.stderr
+    # swarm-member says so once the swarm's control API answers.
+    wait(h, lambda: "in the swarm as a manager, as declared" in h.run("berth logs engine 2>&1").stdout, 180,
+         "swarm-member's word")
