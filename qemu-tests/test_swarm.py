@@ -278,5 +278,7 @@ def test_a_role_change_in_config_is_followed(swarm):
     apply_swarm_env(second, swarm_env(1, "worker", token))
     wait_node2(first, second, lambda: node2_status(first) == "", "node2 a worker again")
     assert "demoted itself to a worker, as declared" in engine_log(second)
-    # The stack still answers on node2 (the routing mesh is every node's).
-    assert second.run(f"wget -qO- -T 5 http://{private_ip(1)}:8080/").stdout.strip()
+    # The stack still answers on node2 (the routing mesh is every node's)
+    # once its restarted engine has set the ingress up again.
+    wait(second, lambda: second.run(f"wget -qO- -T 5 http://{private_ip(1)}:8080/").stdout.strip(), 120,
+         "node2's routing mesh after its role changes")
