@@ -115,7 +115,6 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ctx)
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		long status = r->status;
 		memset(r, 0, sizeof(*r));
-		r->content_length = -1;
 		const char *sp = memchr(line, ' ', n);
 		r->status = sp != NULL ? strtol(sp + 1, NULL, 10) : status;
 	} else if (header_is(line, n, "content-type:")) {
@@ -124,10 +123,6 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ctx)
 		header_value(line, n, 22, r->digest, sizeof(r->digest));
 	} else if (header_is(line, n, "www-authenticate:") && r->www_auth[0] == '\0') {
 		header_value(line, n, 17, r->www_auth, sizeof(r->www_auth));
-	} else if (header_is(line, n, "content-length:")) {
-		char v[32];
-		header_value(line, n, 15, v, sizeof(v));
-		r->content_length = strtoll(v, NULL, 10);
 	}
 	return n;
 }
@@ -200,7 +195,6 @@ static int xfer_setup(struct xfer *x, const struct http_conf *conf, const char *
 		      size_t nheaders, struct http_resp *resp, struct berr *err)
 {
 	memset(resp, 0, sizeof(*resp));
-	resp->content_length = -1;
 	x->resp = resp;
 	if (http_global_init(err) < 0) {
 		return -err->code;

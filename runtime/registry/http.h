@@ -31,10 +31,9 @@ struct http_conf {
 struct http_resp {
 	long status;
 	char content_type[128];
-	char digest[80];	/* Docker-Content-Digest */
-	char www_auth[2048];	/* WWW-Authenticate (the first) */
-	int64_t content_length; /* -1 when not given */
-	char url[1024];		/* where the answer came from, after redirects */
+	char digest[80];     /* Docker-Content-Digest */
+	char www_auth[2048]; /* WWW-Authenticate (the first) */
+	char url[1024];	     /* where the answer came from, after redirects */
 };
 
 /* The failures a caller treats differently. */
