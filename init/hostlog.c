@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 
 #define LOG_ROOT "/data/log/host"
@@ -73,10 +75,9 @@ static int list_boots(long *nums, int max)
 	int n = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL && n < max) {
-		char *end;
-		long v = strtol(de->d_name, &end, 10);
-		if (*end == '\0' && v > 0 && end != de->d_name) {
-			nums[n++] = v;
+		uint64_t v;
+		if (decimal_parse(de->d_name, LONG_MAX, &v) == 0 && v > 0) {
+			nums[n++] = (long)v;
 		}
 	}
 	for (int i = 1; i < n; i++) {

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "init/supervise.h"
 #include "init/watchdog.h"
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -49,9 +51,8 @@ static int user_processes_left(void)
 	int count = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 1) {
+		uint64_t pid;
+		if (decimal_parse(de->d_name, INT_MAX, &pid) < 0 || pid <= 1) {
 			continue;
 		}
 		char path[64];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 
 static const char *const state_names[] = {
@@ -37,19 +38,10 @@ void bootstate_init(struct bootstate *bs)
 	bs->state[1] = SLOT_EMPTY;
 }
 
+/* A grubenv value that may be missing. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-	if (s == NULL || *s == '\0') {
-		return -1;
-	}
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || s[0] == '-') {
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return s != NULL && decimal_parse(s, UINT64_MAX, out) == 0 ? 0 : -1;
 }
 
 static enum slot_state parse_state(const char *s, enum slot_state dflt)

@@ -11,15 +11,16 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 
 int configgen_parse(const char *s, unsigned *gen)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 6 || strspn(s, "0123456789") != n || (n > 1 && s[0] == '0')) {
+	uint64_t v;
+	if ((s[0] == '0' && s[1] != '\0') || decimal_parse(s, 999999, &v) < 0) {
 		return -EINVAL;
 	}
-	*gen = (unsigned)strtoul(s, NULL, 10);
+	*gen = (unsigned)v;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/yamltree.h"
 
@@ -66,13 +67,11 @@ int hostcfg_parse_ip(const char *text, int want_prefix, struct host_ip *out)
 	char *slash = strchr(buf, '/');
 	if (slash != NULL) {
 		*slash = '\0';
-		char *end;
-		errno = 0;
-		long p = strtol(slash + 1, &end, 10);
-		if (errno != 0 || end == slash + 1 || *end != '\0' || p < 0) {
+		uint64_t p;
+		if (decimal_parse(slash + 1, 129, &p) < 0) {
 			return -EINVAL;
 		}
-		out->prefix = (int)(p > 128 ? 129 : p);
+		out->prefix = (int)p;
 	}
 	if (inet_pton(AF_INET, buf, out->addr) == 1) {
 		out->family = AF_INET;

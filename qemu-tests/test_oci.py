@@ -750,6 +750,10 @@ def test_home_from_the_containers_passwd(host):
     host.run(f"cd {d} && berth-oci create {cid} && berth-oci start {cid}", check=True)
     assert host.run(f"berth-oci exec {cid} sh -c 'echo $HOME'").stdout.strip() == "/root"
     assert host.run(f"berth-oci exec --user 99 {cid} sh -c 'echo $HOME'").stdout.strip() == "/"
+    # strtoul would take these as 4294967295 (the kernel's "no change") and 0.
+    for spec in ("-1", "4294967295", " 0", "0:+0"):
+        r = host.run(f"berth-oci exec --user '{spec}' {cid} true")
+        assert r.returncode != 0 and "expected UID[:GID]" in r.stderr, (spec, r)
     host.run(f"berth-oci delete --force {cid}", check=True)
 
 

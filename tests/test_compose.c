@@ -1081,6 +1081,8 @@ static void test_networks(void)
 		    "compose.yaml:4: networks.n: ", "unsupported key 'external'");
 	check_error("services:\n  a: {image: x}\nnetworks:\n  n:\n    ipam:\n      config: [{subnet: 10.0.0.0/33}]\n",
 		    "compose.yaml:6: networks.n.ipam.config.subnet: ", "is not a network like");
+	check_error("services:\n  a: {image: x}\nnetworks:\n  n:\n    ipam:\n      config: [{subnet: 10.0.0.0/+8}]\n",
+		    "compose.yaml:6: networks.n.ipam.config.subnet: ", "is not a network like");
 }
 
 /* ---- profiles and the start order ------------------------------------------------------ */
@@ -2464,9 +2466,7 @@ static void test_load_file(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_compose.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir(tmpdir) < 0) {
 		return 2;
 	}
 	compose_vars_set(&vars, "HOST_NAME", "box");
@@ -2505,6 +2505,5 @@ int main(void)
 	RUN(test_load_file);
 	RUN(test_one_check_path);
 	compose_vars_free(&vars);
-	cleanup_tmp();
 	return check_summary();
 }

@@ -198,6 +198,9 @@ static void test_ip_parser(void)
 	CHECK(hostcfg_parse_ip("::1/129", 1, &ip) < 0);
 	CHECK(hostcfg_parse_ip("10.1.2.3/", 1, &ip) < 0);
 	CHECK(hostcfg_parse_ip("10.1.2.3/-1", 1, &ip) < 0);
+	CHECK(hostcfg_parse_ip("10.1.2.3/+8", 1, &ip) < 0);
+	CHECK(hostcfg_parse_ip("10.1.2.3/ 8", 1, &ip) < 0);
+	CHECK(hostcfg_parse_ip("10.1.2.3/99999999999999999999", 1, &ip) < 0);
 	CHECK(hostcfg_parse_ip("10.1.2.3", 1, &ip) < 0);
 	CHECK(hostcfg_parse_ip("10.1.2.3/8", 0, &ip) < 0);
 	CHECK_EQ_INT(hostcfg_parse_ip("fe80::1", 0, &ip), 0);

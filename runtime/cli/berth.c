@@ -33,6 +33,7 @@
 #include "cli/remote.h"
 #include "cli/stats.h"
 #include "image/store.h"
+#include "lib/decimal.h"
 #include "lib/signame.h"
 #include "osupdate/osupdate.h"
 #include "proto/proto.h"
@@ -208,14 +209,13 @@ static int cmd_lifecycle(int argc, char **argv)
 	const char *opts = strcmp(cmd, "kill") == 0 ? "+s:" : strcmp(cmd, "rm") == 0 ? "+f" : "+t:";
 	while ((opt = getopt(argc, argv, opts)) != -1) {
 		if (opt == 't') {
-			char *end = NULL;
-			long t = strtol(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || t < 0) {
+			uint64_t t;
+			if (decimal_parse(optarg, INT32_MAX, &t) < 0) {
 				fprintf(stderr, "berth %s: -t %s: expected seconds\n", cmd, optarg);
 				json_object_put(extra);
 				return 1;
 			}
-			json_object_object_add(extra, "timeout", json_object_new_int64(t));
+			json_object_object_add(extra, "timeout", json_object_new_int64((int64_t)t));
 		} else if (opt == 's') {
 			int sig;
 			if (signal_parse(optarg, &sig) < 0) {
@@ -277,11 +277,13 @@ static int cmd_logs(int argc, char **argv)
 		} else if (opt == 't') {
 			json_object_object_add(req, "timestamps", json_object_new_boolean(1));
 		} else if (opt == 'n') {
-			char *end = NULL;
-			long n = strtol(optarg, &end, 10);
+			uint64_t lines = 0;
+			int64_t n = -1;
 			if (strcmp(optarg, "all") == 0) {
 				n = -1;
-			} else if (end == optarg || *end != '\0' || n < 0) {
+			} else if (decimal_parse(optarg, INT32_MAX, &lines) == 0) {
+				n = (int64_t)lines;
+			} else {
 				fprintf(stderr, "berth logs: --tail %s: expected a number of lines or \"all\"\n",
 					optarg);
 				json_object_put(req);

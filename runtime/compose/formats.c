@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "lib/decimal.h"
 #include "oci/config.h"
 
 int compose_valid_name(const char *s)
@@ -88,10 +89,8 @@ int compose_valid_cidr(const char *s)
 	}
 	memcpy(buf, s, (size_t)(slash - s));
 	buf[slash - s] = '\0';
-	char *end;
-	errno = 0;
-	long prefix = strtol(slash + 1, &end, 10);
-	if (errno != 0 || end == slash + 1 || *end != '\0' || prefix < 0) {
+	uint64_t prefix;
+	if (decimal_parse(slash + 1, 128, &prefix) < 0) {
 		return 0;
 	}
 	if (compose_valid_ip(buf, AF_INET)) {

@@ -18,6 +18,7 @@
 
 #include "daemon/fields.h"
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/sha256.h"
 #include "lib/timeutil.h"
@@ -282,10 +283,8 @@ int restart_policy_parse(const char *s, enum restart_policy *p, int *max_retries
 	} else if (strncmp(s, "on-failure", 10) == 0 && (s[10] == '\0' || s[10] == ':')) {
 		*p = RESTART_ON_FAILURE;
 		if (s[10] == ':') {
-			char *end = NULL;
-			errno = 0;
-			long n = strtol(s + 11, &end, 10);
-			if (errno != 0 || end == s + 11 || *end != '\0' || n < 0 || n > 1000000) {
+			uint64_t n;
+			if (decimal_parse(s + 11, 1000000, &n) < 0) {
 				return -EINVAL;
 			}
 			*max_retries = (int)n;

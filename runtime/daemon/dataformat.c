@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 
@@ -59,10 +60,8 @@ int dataformat_read(const char *dir, int *format, struct berr *err)
 		}
 		return -rerr.code;
 	}
-	char *end;
-	errno = 0;
-	long v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || (*end != '\n' && *end != '\0') || v < 1 || v > 1000000) {
+	uint64_t v;
+	if (decimal_parse(trim_end(text), 1000000, &v) < 0 || v < 1) {
 		return berr_setx(err, EINVAL, "%s does not hold a format number", path);
 	}
 	*format = (int)v;

@@ -27,6 +27,7 @@
 #include "daemon/hooks.h"
 #include "daemon/network.h"
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/proc.h"
@@ -77,9 +78,8 @@ static pid_t read_pid_file(const char *path)
 	if (read_file(path, buf, sizeof(buf), NULL) <= 0) {
 		return 0;
 	}
-	char *end = NULL;
-	long pid = strtol(buf, &end, 10);
-	return pid > 0 && pid < INT32_MAX ? (pid_t)pid : 0;
+	uint64_t pid;
+	return decimal_parse(trim_end(buf), INT32_MAX, &pid) == 0 ? (pid_t)pid : 0;
 }
 
 static int active(const struct ctr *c)

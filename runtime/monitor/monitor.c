@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/proc.h"
@@ -482,10 +483,9 @@ static int created(struct monitor *m, struct berr *err)
 	if (read_file(m->pid_path, buf, sizeof(buf), err) < 0) {
 		return berr_prefix(err, "the runtime's pid file");
 	}
-	char *end;
-	long pid = strtol(buf, &end, 10);
-	if (pid <= 0 || pid > INT_MAX || (*end != '\0' && *end != '\n')) {
-		return berr_setx(err, EINVAL, "%s: not a pid: %s", m->pid_path, buf);
+	uint64_t pid;
+	if (decimal_parse(trim_end(buf), INT_MAX, &pid) < 0 || pid == 0) {
+		return berr_setx(err, EINVAL, "%s: not a pid: %.31s", m->pid_path, buf);
 	}
 	m->cpid = (pid_t)pid;
 	remember_cgroup(m);
@@ -626,16 +626,11 @@ static void finish(struct monitor *m)
 
 /* ---- setup ---------------------------------------------------------------------- */
 
-static int parse_number(const char *opt, const char *v, unsigned long long max, unsigned long long *out,
-			struct berr *err)
+static int parse_number(const char *opt, const char *v, uint64_t max, uint64_t *out, struct berr *err)
 {
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || n > max) {
+	if (decimal_parse(v, max, out) < 0) {
 		return berr_setx(err, EINVAL, "%s: bad number '%s'", opt, v);
 	}
-	*out = n;
 	return 0;
 }
 
@@ -666,7 +661,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct berr *err)
 			return berr_setx(err, EINVAL, "unknown option '%s', or it needs a value", arg);
 		}
 		const char *v = argv[++i];
-		unsigned long long n = 0;
+		uint64_t n = 0;
 		int ret = 0;
 		if (strcmp(arg, "--name") == 0) {
 			o->name = v;

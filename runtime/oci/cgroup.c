@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/timeutil.h"
 
@@ -1005,10 +1006,8 @@ static int read_procs(int dirfd, const char *cgpath, void *arg, struct berr *err
 		if (line[0] == '\0') {
 			continue;
 		}
-		char *end;
-		errno = 0;
-		long pid = strtol(line, &end, 10);
-		if (errno != 0 || *end != '\0' || pid <= 0 || pid > INT32_MAX) {
+		uint64_t pid;
+		if (decimal_parse(line, INT32_MAX, &pid) < 0 || pid == 0) {
 			return berr_setx(err, EIO, "cgroup %s: cgroup.procs: '%s' is not a pid", cgpath, line);
 		}
 		if (pid_list_add(l, (pid_t)pid) < 0) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "oci/cgroup.h"
@@ -781,20 +782,23 @@ static int delete (const struct oci_opts *o, const char *id, const struct oci_co
 
 static int parse_user_spec(const char *spec, struct oci_user *u, struct berr *err)
 {
-	char *end;
-	unsigned long uid = strtoul(spec, &end, 10);
-	if (end == spec || (*end != '\0' && *end != ':')) {
+	char buf[32];
+	if (copy_string(buf, sizeof(buf), spec) < 0) {
+		return berr_setx(err, EINVAL, "--user: expected UID[:GID] (numbers), got %zu bytes", strlen(spec));
+	}
+	char *gid = strchr(buf, ':');
+	if (gid != NULL) {
+		*gid++ = '\0';
+	}
+	/* (uid_t)-1 means "no change" to the kernel, never an id. */
+	uint64_t uid_v;
+	uint64_t gid_v = u->gid;
+	if (decimal_parse(buf, UINT32_MAX - 1, &uid_v) < 0 ||
+	    (gid != NULL && decimal_parse(gid, UINT32_MAX - 1, &gid_v) < 0)) {
 		return berr_setx(err, EINVAL, "--user %s: expected UID[:GID] (numbers)", spec);
 	}
-	u->uid = (uint32_t)uid;
-	if (*end == ':') {
-		const char *g = end + 1;
-		unsigned long gid = strtoul(g, &end, 10);
-		if (end == g || *end != '\0') {
-			return berr_setx(err, EINVAL, "--user %s: expected UID[:GID] (numbers)", spec);
-		}
-		u->gid = (uint32_t)gid;
-	}
+	u->uid = (uint32_t)uid_v;
+	u->gid = (uint32_t)gid_v;
 	u->additional_gids = NULL;
 	u->nadditional_gids = 0;
 	return 0;
@@ -835,10 +839,8 @@ static int exec_options(const struct oci_opts *o, struct oci_config *cfg, struct
 			memcpy(gids, proc->user.additional_gids, n * sizeof(gid_t));
 		}
 		for (size_t i = 0; i < o->ngids; i++) {
-			char *end;
-			errno = 0;
-			unsigned long g = strtoul(o->gids[i], &end, 10);
-			if (end == o->gids[i] || *end != '\0' || errno != 0 || g > UINT32_MAX - 1) {
+			uint64_t g;
+			if (decimal_parse(o->gids[i], UINT32_MAX - 1, &g) < 0) {
 				return berr_setx(err, EINVAL, "--additional-gids %s: expected a number", o->gids[i]);
 			}
 			gids[n++] = (gid_t)g;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/proc.h"
 #include "oci/caps.h"
@@ -264,8 +265,8 @@ static void home_from_passwd(uid_t uid, char *out, size_t size)
 					*p++ = '\0';
 				}
 			}
-			char *end;
-			if (!skipping && nf >= 6 && f[2][0] != '\0' && strtoul(f[2], &end, 10) == uid && *end == '\0' &&
+			uint64_t id;
+			if (!skipping && nf >= 6 && decimal_parse(f[2], UINT32_MAX, &id) == 0 && id == uid &&
 			    f[5][0] == '/') {
 				snprintf(out, size, "HOME=%s", f[5]);
 				return;

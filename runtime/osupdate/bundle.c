@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 #include "lib/hex.h"
 #include "lib/sha256.h"
@@ -159,21 +160,6 @@ static int cmdline_ok(const char *s, const char **why)
 	return 1;
 }
 
-static int parse_u64_field(const char *s, uint64_t *out)
-{
-	if (*s < '0' || *s > '9') {
-		return -1;
-	}
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0') {
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Splits line into at most max space-separated fields (in place). */
 static size_t split(char *line, char **fields, size_t max)
 {
@@ -190,8 +176,8 @@ static int parse_part(struct bundle_manifest *m, int k, char *rest, int line, st
 	char *f[4];
 	uint64_t off;
 	uint64_t size;
-	if (split(rest, f, 4) != 3 || parse_u64_field(f[0], &off) < 0 || parse_u64_field(f[1], &size) < 0 ||
-	    hex_decode(f[2], strlen(f[2]), m->parts[k].sha256, 32) < 0) {
+	if (split(rest, f, 4) != 3 || decimal_parse(f[0], UINT64_MAX, &off) < 0 ||
+	    decimal_parse(f[1], UINT64_MAX, &size) < 0 || hex_decode(f[2], strlen(f[2]), m->parts[k].sha256, 32) < 0) {
 		return berr_setx(err, EINVAL, "manifest:%d: expected '%s OFFSET SIZE SHA256'", line, part_names[k]);
 	}
 	if (off % BUNDLE_ALIGN != 0 || size == 0 || size > (1ULL << 40)) {
@@ -208,8 +194,8 @@ static int parse_verity(struct bundle_manifest *m, char *rest, int line, struct 
 	char *f[6];
 	uint64_t block;
 	uint8_t bin[64];
-	if (split(rest, f, 6) != 5 || strcmp(f[0], "sha256") != 0 || parse_u64_field(f[1], &block) < 0 ||
-	    parse_u64_field(f[2], &m->data_blocks) < 0 || hex_decode(f[3], strlen(f[3]), bin, 32) < 0 ||
+	if (split(rest, f, 6) != 5 || strcmp(f[0], "sha256") != 0 || decimal_parse(f[1], UINT64_MAX, &block) < 0 ||
+	    decimal_parse(f[2], UINT64_MAX, &m->data_blocks) < 0 || hex_decode(f[3], strlen(f[3]), bin, 32) < 0 ||
 	    strlen(f[4]) % 2 != 0 || strlen(f[4]) > 128 || hex_decode(f[4], strlen(f[4]), bin, strlen(f[4]) / 2) < 0) {
 		return berr_setx(err, EINVAL, "manifest:%d: expected 'verity sha256 BLOCK DATA_BLOCKS ROOT_HASH SALT'",
 				 line);
@@ -254,7 +240,7 @@ static int manifest_line(struct bundle_manifest *m, char *key, char *rest, int l
 		return 0;
 	}
 	case 2:
-		if (parse_u64_field(rest, &v) < 0 || v > INT64_MAX) {
+		if (decimal_parse(rest, INT64_MAX, &v) < 0) {
 			return berr_setx(err, EINVAL, "manifest:%d: created: expected seconds since the epoch", line);
 		}
 		m->created = (int64_t)v;
