@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/decimal.h"
 #include "lib/fsutil.h"
 
 #define STATE_FILE "state"
@@ -21,22 +22,6 @@ static const char *const PHASES[] = {
 	[TRIAL_CONFIRMED] = "confirmed",
 	[TRIAL_EXPIRED] = "expired",
 };
-
-/* A decimal in [0, max], the whole of s. */
-static int number(const char *s, long max, long *out)
-{
-	if (*s < '0' || *s > '9') {
-		return -1;
-	}
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max) {
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 static int parse_phase(const char *s, enum trial_phase *p)
 {
@@ -57,16 +42,16 @@ static int parse_line(char *line, struct trial_state *t, unsigned *seen)
 		return -1;
 	}
 	*value++ = '\0';
-	long v = 0;
+	uint64_t v = 0;
 	unsigned bit;
 	int ok;
 	if (strcmp(line, "gen") == 0) {
 		bit = 1;
-		ok = number(value, UINT_MAX, &v) == 0 && v > 0;
+		ok = decimal_parse(value, UINT_MAX, &v) == 0 && v > 0;
 		t->gen = (unsigned)v;
 	} else if (strcmp(line, "pid") == 0) {
 		bit = 2;
-		ok = number(value, INT_MAX, &v) == 0;
+		ok = decimal_parse(value, INT_MAX, &v) == 0;
 		t->pid = (int)v;
 	} else if (strcmp(line, "phase") == 0) {
 		bit = 4;
@@ -74,7 +59,7 @@ static int parse_line(char *line, struct trial_state *t, unsigned *seen)
 	} else if (strcmp(line, "status") == 0) {
 		bit = 8;
 		t->over = strcmp(value, "-") != 0;
-		ok = !t->over || (number(value, 255, &v) == 0);
+		ok = !t->over || decimal_parse(value, 255, &v) == 0;
 		t->status = (int)v;
 	} else {
 		return -1;
@@ -177,16 +162,10 @@ int trial_state_load(const char *dir, struct trial_state *t, struct berr *err)
 	return load_at(fd, dir, t, err);
 }
 
-enum change_kind { CHANGE_MOVE, CHANGE_PID, CHANGE_FINISH };
+/* What a change does to the state it found: 1 to save it, 0 to leave it. */
+typedef int (*trial_edit)(struct trial_state *t, const void *arg);
 
-struct change {
-	enum change_kind kind;
-	enum trial_phase from;
-	enum trial_phase to;
-	int value;
-};
-
-static int change(const char *dir, const struct change *c, struct trial_state *seen, struct berr *err)
+static int change(const char *dir, trial_edit edit, const void *arg, struct trial_state *seen, struct berr *err)
 {
 	auto_close int fd = lock_dir(dir, err);
 	if (fd < 0) {
@@ -200,42 +179,57 @@ static int change(const char *dir, const struct change *c, struct trial_state *s
 	if (seen != NULL) {
 		*seen = t;
 	}
-	switch (c->kind) {
-	case CHANGE_MOVE:
-		if (t.phase != c->from) {
-			return 0;
-		}
-		t.phase = c->to;
-		break;
-	case CHANGE_PID:
-		t.pid = c->value;
-		break;
-	case CHANGE_FINISH:
-		t.over = 1;
-		t.status = c->value;
-		break;
+	if (!edit(&t, arg)) {
+		return 0;
 	}
 	ret = save_at(fd, dir, &t, err);
 	return ret < 0 ? ret : 1;
 }
 
+struct move {
+	enum trial_phase from;
+	enum trial_phase to;
+};
+
+static int edit_move(struct trial_state *t, const void *arg)
+{
+	const struct move *m = arg;
+	if (t->phase != m->from) {
+		return 0;
+	}
+	t->phase = m->to;
+	return 1;
+}
+
+static int edit_pid(struct trial_state *t, const void *arg)
+{
+	t->pid = *(const int *)arg;
+	return 1;
+}
+
+static int edit_finish(struct trial_state *t, const void *arg)
+{
+	t->over = 1;
+	t->status = *(const int *)arg;
+	return 1;
+}
+
 int trial_state_move(const char *dir, enum trial_phase from, enum trial_phase to, struct trial_state *seen,
 		     struct berr *err)
 {
-	struct change c = {.kind = CHANGE_MOVE, .from = from, .to = to};
-	return change(dir, &c, seen, err);
+	struct move m = {.from = from, .to = to};
+	return change(dir, edit_move, &m, seen, err);
 }
 
 int trial_state_set_pid(const char *dir, int pid, struct berr *err)
 {
-	struct change c = {.kind = CHANGE_PID, .value = pid};
-	int ret = change(dir, &c, NULL, err);
+	int ret = change(dir, edit_pid, &pid, NULL, err);
 	return ret < 0 ? ret : 0;
 }
 
 int trial_state_finish(const char *dir, int status, struct berr *err)
 {
-	struct change c = {.kind = CHANGE_FINISH, .value = status & 0xff};
-	int ret = change(dir, &c, NULL, err);
+	int low = status & 0xff;
+	int ret = change(dir, edit_finish, &low, NULL, err);
 	return ret < 0 ? ret : 0;
 }
