@@ -11,7 +11,7 @@
 
 #include "oci/config.h"
 
-static char tmpdir[64];
+static char tmpdir[] = "/tmp/test_compose.XXXXXX";
 
 /* Writes tmpdir/rel, making its directories. */
 static void put_file(const char *rel, const char *content)
@@ -32,15 +32,6 @@ static void put_file(const char *rel, const char *content)
 	}
 	fputs(content, f);
 	fclose(f);
-}
-
-static void cleanup_tmp(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	}
 }
 
 /* The mount at dest, and its place in the list (index may be NULL). */

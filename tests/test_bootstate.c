@@ -252,7 +252,7 @@ static void test_healthfile_round_trip(void)
 
 int main(void)
 {
-	if (mkdtemp(dir) == NULL) {
+	if (check_tmpdir(dir) < 0) {
 		return 2;
 	}
 	RUN(test_grubenv_round_trip);
@@ -262,10 +262,5 @@ int main(void)
 	RUN(test_pair_survives_torn_writes);
 	RUN(test_cmdline);
 	RUN(test_healthfile_round_trip);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0) {
-		return 2;
-	}
 	return check_summary();
 }

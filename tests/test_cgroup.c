@@ -6,7 +6,6 @@
  * kernel verifier's acceptance of them (loaded, never attached). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,14 +104,6 @@ static int open_fake(struct cgroup *cg, const char *rel)
 		fprintf(stderr, "cgroup_open %s: %s\n", rel, err.msg);
 	}
 	return rc;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* ---- conversions ------------------------------------------------------------ */
@@ -1109,8 +1100,7 @@ static void test_devfilter_rejects_bad_rules(void)
 
 int main(void)
 {
-	if (mkdtemp(root) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir(root) < 0) {
 		return 2;
 	}
 	RUN(test_cpu_shares_to_weight);
@@ -1135,6 +1125,5 @@ int main(void)
 	RUN(test_devfilter_program_matches_model);
 	RUN(test_devfilter_large_list_loads);
 	RUN(test_devfilter_rejects_bad_rules);
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return check_summary();
 }

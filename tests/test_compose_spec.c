@@ -760,9 +760,7 @@ static void test_corpus(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_compose_spec.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
+	if (check_tmpdir(tmpdir) < 0) {
 		return 2;
 	}
 	RUN(test_secrets_and_configs);
@@ -778,6 +776,5 @@ int main(void)
 	RUN(test_links);
 	RUN(test_volumes_from_and_external);
 	RUN(test_corpus);
-	cleanup_tmp();
 	return check_summary();
 }

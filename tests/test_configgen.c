@@ -47,9 +47,7 @@ static void remove_part(struct part *p)
 		close(p->fd);
 		p->fd = -1;
 	}
-	char cmd[64];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", p->base);
-	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_EQ_INT(check_rmtree(p->base), 0);
 }
 
 /* Replaces one of the partition's files (name below its top), as a

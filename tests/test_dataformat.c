@@ -57,14 +57,9 @@ static void test_new_old_and_newer(void)
 
 int main(void)
 {
-	if (mkdtemp(dir) == NULL) {
+	if (check_tmpdir(dir) < 0) {
 		return 2;
 	}
 	RUN(test_new_old_and_newer);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0) {
-		return 2;
-	}
 	return check_summary();
 }

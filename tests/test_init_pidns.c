@@ -235,13 +235,12 @@ static int restarts_a_failing_service(void)
 
 int main(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 2;
-	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_init_pidns: needs root (PID namespaces)\n");
 		return 1;
+	}
+	if (check_tmpdir(tmpdir) < 0) {
+		return 2;
 	}
 	in_namespace("reaps_orphans", reaps_orphans);
 	printf("%s reaps_orphans\n", check_case_failed ? "FAIL" : "ok  ");
@@ -254,10 +253,5 @@ int main(void)
 	check_case_failed = 0;
 	in_namespace("restarts_a_failing_service", restarts_a_failing_service);
 	printf("%s restarts_a_failing_service\n", check_case_failed ? "FAIL" : "ok  ");
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0) {
-		return 2;
-	}
 	return check_summary();
 }

@@ -508,30 +508,10 @@ static void test_format_round_trip(void)
 	ipam_close(&back);
 }
 
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-			continue;
-		}
-		char sub[1024];
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		remove_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 int main(void)
 {
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
+	if (check_tmpdir(tmpdir) < 0) {
+		return 2;
 	}
 	RUN(test_parse_subnet);
 	RUN(test_overlaps);
@@ -545,6 +525,5 @@ int main(void)
 	RUN(test_corrupt_files);
 	RUN(test_names);
 	RUN(test_format_round_trip);
-	remove_tree(tmpdir);
 	return check_summary();
 }

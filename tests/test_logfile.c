@@ -26,9 +26,7 @@ static void make_dir(void)
 
 static void remove_dir(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_EQ_INT(check_rmtree(dir), 0);
 }
 
 static void log_path(char *out, size_t size, const char *name)

@@ -718,8 +718,6 @@ int main(int argc, char **argv)
 	RUN(test_bad_options);
 	RUN(test_slow_client_is_dropped);
 	RUN(test_terminal);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_EQ_INT(check_rmtree(top), 0);
 	return check_summary();
 }

@@ -283,9 +283,7 @@ static void test_credentials(void)
 	CHECK_EQ_INT(creds_store(path, "docker.io", NULL, NULL, &err), 1);
 	CHECK_EQ_INT(creds_lookup(files, 2, "docker.io", h, sizeof(h), &err), 0);
 	CHECK_EQ_INT(creds_store(path, "docker.io", NULL, NULL, &err), 0);
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_EQ_INT(check_rmtree(dir), 0);
 }
 
 /* ---- the store's side of a pull -------------------------------------------------------- */
@@ -466,9 +464,7 @@ static void test_store_pulls(void)
 	CHECK(access(path, F_OK) == 0);
 	arena_free(&a);
 	store_close(s);
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_EQ_INT(check_rmtree(dir), 0);
 }
 
 /* ---- bad input names its field --------------------------------------------------------- */

@@ -137,9 +137,7 @@ static void test_contexts(void)
 		setenv("HOME", home, 1);
 		free(home);
 	}
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_EQ_INT(check_rmtree(dir), 0);
 	unsetenv("XDG_CONFIG_HOME");
 }
 

@@ -528,9 +528,7 @@ static void test_interrupted_loads(void)
 	new_store_root(root, sizeof(root), "interrupted");
 	int visible_images = 0;
 	for (int round = 0; round < 12; round++) {
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-		CHECK_EQ_INT(system(cmd), 0);
+		CHECK_EQ_INT(check_rmtree(root), 0);
 		pid_t pid = fork();
 		if (pid == 0) {
 			struct store *s;
@@ -744,9 +742,8 @@ int main(void)
 		return check_summary();
 	}
 	snprintf(base, sizeof(base), "/tmp/berth-test-store-XXXXXX");
-	if (mkdtemp(base) == NULL) {
-		perror("mkdtemp");
-		return 1;
+	if (check_tmpdir(base) < 0) {
+		return 2;
 	}
 	snprintf(images, sizeof(images), "%s/images", base);
 	char cmd[512];
@@ -765,9 +762,5 @@ int main(void)
 	RUN(test_remove_and_gc);
 	RUN(test_names_move_between_images);
 	RUN(test_damage);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "could not remove %s\n", base);
-	}
 	return check_summary();
 }

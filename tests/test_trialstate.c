@@ -12,7 +12,7 @@
 #include "check.h"
 #include "cli/trialstate.h"
 
-static char dir[64];
+static char dir[] = "/tmp/berth-trialstate.XXXXXX";
 
 static void fresh(unsigned gen)
 {
@@ -141,10 +141,8 @@ static void test_no_trial(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/berth-trialstate-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
+	if (check_tmpdir(dir) < 0) {
+		return 2;
 	}
 	RUN(test_round_trip);
 	RUN(test_bad_text_is_refused);
@@ -152,10 +150,5 @@ int main(void)
 	RUN(test_timeout_then_confirm);
 	RUN(test_one_winner_among_racers);
 	RUN(test_no_trial);
-	char cmd[96];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0) {
-		return 1;
-	}
 	return check_summary();
 }
