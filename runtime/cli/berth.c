@@ -277,18 +277,14 @@ static int cmd_logs(int argc, char **argv)
 		} else if (opt == 't') {
 			json_object_object_add(req, "timestamps", json_object_new_boolean(1));
 		} else if (opt == 'n') {
-			uint64_t lines = 0;
-			int64_t n = -1;
-			if (strcmp(optarg, "all") == 0) {
-				n = -1;
-			} else if (decimal_parse(optarg, INT32_MAX, &lines) == 0) {
-				n = (int64_t)lines;
-			} else {
+			uint64_t lines = UINT64_MAX; /* "all" */
+			if (strcmp(optarg, "all") != 0 && decimal_parse(optarg, INT32_MAX, &lines) < 0) {
 				fprintf(stderr, "berth logs: --tail %s: expected a number of lines or \"all\"\n",
 					optarg);
 				json_object_put(req);
 				return 1;
 			}
+			int64_t n = lines == UINT64_MAX ? -1 : (int64_t)lines;
 			json_object_object_add(req, "tail", json_object_new_int64(n));
 		} else if (opt == 's') {
 			json_object_object_add(req, "since", json_object_new_string(optarg));
